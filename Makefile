@@ -1,0 +1,37 @@
+# widget-server: `make run` serves the demo, `make test` runs the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app widget_server
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Embedded default: SQLite in instance/, in-process job queue, simulator provider.
+run: export WIDGET_SERVER_ENV ?= development
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) demo --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT)
+	$(FLASK) serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check widget_server tests benchmarks wsgi.py
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/widget_size.py
+	$(BIN)/python benchmarks/submit_to_originate.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

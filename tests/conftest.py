@@ -1,0 +1,53 @@
+"""Fixtures: apps built through create_app on a real, migrated SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import add_widget, base_config, migrated_copy
+from widget_server import create_app
+from widget_server.guard import limiter
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        if not (tmp_path / "test.db").exists() and "DATABASE_URL" not in overrides:
+            migrated_copy(tmp_path)
+        app = create_app(base_config(tmp_path, **overrides))
+        with app.app_context():
+            limiter.reset()
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def widget_id(app: Flask) -> str:
+    return add_widget(app)

@@ -1,0 +1,104 @@
+"""Test helpers: configuration, widgets, submissions and the job runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from widget_server import create_app, db
+from widget_server.jobs import Jobs
+from widget_server.models import Account, Callback, Widget
+from widget_server.widgets import clean
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+ORIGIN = "https://shop.example.com"
+SERVER = "http://localhost"  # the test client's own origin
+VALID_US = "+1 201 555 0123"
+VALID_ZA = "082 123 4567"
+
+_template_db: Path | None = None
+
+
+def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "QUEUE_BACKEND": "memory",
+        "FORM_TOKEN_MIN_AGE": 0,
+        "SUBMIT_LIMIT_PER_IP": "1000 per minute",
+        "SUBMIT_LIMIT_PER_NUMBER": "1000 per minute",
+    }
+    config.update(overrides)
+    return config
+
+
+def migrated_copy(tmp_path: Path) -> None:
+    """Copy a database migrated once per test run (Alembic is the slow part)."""
+    global _template_db
+    if _template_db is None:
+        template_dir = Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"ws-template-{os.getpid()}"
+        template_dir.mkdir(parents=True, exist_ok=True)
+        template_app = create_app(base_config(template_dir))
+        db.upgrade(template_app)
+        template_app.extensions["db_engine"].dispose()
+        _template_db = template_dir / "test.db"
+    shutil.copy(_template_db, tmp_path / "test.db")
+
+
+def add_widget(app: Flask, **properties: Any) -> str:
+    """Store an account and a widget; return the widget id."""
+    values = {
+        "name": "Sales",
+        "extension": "1001",
+        "default_region": "US",
+        "allowed_regions": ["US", "ZA"],
+        "allowed_origins": [ORIGIN, SERVER],
+        "provider_settings": {"step_delay": 0, "talk_time": 0},
+        "auth_required": False,
+    }
+    values.update(properties)
+    with app.app_context():
+        session = db.session()
+        account = Account(name="Acme")
+        session.add(account)
+        session.flush()
+        widget = Widget(account_id=account.id, **clean(values))
+        session.add(widget)
+        session.commit()
+        return widget.id
+
+
+def form_token(client: FlaskClient, widget_id: str, origin: str = ORIGIN) -> str:
+    response = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": origin})
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["token"])
+
+
+def submit_json(
+    client: FlaskClient,
+    widget_id: str,
+    phone: object = VALID_US,
+    origin: str = ORIGIN,
+    token: str | None = None,
+    **fields: Any,
+) -> Any:
+    body = {"phone": phone, "token": token or form_token(client, widget_id, origin), **fields}
+    return client.post(f"/v1/widgets/{widget_id}/callbacks", json=body, headers={"Origin": origin})
+
+
+def run_jobs(app: Flask) -> int:
+    """Run queued jobs and every scheduled one, as if all their delays had passed."""
+    jobs: Jobs = app.extensions["jobs"]
+    return jobs.run_pending(now=time.time() + 10 * 24 * 3600)
+
+
+def callbacks(app: Flask) -> list[Callback]:
+    with app.app_context():
+        return list(db.session().query(Callback).order_by(Callback.created_at))

@@ -1,0 +1,42 @@
+"""widget-server: a self-hosted backend for an embeddable "call me back" widget."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, storage, tokens, limits, jobs, routes and commands."""
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+        instance_relative_config=True,
+    )
+    from . import cli, db, guard, jobs, settings, tokens, web
+
+    settings.load(app, test_config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Trust exactly as many X-Forwarded-* hops as there are proxies we run; with none,
+        # a forged X-Forwarded-For never changes the client address.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    db.init_app(app)
+    tokens.init_app(app)
+    guard.init_app(app)
+    jobs.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

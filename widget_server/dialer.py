@@ -1,0 +1,166 @@
+"""The worker's side of a callback: verify the job, originate once, record what happened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from . import providers
+from .callbacks import apply_status
+from .models import Callback, utcnow
+from .phone_policy import mask
+from .statuses import Status, is_terminal
+from .tokens import TokenRefused, Tokens
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 3600
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """How the dialer asks for more work: a later attempt, or a provider event to apply."""
+
+    enqueue_dial: Callable[[str, int, float], None]
+    enqueue_event: Callable[[str, providers.ProviderEvent, str, float], None]
+
+
+def dial(
+    session: Session,
+    signed: object,
+    *,
+    tokens: Tokens,
+    queue: JobQueue,
+    event_url: Callable[[str], str | None] = lambda _id: None,
+) -> None:
+    """Run one dial job: at most one originate per (callback, attempt)."""
+    try:
+        job = tokens.read_job(signed)
+    except TokenRefused as refusal:
+        _refuse_forged_job(session, tokens, signed, refusal.reason)
+        return
+    callback = session.get(Callback, job.get("c"))
+    attempt = job.get("a")
+    if callback is None or not isinstance(attempt, int):
+        log.warning("dial job for an unknown callback dropped")
+        return
+    if is_terminal(callback.status) or callback.attempts >= attempt:
+        # Canceled meanwhile, or this attempt already ran (a redelivered job): never redial.
+        log.info(
+            "dial job skipped callback=%s attempt=%s status=%s",
+            callback.id,
+            attempt,
+            callback.status,
+        )
+        return
+    widget = callback.widget
+    callback.attempts = attempt
+    callback.originated_at = utcnow()
+    apply_status(session, callback, Status.DIALING, source="server")
+    # Committed before the provider is asked, so a crash afterwards cannot lead to a second
+    # originate for this attempt: the redelivered job sees attempts == attempt and stops.
+    session.commit()
+
+    request = providers.CallRequest(
+        callback_id=callback.id,
+        attempt=attempt,
+        agent=widget.extension,
+        visitor_e164=callback.visitor_number,
+        timeout=widget.timeout,
+        caller_id_number=widget.caller_id_number,
+        callee_id_name=widget.outbound_callee_id_name,
+        callee_id_number=widget.outbound_callee_id_number,
+        extra=dict(callback.extra),
+        page_url=callback.page_url,
+        event_url=event_url(callback.id),
+    )
+    try:
+        provider = providers.build(widget.provider, widget.provider_settings)
+        result = provider.originate(request)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, widget.provider, "provider_config", str(exc))
+        return
+    except providers.ProviderError as exc:
+        if exc.retryable and attempt <= widget.max_retries:
+            delay = min(widget.retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+            apply_status(
+                session,
+                callback,
+                Status.DIALING,
+                source=widget.provider,
+                cause=exc.cause,
+                details={"retry_in": delay},
+            )
+            session.commit()
+            queue.enqueue_dial(callback.id, attempt + 1, delay)
+            log.info(
+                "retry callback=%s attempt=%s in %ss cause=%s",
+                callback.id,
+                attempt + 1,
+                delay,
+                exc.cause,
+            )
+            return
+        _fail(session, callback, widget.provider, exc.cause, str(exc))
+        return
+
+    callback.provider_call_id = result.provider_call_id
+    callback.provider_details = dict(result.details)
+    apply_status(
+        session,
+        callback,
+        result.status,
+        source=widget.provider,
+        provider_call_id=result.provider_call_id,
+    )
+    session.commit()
+    log.info(
+        "originated callback=%s provider=%s number=%s",
+        callback.id,
+        widget.provider,
+        mask(callback.visitor_number),
+    )
+    for planned in result.planned_events:
+        queue.enqueue_event(callback.id, planned.event, widget.provider, planned.delay)
+
+
+def apply_event(session: Session, signed: object, *, tokens: Tokens) -> None:
+    """Apply one provider event carried by a signed job."""
+    try:
+        job = tokens.read_job(signed)
+    except TokenRefused as refusal:
+        log.warning("refused an event job: %s", refusal.reason)
+        return
+    callback = session.get(Callback, job.get("c"))
+    status = job.get("s")
+    if callback is None or status not in Status.__members__.values():
+        log.warning("event job dropped: unknown callback or status")
+        return
+    apply_status(
+        session,
+        callback,
+        status,
+        source=str(job.get("src", "provider")),
+        cause=job.get("cause"),
+        provider_call_id=job.get("pid"),
+    )
+    session.commit()
+
+
+def _fail(session: Session, callback: Callback, source: str, cause: str, message: str) -> None:
+    log.warning("callback=%s failed cause=%s: %s", callback.id, cause, message)
+    apply_status(session, callback, Status.FAILED, source=source, cause=cause)
+    session.commit()
+
+
+def _refuse_forged_job(session: Session, tokens: Tokens, signed: object, reason: str) -> None:
+    claimed = tokens.claimed_job(signed) or {}
+    log.error("refused a dial job whose signature does not verify (%s)", reason)
+    callback = session.get(Callback, claimed["c"]) if isinstance(claimed.get("c"), str) else None
+    # Only a callback that has not been dialled yet is marked; the forged job never dials.
+    if callback is not None and callback.status == Status.QUEUED:
+        apply_status(session, callback, Status.FAILED, source="server", cause="job_forged")
+        session.commit()

@@ -1,0 +1,112 @@
+"""One exception tree for refusals, and the one helper that turns them into JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+
+class WidgetServerError(HTTPException):
+    """A refusal with an error code, a human message and optional per-field reasons."""
+
+    code = 400
+    error = "bad_request"
+    message = "The request could not be understood."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        retry_after: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.fields = fields or {}
+        self.retry_after = retry_after
+        # The internal cause, for logs and metrics; never shown to the client.
+        self.reason = reason or self.error
+
+
+class BadRequest(WidgetServerError):
+    code, error = 400, "bad_request"
+
+
+class Forbidden(WidgetServerError):
+    code, error = 403, "forbidden"
+    message = "This site is not allowed to use this widget."
+
+
+class NotFound(WidgetServerError):
+    code, error = 404, "not_found"
+    message = "Not found."
+
+
+class Conflict(WidgetServerError):
+    code, error = 409, "conflict"
+
+
+class UnsupportedMediaType(WidgetServerError):
+    code, error = 415, "unsupported_media_type"
+    message = "Send the request body as JSON with Content-Type: application/json."
+
+
+class Unprocessable(WidgetServerError):
+    code, error = 422, "invalid"
+    message = "Some fields are not valid."
+
+
+class TooManyRequests(WidgetServerError):
+    code, error = 429, "rate_limited"
+    # One message for every limit, so an attacker cannot tell which one tripped.
+    message = "We can't take this request right now. Please try again later."
+
+
+class Unavailable(WidgetServerError):
+    code, error = 503, "unavailable"
+    message = "The service is temporarily unavailable. Please try again shortly."
+
+
+_ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_response(exc: HTTPException, extra: dict[str, Any] | None = None) -> Response:
+    """Render any HTTP error as {"error", "message", "fields"} JSON."""
+    status = exc.code or 500
+    if isinstance(exc, WidgetServerError):
+        body: dict[str, Any] = {"error": exc.error, "message": exc.message, "fields": exc.fields}
+        retry_after = exc.retry_after
+    else:
+        body = {
+            "error": _ERROR_CODES.get(status, "error"),
+            "message": exc.description or "",
+            "fields": {},
+        }
+        retry_after = None
+    body.update(extra or {})
+    response = jsonify(body)
+    response.status_code = status
+    if isinstance(exc, HTTPException) and not isinstance(exc, WidgetServerError):
+        # Keep what werkzeug attached, such as Allow on 405 and Retry-After from limiters.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response

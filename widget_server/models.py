@@ -1,0 +1,152 @@
+"""The stored records: accounts, widgets (Kazoo's clicktocall), callbacks and their events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def new_id() -> str:
+    """Make a 32-hex-digit id, the shape Kazoo uses for documents."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite drops the offset on the way in)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    widgets: Mapped[list[Widget]] = relationship(back_populates="account")
+
+
+class Widget(Base):
+    __tablename__ = "widgets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # Kazoo clicktocall properties.
+    name: Mapped[str] = mapped_column(String(128))
+    extension: Mapped[str] = mapped_column(String(255))
+    realm: Mapped[str | None] = mapped_column(String(255))
+    auth_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    whitelist: Mapped[list[str]] = mapped_column(default=list)
+    throttle: Mapped[int] = mapped_column(Integer, default=0)  # 0: no limit, as in Kazoo
+    caller_id_number: Mapped[str | None] = mapped_column(String(64))
+    outbound_callee_id_name: Mapped[str | None] = mapped_column(String(128))
+    outbound_callee_id_number: Mapped[str | None] = mapped_column(String(64))
+    # This product's properties.
+    provider: Mapped[str] = mapped_column(String(32), default="simulator")
+    provider_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+    allowed_regions: Mapped[list[str]] = mapped_column(default=list)  # empty: default_region
+    allowed_number_types: Mapped[list[str]] = mapped_column(default=list)  # empty: policy default
+    allowed_origins: Mapped[list[str]] = mapped_column(default=list)
+    timeout: Mapped[int] = mapped_column(Integer, default=20)
+    max_retries: Mapped[int] = mapped_column(Integer, default=0)
+    retry_delay: Mapped[int] = mapped_column(Integer, default=60)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    business_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    theme: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    require_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="widgets")
+
+    @property
+    def regions(self) -> list[str]:
+        """Return the regions a visitor may be called in."""
+        return list(self.allowed_regions) or [self.default_region]
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        Index("ix_callbacks_widget_created", "widget_id", "created_at"),
+        Index("ix_callbacks_widget_status", "widget_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    visitor_number: Mapped[str] = mapped_column(String(20))  # E.164
+    visitor_name: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    cause: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_call_id: Mapped[str | None] = mapped_column(String(255))
+    provider_details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    page_url: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    originated_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    widget: Mapped[Widget] = relationship()
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="callback", order_by="CallEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CallEvent(Base):
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[str] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    cause: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))  # provider name, or "server"
+    provider_call_id: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    applied: Mapped[bool] = mapped_column(Boolean, default=True)  # False: stale or duplicate
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    callback: Mapped[Callback] = relationship(back_populates="events")
+
+
+class UsedFormToken(Base):
+    """A form token's nonce, stored once: the primary key makes each token single-use."""
+
+    __tablename__ = "used_form_tokens"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,120 @@
+"""The provider interface: originate a two-leg call, optionally cancel it, parse events.
+
+Providers never touch Flask or the database; the dialer hands them a CallRequest and
+stores what they return.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import phonenumbers
+
+
+class ProviderError(Exception):
+    """A provider refused or failed; `cause` is a short stable code stored on the callback."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, cause: str = "provider_error") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class PermanentProviderError(ProviderError):
+    """Trying again will not help: bad credentials, refused parameters, bad configuration."""
+
+
+class RetryableProviderError(ProviderError):
+    """Trying again later may work: timeouts, connection errors, 5xx answers."""
+
+    retryable = True
+
+
+class ProviderConfigError(ValueError):
+    """A widget's provider settings cannot work; `fields` names each bad setting."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One attempt to connect an agent (rung first) with a visitor."""
+
+    callback_id: str
+    attempt: int
+    agent: str  # the widget's extension: number, SIP URI or internal extension
+    visitor_e164: str  # already checked by the number policy
+    timeout: int  # seconds to ring the agent leg
+    caller_id_number: str | None = None  # shown to the agent
+    callee_id_name: str | None = None  # shown to the visitor
+    callee_id_number: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    page_url: str | None = None
+    event_url: str | None = None  # where the provider may post call events
+
+    @property
+    def visitor(self) -> phonenumbers.PhoneNumber:
+        """Return the visitor's number re-parsed from E.164, for per-provider formatting."""
+        return phonenumbers.parse(self.visitor_e164, None)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.callback_id}-{self.attempt}"
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A status the provider reported, already mapped to this product's statuses."""
+
+    status: str
+    provider_call_id: str | None = None
+    cause: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """An event the provider will report after `delay` seconds without being asked."""
+
+    delay: float
+    event: ProviderEvent
+
+
+@dataclass(frozen=True)
+class OriginateResult:
+    provider_call_id: str | None
+    status: str = "dialing"  # what the provider confirmed; never more than it said
+    details: Mapping[str, Any] = field(default_factory=dict)
+    planned_events: tuple[PlannedEvent, ...] = ()
+
+
+class Provider(ABC):
+    """Base class for one telephony provider or PBX."""
+
+    name: ClassVar[str]
+    supports_cancel: ClassVar[bool] = False
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = self.validate_settings(settings)
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the settings with defaults filled in; raise ProviderConfigError if unusable."""
+        return dict(settings)
+
+    @abstractmethod
+    def originate(self, call: CallRequest) -> OriginateResult:
+        """Ring the agent, then connect the visitor."""
+
+    def cancel(self, provider_call_id: str) -> None:
+        raise PermanentProviderError(f"{self.name} cannot cancel calls", cause="not_supported")
+
+    def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
+        """Map a provider's event payload to ProviderEvents (empty: nothing to report)."""
+        return []

@@ -1,0 +1,87 @@
+"""The shared HTTP base for providers: one session, explicit timeouts, typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import requests
+
+from .base import PermanentProviderError, Provider, ProviderConfigError, RetryableProviderError
+
+USER_AGENT = "widget-server/0.1 (+https://github.com/widget-server/widget-server)"
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 15.0
+
+_session: requests.Session | None = None
+
+
+def shared_session() -> requests.Session:
+    """Return the process-wide session (connection pooling across calls)."""
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = USER_AGENT
+    return _session
+
+
+class HTTPProvider(Provider):
+    """A provider reached over HTTP at `base_url` (defaulting to the provider's real address)."""
+
+    default_base_url: ClassVar[str]
+
+    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+        super().__init__(settings)
+        self.session = session or shared_session()
+        self.base_url = str(self.settings.get("base_url") or self.default_base_url).rstrip("/")
+        self.timeout = (
+            float(self.settings.get("connect_timeout", CONNECT_TIMEOUT)),
+            float(self.settings.get("read_timeout", READ_TIMEOUT)),
+        )
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values = dict(settings)
+        base_url = values.get("base_url")
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("https://", "http://"))
+        ):
+            raise ProviderConfigError({"base_url": "must be an http(s) URL"})
+        return values
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request; raise typed errors for anything but a 2xx answer."""
+        url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise RetryableProviderError(f"{self.name}: timed out", cause="timeout") from None
+        except requests.ConnectionError:
+            raise RetryableProviderError(
+                f"{self.name}: connection failed", cause="connection_error"
+            ) from None
+        except requests.RequestException as exc:
+            raise RetryableProviderError(f"{self.name}: {exc.__class__.__name__}") from None
+        self.raise_for_status(response)
+        return response
+
+    def raise_for_status(self, response: requests.Response) -> None:
+        """Map HTTP answers to typed errors; adapters override for provider quirks."""
+        status = response.status_code
+        if status < 300:
+            return
+        if status in (401, 403):
+            raise PermanentProviderError(f"{self.name}: credentials refused", cause="auth_failed")
+        if status == 429 or status >= 500:
+            raise RetryableProviderError(f"{self.name}: answered {status}", cause=f"http_{status}")
+        raise PermanentProviderError(f"{self.name}: answered {status}", cause=f"http_{status}")
+
+    def json(self, response: requests.Response) -> Any:
+        # A 2xx answer we cannot read may still mean the call was placed: retrying could
+        # ring the visitor twice, so this is permanent.
+        try:
+            return response.json()
+        except ValueError:
+            raise PermanentProviderError(
+                f"{self.name}: answer is not JSON", cause="malformed_answer"
+            ) from None

@@ -1,0 +1,97 @@
+"""A provider with no network: walks a call through its statuses, or fails on request."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ..statuses import Status
+from .base import (
+    CallRequest,
+    OriginateResult,
+    PermanentProviderError,
+    PlannedEvent,
+    Provider,
+    ProviderConfigError,
+    ProviderEvent,
+    RetryableProviderError,
+)
+
+# fail setting -> the statuses the call walks through before its end, and that end.
+SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
+    "none": (
+        (Status.AGENT_RINGING, Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED),
+        Status.COMPLETED,
+        None,
+    ),
+    "agent_no_answer": ((Status.AGENT_RINGING,), Status.NO_ANSWER, "agent_no_answer"),
+    "visitor_busy": (
+        (Status.AGENT_RINGING, Status.AGENT_ANSWERED, Status.VISITOR_RINGING),
+        Status.BUSY,
+        "visitor_busy",
+    ),
+    "visitor_no_answer": (
+        (Status.AGENT_RINGING, Status.AGENT_ANSWERED, Status.VISITOR_RINGING),
+        Status.NO_ANSWER,
+        "visitor_no_answer",
+    ),
+}
+FAILURES = ("provider_error", "provider_unavailable")
+
+
+class SimulatorProvider(Provider):
+    name = "simulator"
+    supports_cancel = True
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
+        values.update(settings)
+        errors = {}
+        for key in ("step_delay", "talk_time"):
+            value = values[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= 60
+            ):
+                errors[key] = "must be a number of seconds from 0 to 60"
+        if values["fail"] not in (*SCENARIOS, *FAILURES):
+            errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
+        unknown = set(values) - {"step_delay", "talk_time", "fail"}
+        for key in sorted(unknown):
+            errors[key] = "unknown setting"
+        if errors:
+            raise ProviderConfigError(errors)
+        return values
+
+    def originate(self, call: CallRequest) -> OriginateResult:
+        fail = self.settings["fail"]
+        if fail == "provider_error":
+            raise PermanentProviderError("simulated provider error", cause="provider_error")
+        if fail == "provider_unavailable":
+            raise RetryableProviderError("simulated outage", cause="provider_unavailable")
+        steps, end, cause = SCENARIOS[fail]
+        call_id = f"sim-{uuid.uuid4().hex[:16]}"
+        delay = float(self.settings["step_delay"])
+        planned = [
+            PlannedEvent(delay * (i + 1), ProviderEvent(status, provider_call_id=call_id))
+            for i, status in enumerate(steps)
+        ]
+        talk = float(self.settings["talk_time"]) if end == Status.COMPLETED else 0.0
+        planned.append(
+            PlannedEvent(
+                delay * len(steps) + max(talk, delay),
+                ProviderEvent(end, provider_call_id=call_id, cause=cause),
+            )
+        )
+        return OriginateResult(
+            provider_call_id=call_id,
+            status=Status.DIALING,
+            details={"agent": call.agent, "visitor": call.visitor_e164},
+            planned_events=tuple(planned),
+        )
+
+    def cancel(self, provider_call_id: str) -> None:
+        return None

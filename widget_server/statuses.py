@@ -1,0 +1,76 @@
+"""The life of a callback: statuses in order, which ones end it, and forward-only moves."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    DIALING = "dialing"
+    AGENT_RINGING = "agent_ringing"
+    AGENT_ANSWERED = "agent_answered"
+    VISITOR_RINGING = "visitor_ringing"
+    CONNECTED = "connected"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+
+PROGRESS = [
+    Status.QUEUED,
+    Status.SCHEDULED,
+    Status.DIALING,
+    Status.AGENT_RINGING,
+    Status.AGENT_ANSWERED,
+    Status.VISITOR_RINGING,
+    Status.CONNECTED,
+    Status.COMPLETED,
+]
+TERMINAL = frozenset(
+    {
+        Status.COMPLETED,
+        Status.FAILED,
+        Status.NO_ANSWER,
+        Status.BUSY,
+        Status.CANCELED,
+        Status.REJECTED,
+    }
+)
+ACTIVE = frozenset(Status) - TERMINAL
+_RANK = {status: rank for rank, status in enumerate(PROGRESS)}
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL
+
+
+def can_move(current: str, new: str) -> bool:
+    """Say whether `new` moves a callback on from `current` (never back, never out of an end)."""
+    if current in TERMINAL or current == new:
+        return False
+    if new in TERMINAL:
+        return True
+    return _RANK[Status(new)] > _RANK[Status(current)]
+
+
+# Plain words for the visitor; the form page and the status API use the same texts.
+VISITOR_TEXT = {
+    Status.QUEUED: "Request received. Calling our team…",
+    Status.SCHEDULED: "Your callback is booked.",
+    Status.DIALING: "Calling our team…",
+    Status.AGENT_RINGING: "Calling our team…",
+    Status.AGENT_ANSWERED: "Our team is on the line. Calling you now…",
+    Status.VISITOR_RINGING: "Calling you now…",
+    Status.CONNECTED: "You're connected.",
+    Status.COMPLETED: "Call finished. Thank you!",
+    Status.FAILED: "Sorry, we couldn't place the call. Please try again later.",
+    Status.NO_ANSWER: "Nobody answered. Please try again later.",
+    Status.BUSY: "The line was busy. Please try again later.",
+    Status.CANCELED: "The callback was canceled.",
+    Status.REJECTED: "Sorry, we can't call this number.",
+}

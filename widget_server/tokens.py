@@ -1,0 +1,126 @@
+"""Signed tokens, one salt per purpose, verified with the current and the older secret keys.
+
+- form tokens: one-time, bound to a widget and the host page's origin, with a max age and
+  a minimum age (a human takes a few seconds to fill the form);
+- status tokens: let a visitor follow one callback without exposing its id;
+- job tokens: the queue only carries signed payloads, so a write into the queue cannot
+  make the system dial.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+FORM_SALT = "widget-server.form-token.v1"
+STATUS_SALT = "widget-server.status-token.v1"
+JOB_SALT = "widget-server.job.v1"
+
+
+class TokenRefused(ValueError):
+    """A token failed verification; `reason` says why (for logs, not for the client)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FormToken:
+    widget_id: str
+    origin: str
+    nonce: str
+    age: float
+
+
+def _keys(app: Flask) -> list[str]:
+    # itsdangerous signs with the last key and accepts all of them when verifying.
+    return [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
+
+
+class Tokens:
+    """Issue and verify every kind of token for one app."""
+
+    def __init__(self, app: Flask) -> None:
+        keys = _keys(app)
+        self._form = URLSafeTimedSerializer(keys, salt=FORM_SALT)
+        self._status = URLSafeSerializer(keys, salt=STATUS_SALT)
+        self._job = URLSafeSerializer(keys, salt=JOB_SALT)
+        self.max_age = app.config["FORM_TOKEN_MAX_AGE"]
+        self.min_age = app.config["FORM_TOKEN_MIN_AGE"]
+
+    # Form tokens --------------------------------------------------------------------
+    def issue_form_token(self, widget_id: str, origin: str) -> str:
+        return self._form.dumps({"w": widget_id, "o": origin, "n": secrets.token_hex(16)})
+
+    def read_form_token(self, token: object, widget_id: str, origin: str) -> FormToken:
+        """Verify signature, purpose, widget, origin and age (use is checked by the caller)."""
+        if not isinstance(token, str) or not token or len(token) > 512:
+            raise TokenRefused("token_missing")
+        try:
+            payload, signed_at = self._form.loads(
+                token, max_age=self.max_age, return_timestamp=True
+            )
+        except SignatureExpired:
+            raise TokenRefused("token_expired") from None
+        except BadSignature:
+            raise TokenRefused("token_invalid") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("n"), str):
+            raise TokenRefused("token_invalid")
+        if payload.get("w") != widget_id:
+            raise TokenRefused("token_wrong_widget")
+        if payload.get("o") != origin:
+            raise TokenRefused("token_wrong_origin")
+        age = time.time() - signed_at.timestamp()
+        # A negative age is a token from the future: a forged clock, never a human.
+        if age < self.min_age or age < -1:
+            raise TokenRefused("token_too_fresh")
+        return FormToken(widget_id=widget_id, origin=origin, nonce=payload["n"], age=age)
+
+    # Status tokens ------------------------------------------------------------------
+    def issue_status_token(self, callback_id: str) -> str:
+        return self._status.dumps(callback_id)
+
+    def read_status_token(self, token: str) -> str:
+        try:
+            callback_id = self._status.loads(token)
+        except BadSignature:
+            raise TokenRefused("status_token_invalid") from None
+        if not isinstance(callback_id, str):
+            raise TokenRefused("status_token_invalid")
+        return callback_id
+
+    # Job tokens ---------------------------------------------------------------------
+    def sign_job(self, payload: dict[str, Any]) -> str:
+        return self._job.dumps(payload)
+
+    def read_job(self, signed: object) -> dict[str, Any]:
+        if not isinstance(signed, str):
+            raise TokenRefused("job_unsigned")
+        try:
+            payload = self._job.loads(signed)
+        except BadSignature:
+            raise TokenRefused("job_signature_invalid") from None
+        if not isinstance(payload, dict):
+            raise TokenRefused("job_signature_invalid")
+        return payload
+
+    def claimed_job(self, signed: object) -> dict[str, Any] | None:
+        """Read an unverified job payload, only to say which callback a forged job named."""
+        if not isinstance(signed, str):
+            return None
+        _valid, payload = self._job.loads_unsafe(signed)
+        return payload if isinstance(payload, dict) else None
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["tokens"] = Tokens(app)
+
+
+def tokens() -> Tokens:
+    return current_app.extensions["tokens"]  # type: ignore[no-any-return]

@@ -1,0 +1,134 @@
+"""The public JSON API for custom UIs: widget config, submissions, callback status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from .. import db
+from ..callbacks import DECOY_PREFIX, Submission
+from ..errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
+from ..guard import limiter, submit_limit_per_ip
+from ..models import Callback, Widget
+from ..phone_policy import mask, region_choices
+from ..statuses import VISITOR_TEXT, Status, is_terminal
+from ..tokens import TokenRefused, tokens
+from . import payloads
+from .origins import allowed, own_origin, request_origin
+from .wiring import submit_callback, widget_or_404
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+CORS_MAX_AGE = "600"
+
+
+def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if widget is not None and allowed(widget, origin):
+        response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+        response.headers["Access-Control-Allow-Methods"] = methods
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return response
+
+
+def _preflight(widget: Widget, methods: str) -> Response:
+    return _cors(Response(status=204), widget, methods)
+
+
+def public_config(widget: Widget) -> dict[str, Any]:
+    return {
+        "id": widget.id,
+        "name": widget.name,
+        "locale": widget.locale,
+        "texts": widget.texts,
+        "theme": widget.theme,
+        "default_region": widget.default_region,
+        "regions": [
+            {"code": code, "label": label} for code, label in region_choices(widget.regions)
+        ],
+        "require_consent": widget.require_consent,
+        "business_hours": widget.business_hours,
+        "time_zone": widget.time_zone,
+    }
+
+
+@bp.route("/widgets/<widget_id>/config", methods=["GET", "OPTIONS"])
+def widget_config(widget_id: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    if request.method == "OPTIONS":
+        return _preflight(widget, "GET")
+    origin = request_origin() or own_origin()
+    if origin != own_origin() and not allowed(widget, origin):
+        raise Forbidden(reason="origin_not_allowed")
+    response = jsonify(
+        widget=public_config(widget), token=tokens().issue_form_token(widget.id, origin)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return _cors(response, widget, "GET")
+
+
+@bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
+@limiter.limit(submit_limit_per_ip, methods=["POST"])
+def create_callback(widget_id: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    if request.method == "OPTIONS":
+        return _preflight(widget, "POST")
+    origin = request_origin()
+    if not allowed(widget, origin):
+        raise Forbidden(reason="origin_not_allowed")
+    # A cross-site "simple" request (form-encoded, text/plain) cannot set this content type
+    # without a CORS preflight, which only allowed origins pass.
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    fields = payloads.callback_fields(body)
+    submission = Submission(origin=origin or "", locale=widget.locale, **fields)
+    accepted = submit_callback(widget, submission)
+    response = jsonify(
+        id=accepted.callback_id,
+        status=accepted.status,
+        status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
+    )
+    response.status_code = 202
+    return _cors(response, widget, "POST")
+
+
+@bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
+def callback_status(token: str) -> ResponseReturnValue:
+    try:
+        callback_id = tokens().read_status_token(token)
+    except TokenRefused:
+        raise NotFound("No such callback.") from None
+    if callback_id.startswith(DECOY_PREFIX):
+        body = {
+            "id": callback_id.removeprefix(DECOY_PREFIX),
+            "status": Status.QUEUED.value,
+            "text": VISITOR_TEXT[Status.QUEUED],
+            "terminal": False,
+            "updated_at": None,
+        }
+        return _cors(jsonify(body), None, "GET")
+    callback = db.session().get(Callback, callback_id)
+    if callback is None:
+        raise NotFound("No such callback.")
+    widget = callback.widget
+    if request.method == "OPTIONS":
+        return _preflight(widget, "GET")
+    status = Status(callback.status)
+    response = jsonify(
+        id=callback.id,
+        status=status.value,
+        text=VISITOR_TEXT[status],
+        terminal=is_terminal(status),
+        number=mask(callback.visitor_number),
+        attempts=callback.attempts,
+        updated_at=callback.updated_at.isoformat(),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return _cors(response, widget, "GET")

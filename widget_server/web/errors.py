@@ -1,0 +1,52 @@
+"""Render errors: JSON for API routes, a friendly page elsewhere; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from ..errors import Unavailable, WidgetServerError, error_response
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/widget.js")
+
+
+def wants_json() -> bool:
+    if request.path.startswith(API_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def render_error(exc: HTTPException) -> Response | tuple[str, int]:
+    if wants_json():
+        return error_response(exc)
+    message = exc.message if isinstance(exc, WidgetServerError) else (exc.description or "")
+    return render_template("error.html", status=exc.code, message=message), exc.code or 500
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response | tuple[str, int]:
+        if _is_store_outage(exc):
+            log.error("store unavailable: %s", exc.__class__.__name__)
+            return render_error(Unavailable())
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(InternalServerError("Something went wrong on our side."))
+
+
+def _is_store_outage(exc: Exception) -> bool:
+    # Rate-limit and queue stores (Redis) and the database going away are outages, not bugs.
+    from limits.errors import StorageError
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, StorageError | RedisError | OperationalError | ConnectionError)

@@ -1,0 +1,145 @@
+"""The form page a visitor meets (in the widget's iframe or as a direct link)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from .. import db
+from ..callbacks import DECOY_PREFIX, Accepted, Submission
+from ..errors import Forbidden, NotFound, WidgetServerError, error_response
+from ..guard import limiter, submit_limit_per_ip
+from ..models import Callback, Widget
+from ..origins import normalise_origin
+from ..phone_policy import mask
+from ..statuses import VISITOR_TEXT, Status, is_terminal
+from ..tokens import TokenRefused, tokens
+from .forms import CallbackForm, build_form
+from .headers import form_page_policy
+from .origins import host_origin, own_origin, request_origin
+from .wiring import submit_callback, widget_or_404
+
+bp = Blueprint("form", __name__)
+
+
+def _render(
+    widget: Widget, form: CallbackForm, host: str, status: int = 200, message: str | None = None
+) -> Response:
+    # Messages go to the embedding page only when it named itself and that name was admitted.
+    post_to_host = normalise_origin(form.host.data) == host
+    form.host.data = host
+    form.token.data = tokens().issue_form_token(widget.id, host)
+    html = render_template(
+        "form.html",
+        widget=widget,
+        form=form,
+        host=host,
+        message=message,
+        post_to_host=post_to_host,
+    )
+    response = make_response(html, status)
+    response.headers["Content-Security-Policy"] = form_page_policy(widget)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/w/<widget_id>")
+def show(widget_id: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    form = build_form(widget)
+    form.page_url.data = request.args.get("page", "")[:2048]
+    form.host.data = request.args.get("host", "")
+    return _render(widget, form, host_origin(widget, form.host.data))
+
+
+@bp.post("/w/<widget_id>")
+@limiter.limit(submit_limit_per_ip)
+def submit(widget_id: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    as_json = request.accept_mimetypes.best == "application/json"
+    # The form posts from this server's own page; anything else is a cross-site post.
+    if request_origin() != own_origin():
+        raise Forbidden(reason="origin_not_allowed")
+    form = build_form(widget, request.form)
+    host = host_origin(widget, form.host.data)
+    if not form.validate():
+        error = WidgetServerError(fields={k: v[0] for k, v in form.errors.items()})
+        return _refused(widget, form, host, error, as_json)
+    submission = Submission(
+        phone=form.phone.data,
+        token=form.token.data,
+        origin=host,
+        region=form.region.data,
+        name=(form.name.data or "").strip() or None,
+        page_url=form.page_url.data or None,
+        honeypot=form.website.data or "",
+        consent=bool(form.consent.data),
+        locale=widget.locale,
+    )
+    try:
+        accepted = submit_callback(widget, submission)
+    except WidgetServerError as exc:
+        return _refused(widget, form, host, exc, as_json)
+    status_page = url_for("form.status_page", widget_id=widget.id, token=accepted.status_token)
+    if as_json:
+        return _accepted_json(accepted, status_page), 202
+    return make_response("", 303, {"Location": status_page})
+
+
+def _accepted_json(accepted: Accepted, status_page: str) -> Response:
+    return jsonify(
+        id=accepted.callback_id,
+        status=accepted.status,
+        text=VISITOR_TEXT[Status(accepted.status)],
+        status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
+        status_page=status_page,
+    )
+
+
+def _refused(
+    widget: Widget, form: CallbackForm, host: str, exc: WidgetServerError, as_json: bool
+) -> ResponseReturnValue:
+    if as_json:
+        # The visitor fixes the number and submits again: give the page a fresh token.
+        return error_response(exc, extra={"token": tokens().issue_form_token(widget.id, host)})
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and name not in ("token", "host"):
+            field.errors = [message]
+    message = None if set(exc.fields) - {"token", "host"} else exc.message
+    return _render(widget, form, host, status=exc.code or 400, message=message)
+
+
+@bp.get("/w/<widget_id>/status/<token>")
+def status_page(widget_id: str, token: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    callback = _callback_for(token, widget)
+    status = Status(callback.status) if callback else Status.QUEUED
+    html = render_template(
+        "status.html",
+        widget=widget,
+        status=status,
+        text=VISITOR_TEXT[status],
+        number=mask(callback.visitor_number) if callback else "",
+        terminal=is_terminal(status),
+        status_url=url_for("api.callback_status", token=token),
+        host=host_origin(widget, request.args.get("host")),
+        post_to_host=False,
+    )
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = form_page_policy(widget)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _callback_for(token: str, widget: Widget) -> Callback | None:
+    try:
+        callback_id = tokens().read_status_token(token)
+    except TokenRefused:
+        raise NotFound() from None
+    if callback_id.startswith(DECOY_PREFIX):
+        return None
+    callback = db.session().get(Callback, callback_id)
+    if callback is None or callback.widget_id != widget.id:
+        raise NotFound()
+    return callback

@@ -1,0 +1,40 @@
+"""The visitor's form (WTForms): rendered server-side, works without JavaScript."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..models import Widget
+from ..phone_policy import region_choices
+
+
+class CallbackForm(Form):
+    phone = TelField(
+        "Your phone number",
+        validators=[InputRequired("Enter your phone number."), Length(max=40)],
+        render_kw={"inputmode": "tel", "autocomplete": "tel", "required": True},
+    )
+    region = SelectField("Country", validate_choice=True)
+    name = StringField(
+        "Your name (optional)",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"autocomplete": "name"},
+    )
+    consent = BooleanField("I agree to be called back about my request.")
+    # Honeypot: hidden from people (CSS, aria-hidden, no tab stop), filled by naive bots.
+    website = StringField("Leave this empty", render_kw={"tabindex": "-1", "autocomplete": "off"})
+    token = HiddenField()
+    host = HiddenField()
+    page_url = HiddenField(validators=[Optional(), Length(max=2048)])
+
+
+def build_form(widget: Widget, formdata: object = None) -> CallbackForm:
+    form = CallbackForm(formdata)  # type: ignore[arg-type]
+    form.region.choices = region_choices(widget.regions)
+    if not form.region.data or form.region.data == "None":
+        form.region.data = widget.default_region
+    form.phone.label.text = widget.texts.get("phone_label", form.phone.label.text)
+    if widget.texts.get("consent"):
+        form.consent.label.text = widget.texts["consent"]
+    return form

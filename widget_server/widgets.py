@@ -1,0 +1,181 @@
+"""Widget properties: Kazoo's clicktocall fields plus this product's, checked before saving."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+from . import phone_policy, providers
+from .origins import normalise_origin
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+EXTENSION = re.compile(r"(\+?[0-9*#]{2,20}|sips?:[A-Za-z0-9._~+\-]+@[A-Za-z0-9.\-]+(:\d{1,5})?)")
+REALM = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?")
+CALLER_ID_NUMBER = re.compile(r"\+?[0-9]{2,20}")
+
+DEFAULTS: dict[str, Any] = {
+    "realm": None,
+    "auth_required": True,
+    "whitelist": [],
+    "throttle": 0,
+    "caller_id_number": None,
+    "outbound_callee_id_name": None,
+    "outbound_callee_id_number": None,
+    "provider": "simulator",
+    "provider_settings": {},
+    "default_region": "US",
+    "allowed_regions": [],
+    "allowed_number_types": [],
+    "allowed_origins": [],
+    "timeout": 20,
+    "max_retries": 0,
+    "retry_delay": 60,
+    "time_zone": "UTC",
+    "business_hours": {},
+    "texts": {},
+    "theme": {},
+    "locale": "en",
+    "require_consent": False,
+    "enabled": True,
+}
+PROPERTIES = ("name", "extension", *DEFAULTS)
+
+
+class WidgetInvalid(ValueError):
+    """Properties that cannot be saved; `fields` maps each property to its reason."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge `values` over `current` (or the defaults), check everything, return the result."""
+    merged = dict(current if current is not None else DEFAULTS)
+    errors = {key: "unknown property" for key in values if key not in PROPERTIES}
+    merged.update({k: v for k, v in values.items() if k in PROPERTIES})
+    for key, check in CHECKS.items():
+        message = check(merged.get(key))
+        if message:
+            errors[key] = message
+    if not errors:
+        try:
+            merged["provider_settings"] = providers.validate(
+                merged["provider"], merged["provider_settings"]
+            )
+        except providers.ProviderConfigError as exc:
+            errors.update({f"provider_settings.{k}": v for k, v in exc.fields.items()})
+    if (
+        not errors
+        and merged["allowed_regions"]
+        and (merged["default_region"] not in merged["allowed_regions"])
+    ):
+        errors["default_region"] = "must be one of allowed_regions"
+    if errors:
+        raise WidgetInvalid(errors)
+    merged["allowed_origins"] = [normalise_origin(o) for o in merged["allowed_origins"]]
+    return merged
+
+
+def _text(limit: int, required: bool = False, pattern: re.Pattern[str] | None = None) -> Any:
+    def check(value: object) -> str | None:
+        if value is None or value == "":
+            return "is required" if required else None
+        if not isinstance(value, str):
+            return "must be a string"
+        if len(value) > limit:
+            return f"must be at most {limit} characters"
+        if CONTROL.search(value):
+            return "must not contain control characters"
+        if pattern is not None and not pattern.fullmatch(value):
+            return "has the wrong format"
+        return None
+
+    return check
+
+
+def _integer(low: int, high: int) -> Any:
+    def check(value: object) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be an integer from {low} to {high}"
+        return None
+
+    return check
+
+
+def _boolean(value: object) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _object(value: object) -> str | None:
+    return None if isinstance(value, dict) else "must be an object"
+
+
+def _regions(value: object) -> str | None:
+    if not isinstance(value, list) or not all(phone_policy.valid_region(r) for r in value):
+        return "must be a list of ISO 3166 region codes such as ZA or US"
+    return None
+
+
+def _number_types(value: object) -> str | None:
+    if not isinstance(value, list) or not all(t in phone_policy.NUMBER_TYPES for t in value):
+        return "must be a list of: " + ", ".join(phone_policy.NUMBER_TYPES)
+    return None
+
+
+def _origins(value: object) -> str | None:
+    if not isinstance(value, list) or len(value) > 50:
+        return "must be a list of origins such as https://www.example.com"
+    bad = [o for o in value if normalise_origin(o) is None]
+    return f"not an origin (scheme://host[:port]): {bad[0]!r}" if bad else None
+
+
+def _whitelist(value: object) -> str | None:
+    errors = phone_policy.whitelist_errors(value)
+    return "; ".join(errors) if errors else None
+
+
+def _time_zone(value: object) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(str(value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone such as Africa/Johannesburg"
+    return None
+
+
+def _provider(value: object) -> str | None:
+    return (
+        None
+        if value in providers.REGISTRY
+        else "must be one of " + ", ".join(sorted(providers.REGISTRY))
+    )
+
+
+CHECKS = {
+    "name": _text(128, required=True),
+    "extension": _text(255, required=True, pattern=EXTENSION),
+    "realm": _text(253, pattern=REALM),
+    "auth_required": _boolean,
+    "whitelist": _whitelist,
+    "throttle": _integer(0, 10_000),
+    "caller_id_number": _text(21, pattern=CALLER_ID_NUMBER),
+    "outbound_callee_id_name": _text(64),
+    "outbound_callee_id_number": _text(21, pattern=CALLER_ID_NUMBER),
+    "provider": _provider,
+    "provider_settings": _object,
+    "default_region": lambda v: None if phone_policy.valid_region(v) else "not a region code",
+    "allowed_regions": _regions,
+    "allowed_number_types": _number_types,
+    "allowed_origins": _origins,
+    "timeout": _integer(1, 300),
+    "max_retries": _integer(0, 10),
+    "retry_delay": _integer(5, 86_400),
+    "time_zone": _time_zone,
+    "business_hours": _object,
+    "texts": _object,
+    "theme": _object,
+    "locale": _text(16, required=True, pattern=re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")),
+    "require_consent": _boolean,
+    "enabled": _boolean,
+}
