@@ -15,7 +15,7 @@
 
   if (window.ResizeObserver) {
     new ResizeObserver(function () {
-      tell({ type: "height", value: Math.ceil(document.documentElement.scrollHeight) });
+      tell({ type: "height", value: Math.ceil(document.body.getBoundingClientRect().height) });
     }).observe(document.body);
   }
   document.addEventListener("keydown", function (event) {
@@ -25,8 +25,11 @@
   if (closeButton) closeButton.addEventListener("click", function () { tell({ type: "close" }); });
 
   var statusEl = document.querySelector("[data-status]");
+  var lastStatus = null;
 
   function showStatus(body) {
+    if (body.status === lastStatus) return; // screen readers announce changes only
+    lastStatus = body.status;
     statusEl.hidden = false;
     statusEl.textContent = body.text || body.status;
     tell({ type: "status", status: body.status });
@@ -44,7 +47,7 @@
           }
         })
         .catch(function () {})
-        .then(function () { if (!terminal) setTimeout(poll, 1500); });
+        .then(function () { if (!terminal) setTimeout(poll, 1000); });
     }
     poll();
   }

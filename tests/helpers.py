@@ -89,7 +89,9 @@ def submit_json(
     token: str | None = None,
     **fields: Any,
 ) -> Any:
-    body = {"phone": phone, "token": token or form_token(client, widget_id, origin), **fields}
+    if token is None:
+        token = form_token(client, widget_id, origin)
+    body = {"phone": phone, "token": token, **fields}
     return client.post(f"/v1/widgets/{widget_id}/callbacks", json=body, headers={"Origin": origin})
 
 

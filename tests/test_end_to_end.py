@@ -42,9 +42,7 @@ def test_callback_walks_through_every_simulator_status(
             "completed",
         ]
         # The provider's own "dialing" confirmation is kept, but it moves nothing.
-        assert [(e.status, e.source) for e in events if not e.applied] == [
-            ("dialing", "simulator")
-        ]
+        assert [(e.status, e.source) for e in events if not e.applied] == [("dialing", "simulator")]
     [callback] = callbacks(app)
     assert callback.visitor_number == "+12015550123"
     assert callback.provider_call_id and callback.provider_call_id.startswith("sim-")

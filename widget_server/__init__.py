@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         __name__,
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("WIDGET_SERVER_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
     from . import cli, db, guard, jobs, settings, tokens, web

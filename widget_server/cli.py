@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
@@ -192,6 +192,7 @@ def widgets_callbacks(widget_id: str, limit: int) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option(
     "--origin",
     "origins",
@@ -223,6 +224,7 @@ def _demo_properties(origins: list[str]) -> dict[str, Any]:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--workers", type=int, help="Worker threads (default: QUEUE_WORKERS).")
 def worker_command(workers: int | None) -> None:
     """Run the job consumer (dial jobs, provider events, retries)."""
@@ -231,6 +233,7 @@ def worker_command(workers: int | None) -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 def serve_command(host: str, port: int) -> None:

@@ -1,0 +1,108 @@
+"""Rate limits: per client IP (flask-limiter) and per destination number (limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+
+from tests.helpers import add_widget, callbacks, form_token, submit_json
+
+
+def test_per_ip_limit_answers_429_json_with_retry_after(make_app: Callable[..., Flask]) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_IP="2 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+    numbers = ["+1 201 555 0123", "+1 201 555 0124", "+1 201 555 0125"]
+    statuses = [submit_json(client, widget_id, phone=n).status_code for n in numbers]
+    assert statuses == [202, 202, 429]
+    refused = submit_json(client, widget_id, phone="+1 201 555 0126")
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert len(callbacks(app)) == 2
+
+
+def test_per_ip_limit_groups_ipv6_by_64(make_app: Callable[..., Flask]) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+
+    def from_address(address: str, phone: str) -> int:
+        token = form_token(client, widget_id)
+        return client.post(
+            f"/v1/widgets/{widget_id}/callbacks",
+            json={"phone": phone, "token": token},
+            headers={"Origin": "https://shop.example.com"},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
+
+    assert from_address("2001:db8:1:2::1", "+1 201 555 0123") == 202
+    assert from_address("2001:db8:1:2:ffff::9", "+1 201 555 0124") == 429  # same /64
+    assert from_address("2001:db8:1:3::1", "+1 201 555 0125") == 202  # another /64
+
+
+def test_forged_forwarded_for_does_not_change_the_key_without_proxies(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+    statuses = []
+    for i, phone in enumerate(["+1 201 555 0123", "+1 201 555 0124"]):
+        token = form_token(client, widget_id)
+        statuses.append(
+            client.post(
+                f"/v1/widgets/{widget_id}/callbacks",
+                json={"phone": phone, "token": token},
+                headers={"Origin": "https://shop.example.com", "X-Forwarded-For": f"10.0.0.{i}"},
+            ).status_code
+        )
+    assert statuses == [202, 429]
+
+
+def test_one_trusted_proxy_hop_keys_by_the_forwarded_client(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute", PROXY_HOPS=1)
+    widget_id = add_widget(app)
+    client = app.test_client()
+    statuses = []
+    for forwarded, phone in [
+        ("198.51.100.1", "+1 201 555 0123"),
+        ("198.51.100.2", "+1 201 555 0124"),
+        ("203.0.113.9, 198.51.100.2", "+1 201 555 0125"),
+    ]:
+        token = form_token(client, widget_id)
+        statuses.append(
+            client.post(
+                f"/v1/widgets/{widget_id}/callbacks",
+                json={"phone": phone, "token": token},
+                headers={"Origin": "https://shop.example.com", "X-Forwarded-For": forwarded},
+            ).status_code
+        )
+    # Only the last hop is trusted: the third request is the same client as the second.
+    assert statuses == [202, 202, 429]
+
+
+def test_per_number_limit_holds_across_widgets_and_ips(make_app: Callable[..., Flask]) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_NUMBER="1 per 10 minutes;3 per day")
+    first, second = add_widget(app), add_widget(app)
+    client = app.test_client()
+    assert submit_json(client, first).status_code == 202
+    again = submit_json(client, second)
+    assert again.status_code == 429
+    # The same answer as every other limit: nothing tells which one tripped.
+    assert again.get_json()["message"] == (
+        "We can't take this request right now. Please try again later."
+    )
+    assert submit_json(client, second, phone="+1 201 555 0199").status_code == 202
+    assert len(callbacks(app)) == 2
+
+
+def test_throttle_caps_calls_in_progress(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    widget_id = add_widget(app, throttle=1)
+    client = app.test_client()
+    assert submit_json(client, widget_id).status_code == 202
+    assert submit_json(client, widget_id, phone="+1 201 555 0124").status_code == 429

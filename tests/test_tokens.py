@@ -1,0 +1,125 @@
+"""Form tokens: signed per purpose, bound to widget and origin, aged, and single-use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from tests.helpers import ORIGIN, SECRET, VALID_US, add_widget, callbacks, form_token, submit_json
+from widget_server.tokens import FORM_SALT, STATUS_SALT, TokenRefused, Tokens
+
+
+def test_a_token_is_accepted_once(client: FlaskClient, widget_id: str, app: Flask) -> None:
+    token = form_token(client, widget_id)
+    assert submit_json(client, widget_id, token=token).status_code == 202
+    again = submit_json(client, widget_id, token=token)
+    assert again.status_code == 409
+    assert again.get_json()["fields"] == {"token": "This form has expired. Please try again."}
+    assert len(callbacks(app)) == 1
+
+
+def test_twenty_concurrent_uses_of_one_token_accept_exactly_one(app: Flask, widget_id: str) -> None:
+    token = form_token(app.test_client(), widget_id)
+
+    def attempt(_: int) -> int:
+        return submit_json(app.test_client(), widget_id, token=token).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(attempt, range(20)))
+    assert statuses.count(202) == 1
+    assert statuses.count(409) == 19
+    assert len(callbacks(app)) == 1
+
+
+def _signed(secret: str, salt: str, payload: object, *, at: float | None = None) -> str:
+    """Sign like the server does, optionally with another clock."""
+    if at is None:
+        return URLSafeTimedSerializer(secret, salt=salt).dumps(payload)
+
+    class ClockedSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(at)
+
+    return URLSafeTimedSerializer(secret, salt=salt, signer=ClockedSigner).dumps(payload)
+
+
+@pytest.mark.parametrize(
+    ("make_token", "reason"),
+    [
+        (lambda w: "", "token_missing"),
+        (lambda w: "x" * 600, "token_missing"),
+        (lambda w: "not-a-token", "token_invalid"),
+        (
+            lambda w: _signed(
+                SECRET, FORM_SALT, {"w": w, "o": ORIGIN, "n": "a" * 32}, at=time.time() - 3 * 3600
+            ),
+            "token_expired",
+        ),
+        (
+            lambda w: _signed(
+                SECRET, FORM_SALT, {"w": w, "o": ORIGIN, "n": "b" * 32}, at=time.time() + 3600
+            ),
+            "token_expired",
+        ),  # from the future
+        (
+            lambda w: _signed(SECRET, STATUS_SALT, {"w": w, "o": ORIGIN, "n": "c" * 32}),
+            "token_invalid",
+        ),
+        (
+            lambda w: _signed(
+                "another-secret-key-of-good-length-000000",
+                FORM_SALT,
+                {"w": w, "o": ORIGIN, "n": "d" * 32},
+            ),
+            "token_invalid",
+        ),
+        (
+            lambda w: _signed(SECRET, FORM_SALT, {"w": "f" * 32, "o": ORIGIN, "n": "e" * 32}),
+            "token_wrong_widget",
+        ),
+        (
+            lambda w: _signed(
+                SECRET, FORM_SALT, {"w": w, "o": "https://evil.example", "n": "f" * 32}
+            ),
+            "token_wrong_origin",
+        ),
+        (lambda w: _signed(SECRET, FORM_SALT, ["not", "a", "dict"]), "token_invalid"),
+    ],
+)
+def test_bad_tokens_are_refused_and_nothing_is_stored(
+    app: Flask,
+    client: FlaskClient,
+    widget_id: str,
+    make_token: Callable[[str], str],
+    reason: str,
+) -> None:
+    with pytest.raises(TokenRefused) as refusal:
+        Tokens(app).read_form_token(make_token(widget_id), widget_id, ORIGIN)
+    assert refusal.value.reason == reason
+    response = submit_json(client, widget_id, token=make_token(widget_id))
+    assert response.status_code in (400, 422)
+    assert callbacks(app) == []
+
+
+def test_minimum_fill_time(make_app: Callable[..., Flask]) -> None:
+    app = make_app(FORM_TOKEN_MIN_AGE=2)
+    widget_id = add_widget(app)
+    client = app.test_client()
+    token = form_token(client, widget_id)
+    too_soon = submit_json(client, widget_id, token=token)
+    assert too_soon.status_code == 422
+    assert "token" in too_soon.get_json()["fields"]
+    time.sleep(2.1)
+    assert submit_json(client, widget_id, token=token).status_code == 202
+
+
+def test_a_refused_number_does_not_use_up_the_token(client: FlaskClient, widget_id: str) -> None:
+    token = form_token(client, widget_id)
+    assert submit_json(client, widget_id, phone="12", token=token).status_code == 422
+    assert submit_json(client, widget_id, phone=VALID_US, token=token).status_code == 202
