@@ -30,14 +30,14 @@ widgets_cli = AppGroup("widgets", help="Widgets (Kazoo clicktocall resources).")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to a revision."""
-    db.upgrade(current_app, revision)  # type: ignore[arg-type]
-    click.echo(f"database at {db.current_revision(current_app)}")  # type: ignore[arg-type]
+    db.upgrade(current_app, revision)
+    click.echo(f"database at {db.current_revision(current_app)}")
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Print the database's migration revision."""
-    click.echo(db.current_revision(current_app) or "none")  # type: ignore[arg-type]
+    click.echo(db.current_revision(current_app) or "none")
 
 
 @accounts_cli.command("create")
@@ -228,7 +228,7 @@ def _demo_properties(origins: list[str]) -> dict[str, Any]:
 @click.option("--workers", type=int, help="Worker threads (default: QUEUE_WORKERS).")
 def worker_command(workers: int | None) -> None:
     """Run the job consumer (dial jobs, provider events, retries)."""
-    db.require_current_schema(current_app)  # type: ignore[arg-type]
+    db.require_current_schema(current_app)
     jobs().consumer(workers).run()
 
 

@@ -40,7 +40,7 @@ def _refuse_unmigrated() -> None:
     if app.extensions.get("schema_current"):
         return
     try:
-        require_current_schema(app)  # type: ignore[arg-type]
+        require_current_schema(app)
     except SchemaOutOfDate as exc:
         log.error("refusing requests: %s", exc)
         raise Unavailable(
@@ -77,14 +77,14 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 
 def engine() -> Engine:
-    return current_app.extensions["db_engine"]  # type: ignore[no-any-return]
+    return current_app.extensions["db_engine"]
 
 
 def session() -> Session:
     """Return this app context's session, opening it on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessions"]()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def _close_session(_exc: BaseException | None) -> None:

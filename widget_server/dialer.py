@@ -115,6 +115,7 @@ def dial(
         result.status,
         source=widget.provider,
         provider_call_id=result.provider_call_id,
+        cause=result.cause,
     )
     session.commit()
     log.info(
@@ -136,7 +137,7 @@ def apply_event(session: Session, signed: object, *, tokens: Tokens) -> None:
         return
     callback = session.get(Callback, job.get("c"))
     status = job.get("s")
-    if callback is None or status not in Status.__members__.values():
+    if callback is None or not isinstance(status, str) or status not in set(Status):
         log.warning("event job dropped: unknown callback or status")
         return
     apply_status(

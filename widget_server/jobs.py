@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
 from . import db, dialer
@@ -15,12 +15,16 @@ from .tokens import tokens
 
 log = logging.getLogger(__name__)
 
+DIAL_PRIORITY = 10
+
 
 def make_huey(config: Any) -> Huey:
     backend = config["QUEUE_BACKEND"]
     if backend == "redis":
         # Blocking pops: a job is picked up the moment it lands, with no polling at all.
-        return RedisHuey("widget-server", url=config["REDIS_URL"], results=False, blocking=True)
+        return PriorityRedisHuey(
+            "widget-server", url=config["REDIS_URL"], results=False, blocking=True
+        )
     if backend == "memory":
         return MemoryHuey("widget-server", results=False)
     return SqliteHuey("widget-server", filename=config["QUEUE_PATH"], results=False, timeout=15)
@@ -32,7 +36,9 @@ class Jobs:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.huey = make_huey(app.config)
-        self._dial = self.huey.task(name="dial")(self._run_dial)
+        # Dial jobs jump the queue: under load, a visitor waiting for a call matters more
+        # than a status step of a call already under way.
+        self._dial = self.huey.task(name="dial", priority=DIAL_PRIORITY)(self._run_dial)
         self._event = self.huey.task(name="provider_event")(self._run_event)
 
     # Enqueueing (called from the web process) ------------------------------------------
@@ -116,4 +122,4 @@ def init_app(app: Flask) -> None:
 
 
 def jobs() -> Jobs:
-    return current_app.extensions["jobs"]  # type: ignore[no-any-return]
+    return current_app.extensions["jobs"]

@@ -71,7 +71,11 @@ def check(raw: object, policy: NumberPolicy, region_hint: str | None = None) -> 
         raise PolicyRefusal("missing", "Enter your phone number.")
     if len(raw) > MAX_INPUT_LENGTH:
         raise PolicyRefusal("unparsable", "That is too long to be a phone number.")
-    parse_region = region_hint if region_hint in policy.allowed_regions else policy.default_region
+    parse_region: str = (
+        region_hint
+        if region_hint and region_hint in policy.allowed_regions
+        else policy.default_region
+    )
     try:
         number = phonenumbers.parse(raw, parse_region)
     except NumberParseException:
@@ -85,7 +89,7 @@ def check(raw: object, policy: NumberPolicy, region_hint: str | None = None) -> 
     # The region comes from the number's own ranges: +1 covers the US and also Caribbean
     # states with high-cost ranges, so the calling code alone decides nothing.
     region = phonenumbers.region_code_for_number(number)
-    if region not in policy.allowed_regions:
+    if region is None or region not in policy.allowed_regions:
         raise PolicyRefusal("region_not_allowed", "We can't call numbers in that country.")
     type_name = _type_name(phonenumbers.number_type(number))
     if type_name not in (policy.allowed_types or DEFAULT_NUMBER_TYPES):

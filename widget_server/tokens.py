@@ -123,4 +123,4 @@ def init_app(app: Flask) -> None:
 
 
 def tokens() -> Tokens:
-    return current_app.extensions["tokens"]  # type: ignore[no-any-return]
+    return current_app.extensions["tokens"]

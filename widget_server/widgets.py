@@ -62,10 +62,11 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     if not errors:
         try:
             merged["provider_settings"] = providers.validate(
-                merged["provider"], merged["provider_settings"]
+                merged["provider"], merged["provider_settings"], agent=merged["extension"]
             )
         except providers.ProviderConfigError as exc:
-            errors.update({f"provider_settings.{k}": v for k, v in exc.fields.items()})
+            for key, reason in exc.fields.items():
+                errors["extension" if key == "agent" else f"provider_settings.{key}"] = reason
     if (
         not errors
         and merged["allowed_regions"]

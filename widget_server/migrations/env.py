@@ -1,6 +1,9 @@
 """Alembic environment: runs migrations on the configured database URL."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from widget_server.db import make_engine
 from widget_server.models import Base
@@ -8,7 +11,7 @@ from widget_server.models import Base
 config = context.config
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations spell column types in plain SQLAlchemy, never by importing the models.
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .asterisk import AsteriskProvider
 from .base import (
     CallRequest,
     OriginateResult,
@@ -16,10 +17,27 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from .click2dial import Click2DialProvider
+from .extramobile import ExtraMobileProvider
+from .freeswitch import FreeSwitchProvider
+from .kazoo import KazooProvider
 from .simulator import SimulatorProvider
+from .telecmi import TeleCMIProvider
+from .twilio import TwilioProvider
+from .voiptech import VoiptechProvider
+from .webhook import WebhookProvider
 
 REGISTRY: dict[str, type[Provider]] = {
     SimulatorProvider.name: SimulatorProvider,
+    ExtraMobileProvider.name: ExtraMobileProvider,
+    KazooProvider.name: KazooProvider,
+    Click2DialProvider.name: Click2DialProvider,
+    TeleCMIProvider.name: TeleCMIProvider,
+    VoiptechProvider.name: VoiptechProvider,
+    TwilioProvider.name: TwilioProvider,
+    AsteriskProvider.name: AsteriskProvider,
+    FreeSwitchProvider.name: FreeSwitchProvider,
+    WebhookProvider.name: WebhookProvider,
 }
 
 
@@ -35,11 +53,19 @@ def build(name: str, settings: Mapping[str, Any]) -> Provider:
     return provider_class(name)(settings)
 
 
-def validate(name: str, settings: object) -> dict[str, Any]:
-    """Return settings with defaults filled in; raise ProviderConfigError when unusable."""
+def validate(name: str, settings: object, agent: object = None) -> dict[str, Any]:
+    """Return settings with defaults filled in; raise ProviderConfigError when unusable.
+
+    With `agent`, also check that the provider can ring that agent leg (the widget's
+    extension), so a widget that could never place a call is refused when it is saved.
+    """
     if not isinstance(settings, Mapping):
         raise ProviderConfigError({"provider_settings": "must be an object"})
-    return provider_class(name).validate_settings(settings)
+    provider = provider_class(name)
+    values = provider.validate_settings(settings)
+    if agent is not None:
+        provider.validate_agent(agent, values)
+    return values
 
 
 __all__ = [

@@ -91,6 +91,7 @@ class OriginateResult:
     provider_call_id: str | None
     status: str = "dialing"  # what the provider confirmed; never more than it said
     details: Mapping[str, Any] = field(default_factory=dict)
+    cause: str | None = None  # why, when the status already ends the call (no_answer, busy)
     planned_events: tuple[PlannedEvent, ...] = ()
 
 
@@ -107,6 +108,11 @@ class Provider(ABC):
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Return the settings with defaults filled in; raise ProviderConfigError if unusable."""
         return dict(settings)
+
+    @classmethod
+    def validate_agent(cls, agent: object, settings: Mapping[str, Any] | None = None) -> str:
+        """Return the agent leg as this provider needs it; raise ProviderConfigError if unusable."""
+        return str(agent)
 
     @abstractmethod
     def originate(self, call: CallRequest) -> OriginateResult:

@@ -60,7 +60,7 @@ class ExtraMobileProvider(HTTPProvider):
         return values
 
     @classmethod
-    def validate_agent(cls, agent: object) -> str:
+    def validate_agent(cls, agent: object, settings: Mapping[str, Any] | None = None) -> str:
         """Return the agent's number in E.164; raise ProviderConfigError when it is not one."""
         try:
             return e164(agent)
@@ -83,14 +83,15 @@ class ExtraMobileProvider(HTTPProvider):
         body = self.json(response)
         if not isinstance(body, dict):
             raise self._malformed()
-        if body.get("success") is not True:
+        if body.get("success") is False:
             message = _printable(body.get("message") or body.get("error"))
             raise PermanentProviderError(
                 f"{self.name}: call refused{f' ({message})' if message else ''}", cause="rejected"
             )
         call_id = body.get("call_id")
         if (
-            not isinstance(call_id, str | int)
+            body.get("success") is not True
+            or not isinstance(call_id, str | int)
             or isinstance(call_id, bool)
             or not (0 < len(str(call_id)) <= 255)
         ):

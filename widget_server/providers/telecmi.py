@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -42,12 +42,22 @@ from .base import (
 from .http import HTTPProvider
 
 PATH = "/v2/webrtc/click2call"
-SETTINGS = ("user_id", "secret", "webrtc", "followme", "base_url", "connect_timeout",
-            "read_timeout")
+SETTINGS = (
+    "user_id",
+    "secret",
+    "webrtc",
+    "followme",
+    "base_url",
+    "connect_timeout",
+    "read_timeout",
+)
 CREDENTIAL_RE = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no space
-# TeleCMI's documented refusals: body `code` and HTTP status use the same numbers.
+# TeleCMI's documented refusals (400, 404) and the usual credential ones; the answer's
+# `code` uses the same numbers as the HTTP status.
 REFUSALS = {
     400: ("user_id or secret missing", "config_missing_params"),
+    401: ("credentials refused", "auth_failed"),
+    403: ("credentials refused", "auth_failed"),
     404: ("invalid user_id or secret", "auth_failed"),
 }
 
@@ -86,7 +96,7 @@ class TeleCMIProvider(HTTPProvider):
             raise self._malformed()
         code = answer.get("code")
         if isinstance(code, int) and not isinstance(code, bool) and code != 200:
-            # Some TeleCMI answers carry the refusal in the body of a 2xx.
+            # A refusal in the answer's `code` counts even when the HTTP status is 2xx.
             self._refuse(code, answer.get("msg"))
         request_id = answer.get("request_id")
         if not isinstance(request_id, str) or not 0 < len(request_id) <= 255:
@@ -107,7 +117,7 @@ class TeleCMIProvider(HTTPProvider):
             self._refuse(response.status_code, msg)
         super().raise_for_status(response)
 
-    def _refuse(self, code: int, msg: object) -> None:
+    def _refuse(self, code: int, msg: object) -> NoReturn:
         what, cause = REFUSALS.get(code, (f"refused with code {code}", f"http_{code}"))
         text = "".join(ch for ch in str(msg)[:120] if ch.isprintable()) if msg else ""
         message = f"{self.name}: {what}{f' ({text})' if text else ''}"

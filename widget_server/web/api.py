@@ -28,7 +28,7 @@ def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
     origin = request.headers.get("Origin")
     response.vary.add("Origin")
     if widget is not None and allowed(widget, origin):
-        response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+        response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = methods
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE

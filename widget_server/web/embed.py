@@ -41,7 +41,7 @@ def loader_asset() -> Asset:
     if asset is None:
         asset = build_asset(Path(current_app.static_folder or "") / "widget.js")
         current_app.extensions["loader_asset"] = asset
-    return asset  # type: ignore[no-any-return]
+    return asset
 
 
 @bp.get("/widget.js")

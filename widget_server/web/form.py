@@ -106,8 +106,14 @@ def _refused(
         field = getattr(form, name, None)
         if field is not None and name not in ("token", "host"):
             field.errors = [message]
-    message = None if set(exc.fields) - {"token", "host"} else exc.message
-    return _render(widget, form, host, status=exc.code or 400, message=message)
+    shown_by_fields = bool(set(exc.fields) - {"token", "host"})
+    return _render(
+        widget,
+        form,
+        host,
+        status=exc.code or 400,
+        message=None if shown_by_fields else exc.message,
+    )
 
 
 @bp.get("/w/<widget_id>/status/<token>")

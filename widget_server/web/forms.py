@@ -30,7 +30,7 @@ class CallbackForm(Form):
 
 
 def build_form(widget: Widget, formdata: object = None) -> CallbackForm:
-    form = CallbackForm(formdata)  # type: ignore[arg-type]
+    form = CallbackForm(formdata)
     form.region.choices = region_choices(widget.regions)
     if not form.region.data or form.region.data == "None":
         form.region.data = widget.default_region

@@ -1,0 +1,286 @@
+"""A fake Asterisk Manager Interface: strict Login/Originate/Logoff framing over TCP."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+from tests.fakes.server import serve_tcp
+
+PROVIDER = "asterisk"
+USERNAME = "widget"
+SECRET = "s3cret-manager-pass"
+MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
+ORIGINATE_REQUIRED = ("ActionID", "Channel", "Timeout", "Async")
+
+
+def asterisk_variables(action: dict[str, Any]) -> dict[str, str]:
+    """Split Variable headers the way Asterisk's manager does (commas separate pairs)."""
+    found: dict[str, str] = {}
+    values = action.get("Variable", [])
+    for header in [values] if isinstance(values, str) else values:
+        for item in _split_args(header):
+            name, sep, value = item.partition("=")
+            if sep and name:
+                found[name] = value
+    return found
+
+
+def _split_args(text: str) -> list[str]:
+    # AST_STANDARD_APP_ARGS: commas split, except inside quotes or brackets/parentheses.
+    parts, current, depth, quoted = [], [], 0, False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "([":
+            depth += 1
+        elif not quoted and ch in ")]" and depth:
+            depth -= 1
+        elif ch == "," and not quoted and not depth:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+class Fake:
+    """An AMI server on 127.0.0.1; see tests/fakes for the shared contract."""
+
+    def __init__(self) -> None:
+        self.address: tuple[str, int] = ("127.0.0.1", 0)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._stack = ExitStack()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget recorded traffic and go back to mode "ok" with default behaviour."""
+        self.received: list[dict[str, Any]] = []
+        self.errors: list[str] = []  # protocol violations the client committed
+        self.reason = 4  # OriginateResponse Reason for the next originates
+        self.send_originate_response = True
+        self.event_first = False  # send OriginateResponse before "successfully queued"
+        self.refuse_originate: str | None = None  # answer Originate with this error message
+        self._mode = "ok"
+        self._fail_next = False
+        self._counter = 0
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in MODES:
+            raise ValueError(f"unknown mode {value!r}")
+        self._mode = value
+        self._fail_next = value == "error_then_ok"
+
+    def __enter__(self) -> Fake:
+        fake = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                fake._serve(self.request)
+
+        self.address = self._stack.enter_context(serve_tcp(Handler))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self._stack.close()
+
+    def originate_count(self) -> int:
+        return sum(1 for a in self.received if str(a.get("Action", "")).lower() == "originate")
+
+    def actions(self, name: str) -> list[dict[str, Any]]:
+        """Return the recorded actions called `name`."""
+        return [a for a in self.received if str(a.get("Action", "")).lower() == name.lower()]
+
+    def provider_settings(self) -> dict[str, Any]:
+        host, port = self.address
+        return {
+            "host": host,
+            "port": port,
+            "username": USERNAME,
+            "secret": SECRET,
+            "agent_channel": "PJSIP/{agent}",
+            "context": "from-internal",
+            "caller_id": '"Website" <1000>',
+            "read_timeout": 0.5,
+            "connect_timeout": 1.0,
+        }
+
+    # The session ---------------------------------------------------------------------------
+
+    def _serve(self, sock: Any) -> None:
+        try:
+            self._session(sock)
+        except OSError:
+            pass  # the client went away: that is its right
+
+    def _session(self, sock: Any) -> None:
+        sock.settimeout(5)
+        sock.sendall(b"Asterisk Call Manager/9.0.0\r\n")
+        reader = _Reader(sock, self.errors)
+        logged_in = False
+        while not self._closing.is_set():
+            try:
+                action = reader.action()
+            except EOFError:
+                return
+            self.received.append(action)
+            name = str(action.get("Action", "")).lower()
+            reply = _Replier(sock, action.get("ActionID"))
+            if name == "login":
+                if not self._login(action, reply):
+                    return
+                logged_in = True
+            elif not logged_in:
+                self.errors.append(f"{name} before login")
+                reply.send(Response="Error", Message="Authentication Required")
+            elif name == "originate":
+                if not self._originate(sock, action, reply):
+                    return
+            elif name == "logoff":
+                reply.send(Response="Goodbye", Message="Thanks for all the fish.")
+                return
+            else:
+                reply.send(Response="Error", Message="Invalid/unknown command")
+
+    def _login(self, action: dict[str, Any], reply: _Replier) -> bool:
+        missing = [k for k in ("Username", "Secret") if not action.get(k)]
+        if missing:
+            self.errors.append(f"login without {missing}")
+            reply.send(Response="Error", Message=f"Missing header: {missing[0]}")
+            return True
+        if self.mode == "bad_auth" or (action["Username"], action["Secret"]) != (USERNAME, SECRET):
+            reply.send(Response="Error", Message="Authentication failed")
+            return False
+        reply.send(Response="Success", Message="Authentication accepted")
+        return True
+
+    def _originate(self, sock: Any, action: dict[str, Any], reply: _Replier) -> bool:
+        problem = _originate_problem(action)
+        if problem:
+            self.errors.append(problem)
+            reply.send(Response="Error", Message=problem)
+            return True
+        mode = self.mode
+        if mode == "error_then_ok" and self._fail_next:
+            self._fail_next = False
+            return False  # dropped before any answer
+        if mode == "hang":
+            self._closing.wait(2.5)
+            return False
+        if mode == "malformed":
+            sock.sendall(b"Hello, this is not AMI\r\n\r\n")
+            return True
+        if self.refuse_originate:
+            reply.send(Response="Error", Message=self.refuse_originate)
+            return True
+        with self._lock:
+            self._counter += 1
+            uniqueid = f"1700000000.{self._counter}"
+        event = self._originate_event(action, uniqueid)
+        sock.sendall(_block(Event="Newchannel", Channel="PJSIP/1001-00000001"))
+        if self.event_first and event:
+            sock.sendall(event)
+        reply.send(Response="Success", Message="Originate successfully queued")
+        other = dict(action, ActionID="someone-else")
+        sock.sendall(self._originate_event(other, "1699999999.1") or b"")
+        if event and not self.event_first:
+            sock.sendall(event)
+        return True
+
+    def _originate_event(self, action: dict[str, Any], uniqueid: str) -> bytes | None:
+        if not self.send_originate_response:
+            return None
+        answered = self.reason == 4
+        return _block(
+            Event="OriginateResponse",
+            Privilege="call,all",
+            ActionID=action["ActionID"],
+            Response="Success" if answered else "Failure",
+            Channel=f"{action['Channel']}-0001",
+            Context=action.get("Context", ""),
+            Exten=action.get("Exten", ""),
+            Reason=str(self.reason),
+            Uniqueid=uniqueid if self.reason else "<null>",
+            CallerIDNum="1000",
+            CallerIDName="Website",
+        )
+
+
+def _originate_problem(action: dict[str, Any]) -> str | None:
+    for key in ORIGINATE_REQUIRED:
+        if not action.get(key):
+            return f"Missing header: {key}"
+    dialplan = all(action.get(k) for k in ("Context", "Exten", "Priority"))
+    if not dialplan and not action.get("Application"):
+        return "Missing header: Exten or Application"
+    if not str(action["Timeout"]).isdigit():
+        return "Invalid Timeout"
+    return None
+
+
+def _block(**headers: str) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+
+
+class _Replier:
+    def __init__(self, sock: Any, action_id: object) -> None:
+        self.sock = sock
+        self.action_id = action_id
+
+    def send(self, **headers: str) -> None:
+        first = {"Response": headers.pop("Response")}
+        if isinstance(self.action_id, str):
+            first["ActionID"] = self.action_id
+        self.sock.sendall(_block(**first, **headers))
+
+
+class _Reader:
+    """Read actions strictly: every line ends in CRLF and is "Key: value"."""
+
+    def __init__(self, sock: Any, errors: list[str]) -> None:
+        self.sock = sock
+        self.errors = errors
+        self.buffer = b""
+
+    def _line(self) -> str:
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+        raw, self.buffer = self.buffer.split(b"\n", 1)
+        if not raw.endswith(b"\r"):
+            self.errors.append(f"line without CRLF: {raw[:60]!r}")
+        text = raw.rstrip(b"\r").decode("utf-8")
+        if "\r" in text:
+            self.errors.append(f"bare CR inside a line: {text[:60]!r}")
+        return text
+
+    def action(self) -> dict[str, Any]:
+        action: dict[str, Any] = {}
+        while True:
+            line = self._line()
+            if not line:
+                if action:
+                    return action
+                continue
+            key, sep, value = line.partition(": ")
+            if not sep or not key or " " in key:
+                self.errors.append(f"not a header line: {line[:60]!r}")
+                continue
+            if key == "Variable":
+                action.setdefault("Variable", []).append(value)
+            elif key in action:
+                self.errors.append(f"repeated header {key}")
+            else:
+                action[key] = value

@@ -1,0 +1,262 @@
+"""A strict local stand-in for Kazoo's Crossbar clicktocall API, as its document describes it."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from tests.fakes.server import serve_wsgi
+
+PROVIDER = "kazoo"
+ACCOUNT_ID = "3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d"
+TOKEN = "kazoo-test-token.0123456789abcdef"
+CLICKTOCALL_ID = "0c2f5d1e8a7b4c3d9e6f1a2b3c4d5e6f"
+PRESET = {
+    "name": "Sales",
+    "extension": "1001",
+    "auth_required": True,
+    "whitelist": [],
+    "throttle": 0,
+}
+PATH_RE = re.compile(
+    r"/(?P<ver>v1|v2)/accounts/(?P<account>[^/]+)/clicktocall"
+    r"(?:/(?P<id>[^/]+))?(?:/(?P<action>connect|history))?"
+)
+CONTACT_RE = re.compile(r"\+?[0-9]{3,15}|sip:[^@\s]+@[A-Za-z0-9.-]+")
+STRINGS = (
+    "name",
+    "extension",
+    "realm",
+    "caller_id_number",
+    "outbound_callee_id_name",
+    "outbound_callee_id_number",
+)
+MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
+HANG_SECONDS = 3.0
+
+
+class Fake:
+    """Kazoo's clicktocall endpoints for one account on a loopback port, recording requests."""
+
+    def __init__(self, account_id: str = ACCOUNT_ID, token: str = TOKEN) -> None:
+        self.account_id = account_id
+        self.token = token
+        self.received: list[dict[str, Any]] = []
+        self.canned: list[tuple[int, Any]] = []  # answers for the next valid connects
+        self.clicktocalls: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.base_url = ""
+        self._release = threading.Event()
+        self._server: Any = None
+        self.reset()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in MODES:
+            raise ValueError(f"unknown mode {value!r}")
+        self._mode = value
+        self._fail_next = value == "error_then_ok"
+
+    def __enter__(self) -> Fake:
+        self._server = serve_wsgi(self.app)
+        self.base_url = self._server.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release.set()  # lets a hanging answer finish so the server stops at once
+        self._server.__exit__(*exc_info)
+
+    def reset(self) -> None:
+        """Forget requests and clicktocalls but the preset one; go back to mode "ok"."""
+        self.received.clear()
+        self.canned.clear()
+        self.clicktocalls.clear()
+        self.history.clear()
+        self.clicktocalls[CLICKTOCALL_ID] = {**PRESET, "id": CLICKTOCALL_ID}
+        self.history[CLICKTOCALL_ID] = []
+        self.mode = "ok"
+
+    def originate_count(self) -> int:
+        """Count the call-starting (connect) requests received, answered or not."""
+        return sum(1 for entry in self.received if entry["originate"])
+
+    def answer_next(self, status: int, body: Any) -> None:
+        """Answer the next valid connect with `status` and `body` (JSON unless bytes/str)."""
+        self.canned.append((status, body))
+
+    def provider_settings(self) -> dict[str, Any]:
+        """Return working settings for a widget that uses this fake's preset clicktocall."""
+        return {
+            "base_url": self.base_url,
+            "api_version": "v2",
+            "account_id": self.account_id,
+            "auth_token": self.token,
+            "clicktocall_id": CLICKTOCALL_ID,
+            "read_timeout": 0.5,
+        }
+
+    @Request.application
+    def app(self, request: Request) -> Response:
+        match = PATH_RE.fullmatch(request.path)
+        action = match["action"] if match else None
+        originate = action == "connect" and request.method in ("GET", "POST")
+        body = self._record(request, originate)
+        if match is None:
+            return self._error(404, "not_found")
+        if self.mode == "bad_auth" or request.headers.get("X-Auth-Token") != self.token:
+            return self._error(401, "invalid_credentials")
+        if match["account"] != self.account_id:
+            return self._error(403, "forbidden")
+        allowed = {None: ("GET", "PUT"), "connect": ("GET", "POST"), "history": ("GET",)}
+        methods = allowed[action] if action or not match["id"] else ("GET", "POST", "DELETE")
+        if request.method not in methods:
+            return self._error(405, "method_not_allowed")
+        c2c_id = match["id"]
+        if c2c_id is not None and c2c_id not in self.clicktocalls:
+            return self._error(404, "bad_identifier", {"cause": c2c_id})
+        if request.method in ("PUT", "POST"):
+            if request.mimetype != "application/json":
+                return self._error(415, "unsupported_media_type")
+            if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+                return self._error(400, "malformed request envelope")
+        if action == "connect":
+            return self._connect(c2c_id, body, request)
+        if action == "history":
+            return self._ok(self.history[c2c_id])
+        if request.method == "GET":
+            return self._ok(
+                self.clicktocalls[c2c_id]
+                if c2c_id
+                else [
+                    {key: doc.get(key) for key in ("id", "name", "extension", "realm")}
+                    for doc in self.clicktocalls.values()
+                ]
+            )
+        if request.method == "DELETE":
+            self.history.pop(c2c_id, None)
+            return self._ok(self.clicktocalls.pop(c2c_id))
+        return self._save(c2c_id, body["data"])
+
+    def _save(self, c2c_id: str | None, data: dict[str, Any]) -> Response:
+        errors = _clicktocall_errors(data)
+        if errors:
+            return self._error(400, "validation error", errors)
+        c2c_id = c2c_id or uuid.uuid4().hex
+        self.clicktocalls[c2c_id] = {**data, "id": c2c_id}
+        self.history.setdefault(c2c_id, [])
+        return self._ok(self.clicktocalls[c2c_id])
+
+    def _connect(self, c2c_id: str, body: Any, request: Request) -> Response:
+        data = body["data"] if request.method == "POST" else request.args
+        contact = data.get("contact")
+        if not isinstance(contact, str) or not CONTACT_RE.fullmatch(contact):
+            return self._error(
+                400,
+                "validation error",
+                {"contact": {"required": {"message": "The contact must be a SIP URI or a DID"}}},
+            )
+        whitelist = self.clicktocalls[c2c_id].get("whitelist") or []
+        if whitelist and not any(re.search(pattern, contact) for pattern in whitelist):
+            return self._error(400, "Contact doesn't match whitelist", contact)
+        if self.canned:
+            status, answer = self.canned.pop(0)
+            if isinstance(answer, str | bytes):
+                return Response(answer, status=status, mimetype="text/plain")
+            return _json(status, answer)
+        if self._fail_next:
+            self._fail_next = False
+            return self._error(503, "service unavailable")
+        item = {
+            "contact": contact,
+            "timestamp": int(time.time()),
+            "call_id": uuid.uuid4().hex,
+            "cdr_id": uuid.uuid4().hex,
+        }
+        if self.mode == "hang":
+            # Answers long after the client gave up; not recorded as an activation.
+            self._release.wait(HANG_SECONDS)
+            return self._ok(item)
+        if self.mode == "malformed":
+            return Response(b"\x00\x1f<html>502 Bad Gate", status=200, mimetype="application/json")
+        self.history[c2c_id].append(item)
+        return self._ok({**item, "extension": self.clicktocalls[c2c_id].get("extension")})
+
+    def _ok(self, data: Any) -> Response:
+        return _json(
+            200,
+            {
+                "auth_token": self.token,
+                "data": data,
+                "revision": uuid.uuid4().hex,
+                "request_id": uuid.uuid4().hex,
+                "status": "success",
+            },
+        )
+
+    def _error(self, status: int, message: str, data: Any = None) -> Response:
+        return _json(
+            status,
+            {
+                "auth_token": "",
+                "data": data or {"message": message},
+                "error": str(status),
+                "message": message,
+                "request_id": uuid.uuid4().hex,
+                "status": "error",
+            },
+        )
+
+    def _record(self, request: Request, originate: bool) -> Any:
+        raw = request.get_data()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.received.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.args.to_dict(flat=False),
+                "query_string": request.query_string.decode("latin-1"),
+                "headers": dict(request.headers),
+                "body": body,
+                "raw_body": raw,
+                "originate": originate,
+            }
+        )
+        return body
+
+
+def _clicktocall_errors(data: dict[str, Any]) -> dict[str, Any]:
+    """Check a clicktocall document the way the property table describes it."""
+    errors: dict[str, Any] = {}
+    for key in ("name", "extension"):
+        if key not in data:
+            errors[key] = {"required": {"message": "Field is required but missing"}}
+    for key in STRINGS:
+        value = data.get(key)
+        if key in data and (not isinstance(value, str) or not value.strip()):
+            errors[key] = {"type": {"message": "Value is not a non-empty string"}}
+    if "auth_required" in data and not isinstance(data["auth_required"], bool):
+        errors["auth_required"] = {"type": {"message": "Value is not of type boolean"}}
+    whitelist = data.get("whitelist", [])
+    if not isinstance(whitelist, list) or not all(isinstance(p, str) for p in whitelist):
+        errors["whitelist"] = {"type": {"message": "Value is not a list of strings"}}
+    throttle = data.get("throttle", 0)
+    if not isinstance(throttle, int) or isinstance(throttle, bool):
+        errors["throttle"] = {"type": {"message": "Value is not of type integer"}}
+    return errors
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -1,0 +1,429 @@
+"""The signed webhook adapter against a fake receiver with its own HMAC recipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.fakes.webhook import PATH, SECRET, Fake, reference_signature, reference_verify
+from widget_server.providers.base import (
+    CallRequest,
+    OriginateResult,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderEvent,
+    RetryableProviderError,
+)
+from widget_server.providers.webhook import WebhookProvider, parse_event, sign, verify
+from widget_server.statuses import Status
+
+CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+KEY = f"{CALLBACK_ID}-1"
+INJECTIONS = [
+    "a&b",
+    "a,b=1",
+    "a;b",
+    "a}b{c",
+    "a\r\nX-Widget-Server-Signature: v1=00",
+    "${jndi:ldap://x}",
+    '"}],"visitor":"+15550000000',
+    "\u2028line\u2029sep\x00nul",
+]
+
+
+def make_call(**overrides: object) -> CallRequest:
+    values: dict[str, object] = {
+        "callback_id": CALLBACK_ID,
+        "attempt": 1,
+        "agent": "1001",
+        "visitor_e164": "+27821234567",
+        "timeout": 20,
+    }
+    values.update(overrides)
+    return CallRequest(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Fake() as running:
+        yield running
+
+
+@pytest.fixture
+def fake(server: Fake) -> Fake:
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def session():
+    with requests.Session() as opened:
+        yield opened
+
+
+# What goes on the wire ---------------------------------------------------------------------
+
+
+def test_originate_posts_the_documented_signed_json(fake: Fake, session: requests.Session) -> None:
+    call = make_call(
+        caller_id_number="+27110000000",
+        callee_id_name="Acme Support",
+        callee_id_number="+27110000001",
+        extra={"topic": "pricing"},
+        page_url="https://shop.example/p?q=1",
+        event_url="https://cb.example/e/t",
+    )
+    provider = WebhookProvider(fake.provider_settings(), session=session)
+
+    result = provider.originate(call)
+
+    assert result == OriginateResult("wh-call-1", Status.AGENT_RINGING, {"http_status": 200})
+    [request] = fake.received
+    assert (request["method"], request["path"]) == ("POST", PATH)
+    assert request["json"] == {
+        "type": "callback.originate",
+        "callback_id": CALLBACK_ID,
+        "attempt": 1,
+        "idempotency_key": KEY,
+        "agent": "1001",
+        "visitor": "+27821234567",
+        "timeout": 20,
+        "caller_id_number": "+27110000000",
+        "callee_id_name": "Acme Support",
+        "callee_id_number": "+27110000001",
+        "extra": {"topic": "pricing"},
+        "page_url": "https://shop.example/p?q=1",
+        "event_url": "https://cb.example/e/t",
+    }
+    headers = request["headers"]
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Idempotency-Key"] == KEY
+    timestamp = headers["X-Widget-Server-Timestamp"]
+    assert abs(int(timestamp) - time.time()) < 5
+    assert headers["X-Widget-Server-Signature"] == reference_signature(
+        SECRET, timestamp, request["body"]
+    )
+    assert request["signature_ok"]
+    assert request["body"] == provider.body(call)
+    assert fake.errors == []
+
+
+def test_empty_fields_are_sent_as_null(fake: Fake, session: requests.Session) -> None:
+    WebhookProvider(fake.provider_settings(), session=session).originate(make_call())
+    sent = fake.received[0]["json"]
+    assert sent["caller_id_number"] is None and sent["page_url"] is None
+    assert sent["extra"] == {}
+
+
+# Signatures --------------------------------------------------------------------------------
+
+VECTOR_SECRET = "0123456789abcdef-secret"
+VECTOR_BODY = b'{"type":"callback.originate"}'
+VECTOR = "v1=f9c7eab574d55bbc57eadb481181e1a144dc71f28630b3986913efe85b7c7f6a"
+
+
+def test_sign_matches_a_fixed_vector_and_the_reference() -> None:
+    assert sign(VECTOR_SECRET, 1700000000, VECTOR_BODY) == VECTOR
+    assert reference_signature(VECTOR_SECRET, "1700000000", VECTOR_BODY) == VECTOR
+
+
+def test_the_reference_verifier_accepts_what_sign_produces() -> None:
+    now = int(time.time())
+    body = b'{"a":"\\u00e9"}'
+    assert reference_verify(SECRET, str(now), body, sign(SECRET, now, body))
+    assert not reference_verify(SECRET, str(now), body + b" ", sign(SECRET, now, body))
+
+
+@pytest.mark.parametrize(
+    ("changes", "accepted"),
+    [
+        ({}, True),
+        ({"timestamp": "1700000000"}, True),
+        ({"now": 1700000000 + 300}, True),
+        ({"now": 1700000000 + 301}, False),
+        ({"now": 1700000000 - 301}, False),
+        ({"secret": "another-secret-of-16"}, False),
+        ({"body": VECTOR_BODY + b" "}, False),
+        ({"signature": VECTOR[3:]}, False),
+        ({"signature": VECTOR.upper()}, False),
+        ({"signature": "v0=" + VECTOR[3:]}, False),
+        ({"signature": "v1=deadbeef, " + VECTOR}, True),
+        ({"signature": ""}, False),
+        ({"timestamp": "17e8"}, False),
+        ({"timestamp": " 1700000000"}, False),
+        ({"timestamp": True}, False),
+        ({"timestamp": None}, False),
+        ({"tolerance": 10, "now": 1700000011}, False),
+    ],
+)
+def test_verify(changes: dict, accepted: bool) -> None:
+    args = {
+        "secret": VECTOR_SECRET,
+        "timestamp": 1700000000,
+        "body": VECTOR_BODY,
+        "signature": VECTOR,
+        "now": 1700000000,
+    }
+    args.update(changes)
+    assert verify(**args) is accepted
+
+
+# Answers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "call_id", "state"),
+    [
+        (200, {"call_id": "c-1", "status": "agent_ringing"}, "c-1", Status.AGENT_RINGING),
+        (200, {"call_id": 42}, "42", Status.DIALING),
+        (200, {"status": "on_fire"}, None, Status.DIALING),
+        (200, {"status": ["connected"]}, None, Status.DIALING),
+        (201, {}, None, Status.DIALING),
+        (202, b"", None, Status.DIALING),
+        (200, b"  \n", None, Status.DIALING),
+        (204, b"", None, Status.DIALING),
+    ],
+)
+def test_accepted_answers(
+    fake: Fake,
+    session: requests.Session,
+    status: int,
+    body: object,
+    call_id: str | None,
+    state: str,
+) -> None:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    fake.reply = (status, raw, {"Content-Type": "application/json"})
+    result = WebhookProvider(fake.provider_settings(), session=session).originate(make_call())
+    assert (result.provider_call_id, result.status) == (call_id, state)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "cause"),
+    [
+        (200, b"OK", PermanentProviderError, "malformed_answer"),
+        (200, b"[1, 2]", PermanentProviderError, "malformed_answer"),
+        (200, b'{"call_id": {"id": 1}}', PermanentProviderError, "malformed_answer"),
+        (200, b'{"call_id": "a\\nb"}', PermanentProviderError, "malformed_answer"),
+        (200, b'{"call_id": true}', PermanentProviderError, "malformed_answer"),
+        (400, b"{}", PermanentProviderError, "http_400"),
+        (401, b"{}", PermanentProviderError, "auth_failed"),
+        (403, b"{}", PermanentProviderError, "auth_failed"),
+        (404, b"{}", PermanentProviderError, "http_404"),
+        (422, b"{}", PermanentProviderError, "http_422"),
+        (429, b"{}", RetryableProviderError, "http_429"),
+        (500, b"{}", RetryableProviderError, "http_500"),
+        (502, b"<html>", RetryableProviderError, "http_502"),
+        (503, b"", RetryableProviderError, "http_503"),
+    ],
+)
+def test_refused_answers(
+    fake: Fake, session: requests.Session, status: int, body: bytes, error: type, cause: str
+) -> None:
+    fake.reply = (status, body, {"Content-Type": "application/json"})
+    with pytest.raises(error) as caught:
+        WebhookProvider(fake.provider_settings(), session=session).originate(make_call())
+    assert type(caught.value) is error
+    assert caught.value.cause == cause
+
+
+def test_redirects_are_not_followed(fake: Fake, session: requests.Session) -> None:
+    fake.reply = (307, b"", {"Location": fake.url + "/elsewhere"})
+    with pytest.raises(PermanentProviderError) as caught:
+        WebhookProvider(fake.provider_settings(), session=session).originate(make_call())
+    assert caught.value.cause == "http_307"
+    assert [r["path"] for r in fake.received] == [PATH]
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "cause"),
+    [
+        ("bad_auth", PermanentProviderError, "auth_failed"),
+        ("malformed", PermanentProviderError, "malformed_answer"),
+        ("hang", RetryableProviderError, "timeout"),
+        ("error_then_ok", RetryableProviderError, "http_503"),
+    ],
+)
+def test_contract_modes(
+    fake: Fake, session: requests.Session, mode: str, error: type, cause: str
+) -> None:
+    fake.mode = mode
+    provider = WebhookProvider(fake.provider_settings(), session=session)
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        provider.originate(make_call())
+    assert type(caught.value) is error
+    assert caught.value.cause == cause
+    assert time.monotonic() - started < 1.5
+    if mode == "error_then_ok":
+        assert provider.originate(make_call(attempt=2)).provider_call_id
+        assert fake.originate_count() == 2
+        assert [r["headers"]["Idempotency-Key"] for r in fake.received] == [KEY, f"{CALLBACK_ID}-2"]
+
+
+def test_a_wrong_secret_is_refused_by_the_receiver(fake: Fake, session: requests.Session) -> None:
+    settings = dict(fake.provider_settings(), secret="not-the-receivers-secret")
+    with pytest.raises(PermanentProviderError) as caught:
+        WebhookProvider(settings, session=session).originate(make_call())
+    assert caught.value.cause == "auth_failed"
+    assert not fake.received[0]["signature_ok"]
+
+
+def test_connection_refused_is_retryable(session: requests.Session) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {"url": f"http://127.0.0.1:{port}/hook", "secret": SECRET}
+    with pytest.raises(RetryableProviderError) as caught:
+        WebhookProvider(settings, session=session).originate(make_call())
+    assert caught.value.cause == "connection_error"
+
+
+# Settings ----------------------------------------------------------------------------------
+
+
+def test_settings_defaults() -> None:
+    settings = {"url": "https://hooks.example.com/callback", "secret": SECRET}
+    assert WebhookProvider.validate_settings(settings) == {
+        **settings,
+        "connect_timeout": 3.05,
+        "read_timeout": 15.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"url": None}, "url"),
+        ({"url": "ftp://hooks.example.com/x"}, "url"),
+        ({"url": "https://"}, "url"),
+        ({"url": "javascript:alert(1)"}, "url"),
+        ({"url": "https://hooks.example.com/a b"}, "url"),
+        ({"url": "https://hooks.example.com/\r\nX-Evil: 1"}, "url"),
+        ({"url": 42}, "url"),
+        ({"secret": None}, "secret"),
+        ({"secret": "too-short"}, "secret"),
+        ({"secret": 1234567890123456789}, "secret"),
+        ({"read_timeout": 0}, "read_timeout"),
+        ({"read_timeout": "5"}, "read_timeout"),
+        ({"connect_timeout": True}, "connect_timeout"),
+        ({"base_url": "https://elsewhere.example"}, "base_url"),
+    ],
+)
+def test_bad_settings(changes: dict, field: str) -> None:
+    settings = {"url": "https://hooks.example.com/callback", "secret": SECRET, **changes}
+    settings = {k: v for k, v in settings.items() if v is not None}
+    with pytest.raises(ProviderConfigError) as caught:
+        WebhookProvider.validate_settings(settings)
+    assert field in caught.value.fields
+
+
+# Events from the site owner's system -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "events"),
+    [
+        ({"status": "connected", "call_id": "c-1"}, [ProviderEvent(Status.CONNECTED, "c-1")]),
+        (
+            {"status": "completed", "call_id": 7, "cause": "Normal Clearing!"},
+            [ProviderEvent(Status.COMPLETED, "7", "normal_clearing")],
+        ),
+        ({"status": "busy", "call_id": {"x": 1}}, [ProviderEvent(Status.BUSY)]),
+        (
+            {"status": "no_answer", "cause": "x" * 100},
+            [ProviderEvent(Status.NO_ANSWER, None, "x" * 64)],
+        ),
+        ({"status": "failed", "cause": 12}, [ProviderEvent(Status.FAILED)]),
+        ({"status": "on_fire"}, []),
+        ({"status": None}, []),
+        ({"call_id": "c-1"}, []),
+        ("connected", []),
+        (None, []),
+    ],
+)
+def test_parse_event(payload: object, events: list) -> None:
+    assert parse_event(payload) == events
+    if isinstance(payload, dict):
+        provider = WebhookProvider({"url": "https://hooks.example.com/x", "secret": SECRET})
+        assert provider.parse_event(payload) == events
+
+
+# Injection ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+@pytest.mark.parametrize(
+    "field",
+    [
+        "callee_id_name",
+        "page_url",
+        "event_url",
+        "extra_value",
+        "extra_key",
+        "agent",
+        "caller_id_number",
+    ],
+)
+def test_free_text_travels_only_inside_the_signed_json(
+    fake: Fake, session: requests.Session, field: str, payload: str
+) -> None:
+    if field == "extra_value":
+        overrides = {"extra": {"note": payload}}
+    elif field == "extra_key":
+        overrides = {"extra": {payload: "v"}}
+    else:
+        overrides = {field: payload}
+    WebhookProvider(fake.provider_settings(), session=session).originate(make_call(**overrides))
+
+    [request] = fake.received
+    assert request["signature_ok"]
+    assert request["body"].isascii()
+    sent = request["json"]
+    assert sent["visitor"] == "+27821234567"
+    if field == "extra_value":
+        assert sent["extra"] == {"note": payload}
+    elif field == "extra_key":
+        assert sent["extra"] == {payload: "v"}
+    else:
+        assert sent[field] == payload
+    assert {k for k in request["headers"] if k.startswith("X-")} == {
+        "X-Widget-Server-Timestamp",
+        "X-Widget-Server-Signature",
+    }
+    assert request["headers"]["Idempotency-Key"] == KEY
+
+
+@pytest.mark.parametrize("callback_id", ["abc\r\nX-Evil: 1", "abc def", "abc,def", "${x}"])
+def test_a_key_unfit_for_a_header_is_refused_before_sending(
+    fake: Fake, session: requests.Session, callback_id: str
+) -> None:
+    with pytest.raises(PermanentProviderError) as caught:
+        WebhookProvider(fake.provider_settings(), session=session).originate(
+            make_call(callback_id=callback_id)
+        )
+    assert caught.value.cause == "invalid_parameter"
+    assert fake.received == []
+
+
+# A real receiver ---------------------------------------------------------------------------
+
+
+@pytest.mark.live
+def test_live_originate(session: requests.Session) -> None:
+    names = ["WIDGET_SERVER_LIVE_WEBHOOK_URL", "WIDGET_SERVER_LIVE_WEBHOOK_SECRET"]
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        reason = "live webhook test needs " + ", ".join(missing)
+        print(reason)
+        pytest.skip(reason)
+    settings = {"url": os.environ[names[0]], "secret": os.environ[names[1]]}
+    visitor = os.environ.get("WIDGET_SERVER_LIVE_WEBHOOK_VISITOR", "+27821234567")
+    call = make_call(callback_id=f"live{int(time.time())}", visitor_e164=visitor)
+    result = WebhookProvider(settings, session=session).originate(call)
+    assert result.status in {s.value for s in Status}

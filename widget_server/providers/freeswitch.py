@@ -1,0 +1,419 @@
+"""FreeSWITCH over the inbound event socket: originate the agent, then bridge the visitor.
+
+One short session per attempt: auth, `event plain BACKGROUND_JOB`, `bgapi originate`
+with a Job-UUID header, the BACKGROUND_JOB event carrying originate's answer, `exit`.
+Framing follows mod_event_socket: header blocks end with a blank line, a Content-Length
+header announces a body of that many bytes, and plain events carry their own header
+block (values URL-encoded) followed by their own Content-Length body.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from ..statuses import Status
+from .asterisk import encode_value, unsafe_text, visitor_number
+from .base import (
+    CallRequest,
+    OriginateResult,
+    PermanentProviderError,
+    Provider,
+    ProviderConfigError,
+    RetryableProviderError,
+)
+
+DEFAULT_PORT = 8021
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+VISITOR_FORMATS = ("e164", "digits", "00")
+MAX_EXTRA = 20
+MAX_LINE = 8192
+MAX_BODY = 1 << 20
+MAX_STASHED_JOBS = 32
+
+ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+NUMBER_RE = re.compile(r"\+?[0-9*#]{1,32}")
+# No ',', '|' or ':_:' (dial-string separators), '/', braces, quotes or spaces.
+AGENT_RE = re.compile(r"(?!.*:_:)[A-Za-z0-9_.+*#@:=-]{1,80}")
+HOST_RE = re.compile(r"[A-Za-z0-9.:\[\]-]{1,253}")
+GATEWAY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+ENDPOINT_RE = re.compile(r"[A-Za-z0-9_.+*#@:=-]+/[A-Za-z0-9_./+*#@:=-]*")
+# Names may hold single spaces; they are then single-quoted, which the originate parser
+# strips again (switch_separate_string) before the {...} variables are read.
+NAME_RE = re.compile(r"[\w.@+-]+(?: [\w.@+-]+)*")
+UUID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
+CAUSE_RE = re.compile(r"[A-Z0-9_]{1,64}")
+
+KNOWN_SETTINGS = frozenset(
+    {
+        "host",
+        "port",
+        "password",
+        "agent_endpoint",
+        "gateway",
+        "caller_id_number",
+        "caller_id_name",
+        "visitor_format",
+        "connect_timeout",
+        "read_timeout",
+    }
+)
+
+# originate's "-ERR <CAUSE>" for the agent leg. A human outcome ends the callback with
+# that status; every other cause is an error named after it.
+TERMINAL_CAUSES = {
+    "NO_ANSWER": (Status.NO_ANSWER, "agent_no_answer"),
+    "NO_USER_RESPONSE": (Status.NO_ANSWER, "agent_no_answer"),
+    "USER_BUSY": (Status.BUSY, "agent_busy"),
+}
+# Nobody picked up on congestion, so trying again cannot ring anyone twice.
+RETRYABLE_CAUSES = frozenset({"NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
+
+
+class _Closed(Exception):
+    """FreeSWITCH closed the connection."""
+
+
+class _Garbled(Exception):
+    """FreeSWITCH sent something that is not event-socket framing."""
+
+
+def parse_plain_event(body: bytes) -> tuple[dict[str, str], bytes]:
+    """Split a text/event-plain body into its URL-decoded headers and its own body."""
+    head, _, rest = body.partition(b"\n\n")
+    headers: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").split("\n"):
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise _Garbled(line[:80])
+        headers[key.strip()] = unquote(value.strip())
+    length = headers.get("Content-Length")
+    if length is None:
+        return headers, b""
+    if not length.isdigit() or int(length) > len(rest):
+        raise _Garbled("event body length")
+    return headers, rest[: int(length)]
+
+
+def clean_name(value: str) -> str:
+    """Keep the letters, digits, single spaces and `.@+-_` of a display name."""
+    kept = re.sub(r"[^\w.@+ -]", "", value)
+    return " ".join(kept.split())[:40].strip()
+
+
+class _Connection:
+    """Read event-socket messages against a deadline, stashing background-job events."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+        self.jobs: dict[str, bytes] = {}
+
+    def send(self, text: str) -> None:
+        self.sock.sendall(text.encode("utf-8"))
+
+    def _fill(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise _Closed
+        self.buffer += chunk
+
+    def _line(self, deadline: float) -> str:
+        while (end := self.buffer.find(b"\n")) < 0:
+            if len(self.buffer) > MAX_LINE:
+                raise _Garbled("line too long")
+            self._fill(deadline)
+        raw = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
+        return raw.decode("utf-8", "replace")
+
+    def message(self, deadline: float) -> tuple[dict[str, str], bytes]:
+        """Return the next message's headers and its Content-Length body."""
+        headers: dict[str, str] = {}
+        while True:
+            line = self._line(deadline)
+            if not line:
+                if headers:
+                    break
+                continue
+            key, sep, value = line.partition(":")
+            if not sep or not key.strip():
+                raise _Garbled(line[:80])
+            headers[key.strip()] = value.strip()
+        length = headers.get("Content-Length")
+        if length is None:
+            return headers, b""
+        if not length.isdigit() or int(length) > MAX_BODY:
+            raise _Garbled("Content-Length")
+        while len(self.buffer) < int(length):
+            self._fill(deadline)
+        body = bytes(self.buffer[: int(length)])
+        del self.buffer[: int(length)]
+        return headers, body
+
+    def reply(self, deadline: float) -> str:
+        """Return the Reply-Text of the next command/reply."""
+        while True:
+            headers, body = self.message(deadline)
+            if headers.get("Content-Type") == "command/reply":
+                if "Reply-Text" not in headers:
+                    raise _Garbled("command/reply without Reply-Text")
+                return headers["Reply-Text"]
+            self._other(headers, body)
+
+    def job(self, job_uuid: str, deadline: float) -> bytes:
+        """Return the body of the BACKGROUND_JOB event for `job_uuid`."""
+        while job_uuid not in self.jobs:
+            headers, body = self.message(deadline)
+            if headers.get("Content-Type") != "command/reply":
+                self._other(headers, body)
+        return self.jobs.pop(job_uuid)
+
+    def _other(self, headers: Mapping[str, str], body: bytes) -> None:
+        kind = headers.get("Content-Type")
+        if kind in ("text/disconnect-notice", "text/rude-rejection"):
+            raise _Closed
+        if kind != "text/event-plain":
+            return  # logs and other listeners' output are not for us
+        event, event_body = parse_plain_event(body)
+        # Every subscribed listener sees every BACKGROUND_JOB: keep them by Job-UUID.
+        if event.get("Event-Name") == "BACKGROUND_JOB" and event.get("Job-UUID"):
+            if len(self.jobs) >= MAX_STASHED_JOBS:
+                self.jobs.pop(next(iter(self.jobs)))
+            self.jobs[event["Job-UUID"]] = event_body
+
+
+class FreeSwitchProvider(Provider):
+    name = "freeswitch"
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "port": DEFAULT_PORT,
+            "visitor_format": "e164",
+            "connect_timeout": CONNECT_TIMEOUT,
+            "read_timeout": READ_TIMEOUT,
+        }
+        values.update(settings)
+        errors: dict[str, str] = {}
+        for key in sorted(set(values) - KNOWN_SETTINGS):
+            errors[key] = "unknown setting"
+        _check(errors, values, "host", HOST_RE, "must be a host name or IP address")
+        _check(errors, values, "password", None, "is required")
+        _check(errors, values, "gateway", GATEWAY_RE, "must be a sofia gateway name")
+        endpoint = values.get("agent_endpoint")
+        if (
+            not isinstance(endpoint, str)
+            or "{agent}" not in endpoint
+            or not (ENDPOINT_RE.fullmatch(endpoint.replace("{agent}", "0")))
+        ):
+            errors["agent_endpoint"] = 'must be an endpoint with {agent}, e.g. "user/{agent}"'
+        for key, pattern, message in (
+            ("caller_id_number", NUMBER_RE, "must be a phone number"),
+            ("caller_id_name", NAME_RE, "may hold letters, digits, single spaces and .@+-_"),
+        ):
+            if values.get(key) is not None:
+                _check(errors, values, key, pattern, message)
+        port = values["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            errors["port"] = "must be a TCP port number"
+        if values["visitor_format"] not in VISITOR_FORMATS:
+            errors["visitor_format"] = "must be one of " + ", ".join(VISITOR_FORMATS)
+        for key in ("connect_timeout", "read_timeout"):
+            value = values[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value <= 120
+            ):
+                errors[key] = "must be a number of seconds above 0, at most 120"
+        if errors:
+            raise ProviderConfigError(errors)
+        return values
+
+    def originate(self, call: CallRequest) -> OriginateResult:
+        command = self.originate_command(call)  # refused here, before FreeSWITCH is contacted
+        job_uuid = str(uuid.uuid4())
+        read_timeout = float(self.settings["read_timeout"])
+        queued = False
+        try:
+            with socket.create_connection(
+                (self.settings["host"], self.settings["port"]),
+                timeout=float(self.settings["connect_timeout"]),
+            ) as sock:
+                esl = _Connection(sock)
+                _greeting(esl.message(time.monotonic() + read_timeout))
+                esl.send(f"auth {self.settings['password']}\n\n")
+                if not esl.reply(time.monotonic() + read_timeout).startswith("+OK"):
+                    raise PermanentProviderError(
+                        "freeswitch: password refused", cause="auth_failed"
+                    )
+                esl.send("event plain BACKGROUND_JOB\n\n")
+                reply = esl.reply(time.monotonic() + read_timeout)
+                if not reply.startswith("+OK"):
+                    raise PermanentProviderError(
+                        f"freeswitch: subscribe refused: {reply[:80]}", cause="subscribe_failed"
+                    )
+                esl.send(f"bgapi {command}\nJob-UUID: {job_uuid}\n\n")
+                job_uuid = _job_uuid(esl.reply(time.monotonic() + read_timeout))
+                queued = True
+                # originate answers once the agent answers or rings out: allow the full ring.
+                body = esl.job(job_uuid, time.monotonic() + call.timeout + read_timeout)
+                _exit(esl, min(read_timeout, 2.0))
+        except _Garbled:
+            raise PermanentProviderError(
+                "freeswitch: answer is not event-socket framing", cause="malformed_answer"
+            ) from None
+        except TimeoutError:
+            raise _lost(queued, "timed out", "timeout") from None
+        except (_Closed, OSError):
+            raise _lost(queued, "connection lost", "connection_error") from None
+        return _result(body, job_uuid)
+
+    def originate_command(self, call: CallRequest) -> str:
+        """Return the `originate` API command for one attempt (without `bgapi`)."""
+        settings = self.settings
+        visitor = visitor_number(call.visitor_e164, settings["visitor_format"])
+        agent = _checked(call.agent, AGENT_RE, "agent")
+        timeout = call.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
+            raise PermanentProviderError("freeswitch: bad ring timeout", cause="invalid_parameter")
+        # Without ignore_early_media a 183 from the agent's side counts as answered and the
+        # visitor would be called while the agent's phone still rings.
+        agent_vars = [("ignore_early_media", "true"), ("originate_timeout", str(timeout))]
+        number = settings.get("caller_id_number") or (
+            call.caller_id_number and _checked(call.caller_id_number, NUMBER_RE, "caller id")
+        )
+        if number:
+            agent_vars.append(("origination_caller_id_number", number))
+        if settings.get("caller_id_name"):
+            agent_vars.append(("origination_caller_id_name", settings["caller_id_name"]))
+        agent_vars += [
+            ("widget_callback_id", _checked(call.callback_id, ID_RE, "callback id")),
+            ("widget_attempt", str(int(call.attempt))),
+        ]
+        if call.page_url:
+            agent_vars.append(("widget_page_url", encode_value(str(call.page_url))))
+        if call.event_url:
+            agent_vars.append(("widget_event_url", encode_value(str(call.event_url))))
+        for key, value in list(call.extra.items())[:MAX_EXTRA]:
+            suffix = re.sub(r"[^a-z0-9_]", "_", str(key).lower())[:32]
+            if suffix:
+                agent_vars.append((f"widget_extra_{suffix}", encode_value(str(value))))
+        visitor_vars = []
+        if call.callee_id_number:
+            number = _checked(call.callee_id_number, NUMBER_RE, "callee id number")
+            visitor_vars.append(("origination_caller_id_number", number))
+        name = clean_name(str(call.callee_id_name or ""))
+        if name:
+            visitor_vars.append(("origination_caller_id_name", name))
+        aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
+        bleg = _vars(visitor_vars) + f"sofia/gateway/{settings['gateway']}/{visitor}"
+        command = f"originate {aleg} &bridge({bleg})"
+        # Defence in depth: one line, no channel-variable expansion, whatever changes above.
+        if unsafe_text(command) or "$" in command or "\\" in command:
+            raise PermanentProviderError("freeswitch: unsafe command", cause="invalid_parameter")
+        return command
+
+
+def _vars(pairs: list[tuple[str, str]]) -> str:
+    if not pairs:
+        return ""
+    return "{" + ",".join(f"{k}='{v}'" if " " in v else f"{k}={v}" for k, v in pairs) + "}"
+
+
+def _check(
+    errors: dict[str, str],
+    values: Mapping[str, Any],
+    key: str,
+    pattern: re.Pattern[str] | None,
+    message: str,
+) -> None:
+    value = values.get(key)
+    if not isinstance(value, str) or not value or len(value) > 255:
+        errors[key] = message
+    elif unsafe_text(value):
+        errors[key] = "must not contain control characters or line breaks"
+    elif pattern is not None and not pattern.fullmatch(value):
+        errors[key] = message
+
+
+def _checked(value: object, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise PermanentProviderError(f"freeswitch: unusable {what}", cause="invalid_parameter")
+    return value
+
+
+def _greeting(message: tuple[dict[str, str], bytes]) -> None:
+    kind = message[0].get("Content-Type")
+    if kind == "text/rude-rejection":
+        raise PermanentProviderError(
+            "freeswitch: event socket ACL refused this server", cause="access_denied"
+        )
+    if kind != "auth/request":
+        raise _Garbled(f"greeting {kind}")
+
+
+def _job_uuid(reply: str) -> str:
+    if not reply.startswith("+OK"):
+        raise PermanentProviderError(
+            f"freeswitch: bgapi refused: {reply[:80]}", cause="originate_refused"
+        )
+    match = re.fullmatch(r"\+OK Job-UUID: ([A-Za-z0-9-]{1,64})", reply.strip())
+    if not match:
+        raise _Garbled(reply[:80])
+    # Versions that ignore the Job-UUID header name their own job; follow the reply.
+    return match.group(1)
+
+
+def _exit(esl: _Connection, wait: float) -> None:
+    # Courtesy only: the outcome is already known, so a failing exit changes nothing.
+    try:
+        esl.send("exit\n\n")
+        esl.reply(time.monotonic() + wait)
+    except (OSError, _Closed, _Garbled):
+        pass
+
+
+def _lost(queued: bool, what: str, cause: str) -> Exception:
+    if queued:
+        # FreeSWITCH accepted the job: the agent may be ringing, so retrying could ring
+        # them twice.
+        return PermanentProviderError(
+            f"freeswitch: {what} after the originate was accepted", cause="originate_unconfirmed"
+        )
+    return RetryableProviderError(f"freeswitch: {what}", cause=cause)
+
+
+def _result(body: bytes, job_uuid: str) -> OriginateResult:
+    text = body.decode("utf-8", "replace").strip()
+    word, _, rest = text.partition(" ")
+    rest = rest.strip()
+    details: dict[str, Any] = {"job_uuid": job_uuid}
+    if word == "+OK" and UUID_RE.fullmatch(rest):
+        return OriginateResult(rest, Status.AGENT_ANSWERED, details)
+    if word.startswith("-USAGE"):
+        raise PermanentProviderError("freeswitch: originate usage error", cause="originate_refused")
+    if word != "-ERR":
+        raise PermanentProviderError(
+            "freeswitch: unreadable originate answer", cause="malformed_answer"
+        )
+    name = rest.split()[0] if rest else ""
+    if name in TERMINAL_CAUSES:
+        status, cause = TERMINAL_CAUSES[name]
+        return OriginateResult(None, status, {**details, "hangup_cause": name}, cause=cause)
+    cause = name.lower() if CAUSE_RE.fullmatch(name) else "originate_failed"
+    error = RetryableProviderError if name in RETRYABLE_CAUSES else PermanentProviderError
+    raise error(f"freeswitch: originate failed: {cause}", cause=cause)

@@ -1,0 +1,353 @@
+"""Twilio Calls API: Twilio rings the agent, then inline TwiML <Dial>s the visitor.
+
+API: ``POST {base_url}/2010-04-01/Accounts/{AccountSid}/Calls.json`` with HTTP Basic auth
+(AccountSid:AuthToken) and a form body: ``To`` = the agent (E.164, ``sip:`` or ``client:``),
+``From`` = CallRequest.caller_id_number or the ``from_number`` setting, ``Twiml`` =
+``<Response><Dial callerId timeout><Number …>+visitor</Number></Dial></Response>``,
+``Timeout`` = the agent leg's ring time and, when the call has an event_url, ``StatusCallback``
+with one ``StatusCallbackEvent`` per event for the agent leg and the same events on <Number>
+for the visitor leg. The answer's ``sid`` (CA…) becomes the provider call id.
+
+The visitor sees CallRequest.callee_id_number, else from_number, else the From number.
+Twilio has no caller name or custom metadata on outbound calls, so callee_id_name and extra
+are not sent. TwiML is
+built with ElementTree, so every value is XML-escaped.
+
+Events: the agent leg's callbacks carry our CallSid; the visitor leg's carry its own CallSid
+and ``ParentCallSid`` (ours). Each maps to at most one status (see AGENT_LEG, VISITOR_LEG).
+
+Settings:
+    account_sid      required, AC + 32 hex digits
+    auth_token       required
+    from_number      E.164 number the agent sees when the call carries no caller_id_number
+    visitor_timeout  seconds the visitor's phone rings (<Dial timeout>), 5-600, default 30
+    base_url         default https://api.twilio.com
+    connect_timeout, read_timeout   seconds, at most 60
+
+Cancel posts ``Status=canceled``, which Twilio applies to queued or ringing calls only.
+Recording is not exposed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import phonenumbers
+import requests
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from ..statuses import Status
+from .base import (
+    CallRequest,
+    OriginateResult,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderEvent,
+    RetryableProviderError,
+)
+from .http import HTTPProvider
+
+SETTINGS = (
+    "account_sid",
+    "auth_token",
+    "from_number",
+    "visitor_timeout",
+    "base_url",
+    "connect_timeout",
+    "read_timeout",
+)
+EVENTS = ("initiated", "ringing", "answered", "completed")
+ACCOUNT_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
+CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")
+TOKEN_RE = re.compile(r"[\x21-\x7e]{1,256}")
+E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
+# SIP URI characters (RFC 3261) without quotes, angle brackets or spaces; client names are
+# what Twilio's Client SDKs accept.
+AGENT_URI_RE = re.compile(r"sip:[A-Za-z0-9\-_.!~*'()&=+$,;?/%:@\[\]]{1,250}|client:\w{1,200}")
+# CallStatus -> (status, cause) for each leg. The visitor leg being queued or initiated adds
+# nothing: this product has no step for it.
+AGENT_LEG: dict[str, tuple[Status, str | None]] = {
+    "queued": (Status.DIALING, None),
+    "initiated": (Status.DIALING, None),
+    "ringing": (Status.AGENT_RINGING, None),
+    "in-progress": (Status.AGENT_ANSWERED, None),
+    "completed": (Status.COMPLETED, None),
+    "busy": (Status.BUSY, "agent_busy"),
+    "no-answer": (Status.NO_ANSWER, "agent_no_answer"),
+    "canceled": (Status.CANCELED, "canceled"),
+    "failed": (Status.FAILED, "agent_failed"),
+}
+VISITOR_LEG: dict[str, tuple[Status, str | None]] = {
+    "ringing": (Status.VISITOR_RINGING, None),
+    "in-progress": (Status.CONNECTED, None),
+    "completed": (Status.COMPLETED, None),
+    "busy": (Status.BUSY, "visitor_busy"),
+    "no-answer": (Status.NO_ANSWER, "visitor_no_answer"),
+    "canceled": (Status.CANCELED, "visitor_canceled"),
+    "failed": (Status.FAILED, "visitor_failed"),
+}
+
+
+class TwilioProvider(HTTPProvider):
+    name = "twilio"
+    supports_cancel = True
+    default_base_url = "https://api.twilio.com"
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {"visitor_timeout": 30, **settings}
+        errors = _http_errors(values, SETTINGS)
+        if not isinstance(values.get("account_sid"), str) or not ACCOUNT_SID_RE.fullmatch(
+            values["account_sid"]
+        ):
+            errors["account_sid"] = "required: AC followed by 32 hexadecimal digits"
+        if not isinstance(values.get("auth_token"), str) or not TOKEN_RE.fullmatch(
+            values["auth_token"]
+        ):
+            errors["auth_token"] = "required: printable text without spaces"
+        if values.get("from_number") is not None:
+            try:
+                values["from_number"] = e164(values["from_number"])
+            except ValueError as exc:
+                errors["from_number"] = str(exc)
+        timeout = values["visitor_timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 5 <= timeout <= 600:
+            errors["visitor_timeout"] = "must be a whole number of seconds from 5 to 600"
+        if errors:
+            raise ProviderConfigError(errors)
+        return values
+
+    @classmethod
+    def validate_agent(cls, agent: object, settings: Mapping[str, Any] | None = None) -> str:
+        """Return the agent as Twilio's `To` wants it; raise ProviderConfigError if unusable."""
+        if isinstance(agent, str) and AGENT_URI_RE.fullmatch(agent):
+            return agent
+        try:
+            return e164(agent)
+        except ValueError:
+            raise ProviderConfigError(
+                {"agent": "must be an E.164 number, a sip: URI or a client: name"}
+            ) from None
+
+    def originate(self, call: CallRequest) -> OriginateResult:
+        # Everything is checked before the request: a refusal must not leave a half-placed call.
+        agent = self.validate_agent(call.agent)
+        from_number = self.settings.get("from_number")
+        caller = _e164_field(call.caller_id_number, "caller_id_number") or from_number
+        if caller is None:
+            raise ProviderConfigError(
+                {"from_number": "required when the widget has no caller id number"}
+            )
+        # The visitor sees the widget's callee id, else the account's number, else the From.
+        shown = _e164_field(call.callee_id_number, "callee_id_number") or from_number or caller
+        if isinstance(call.timeout, bool) or not 1 <= call.timeout <= 600:
+            raise ProviderConfigError({"timeout": "must be 1-600 seconds"})
+        event_url = _event_url(call.event_url)
+        twiml = dial_twiml(visitor_e164(call), shown, self.settings["visitor_timeout"], event_url)
+        form = [("To", agent), ("From", caller), ("Twiml", twiml), ("Timeout", str(call.timeout))]
+        if event_url:
+            form += [
+                ("StatusCallback", event_url),
+                *(("StatusCallbackEvent", e) for e in EVENTS),
+                ("StatusCallbackMethod", "POST"),
+            ]
+        answer = self.json(
+            self.request("POST", self._calls_path() + ".json", data=form, auth=self._auth())
+        )
+        sid = answer.get("sid") if isinstance(answer, dict) else None
+        if not isinstance(sid, str) or not CALL_SID_RE.fullmatch(sid):
+            # A 2xx we cannot read may mean the call was placed: never retried.
+            raise PermanentProviderError(
+                f"{self.name}: answer is not the documented shape", cause="malformed_answer"
+            )
+        status = answer.get("status")
+        return OriginateResult(
+            provider_call_id=sid,
+            status=Status.DIALING,
+            details={"twilio_status": status} if isinstance(status, str) else {},
+        )
+
+    def cancel(self, provider_call_id: str) -> None:
+        """Cancel a call that is still queued or ringing."""
+        if not isinstance(provider_call_id, str) or not CALL_SID_RE.fullmatch(provider_call_id):
+            raise PermanentProviderError(f"{self.name}: not a call sid", cause="invalid_call_id")
+        self.request(
+            "POST",
+            f"{self._calls_path()}/{provider_call_id}.json",
+            data={"Status": "canceled"},
+            auth=self._auth(),
+        )
+
+    def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
+        """Map one Twilio status callback (agent or visitor leg) to at most one status."""
+        account = payload.get("AccountSid")
+        if account is not None and account != self.settings["account_sid"]:
+            return []
+        call_sid, parent_sid = payload.get("CallSid"), payload.get("ParentCallSid")
+        if not isinstance(call_sid, str) or not CALL_SID_RE.fullmatch(call_sid):
+            return []
+        visitor_leg = isinstance(parent_sid, str) and bool(CALL_SID_RE.fullmatch(parent_sid))
+        mapped = (VISITOR_LEG if visitor_leg else AGENT_LEG).get(str(payload.get("CallStatus")))
+        if mapped is None:
+            return []
+        status, cause = mapped
+        details: dict[str, Any] = {
+            "leg": "visitor" if visitor_leg else "agent",
+            "call_status": payload["CallStatus"],
+        }
+        if visitor_leg:
+            details["visitor_leg_sid"] = call_sid
+        duration = payload.get("CallDuration")
+        if isinstance(duration, str) and duration.isdigit():
+            details["duration"] = int(duration)
+        return [
+            ProviderEvent(
+                status,
+                provider_call_id=parent_sid if visitor_leg else call_sid,
+                cause=cause,
+                details=details,
+            )
+        ]
+
+    def raise_for_status(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        try:
+            error = response.json()
+        except ValueError:
+            error = None
+        code = error.get("code") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        text = f"{self.name}: answered {status}"
+        if isinstance(code, int):
+            text += f", error {code}"
+        if isinstance(message, str):
+            # Twilio's messages may quote numbers; logs keep only masked ones.
+            text += ": " + re.sub(r"\+?\d[\d ()-]{5,}\d", "[number]", message[:200])
+        if status in (401, 403):
+            raise PermanentProviderError(text, cause="auth_failed")
+        if status == 429 or status >= 500:
+            raise RetryableProviderError(text, cause=f"http_{status}")
+        raise PermanentProviderError(
+            text, cause=f"twilio_{code}" if isinstance(code, int) else f"http_{status}"
+        )
+
+    def _calls_path(self) -> str:
+        return f"/2010-04-01/Accounts/{self.settings['account_sid']}/Calls"
+
+    def _auth(self) -> tuple[str, str]:
+        return (self.settings["account_sid"], self.settings["auth_token"])
+
+
+def dial_twiml(visitor: str, caller_id: str, timeout: int, event_url: str | None) -> str:
+    """Return the TwiML that connects the answered agent leg to the visitor."""
+    response = ElementTree.Element("Response")
+    dial = ElementTree.SubElement(
+        response, "Dial", {"callerId": caller_id, "timeout": str(timeout)}
+    )
+    attributes = {}
+    if event_url:
+        attributes = {
+            "statusCallbackEvent": " ".join(EVENTS),
+            "statusCallback": event_url,
+            "statusCallbackMethod": "POST",
+        }
+    ElementTree.SubElement(dial, "Number", attributes).text = visitor
+    return ElementTree.tostring(response, encoding="unicode")
+
+
+def verify_signature(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
+    """Say whether `signature` is Twilio's X-Twilio-Signature for this URL and POST body."""
+    if not auth_token or not isinstance(signature, str):
+        return False
+    signed = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return hmac.compare_digest(base64.b64encode(digest), signature.encode())
+
+
+def e164(value: object) -> str:
+    """Return a valid phone number re-formatted in E.164; raise ValueError saying why not."""
+    message = "must be a valid phone number in E.164 form, e.g. +14155550123"
+    if not isinstance(value, str) or not re.fullmatch(r"\+[0-9 ().-]{6,30}", value):
+        raise ValueError(message)
+    try:
+        number = phonenumbers.parse(value, None)
+    except NumberParseException:
+        raise ValueError(message) from None
+    if number.extension or not phonenumbers.is_possible_number(number):
+        raise ValueError(message)
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def visitor_e164(call: CallRequest) -> str:
+    """Return the visitor's E.164 number, regenerated from the parsed number."""
+    try:
+        formatted = phonenumbers.format_number(call.visitor, PhoneNumberFormat.E164)
+    except NumberParseException:
+        formatted = None
+    # Anything the parser skipped (spaces, junk after the digits) means it was never E.164.
+    if formatted is None or formatted != call.visitor_e164:
+        raise PermanentProviderError("visitor number is not in E.164 form", cause="number_format")
+    return formatted
+
+
+def _e164_field(value: str | None, field: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return e164(value)
+    except ValueError as exc:
+        raise ProviderConfigError({field: str(exc)}) from None
+
+
+def _event_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url) if url.isprintable() and " " not in url else None
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PermanentProviderError(
+            "event url is not an absolute http(s) URL", cause="invalid_event_url"
+        )
+    return url
+
+
+def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
+    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
+    base_url = values.get("base_url")
+    if base_url is not None and not _is_base_url(base_url):
+        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
+    for key in ("connect_timeout", "read_timeout"):
+        value = values.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60
+        ):
+            errors[key] = "must be a number of seconds above 0, at most 60"
+    return errors
+
+
+def _is_base_url(value: object) -> bool:
+    if not isinstance(value, str) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and "?" not in value
+        and "#" not in value
+    )

@@ -1,0 +1,208 @@
+"""A signed HTTP webhook the site owner runs: POST each attempt as JSON, read back its id.
+
+Signature: X-Widget-Server-Signature is "v1=" + hex HMAC-SHA256, keyed with the widget's
+secret, over "<X-Widget-Server-Timestamp>.<raw body>". Receivers should refuse
+timestamps more than five minutes away and dedupe on the Idempotency-Key header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ..statuses import Status
+from .base import (
+    CallRequest,
+    OriginateResult,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderEvent,
+)
+from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
+
+VERSION = "v1"
+TOLERANCE = 300
+MIN_SECRET = 16
+STATUSES = frozenset(status.value for status in Status)
+KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
+MAX_CALL_ID = 255
+KNOWN_SETTINGS = frozenset({"url", "secret", "connect_timeout", "read_timeout"})
+
+
+def _digest(secret: str, timestamp: str, body: bytes) -> str:
+    message = timestamp.encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Return the signature header value for `body` sent at `timestamp` (unix seconds)."""
+    return f"{VERSION}={_digest(secret, str(int(timestamp)), body)}"
+
+
+def verify(
+    secret: str,
+    timestamp: int | str,
+    body: bytes,
+    signature: str,
+    tolerance: int = TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """Say whether `signature` (one or more comma-separated v1=…) signs `body` and is fresh."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | str):
+        return False
+    text = str(timestamp)
+    if not TIMESTAMP_RE.fullmatch(text) or not isinstance(signature, str):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(text)) > tolerance:
+        return False
+    expected = f"{VERSION}={_digest(secret, text, body)}".encode()
+    # Several signatures let a receiver accept both secrets while rotating.
+    return any(
+        hmac.compare_digest(expected, part.strip().encode("utf-8", "replace"))
+        for part in signature.split(",")
+    )
+
+
+def parse_event(payload: object) -> list[ProviderEvent]:
+    """Map a {"status", "call_id", "cause"} report to events; unknown statuses are dropped."""
+    if not isinstance(payload, Mapping):
+        return []
+    status = payload.get("status")
+    if not isinstance(status, str) or status not in STATUSES:
+        return []
+    call_id = _call_id(payload.get("call_id"))
+    cause = payload.get("cause")
+    if isinstance(cause, str):
+        # Causes are short stored codes: keep them that way whatever the sender wrote.
+        cause = re.sub(r"[^a-z0-9_]+", "_", cause.lower()).strip("_")[:64] or None
+    else:
+        cause = None
+    return [ProviderEvent(Status(status), provider_call_id=call_id, cause=cause)]
+
+
+def _call_id(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    if not text or len(text) > MAX_CALL_ID or _unsafe(text):
+        return None
+    return text
+
+
+def _unsafe(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
+
+
+class WebhookProvider(HTTPProvider):
+    name = "webhook"
+    default_base_url = ""
+
+    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
+        super().__init__(settings, session)
+        self.url = str(self.settings["url"])
+
+    @classmethod
+    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT}
+        values.update(settings)
+        errors: dict[str, str] = {}
+        for key in sorted(set(values) - KNOWN_SETTINGS):
+            errors[key] = "unknown setting"
+        url = values.get("url")
+        if not isinstance(url, str) or not _http_url(url):
+            errors["url"] = "must be an http(s) URL"
+        secret = values.get("secret")
+        if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= 512:
+            errors["secret"] = f"must be a string of at least {MIN_SECRET} characters"
+        for key in ("connect_timeout", "read_timeout"):
+            value = values[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value <= 120
+            ):
+                errors[key] = "must be a number of seconds above 0, at most 120"
+        if errors:
+            raise ProviderConfigError(errors)
+        return values
+
+    def originate(self, call: CallRequest) -> OriginateResult:
+        key = call.idempotency_key
+        if not KEY_RE.fullmatch(key):
+            raise PermanentProviderError(
+                "webhook: unusable idempotency key", cause="invalid_parameter"
+            )
+        body = self.body(call)
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Widget-Server-Timestamp": str(timestamp),
+            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
+            "Idempotency-Key": key,
+        }
+        # A redirect would turn the POST into a body-less GET elsewhere: treat 3xx as refused.
+        response = self.request("POST", self.url, data=body, headers=headers, allow_redirects=False)
+        return self.result(response)
+
+    def body(self, call: CallRequest) -> bytes:
+        """Return the exact JSON bytes that are signed and sent."""
+        payload = {
+            "type": "callback.originate",
+            "callback_id": call.callback_id,
+            "attempt": call.attempt,
+            "idempotency_key": call.idempotency_key,
+            "agent": call.agent,
+            "visitor": call.visitor_e164,
+            "timeout": call.timeout,
+            "caller_id_number": call.caller_id_number,
+            "callee_id_name": call.callee_id_name,
+            "callee_id_number": call.callee_id_number,
+            "extra": {str(k): str(v) for k, v in call.extra.items()},
+            "page_url": call.page_url,
+            "event_url": call.event_url,
+        }
+        # ASCII-only JSON: the signed bytes survive any proxy's charset handling unchanged.
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+    def result(self, response: requests.Response) -> OriginateResult:
+        """Map a 2xx answer: optional call_id and status; an empty answer carries neither."""
+        details = {"http_status": response.status_code}
+        if response.status_code == 204 or not response.content.strip():
+            return OriginateResult(None, Status.DIALING, details)
+        data = self.json(response)
+        if not isinstance(data, dict):
+            raise PermanentProviderError(
+                "webhook: answer is not a JSON object", cause="malformed_answer"
+            )
+        raw_id = data.get("call_id")
+        call_id = _call_id(raw_id)
+        if raw_id is not None and call_id is None:
+            raise PermanentProviderError("webhook: unusable call_id", cause="malformed_answer")
+        status = data.get("status")
+        if not isinstance(status, str) or status not in STATUSES:
+            status = Status.DIALING
+        return OriginateResult(call_id, Status(status), details)
+
+    def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
+        return parse_event(payload)
+
+
+def _http_url(url: str) -> bool:
+    if len(url) > 2048 or _unsafe(url) or any(ch.isspace() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
