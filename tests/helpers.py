@@ -34,6 +34,9 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "FORM_TOKEN_MIN_AGE": 0,
         "SUBMIT_LIMIT_PER_IP": "1000 per minute",
         "SUBMIT_LIMIT_PER_NUMBER": "1000 per minute",
+        "SUBMIT_LIMIT_PER_PREFIX": "1000 per minute",
+        "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "1000 per minute",
+        "SUBMIT_LIMIT_PER_WIDGET": "1000 per minute",
     }
     config.update(overrides)
     return config

@@ -168,3 +168,16 @@ def test_demo_creates_one_account_and_widget_once(make_app: Callable[..., Flask]
 def test_demo_page_is_off_unless_enabled(app: Flask) -> None:
     invoke(app, "demo")
     assert app.test_client().get("/").status_code == 404
+
+
+def test_blocklist_add_list_remove(app: Flask) -> None:
+    assert "number +27821234567 blocked" in invoke(
+        app, "blocklist", "add", "number", "+27821234567", "--reason", "harassment"
+    ).output
+    assert "until" in invoke(app, "blocklist", "add", "ip", "198.51.100.0/24", "--days", "7").output
+    listing = invoke(app, "blocklist", "list").output
+    assert "+27 82 ••• ••67" in listing and "harassment" in listing
+    assert "198.51.100.0/24" in listing and "27821234567" not in listing
+    assert invoke(app, "blocklist", "remove", "number", "+27821234567").output.strip() == "removed"
+    refused = invoke(app, "blocklist", "add", "prefix", "not-a-number")
+    assert refused.exit_code == 2 and "E.164 digits" in refused.output

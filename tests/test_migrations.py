@@ -36,7 +36,7 @@ def test_unmigrated_database_is_refused_with_the_fix(empty_app: Flask) -> None:
 def test_db_upgrade_command_migrates_and_the_app_serves(empty_app: Flask) -> None:
     result = empty_app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "database at 0001" in result.output
+    assert f"database at {db.head_revision(empty_app)}" in result.output
     db.require_current_schema(empty_app)
     assert empty_app.test_client().get("/healthz").status_code == 200
 
@@ -74,3 +74,27 @@ def test_wsgi_entry_point_refuses_an_unmigrated_database(tmp_path: Path) -> None
     assert result.returncode != 0
     assert "SchemaOutOfDate" in result.stderr
     assert "db upgrade" in result.stderr
+
+
+def test_upgrade_from_the_first_revision_keeps_existing_widgets(empty_app: Flask) -> None:
+    db.upgrade(empty_app, "0001")
+    engine = db.make_engine(empty_app.config["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO accounts (id, name, created_at) VALUES "
+                                   "('a1', 'Acme', '2026-01-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO widgets (id, account_id, name, extension, auth_required, whitelist, "
+            "throttle, provider, provider_settings, default_region, allowed_regions, "
+            "allowed_number_types, allowed_origins, timeout, max_retries, retry_delay, "
+            "time_zone, business_hours, texts, theme, locale, require_consent, enabled, "
+            "created_at, updated_at) VALUES ('w1', 'a1', 'Sales', '1001', 1, '[]', 0, "
+            "'simulator', '{}', 'US', '[]', '[]', '[]', 20, 0, 60, 'UTC', '{}', '{}', '{}', "
+            "'en', 0, 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    db.upgrade(empty_app)
+    with empty_app.app_context():
+        from widget_server.models import Widget
+
+        widget = db.session().get(Widget, "w1")
+        assert widget is not None and widget.limits == {} and widget.human_check == {}
+    engine.dispose()

@@ -6,17 +6,16 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import phone_policy
+from . import blocklist, leases, phone_policy
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
-from .models import Callback, CallEvent, UsedFormToken, Widget, utcnow
-from .statuses import ACTIVE, TERMINAL, Status, can_move
+from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
+from .statuses import TERMINAL, Status, can_move
 from .tokens import TokenRefused, Tokens
 
 log = logging.getLogger(__name__)
@@ -40,6 +39,7 @@ class Submission:
     extra: Mapping[str, str] = field(default_factory=dict)
     honeypot: str = ""
     consent: bool = True
+    idempotency_key: str | None = None  # None: the form token's nonce serves as the key
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Accepted:
     callback_id: str
     status: str
     status_token: str
+    replayed: bool = False  # the same answer as an earlier submission with this key
 
 
 def policy_for(widget: Widget) -> phone_policy.NumberPolicy:
@@ -64,16 +65,14 @@ def submit(
     submission: Submission,
     *,
     tokens: Tokens,
-    hit_number_limits: Callable[[str], None],
+    hit_limits: Callable[[Widget, str], None],
     enqueue_dial: Callable[[str, int], None],
     lease_seconds: int,
 ) -> Accepted:
     """Run every check, persist the callback, then enqueue its signed dial job."""
     if submission.honeypot:
         # Bots get the same answer as people, and nothing is stored or dialled.
-        log.info("refused widget=%s reason=honeypot", widget.id)
-        decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
-        return Accepted(decoy, Status.QUEUED, tokens.issue_status_token(decoy))
+        return _decoy(tokens, widget, "honeypot")
     if widget.require_consent and not submission.consent:
         raise Unprocessable(
             fields={"consent": "Please agree so we can call you."}, reason="consent"
@@ -88,10 +87,28 @@ def submit(
     except TokenRefused as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
         raise Unprocessable(fields={"token": TOKEN_MESSAGE}, reason=refusal.reason) from None
+    key = submission.idempotency_key or form_token.nonce
+    earlier = session.scalars(
+        select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
+    ).first()
+    if earlier is not None:
+        return Accepted(earlier.id, earlier.status, tokens.issue_status_token(earlier.id), True)
     _use_token_once(session, form_token.nonce, widget.id)
-    hit_number_limits(number.e164)
-    _take_lease(session, widget, lease_seconds)
+    blocked = blocklist.number_blocked(session, number.e164)
+    if blocked:
+        # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
+        return _decoy(tokens, widget, blocked, number.e164)
+    callback_id = new_id()
+    if not leases.take_widget_slot(session, widget.id, widget.throttle, callback_id, lease_seconds):
+        raise _refused(widget, "throttle", number.e164)
+    if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
+        raise _refused(widget, "destination_busy", number.e164)
+    # Counted only now, so a visitor turned away while the lines are busy can try again;
+    # a refusal here rolls the leases above back with the transaction.
+    hit_limits(widget, number.e164)
     callback = Callback(
+        id=callback_id,
+        idempotency_key=key,
         widget_id=widget.id,
         visitor_number=number.e164,
         visitor_name=submission.name or None,
@@ -134,20 +151,15 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
         ) from None
 
 
-def _take_lease(session: Session, widget: Widget, lease_seconds: int) -> None:
-    """Refuse when the widget already has `throttle` calls in progress (0: no limit)."""
-    if not widget.throttle:
-        return
-    since = utcnow() - timedelta(seconds=lease_seconds)
-    active = session.scalar(
-        select(func.count())
-        .select_from(Callback)
-        .where(Callback.widget_id == widget.id, Callback.status.in_([str(s) for s in ACTIVE]))
-        .where(Callback.created_at >= since)
-    )
-    if (active or 0) >= widget.throttle:
-        log.info("refused widget=%s reason=throttle", widget.id)
-        raise TooManyRequests(reason="throttle")
+def _decoy(tokens: Tokens, widget: Widget, reason: str, e164: str | None = None) -> Accepted:
+    log.info("refused widget=%s reason=%s number=%s", widget.id, reason, phone_policy.mask(e164))
+    decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
+    return Accepted(decoy, Status.QUEUED, tokens.issue_status_token(decoy))
+
+
+def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:
+    log.info("refused widget=%s reason=%s number=%s", widget.id, reason, phone_policy.mask(e164))
+    return TooManyRequests(reason=reason)
 
 
 def apply_status(
@@ -180,6 +192,7 @@ def apply_status(
             callback.cause = cause
         if status in TERMINAL:
             callback.finished_at = callback.updated_at
+            leases.release(session, callback.id)
     if provider_call_id and not callback.provider_call_id:
         callback.provider_call_id = provider_call_id
     return moved

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,16 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
-from . import db, widgets
+from . import blocklist, db, widgets
 from .jobs import jobs
-from .models import Account, Callback, Widget
+from .models import Account, BlockedEntry, Callback, Widget, utcnow
 from .phone_policy import WHITELIST_PRESETS, mask
 from .web.embed import DEMO_ACCOUNT
 
 db_cli = AppGroup("db", help="Database migrations.")
 accounts_cli = AppGroup("accounts", help="Accounts (tenants).")
 widgets_cli = AppGroup("widgets", help="Widgets (Kazoo clicktocall resources).")
+blocklist_cli = AppGroup("blocklist", help="Blocked numbers, prefixes, addresses; opt-outs.")
 
 
 @db_cli.command("upgrade")
@@ -262,6 +264,58 @@ def serve_command(host: str, port: int) -> None:
             consumer.stop(graceful=True)
 
 
+@blocklist_cli.command("add")
+@click.argument("kind", type=click.Choice(blocklist.KINDS))
+@click.argument("value")
+@click.option("--reason")
+@click.option("--days", type=float, help="Expire after this many days (default: never).")
+def blocklist_add(kind: str, value: str, reason: str | None, days: float | None) -> None:
+    """Block a number (+E.164), a prefix (+digits), an address or network, or opt a number out."""
+    expires = utcnow() + timedelta(days=days) if days else None
+    session = db.session()
+    try:
+        entry = blocklist.add(session, kind, value, reason, expires)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    session.commit()
+    click.echo(
+        f"{entry.kind} {entry.value} blocked"
+        + (f" until {expires:%Y-%m-%d %H:%M}Z" if expires else "")
+    )
+
+
+@blocklist_cli.command("remove")
+@click.argument("kind", type=click.Choice(blocklist.KINDS))
+@click.argument("value")
+def blocklist_remove(kind: str, value: str) -> None:
+    """Remove an entry."""
+    session = db.session()
+    try:
+        removed = blocklist.remove(session, kind, value)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    session.commit()
+    click.echo("removed" if removed else "no such entry")
+
+
+@blocklist_cli.command("list")
+def blocklist_list() -> None:
+    """List entries (expired ones included, marked)."""
+    now = utcnow()
+    for entry in db.session().scalars(select(BlockedEntry).order_by(BlockedEntry.id)):
+        state = "expired" if entry.expires_at and entry.expires_at <= now else "active"
+        shown = mask(entry.value) if entry.kind in ("number", "optout") else entry.value
+        click.echo(f"{entry.kind:7} {shown:20} {state:8} {entry.reason or ''}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_cli, accounts_cli, widgets_cli, demo_command, worker_command, serve_command):
+    for command in (
+        db_cli,
+        accounts_cli,
+        widgets_cli,
+        blocklist_cli,
+        demo_command,
+        worker_command,
+        serve_command,
+    ):
         app.cli.add_command(command)

@@ -6,7 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -83,6 +93,9 @@ class Widget(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     require_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Abuse controls: rate limits that override the server's defaults, and a human check.
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    human_check: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -99,6 +112,8 @@ class Callback(Base):
     __table_args__ = (
         Index("ix_callbacks_widget_created", "widget_id", "created_at"),
         Index("ix_callbacks_widget_status", "widget_id", "status"),
+        # A repeated submission (double click, client retry) finds the first callback.
+        UniqueConstraint("widget_id", "idempotency_key", name="uq_callbacks_idempotency"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -114,6 +129,7 @@ class Callback(Base):
     origin: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(16))
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     originated_at: Mapped[datetime | None] = mapped_column()
@@ -150,3 +166,31 @@ class UsedFormToken(Base):
 
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Lease(Base):
+    """A slot held by a callback in progress: a widget's throttle slot or a destination.
+
+    The primary key makes taking a slot atomic across processes; `expires_at` frees it when
+    a provider never reports the end of a call.
+    """
+
+    __tablename__ = "leases"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class BlockedEntry(Base):
+    """A number, number prefix or client address that may not use the service."""
+
+    __tablename__ = "blocked_entries"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_blocked_kind_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # number | prefix | ip | optout
+    value: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

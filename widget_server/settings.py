@@ -30,6 +30,14 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_HOPS": 0,  # reverse proxies in front of the server whose X-Forwarded-For we trust
     "SUBMIT_LIMIT_PER_IP": "5 per minute;20 per hour",
     "SUBMIT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
+    "SUBMIT_LIMIT_PER_PREFIX": "10 per hour;30 per day",
+    "PREFIX_DIGITS": 8,  # leading E.164 digits that make a destination prefix
+    "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "3 per hour",
+    "SUBMIT_LIMIT_PER_WIDGET": "60 per hour;300 per day",
+    "ACCOUNT_DAILY_CALL_BUDGET": "500 per day",
+    "DAILY_CALL_BUDGET": "2000 per day",
+    "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
+    "ESTIMATED_CALL_MINUTES": 3,
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
     "LEASE_SECONDS": 15 * 60,  # a call in progress stops counting after this, reported or not
@@ -142,7 +150,16 @@ def _check(app: Flask) -> None:
 def _check_limits(config: Any) -> None:
     from limits import parse_many
 
-    for name in ("SUBMIT_LIMIT_PER_IP", "SUBMIT_LIMIT_PER_NUMBER"):
+    for name in (
+        "SUBMIT_LIMIT_PER_IP",
+        "SUBMIT_LIMIT_PER_NUMBER",
+        "SUBMIT_LIMIT_PER_PREFIX",
+        "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP",
+        "SUBMIT_LIMIT_PER_WIDGET",
+        "ACCOUNT_DAILY_CALL_BUDGET",
+        "DAILY_CALL_BUDGET",
+        "DAILY_MINUTE_BUDGET",
+    ):
         try:
             if not parse_many(config[name]):
                 raise ValueError("empty")

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "locale": "en",
     "require_consent": False,
     "enabled": True,
+    "limits": {},
+    "human_check": {},
 }
 PROPERTIES = ("name", "extension", *DEFAULTS)
 
@@ -153,6 +155,29 @@ def _provider(value: object) -> str | None:
     )
 
 
+LIMIT_KEYS = ("per_number", "per_prefix", "distinct_numbers_per_ip", "per_widget")
+
+
+def _limits(value: object) -> str | None:
+    from limits import parse_many
+
+    if not isinstance(value, dict) or set(value) - set(LIMIT_KEYS):
+        return "must be an object with keys among " + ", ".join(LIMIT_KEYS)
+    for key, limit in value.items():
+        try:
+            if not isinstance(limit, str) or not parse_many(limit):
+                raise ValueError(limit)
+        except ValueError:
+            return f"{key}: not a rate limit such as '1 per 10 minutes;3 per day'"
+    return None
+
+
+def _human_check(value: object) -> str | None:
+    # Human checks (Turnstile, hCaptcha, ALTCHA) are not available yet: refuse rather than
+    # store a setting that would silently do nothing.
+    return None if value == {} else "human checks are not available in this version"
+
+
 CHECKS = {
     "name": _text(128, required=True),
     "extension": _text(255, required=True, pattern=EXTENSION),
@@ -179,4 +204,6 @@ CHECKS = {
     "locale": _text(16, required=True, pattern=re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")),
     "require_consent": _boolean,
     "enabled": _boolean,
+    "limits": _limits,
+    "human_check": _human_check,
 }

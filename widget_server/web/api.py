@@ -88,7 +88,12 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     fields = payloads.callback_fields(body)
-    submission = Submission(origin=origin or "", locale=widget.locale, **fields)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
+        raise BadRequest(fields={"Idempotency-Key": "1 to 64 printable characters."})
+    submission = Submission(
+        origin=origin or "", locale=widget.locale, idempotency_key=key, **fields
+    )
     accepted = submit_callback(widget, submission)
     response = jsonify(
         id=accepted.callback_id,
@@ -96,6 +101,8 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
         status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
     )
     response.status_code = 202
+    if accepted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return _cors(response, widget, "POST")
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import logging
 
-from .. import db
+from flask import current_app, request
+
+from .. import blocklist, db
 from ..callbacks import Accepted, Submission, submit
-from ..errors import NotFound
-from ..guard import hit_number_limits
+from ..errors import NotFound, TooManyRequests
+from ..guard import hit_limits
 from ..jobs import jobs
 from ..models import Widget
 from ..tokens import tokens
+
+log = logging.getLogger(__name__)
 
 
 def widget_or_404(widget_id: str) -> Widget:
@@ -21,12 +25,15 @@ def widget_or_404(widget_id: str) -> Widget:
 
 
 def submit_callback(widget: Widget, submission: Submission) -> Accepted:
+    if blocklist.address_blocked(db.session(), request.remote_addr):
+        log.info("refused widget=%s reason=blocked_address", widget.id)
+        raise TooManyRequests(reason="blocked_address")
     return submit(
         db.session(),
         widget,
         submission,
         tokens=tokens(),
-        hit_number_limits=hit_number_limits,
+        hit_limits=hit_limits,
         enqueue_dial=jobs().enqueue_dial,
         lease_seconds=current_app.config["LEASE_SECONDS"],
     )

@@ -1,0 +1,89 @@
+"""Block lists: numbers, number prefixes and client addresses, with expiry; callee opt-outs."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .models import BlockedEntry, utcnow
+
+KINDS = ("number", "prefix", "ip", "optout")
+
+
+def _active(session: Session, kind: str) -> list[BlockedEntry]:
+    now = utcnow()
+    query = select(BlockedEntry).where(
+        BlockedEntry.kind == kind,
+        or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > now),
+    )
+    return list(session.scalars(query))
+
+
+def number_blocked(session: Session, e164: str) -> str | None:
+    """Return why a destination may not be called ("blocked" or "opted_out"), else None."""
+    if any(entry.value == e164 for entry in _active(session, "optout")):
+        return "opted_out"
+    if any(entry.value == e164 for entry in _active(session, "number")):
+        return "blocked_number"
+    if any(e164.startswith(entry.value) for entry in _active(session, "prefix")):
+        return "blocked_prefix"
+    return None
+
+
+def address_blocked(session: Session, address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for entry in _active(session, "ip"):
+        try:
+            if ip in ipaddress.ip_network(entry.value, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def add(
+    session: Session,
+    kind: str,
+    value: str,
+    reason: str | None = None,
+    expires_at: datetime | None = None,
+) -> BlockedEntry:
+    """Add or refresh an entry; raise ValueError when the value does not fit its kind."""
+    value = normalise(kind, value)
+    entry = session.scalars(
+        select(BlockedEntry).where(BlockedEntry.kind == kind, BlockedEntry.value == value)
+    ).first()
+    if entry is None:
+        entry = BlockedEntry(kind=kind, value=value)
+        session.add(entry)
+    entry.reason, entry.expires_at = reason, expires_at
+    return entry
+
+
+def remove(session: Session, kind: str, value: str) -> bool:
+    entry = session.scalars(
+        select(BlockedEntry).where(
+            BlockedEntry.kind == kind, BlockedEntry.value == normalise(kind, value)
+        )
+    ).first()
+    if entry is not None:
+        session.delete(entry)
+    return entry is not None
+
+
+def normalise(kind: str, value: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    value = value.strip()
+    if kind == "ip":
+        return str(ipaddress.ip_network(value, strict=False))
+    digits = value.removeprefix("+")
+    if not digits.isdigit() or not 1 <= len(digits) <= 15:
+        raise ValueError("numbers and prefixes are E.164 digits, e.g. +2782 or +27821234567")
+    return f"+{digits}"
