@@ -1,0 +1,39 @@
+"""Callee opt-out: recorded silently, then later requests for the number are never called."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import SERVER, callbacks, run_jobs, submit_json
+
+
+def test_opt_out_page_then_requests_for_that_number_are_silently_dropped(
+    app: Flask, client: FlaskClient, widget_id: str
+) -> None:
+    page = client.get("/optout")
+    assert page.status_code == 200 and 'name="phone"' in page.get_data(as_text=True)
+    done = client.post("/optout", data={"phone": "+1 201 555 0123"}, headers={"Origin": SERVER})
+    assert done.status_code == 200
+    assert "will not be called" in done.get_data(as_text=True)
+    response = submit_json(client, widget_id, phone="+1 201 555 0123")
+    assert response.status_code == 202  # nothing tells the requester the number opted out
+    run_jobs(app)
+    assert callbacks(app) == []
+
+
+def test_opt_out_api_gives_one_answer_and_checks_input(app: Flask, client: FlaskClient) -> None:
+    first = client.post("/v1/optout", json={"phone": "+27 82 123 4567"})
+    again = client.post("/v1/optout", json={"phone": "+27 82 123 4567"})
+    assert first.status_code == again.status_code == 202
+    assert first.get_json() == again.get_json()
+    assert client.post("/v1/optout", json={"phone": "nope"}).status_code == 400
+    assert client.post("/v1/optout", json={"phone": 5}).status_code == 400
+    assert client.post("/v1/optout", data="phone=1").status_code == 415
+
+
+def test_opt_out_form_refuses_cross_site_posts(client: FlaskClient) -> None:
+    response = client.post(
+        "/optout", data={"phone": "+1 201 555 0123"}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
