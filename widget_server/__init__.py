@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("WIDGET_SERVER_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
-    from . import cli, db, guard, jobs, settings, tokens, web
+    from . import cli, db, guard, jobs, logs, metrics, settings, tokens, web
 
     settings.load(app, test_config)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(app)
     hops = app.config["PROXY_HOPS"]
     if hops:
         # Trust exactly as many X-Forwarded-* hops as there are proxies we run; with none,
@@ -39,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     tokens.init_app(app)
     guard.init_app(app)
     jobs.init_app(app)
+    metrics.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import blocklist, leases, phone_policy
+from . import blocklist, leases, metrics, phone_policy
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
 from .statuses import TERMINAL, Status, can_move
@@ -120,6 +120,7 @@ def submit(
     session.add(callback)
     session.flush()
     session.add(CallEvent(callback_id=callback.id, status=Status.QUEUED, source="server"))
+    metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     session.commit()
     try:
@@ -152,6 +153,7 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
 
 
 def _decoy(tokens: Tokens, widget: Widget, reason: str, e164: str | None = None) -> Accepted:
+    metrics.refused(reason)
     log.info("refused widget=%s reason=%s number=%s", widget.id, reason, phone_policy.mask(e164))
     decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
     return Accepted(decoy, Status.QUEUED, tokens.issue_status_token(decoy))
@@ -186,6 +188,7 @@ def apply_status(
         )
     )
     if moved:
+        metrics.CALLBACK_STATUS.labels(status).inc()
         callback.status = status
         callback.updated_at = utcnow()
         if cause:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from . import providers
+from . import metrics, providers
 from .callbacks import apply_status
 from .models import Callback, utcnow
 from .phone_policy import mask
@@ -77,13 +78,20 @@ def dial(
         page_url=callback.page_url,
         event_url=event_url(callback.id),
     )
+    metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
     try:
         provider = providers.build(widget.provider, widget.provider_settings)
-        result = provider.originate(request)
+        started = time.perf_counter()
+        try:
+            result = provider.originate(request)
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.PROVIDER_SECONDS.labels(widget.provider).observe(seconds)
     except providers.ProviderConfigError as exc:
         _fail(session, callback, widget.provider, "provider_config", str(exc))
         return
     except providers.ProviderError as exc:
+        metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
         if exc.retryable and attempt <= widget.max_retries:
             delay = min(widget.retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY)
             apply_status(

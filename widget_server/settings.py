@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "production",
     "SECRET_KEY": None,
     "SECRET_KEY_FALLBACKS": [],
+    # Fernet keys for provider settings at rest; the first encrypts, all decrypt. Empty:
+    # keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+    "SETTINGS_ENCRYPTION_KEYS": [],
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
     "REDIS_URL": None,  # set: rate-limit state and the job queue live in Redis
     "RATELIMIT_STORAGE_URI": None,  # None: derived from REDIS_URL, else memory://
@@ -44,10 +47,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
     "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
+    "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
 }
 
 DEVELOPMENT_DEFAULTS: dict[str, Any] = {
     "DEMO_PAGE": True,
+    "LOG_FORMAT": "text",
 }
 
 
@@ -138,6 +143,8 @@ def _check(app: Flask) -> None:
     poll = config["QUEUE_POLL_INTERVAL"]
     if isinstance(poll, bool) or not isinstance(poll, int | float) or not 0 < poll <= 10:
         raise ConfigError(f"{ENV_PREFIX}_QUEUE_POLL_INTERVAL must be seconds in (0, 10].")
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"{ENV_PREFIX}_LOG_FORMAT must be json or text.")
     if config["QUEUE_BACKEND"] not in ("sqlite", "redis", "memory"):
         raise ConfigError(f"{ENV_PREFIX}_QUEUE_BACKEND must be sqlite, redis or memory.")
     if config["QUEUE_BACKEND"] == "redis" and not config["REDIS_URL"]:

@@ -8,6 +8,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..errors import Unavailable, WidgetServerError, error_response
+from ..metrics import refused
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def wants_json() -> bool:
 
 
 def render_error(exc: HTTPException) -> Response | tuple[str, int]:
+    if isinstance(exc, WidgetServerError) and exc.code != 404:
+        refused(exc.reason)
     if wants_json():
         return error_response(exc)
     message = exc.message if isinstance(exc, WidgetServerError) else (exc.description or "")
