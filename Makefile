@@ -22,8 +22,14 @@ run: $(STAMP)
 	$(FLASK) demo --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT)
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
+# With WIDGET_SERVER_TEST_POSTGRES set (CI sets it), everything that touches the database
+# runs a second time on PostgreSQL, one fresh database per test.
 test: $(STAMP)
 	$(BIN)/pytest
+	@if [ -n "$$WIDGET_SERVER_TEST_POSTGRES" ]; then \
+		echo "== again on PostgreSQL =="; \
+		$(BIN)/pytest -p no:cacheprovider -m "not browser" --ignore=tests/providers; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check widget_server tests benchmarks wsgi.py

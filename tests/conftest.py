@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests import postgres
 from tests.helpers import add_widget, base_config, migrated_copy
 from widget_server import create_app
 from widget_server.guard import limiter
@@ -18,8 +19,11 @@ from widget_server.guard import limiter
 @pytest.fixture
 def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
+    postgres_url = postgres.database_for_test() if postgres.enabled() else None
 
     def factory(**overrides: Any) -> Flask:
+        if postgres_url and "DATABASE_URL" not in overrides:
+            overrides["DATABASE_URL"] = postgres_url
         if not (tmp_path / "test.db").exists() and "DATABASE_URL" not in overrides:
             migrated_copy(tmp_path)
         app = create_app(base_config(tmp_path, **overrides))
@@ -32,6 +36,8 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     yield factory
     for app in apps:
         app.extensions["db_engine"].dispose()
+    if postgres_url:
+        postgres.drop(postgres_url)
 
 
 @pytest.fixture
