@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 import socket
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
 
 from ..statuses import Status
 from .base import (
@@ -24,45 +22,44 @@ from .base import (
     ProviderConfigError,
     RetryableProviderError,
 )
+from .checks import unknown_settings, unsafe_text
+from .pbx_text import (
+    ENDPOINT_RE,
+    HOST_RE,
+    ID_RE,
+    MAX_EXTRA,
+    MAX_LINE,
+    NUMBER_RE,
+    SOCKET_SETTINGS,
+    check_text,
+    checked,
+    connect,
+    encode_value,
+    lost,
+    ring_timeout,
+    socket_errors,
+    socket_settings,
+    visitor_number,
+)
 
 DEFAULT_PORT = 5038
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
 BANNER = "Asterisk Call Manager/"
-VISITOR_FORMATS = ("e164", "digits", "00")
-# Asterisk drops manager lines over 1024 bytes; encoded values stay well below that.
-# Free text reaches the dialplan percent-encoded: read it with ${URIDECODE(${WIDGET_...})}.
-MAX_VALUE = 400
-MAX_EXTRA = 20
-MAX_LINE = 8192
 MAX_HEADERS = 256
 
-E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
-NUMBER_RE = re.compile(r"\+?[0-9*#]{1,32}")
-ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 AGENT_RE = re.compile(r"[A-Za-z0-9_.+*#@:=-]{1,80}")
-HOST_RE = re.compile(r"[A-Za-z0-9.:\[\]-]{1,253}")
 CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
 # Templates are written by the site owner; checked with their placeholder removed.
-CHANNEL_RE = re.compile(r"[A-Za-z0-9_.+*#@:=-]+/[A-Za-z0-9_./+*#@:=-]*")
 DIAL_RE = re.compile(r"[A-Za-z0-9_./+*#@:=,()&^|-]+")
 CALLER_ID_RE = re.compile(r'(?:"[^"\\<>]{1,64}" ?)?<\+?[0-9*#]{1,32}>|\+?[0-9*#]{1,32}')
 
-KNOWN_SETTINGS = frozenset(
-    {
-        "host",
-        "port",
-        "username",
-        "secret",
-        "agent_channel",
-        "context",
-        "dial",
-        "caller_id",
-        "visitor_format",
-        "connect_timeout",
-        "read_timeout",
-    }
-)
+KNOWN_SETTINGS = SOCKET_SETTINGS | {
+    "username",
+    "secret",
+    "agent_channel",
+    "context",
+    "dial",
+    "caller_id",
+}
 
 # OriginateResponse "Reason" is the last control frame seen on the agent's channel.
 # A human outcome ends the callback with that status; the rest are errors.
@@ -78,32 +75,6 @@ class _Closed(Exception):
 
 class _Garbled(Exception):
     """The PBX sent something that is not AMI."""
-
-
-def unsafe_text(value: str) -> bool:
-    """Say whether `value` holds control, format or line-separator characters."""
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
-
-
-def encode_value(value: str, limit: int = MAX_VALUE) -> str:
-    """Percent-encode free text so no separator of a PBX's parsers survives it."""
-    out: list[str] = []
-    size = 0
-    for ch in value:
-        piece = quote(ch, safe="")
-        if size + len(piece) > limit:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
-
-
-def visitor_number(e164: str, visitor_format: str) -> str:
-    """Format the visitor's E.164 number the way the PBX dials it."""
-    if not isinstance(e164, str) or not E164_RE.fullmatch(e164):
-        raise PermanentProviderError("visitor number is not E.164", cause="invalid_number")
-    digits = e164[1:]
-    return {"e164": e164, "digits": digits, "00": "00" + digits}[visitor_format]
 
 
 def extra_name(key: str) -> str:
@@ -200,66 +171,46 @@ class AsteriskProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "port": DEFAULT_PORT,
-            "visitor_format": "e164",
-            "connect_timeout": CONNECT_TIMEOUT,
-            "read_timeout": READ_TIMEOUT,
-        }
-        values.update(settings)
-        errors: dict[str, str] = {}
-        for key in sorted(set(values) - KNOWN_SETTINGS):
-            errors[key] = "unknown setting"
+        values = socket_settings(settings, DEFAULT_PORT)
+        errors = unknown_settings(values, KNOWN_SETTINGS)
         if values.get("dial") is None:
             values.setdefault("context", "from-internal")
         elif values.get("context") is not None:
             errors["context"] = "set either context or dial, not both"
-        _check_text(errors, values, "host", HOST_RE, "must be a host name or IP address")
-        _check_text(errors, values, "username", None, "is required")
-        _check_text(errors, values, "secret", None, "is required")
-        _check_template(
+        check_text(errors, values, "host", HOST_RE, "must be a host name or IP address")
+        check_text(errors, values, "username", None, "is required")
+        check_text(errors, values, "secret", None, "is required")
+        check_text(
             errors,
             values,
             "agent_channel",
-            "{agent}",
-            CHANNEL_RE,
+            ENDPOINT_RE,
             'must be a channel with {agent}, e.g. "PJSIP/{agent}"',
+            placeholder="{agent}",
         )
         if values.get("dial") is not None:
-            _check_template(
+            check_text(
                 errors,
                 values,
                 "dial",
-                "{visitor}",
                 DIAL_RE,
                 'must be a dial string with {visitor}, e.g. "PJSIP/{visitor}@trunk"',
+                placeholder="{visitor}",
             )
         else:
-            _check_text(errors, values, "context", CONTEXT_RE, "must be a dialplan context name")
+            check_text(errors, values, "context", CONTEXT_RE, "must be a dialplan context name")
         if values.get("caller_id") is not None:
-            _check_text(
+            check_text(
                 errors, values, "caller_id", CALLER_ID_RE, 'must be a number or "Name" <number>'
             )
-        port = values["port"]
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            errors["port"] = "must be a TCP port number"
-        if values["visitor_format"] not in VISITOR_FORMATS:
-            errors["visitor_format"] = "must be one of " + ", ".join(VISITOR_FORMATS)
-        for key in ("connect_timeout", "read_timeout"):
-            value = values[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 < value <= 120
-            ):
-                errors[key] = "must be a number of seconds above 0, at most 120"
+        errors.update(socket_errors(values))
         if errors:
             raise ProviderConfigError(errors)
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
         # Everything is built (and refused) before the PBX is contacted.
-        action_id = _checked(call.idempotency_key, ID_RE, "idempotency key")
+        action_id = checked(self.name, call.idempotency_key, ID_RE, "idempotency key")
         login = frame(
             [
                 ("Action", "Login"),
@@ -274,10 +225,7 @@ class AsteriskProvider(Provider):
         read_timeout = float(self.settings["read_timeout"])
         queued = False
         try:
-            with socket.create_connection(
-                (self.settings["host"], self.settings["port"]),
-                timeout=float(self.settings["connect_timeout"]),
-            ) as sock:
+            with connect(self.settings) as sock:
                 ami = _Connection(sock)
                 banner = ami.line(time.monotonic() + read_timeout)
                 if not banner.startswith(BANNER):
@@ -301,22 +249,22 @@ class AsteriskProvider(Provider):
                 "asterisk: answer is not AMI", cause="malformed_answer"
             ) from None
         except TimeoutError:
-            raise _lost(queued, "timed out", "timeout") from None
+            raise lost(self.name, "timed out", "timeout", queued=queued, step="queued") from None
         except (_Closed, OSError):
-            raise _lost(queued, "connection lost", "connection_error") from None
+            raise lost(
+                self.name, "connection lost", "connection_error", queued=queued, step="queued"
+            ) from None
         return _result(event)
 
     def originate_headers(self, call: CallRequest) -> list[tuple[str, str]]:
         """Return the Originate action's headers for one attempt."""
         settings = self.settings
         visitor = visitor_number(call.visitor_e164, settings["visitor_format"])
-        agent = _checked(call.agent, AGENT_RE, "agent")
-        timeout = call.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
-            raise PermanentProviderError("asterisk: bad ring timeout", cause="invalid_parameter")
+        agent = checked(self.name, call.agent, AGENT_RE, "agent")
+        timeout = ring_timeout(self.name, call.timeout)
         headers = [
             ("Action", "Originate"),
-            ("ActionID", _checked(call.idempotency_key, ID_RE, "idempotency key")),
+            ("ActionID", checked(self.name, call.idempotency_key, ID_RE, "idempotency key")),
             ("Channel", settings["agent_channel"].replace("{agent}", agent)),
         ]
         if settings.get("dial") is not None:
@@ -327,7 +275,8 @@ class AsteriskProvider(Provider):
         else:
             headers += [("Context", settings["context"]), ("Exten", visitor), ("Priority", "1")]
         caller_id = settings.get("caller_id") or (
-            call.caller_id_number and _checked(call.caller_id_number, NUMBER_RE, "caller id")
+            call.caller_id_number
+            and checked(self.name, call.caller_id_number, NUMBER_RE, "caller id")
         )
         if caller_id:
             headers.append(("CallerID", caller_id))
@@ -337,15 +286,16 @@ class AsteriskProvider(Provider):
 
     def variables(self, call: CallRequest) -> list[tuple[str, str]]:
         """Return the channel variables; free text is percent-encoded, numbers are checked."""
+        # Read percent-encoded free text in the dialplan with ${URIDECODE(${WIDGET_...})}.
         found = [
-            ("WIDGET_CALLBACK_ID", _checked(call.callback_id, ID_RE, "callback id")),
+            ("WIDGET_CALLBACK_ID", checked(self.name, call.callback_id, ID_RE, "callback id")),
             ("WIDGET_ATTEMPT", str(int(call.attempt))),
             ("WIDGET_VISITOR", visitor_number(call.visitor_e164, "e164")),
         ]
         if call.callee_id_name:
             found.append(("WIDGET_CALLEE_ID_NAME", encode_value(str(call.callee_id_name))))
         if call.callee_id_number:
-            number = _checked(call.callee_id_number, NUMBER_RE, "callee id number")
+            number = checked(self.name, call.callee_id_number, NUMBER_RE, "callee id number")
             found.append(("WIDGET_CALLEE_ID_NUMBER", number))
         if call.page_url:
             found.append(("WIDGET_PAGE_URL", encode_value(str(call.page_url))))
@@ -356,45 +306,6 @@ class AsteriskProvider(Provider):
             if suffix:
                 found.append((f"WIDGET_EXTRA_{suffix}", encode_value(str(value))))
         return found
-
-
-def _check_text(
-    errors: dict[str, str],
-    values: Mapping[str, Any],
-    key: str,
-    pattern: re.Pattern[str] | None,
-    message: str,
-) -> None:
-    value = values.get(key)
-    if not isinstance(value, str) or not value or len(value) > 255:
-        errors[key] = message
-    elif unsafe_text(value):
-        errors[key] = "must not contain control characters or line breaks"
-    elif pattern is not None and not pattern.fullmatch(value):
-        errors[key] = message
-
-
-def _check_template(
-    errors: dict[str, str],
-    values: Mapping[str, Any],
-    key: str,
-    placeholder: str,
-    pattern: re.Pattern[str],
-    message: str,
-) -> None:
-    value = values.get(key)
-    if not isinstance(value, str) or placeholder not in value or len(value) > 255:
-        errors[key] = message
-    elif unsafe_text(value):
-        errors[key] = "must not contain control characters or line breaks"
-    elif not pattern.fullmatch(value.replace(placeholder, "0")):
-        errors[key] = message
-
-
-def _checked(value: object, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise PermanentProviderError(f"asterisk: unusable {what}", cause="invalid_parameter")
-    return value
 
 
 def _check_login(reply: Mapping[str, str]) -> None:
@@ -424,16 +335,6 @@ def _logoff(ami: _Connection, logoff: bytes, wait: float) -> None:
         ami.wait(lambda block: block.get("Response") == "Goodbye", time.monotonic() + wait)
     except (OSError, _Closed, _Garbled):
         pass
-
-
-def _lost(queued: bool, what: str, cause: str) -> Exception:
-    if queued:
-        # Asterisk accepted the originate: the agent may be ringing, so retrying could ring
-        # them twice.
-        return PermanentProviderError(
-            f"asterisk: {what} after the originate was queued", cause="originate_unconfirmed"
-        )
-    return RetryableProviderError(f"asterisk: {what}", cause=cause)
 
 
 def _result(event: Mapping[str, str]) -> OriginateResult:

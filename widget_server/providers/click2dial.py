@@ -30,14 +30,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
 from ..statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
-from .http import HTTPProvider
+from .http import HTTPProvider, setting_errors
+from .numbers import E164_RE
 
 PATH = "/click2dial/calls"
 SETTINGS = (
@@ -49,7 +49,6 @@ SETTINGS = (
     "read_timeout",
 )
 EXTENSION_RE = re.compile(r"[0-9]{3,4}")
-E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 CALLEE_RE = re.compile(r"0[0-9]{9}|27[0-9]{9}|00[0-9]{11,14}")
 OUTBOUND_ID_RE = re.compile(r"random|0[0-9]{9}|27[0-9]{9}")
 REF_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._~-]")
@@ -68,7 +67,7 @@ class Click2DialProvider(HTTPProvider):
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {"api_version": "v3", "callee_format": "international", **settings}
-        errors = _http_errors(values, SETTINGS)
+        errors = setting_errors(values, SETTINGS)
         if values.get("base_url") is None:
             errors["base_url"] = "required: the PBX address, e.g. http://pbx.example.com:8300"
         outbound_id = values.get("outbound_id")
@@ -162,34 +161,3 @@ def _answer_id(body: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and 0 < len(value) <= 255 and value.isprintable():
             return value
     return None
-
-
-def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
-    """Check the settings every HTTP adapter shares, and name unknown ones."""
-    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
-    if values.get("base_url") is not None and not _is_base_url(values["base_url"]):
-        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
-    for key in ("connect_timeout", "read_timeout"):
-        value = values.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60
-        ):
-            errors[key] = "must be a number of seconds above 0, at most 60"
-    return errors
-
-
-def _is_base_url(value: object) -> bool:
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and "?" not in value
-        and "#" not in value
-    )

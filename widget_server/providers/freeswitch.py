@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..statuses import Status
-from .asterisk import encode_value, unsafe_text, visitor_number
 from .base import (
     CallRequest,
     OriginateResult,
@@ -27,43 +26,46 @@ from .base import (
     ProviderConfigError,
     RetryableProviderError,
 )
+from .checks import unknown_settings, unsafe_text
+from .pbx_text import (
+    ENDPOINT_RE,
+    HOST_RE,
+    ID_RE,
+    MAX_EXTRA,
+    MAX_LINE,
+    NUMBER_RE,
+    SOCKET_SETTINGS,
+    check_text,
+    checked,
+    connect,
+    encode_value,
+    lost,
+    ring_timeout,
+    socket_errors,
+    socket_settings,
+    visitor_number,
+)
 
 DEFAULT_PORT = 8021
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
-VISITOR_FORMATS = ("e164", "digits", "00")
-MAX_EXTRA = 20
-MAX_LINE = 8192
 MAX_BODY = 1 << 20
 MAX_STASHED_JOBS = 32
 
-ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-NUMBER_RE = re.compile(r"\+?[0-9*#]{1,32}")
 # No ',', '|' or ':_:' (dial-string separators), '/', braces, quotes or spaces.
 AGENT_RE = re.compile(r"(?!.*:_:)[A-Za-z0-9_.+*#@:=-]{1,80}")
-HOST_RE = re.compile(r"[A-Za-z0-9.:\[\]-]{1,253}")
 GATEWAY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-ENDPOINT_RE = re.compile(r"[A-Za-z0-9_.+*#@:=-]+/[A-Za-z0-9_./+*#@:=-]*")
 # Names may hold single spaces; they are then single-quoted, which the originate parser
 # strips again (switch_separate_string) before the {...} variables are read.
 NAME_RE = re.compile(r"[\w.@+-]+(?: [\w.@+-]+)*")
 UUID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
 CAUSE_RE = re.compile(r"[A-Z0-9_]{1,64}")
 
-KNOWN_SETTINGS = frozenset(
-    {
-        "host",
-        "port",
-        "password",
-        "agent_endpoint",
-        "gateway",
-        "caller_id_number",
-        "caller_id_name",
-        "visitor_format",
-        "connect_timeout",
-        "read_timeout",
-    }
-)
+KNOWN_SETTINGS = SOCKET_SETTINGS | {
+    "password",
+    "agent_endpoint",
+    "gateway",
+    "caller_id_number",
+    "caller_id_name",
+}
 
 # originate's "-ERR <CAUSE>" for the agent leg. A human outcome ends the callback with
 # that status; every other cause is an error named after it.
@@ -200,45 +202,26 @@ class FreeSwitchProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "port": DEFAULT_PORT,
-            "visitor_format": "e164",
-            "connect_timeout": CONNECT_TIMEOUT,
-            "read_timeout": READ_TIMEOUT,
-        }
-        values.update(settings)
-        errors: dict[str, str] = {}
-        for key in sorted(set(values) - KNOWN_SETTINGS):
-            errors[key] = "unknown setting"
-        _check(errors, values, "host", HOST_RE, "must be a host name or IP address")
-        _check(errors, values, "password", None, "is required")
-        _check(errors, values, "gateway", GATEWAY_RE, "must be a sofia gateway name")
-        endpoint = values.get("agent_endpoint")
-        if (
-            not isinstance(endpoint, str)
-            or "{agent}" not in endpoint
-            or not (ENDPOINT_RE.fullmatch(endpoint.replace("{agent}", "0")))
-        ):
-            errors["agent_endpoint"] = 'must be an endpoint with {agent}, e.g. "user/{agent}"'
+        values = socket_settings(settings, DEFAULT_PORT)
+        errors = unknown_settings(values, KNOWN_SETTINGS)
+        check_text(errors, values, "host", HOST_RE, "must be a host name or IP address")
+        check_text(errors, values, "password", None, "is required")
+        check_text(errors, values, "gateway", GATEWAY_RE, "must be a sofia gateway name")
+        check_text(
+            errors,
+            values,
+            "agent_endpoint",
+            ENDPOINT_RE,
+            'must be an endpoint with {agent}, e.g. "user/{agent}"',
+            placeholder="{agent}",
+        )
         for key, pattern, message in (
             ("caller_id_number", NUMBER_RE, "must be a phone number"),
             ("caller_id_name", NAME_RE, "may hold letters, digits, single spaces and .@+-_"),
         ):
             if values.get(key) is not None:
-                _check(errors, values, key, pattern, message)
-        port = values["port"]
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            errors["port"] = "must be a TCP port number"
-        if values["visitor_format"] not in VISITOR_FORMATS:
-            errors["visitor_format"] = "must be one of " + ", ".join(VISITOR_FORMATS)
-        for key in ("connect_timeout", "read_timeout"):
-            value = values[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 < value <= 120
-            ):
-                errors[key] = "must be a number of seconds above 0, at most 120"
+                check_text(errors, values, key, pattern, message)
+        errors.update(socket_errors(values))
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -249,10 +232,7 @@ class FreeSwitchProvider(Provider):
         read_timeout = float(self.settings["read_timeout"])
         queued = False
         try:
-            with socket.create_connection(
-                (self.settings["host"], self.settings["port"]),
-                timeout=float(self.settings["connect_timeout"]),
-            ) as sock:
+            with connect(self.settings) as sock:
                 esl = _Connection(sock)
                 _greeting(esl.message(time.monotonic() + read_timeout))
                 esl.send(f"auth {self.settings['password']}\n\n")
@@ -277,31 +257,32 @@ class FreeSwitchProvider(Provider):
                 "freeswitch: answer is not event-socket framing", cause="malformed_answer"
             ) from None
         except TimeoutError:
-            raise _lost(queued, "timed out", "timeout") from None
+            raise lost(self.name, "timed out", "timeout", queued=queued, step="accepted") from None
         except (_Closed, OSError):
-            raise _lost(queued, "connection lost", "connection_error") from None
+            raise lost(
+                self.name, "connection lost", "connection_error", queued=queued, step="accepted"
+            ) from None
         return _result(body, job_uuid)
 
     def originate_command(self, call: CallRequest) -> str:
         """Return the `originate` API command for one attempt (without `bgapi`)."""
         settings = self.settings
         visitor = visitor_number(call.visitor_e164, settings["visitor_format"])
-        agent = _checked(call.agent, AGENT_RE, "agent")
-        timeout = call.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
-            raise PermanentProviderError("freeswitch: bad ring timeout", cause="invalid_parameter")
+        agent = checked(self.name, call.agent, AGENT_RE, "agent")
+        timeout = ring_timeout(self.name, call.timeout)
         # Without ignore_early_media a 183 from the agent's side counts as answered and the
         # visitor would be called while the agent's phone still rings.
         agent_vars = [("ignore_early_media", "true"), ("originate_timeout", str(timeout))]
         number = settings.get("caller_id_number") or (
-            call.caller_id_number and _checked(call.caller_id_number, NUMBER_RE, "caller id")
+            call.caller_id_number
+            and checked(self.name, call.caller_id_number, NUMBER_RE, "caller id")
         )
         if number:
             agent_vars.append(("origination_caller_id_number", number))
         if settings.get("caller_id_name"):
             agent_vars.append(("origination_caller_id_name", settings["caller_id_name"]))
         agent_vars += [
-            ("widget_callback_id", _checked(call.callback_id, ID_RE, "callback id")),
+            ("widget_callback_id", checked(self.name, call.callback_id, ID_RE, "callback id")),
             ("widget_attempt", str(int(call.attempt))),
         ]
         if call.page_url:
@@ -314,7 +295,7 @@ class FreeSwitchProvider(Provider):
                 agent_vars.append((f"widget_extra_{suffix}", encode_value(str(value))))
         visitor_vars = []
         if call.callee_id_number:
-            number = _checked(call.callee_id_number, NUMBER_RE, "callee id number")
+            number = checked(self.name, call.callee_id_number, NUMBER_RE, "callee id number")
             visitor_vars.append(("origination_caller_id_number", number))
         name = clean_name(str(call.callee_id_name or ""))
         if name:
@@ -332,28 +313,6 @@ def _vars(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return ""
     return "{" + ",".join(f"{k}='{v}'" if " " in v else f"{k}={v}" for k, v in pairs) + "}"
-
-
-def _check(
-    errors: dict[str, str],
-    values: Mapping[str, Any],
-    key: str,
-    pattern: re.Pattern[str] | None,
-    message: str,
-) -> None:
-    value = values.get(key)
-    if not isinstance(value, str) or not value or len(value) > 255:
-        errors[key] = message
-    elif unsafe_text(value):
-        errors[key] = "must not contain control characters or line breaks"
-    elif pattern is not None and not pattern.fullmatch(value):
-        errors[key] = message
-
-
-def _checked(value: object, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise PermanentProviderError(f"freeswitch: unusable {what}", cause="invalid_parameter")
-    return value
 
 
 def _greeting(message: tuple[dict[str, str], bytes]) -> None:
@@ -385,16 +344,6 @@ def _exit(esl: _Connection, wait: float) -> None:
         esl.reply(time.monotonic() + wait)
     except (OSError, _Closed, _Garbled):
         pass
-
-
-def _lost(queued: bool, what: str, cause: str) -> Exception:
-    if queued:
-        # FreeSWITCH accepted the job: the agent may be ringing, so retrying could ring
-        # them twice.
-        return PermanentProviderError(
-            f"freeswitch: {what} after the originate was accepted", cause="originate_unconfirmed"
-        )
-    return RetryableProviderError(f"freeswitch: {what}", cause=cause)
 
 
 def _result(body: bytes, job_uuid: str) -> OriginateResult:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 
 from .base import PermanentProviderError, Provider, ProviderConfigError, RetryableProviderError
+from .checks import timeout_errors, unknown_settings
 
 USER_AGENT = "widget-server/0.1 (+https://github.com/widget-server/widget-server)"
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 15.0
+MAX_TIMEOUT = 60
+BASE_URL_ERROR = "must be an http(s) URL with a host and no query or credentials"
 
 _session: requests.Session | None = None
 
@@ -23,6 +27,46 @@ def shared_session() -> requests.Session:
         _session = requests.Session()
         _session.headers["User-Agent"] = USER_AGENT
     return _session
+
+
+def is_base_url(value: object) -> bool:
+    """Say whether `value` is an http(s) URL with a host and no credentials, query or fragment."""
+    if not isinstance(value, str) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and "?" not in value
+        and "#" not in value
+    )
+
+
+def connection_errors(
+    values: Mapping[str, Any], *, read_limit: int = MAX_TIMEOUT
+) -> dict[str, str]:
+    """Check base_url, connect_timeout and read_timeout, each only when it is set."""
+    errors: dict[str, str] = {}
+    if values.get("base_url") is not None and not is_base_url(values["base_url"]):
+        errors["base_url"] = BASE_URL_ERROR
+    limits = {"connect_timeout": MAX_TIMEOUT, "read_timeout": read_limit}
+    set_limits = {key: limit for key, limit in limits.items() if values.get(key) is not None}
+    errors.update(timeout_errors(values, set_limits))
+    return errors
+
+
+def setting_errors(
+    values: Mapping[str, Any], known: Iterable[str], *, read_limit: int = MAX_TIMEOUT
+) -> dict[str, str]:
+    """Check the settings every HTTP adapter shares, and name unknown ones."""
+    errors = unknown_settings(values, known)
+    errors.update(connection_errors(values, read_limit=read_limit))
+    return errors
 
 
 class HTTPProvider(Provider):
@@ -41,12 +85,11 @@ class HTTPProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Check the settings this class reads; adapters also name their unknown settings."""
         values = dict(settings)
-        base_url = values.get("base_url")
-        if base_url is not None and (
-            not isinstance(base_url, str) or not base_url.startswith(("https://", "http://"))
-        ):
-            raise ProviderConfigError({"base_url": "must be an http(s) URL"})
+        errors = connection_errors(values)
+        if errors:
+            raise ProviderConfigError(errors)
         return values
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -75,6 +118,13 @@ class HTTPProvider(Provider):
         if status == 429 or status >= 500:
             raise RetryableProviderError(f"{self.name}: answered {status}", cause=f"http_{status}")
         raise PermanentProviderError(f"{self.name}: answered {status}", cause=f"http_{status}")
+
+    def malformed(self) -> PermanentProviderError:
+        """Return the error for a 2xx answer that is not the documented shape."""
+        # A 2xx we cannot read may mean the call was placed: never retried.
+        return PermanentProviderError(
+            f"{self.name}: answer is not the documented shape", cause="malformed_answer"
+        )
 
     def json(self, response: requests.Response) -> Any:
         # A 2xx answer we cannot read may still mean the call was placed: retrying could

@@ -36,22 +36,15 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-import phonenumbers
 import requests
-from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from ..phone_policy import whitelist_errors
 from ..statuses import Status
-from .base import (
-    CallRequest,
-    OriginateResult,
-    PermanentProviderError,
-    ProviderConfigError,
-    ProviderError,
-)
-from .http import HTTPProvider
+from .base import CallRequest, OriginateResult, ProviderConfigError, ProviderError
+from .checks import printable
+from .http import HTTPProvider, setting_errors
+from .numbers import visitor_e164
 
 SETTINGS = (
     "base_url",
@@ -118,7 +111,7 @@ class KazooProvider(HTTPProvider):
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {"api_version": "v2", **settings}
-        errors = _http_errors(values, SETTINGS)
+        errors = setting_errors(values, SETTINGS)
         if values.get("base_url") is None:
             errors["base_url"] = "required: the Kazoo API address, e.g. https://kazoo:8000"
         if values["api_version"] not in ("v1", "v2"):
@@ -159,11 +152,11 @@ class KazooProvider(HTTPProvider):
         if self.clicktocall_id:
             body = self._send("POST", self._path(self.clicktocall_id), {"data": data})
             returned = body["data"].get("id") if isinstance(body["data"], dict) else None
-            self.clicktocall_id = _checked_id(returned or self.clicktocall_id, self.name)
+            self.clicktocall_id = self._checked_id(returned or self.clicktocall_id)
         else:
             body = self._send("PUT", self._path(), {"data": data})
             returned = body["data"].get("id") if isinstance(body["data"], dict) else None
-            self.clicktocall_id = _checked_id(returned, self.name)
+            self.clicktocall_id = self._checked_id(returned)
         return self.clicktocall_id
 
     def history(self, clicktocall_id: str) -> list[Any]:
@@ -172,7 +165,7 @@ class KazooProvider(HTTPProvider):
             raise ProviderConfigError({"clicktocall_id": "letters, digits, - and _ only"})
         body = self._send("GET", self._path(clicktocall_id, "history"))
         if not isinstance(body["data"], list):
-            raise _malformed(self.name)
+            raise self.malformed()
         return body["data"]
 
     def originate(self, call: CallRequest) -> OriginateResult:
@@ -183,7 +176,7 @@ class KazooProvider(HTTPProvider):
         call_id = data.get("call_id") if isinstance(data, dict) else None
         provider_call_id = _call_id(call_id) or _call_id(body.get("request_id"))
         if provider_call_id is None:
-            raise _malformed(self.name)
+            raise self.malformed()
         details = {"clicktocall_id": c2c_id}
         if _call_id(body.get("request_id")):
             details["request_id"] = str(body["request_id"])
@@ -212,6 +205,12 @@ class KazooProvider(HTTPProvider):
         properties.update(self.settings.get("clicktocall") or {})
         return {key: value for key, value in properties.items() if value is not None}
 
+    def _checked_id(self, value: object) -> str:
+        # An id Kazoo returns is used in later paths: anything else is an unreadable answer.
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
+            raise self.malformed()
+        return value
+
     def _path(self, *parts: str) -> str:
         account = self.settings["account_id"]
         return "/".join((f"/{self.settings['api_version']}/accounts/{account}/clicktocall", *parts))
@@ -221,7 +220,7 @@ class KazooProvider(HTTPProvider):
         response = self.request(method, path, json=payload, headers=headers)
         body = self.json(response)
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
-            raise _malformed(self.name)
+            raise self.malformed()
         return body
 
 
@@ -268,36 +267,10 @@ def _property_error(key: str, value: Any) -> str | None:
     return None
 
 
-def visitor_e164(call: CallRequest) -> str:
-    """Return the visitor's E.164 number, regenerated from the parsed number."""
-    try:
-        formatted = phonenumbers.format_number(call.visitor, PhoneNumberFormat.E164)
-    except NumberParseException:
-        formatted = None
-    # Anything the parser skipped (spaces, junk after the digits) means it was never E.164.
-    if formatted != call.visitor_e164:
-        raise PermanentProviderError("visitor number is not in E.164 form", cause="number_format")
-    return formatted
-
-
-def _checked_id(value: object, name: str) -> str:
-    # An id Kazoo returns is used in later paths: anything else is an unreadable answer.
-    if not isinstance(value, str) or not ID_RE.fullmatch(value):
-        raise _malformed(name)
-    return value
-
-
 def _call_id(value: object) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= 255 and value.isprintable():
         return value
     return None
-
-
-def _malformed(name: str) -> PermanentProviderError:
-    # A 2xx we cannot read may mean the call was placed: never retried.
-    return PermanentProviderError(
-        f"{name}: answer is not the documented shape", cause="malformed_answer"
-    )
 
 
 def _kazoo_message(response: requests.Response) -> str:
@@ -306,9 +279,7 @@ def _kazoo_message(response: requests.Response) -> str:
     except ValueError:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str):
-        return ""
-    return "".join(ch for ch in message[:120] if ch.isprintable())
+    return printable(message) if isinstance(message, str) else ""
 
 
 def _is_ip(value: str) -> bool:
@@ -317,34 +288,3 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
-    """Check the settings every HTTP adapter shares, and name unknown ones."""
-    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
-    if values.get("base_url") is not None and not _is_base_url(values["base_url"]):
-        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
-    for key in ("connect_timeout", "read_timeout"):
-        value = values.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60
-        ):
-            errors[key] = "must be a number of seconds above 0, at most 60"
-    return errors
-
-
-def _is_base_url(value: object) -> bool:
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and "?" not in value
-        and "#" not in value
-    )

@@ -25,11 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
-import phonenumbers
 import requests
-from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from ..statuses import Status
 from .base import (
@@ -39,7 +36,9 @@ from .base import (
     ProviderConfigError,
     RetryableProviderError,
 )
-from .http import HTTPProvider
+from .checks import printable
+from .http import HTTPProvider, setting_errors
+from .numbers import visitor_e164
 
 PATH = "/v2/webrtc/click2call"
 SETTINGS = (
@@ -69,7 +68,7 @@ class TeleCMIProvider(HTTPProvider):
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {"webrtc": True, "followme": False, **settings}
-        errors = _http_errors(values, SETTINGS)
+        errors = setting_errors(values, SETTINGS)
         for key in ("user_id", "secret"):
             if not isinstance(values.get(key), str) or not CREDENTIAL_RE.fullmatch(values[key]):
                 errors[key] = "required: printable text without spaces"
@@ -93,14 +92,14 @@ class TeleCMIProvider(HTTPProvider):
         }
         answer = self.json(self.request("POST", PATH, json=body))
         if not isinstance(answer, dict):
-            raise self._malformed()
+            raise self.malformed()
         code = answer.get("code")
         if isinstance(code, int) and not isinstance(code, bool) and code != 200:
             # A refusal in the answer's `code` counts even when the HTTP status is 2xx.
             self._refuse(code, answer.get("msg"))
         request_id = answer.get("request_id")
         if not isinstance(request_id, str) or not 0 < len(request_id) <= 255:
-            raise self._malformed()
+            raise self.malformed()
         msg = answer.get("msg")
         return OriginateResult(
             provider_call_id=request_id,
@@ -119,29 +118,16 @@ class TeleCMIProvider(HTTPProvider):
 
     def _refuse(self, code: int, msg: object) -> NoReturn:
         what, cause = REFUSALS.get(code, (f"refused with code {code}", f"http_{code}"))
-        text = "".join(ch for ch in str(msg)[:120] if ch.isprintable()) if msg else ""
+        text = printable(msg)
         message = f"{self.name}: {what}{f' ({text})' if text else ''}"
         if code == 429 or code >= 500:
             raise RetryableProviderError(message, cause=cause)
         raise PermanentProviderError(message, cause=cause)
 
-    def _malformed(self) -> PermanentProviderError:
-        # A 2xx we cannot read may mean the call was placed: never retried.
-        return PermanentProviderError(
-            f"{self.name}: answer is not the documented shape", cause="malformed_answer"
-        )
-
 
 def visitor_number(call: CallRequest) -> int:
     """Return the visitor's E.164 digits without "+" as an integer, as TeleCMI's `to` wants."""
-    try:
-        formatted = phonenumbers.format_number(call.visitor, PhoneNumberFormat.E164)
-    except NumberParseException:
-        formatted = None
-    # Anything the parser skipped (spaces, junk after the digits) means it was never E.164.
-    if formatted is None or formatted != call.visitor_e164:
-        raise PermanentProviderError("visitor number is not in E.164 form", cause="number_format")
-    return int(formatted[1:])
+    return int(visitor_e164(call)[1:])
 
 
 def extra_params(call: CallRequest) -> dict[str, str]:
@@ -151,34 +137,3 @@ def extra_params(call: CallRequest) -> dict[str, str]:
     if call.page_url:
         params["page_url"] = call.page_url
     return params
-
-
-def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
-    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
-    base_url = values.get("base_url")
-    if base_url is not None and not _is_base_url(base_url):
-        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
-    for key in ("connect_timeout", "read_timeout"):
-        value = values.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60
-        ):
-            errors[key] = "must be a number of seconds above 0, at most 60"
-    return errors
-
-
-def _is_base_url(value: object) -> bool:
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and "?" not in value
-        and "#" not in value
-    )

@@ -39,9 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-import phonenumbers
 import requests
-from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from ..statuses import Status
 from .base import (
@@ -52,7 +50,8 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
-from .http import HTTPProvider
+from .http import HTTPProvider, setting_errors
+from .numbers import e164, e164_field, e164_setting, mask_numbers, visitor_e164
 
 SETTINGS = (
     "account_sid",
@@ -67,7 +66,6 @@ EVENTS = ("initiated", "ringing", "answered", "completed")
 ACCOUNT_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
 CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")
 TOKEN_RE = re.compile(r"[\x21-\x7e]{1,256}")
-E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 # SIP URI characters (RFC 3261) without quotes, angle brackets or spaces; client names are
 # what Twilio's Client SDKs accept.
 AGENT_URI_RE = re.compile(r"sip:[A-Za-z0-9\-_.!~*'()&=+$,;?/%:@\[\]]{1,250}|client:\w{1,200}")
@@ -103,7 +101,7 @@ class TwilioProvider(HTTPProvider):
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {"visitor_timeout": 30, **settings}
-        errors = _http_errors(values, SETTINGS)
+        errors = setting_errors(values, SETTINGS)
         if not isinstance(values.get("account_sid"), str) or not ACCOUNT_SID_RE.fullmatch(
             values["account_sid"]
         ):
@@ -112,11 +110,7 @@ class TwilioProvider(HTTPProvider):
             values["auth_token"]
         ):
             errors["auth_token"] = "required: printable text without spaces"
-        if values.get("from_number") is not None:
-            try:
-                values["from_number"] = e164(values["from_number"])
-            except ValueError as exc:
-                errors["from_number"] = str(exc)
+        e164_setting(values, "from_number", errors)
         timeout = values["visitor_timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 5 <= timeout <= 600:
             errors["visitor_timeout"] = "must be a whole number of seconds from 5 to 600"
@@ -163,10 +157,7 @@ class TwilioProvider(HTTPProvider):
         )
         sid = answer.get("sid") if isinstance(answer, dict) else None
         if not isinstance(sid, str) or not CALL_SID_RE.fullmatch(sid):
-            # A 2xx we cannot read may mean the call was placed: never retried.
-            raise PermanentProviderError(
-                f"{self.name}: answer is not the documented shape", cause="malformed_answer"
-            )
+            raise self.malformed()
         status = answer.get("status")
         return OriginateResult(
             provider_call_id=sid,
@@ -231,7 +222,7 @@ class TwilioProvider(HTTPProvider):
             text += f", error {code}"
         if isinstance(message, str):
             # Twilio's messages may quote numbers; logs keep only masked ones.
-            text += ": " + re.sub(r"\+?\d[\d ()-]{5,}\d", "[number]", message[:200])
+            text += ": " + mask_numbers(message[:200])
         if status in (401, 403):
             raise PermanentProviderError(text, cause="auth_failed")
         if status == 429 or status >= 500:
@@ -273,39 +264,8 @@ def verify_signature(auth_token: str, url: str, params: Mapping[str, str], signa
     return hmac.compare_digest(base64.b64encode(digest), signature.encode())
 
 
-def e164(value: object) -> str:
-    """Return a valid phone number re-formatted in E.164; raise ValueError saying why not."""
-    message = "must be a valid phone number in E.164 form, e.g. +14155550123"
-    if not isinstance(value, str) or not re.fullmatch(r"\+[0-9 ().-]{6,30}", value):
-        raise ValueError(message)
-    try:
-        number = phonenumbers.parse(value, None)
-    except NumberParseException:
-        raise ValueError(message) from None
-    if number.extension or not phonenumbers.is_possible_number(number):
-        raise ValueError(message)
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
-
-
-def visitor_e164(call: CallRequest) -> str:
-    """Return the visitor's E.164 number, regenerated from the parsed number."""
-    try:
-        formatted = phonenumbers.format_number(call.visitor, PhoneNumberFormat.E164)
-    except NumberParseException:
-        formatted = None
-    # Anything the parser skipped (spaces, junk after the digits) means it was never E.164.
-    if formatted is None or formatted != call.visitor_e164:
-        raise PermanentProviderError("visitor number is not in E.164 form", cause="number_format")
-    return formatted
-
-
 def _e164_field(value: str | None, field: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return e164(value)
-    except ValueError as exc:
-        raise ProviderConfigError({field: str(exc)}) from None
+    return e164_field(value, field) if value else None
 
 
 def _event_url(url: str | None) -> str | None:
@@ -320,34 +280,3 @@ def _event_url(url: str | None) -> str | None:
             "event url is not an absolute http(s) URL", cause="invalid_event_url"
         )
     return url
-
-
-def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
-    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
-    base_url = values.get("base_url")
-    if base_url is not None and not _is_base_url(base_url):
-        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
-    for key in ("connect_timeout", "read_timeout"):
-        value = values.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60
-        ):
-            errors[key] = "must be a number of seconds above 0, at most 60"
-    return errors
-
-
-def _is_base_url(value: object) -> bool:
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and "?" not in value
-        and "#" not in value
-    )

@@ -51,16 +51,14 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
-
 from ..statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
-from .http import READ_TIMEOUT, HTTPProvider
+from .checks import printable
+from .http import READ_TIMEOUT, HTTPProvider, setting_errors
+from .numbers import mask_numbers, visitor_e164
 
 PATH = "/dialup.php"
 SETTINGS = (
@@ -76,6 +74,8 @@ SETTINGS = (
     "read_timeout",
 )
 ANSWER_MARGIN = 15
+# An explicit read_timeout must be able to outlast the longest ring (300 s) and the margin.
+MAX_READ_TIMEOUT = 330
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")  # printable, one line
 AGENT_RE = re.compile(r"\+?[0-9*#]{1,32}")
 CALLER_ID_RE = re.compile(r"\+?[0-9]{2,20}")
@@ -116,7 +116,7 @@ class VoiptechProvider(HTTPProvider):
             "time_zone": "Asia/Jerusalem",
             **settings,
         }
-        errors = _http_errors(values, SETTINGS)
+        errors = setting_errors(values, SETTINGS, read_limit=MAX_READ_TIMEOUT)
         for key in ("user", "pass", "org"):
             if not isinstance(values.get(key), str) or not TEXT_RE.fullmatch(values[key]):
                 errors[key] = "required: one line of printable text, at most 128 characters"
@@ -206,31 +206,15 @@ class VoiptechProvider(HTTPProvider):
             reason = fields.get("reason", "")
             cause = fail_cause(reason)
             # Logs keep no phone numbers the answer may quote.
-            text = re.sub(r"\+?\d[\d ()-]{5,}\d", "[number]", reason[:120])
-            text = "".join(ch for ch in text if ch.isprintable())
+            text = printable(mask_numbers(reason[:120]), limit=None)
             raise PermanentProviderError(
                 f"{self.name}: call failed ({text or 'no reason'})", cause=cause
             )
         if word not in OK_WORDS:
-            # A 2xx we cannot read may mean the call was placed: never retried.
-            raise PermanentProviderError(
-                f"{self.name}: answer is not the documented shape", cause="malformed_answer"
-            )
+            raise self.malformed()
         legs = {"agent_leg_uid": fields.get("uid1", ""), "visitor_leg_uid": fields.get("uid2", "")}
         details = {name: uid for name, uid in legs.items() if UID_RE.fullmatch(uid)}
         return OriginateResult(details.get("agent_leg_uid"), status=status, details=details)
-
-
-def visitor_e164(call: CallRequest) -> str:
-    """Return the visitor's E.164 number, regenerated from the parsed number."""
-    try:
-        formatted = phonenumbers.format_number(call.visitor, PhoneNumberFormat.E164)
-    except NumberParseException:
-        formatted = None
-    # Anything the parser skipped (spaces, junk after the digits) means it was never E.164.
-    if formatted is None or formatted != call.visitor_e164:
-        raise PermanentProviderError("visitor number is not in E.164 form", cause="number_format")
-    return formatted
 
 
 def fail_cause(reason: str) -> str:
@@ -316,34 +300,3 @@ def _text_fields(text: str) -> dict[str, str]:
         fields["status"] = leading[1].lower()
         fields.setdefault("reason", leading[2].strip())
     return fields
-
-
-def _http_errors(values: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, str]:
-    errors = {key: "unknown setting" for key in sorted(set(values) - set(known))}
-    base_url = values.get("base_url")
-    if base_url is not None and not _is_base_url(base_url):
-        errors["base_url"] = "must be an http(s) URL with a host and no query or credentials"
-    for key, limit in (("connect_timeout", 60), ("read_timeout", 330)):
-        value = values.get(key)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= limit
-        ):
-            errors[key] = f"must be a number of seconds above 0, at most {limit}"
-    return errors
-
-
-def _is_base_url(value: object) -> bool:
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and "?" not in value
-        and "#" not in value
-    )

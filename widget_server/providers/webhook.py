@@ -12,7 +12,6 @@ import hmac
 import json
 import re
 import time
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from .base import (
     ProviderConfigError,
     ProviderEvent,
 )
+from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
 
 VERSION = "v1"
@@ -36,6 +36,7 @@ STATUSES = frozenset(status.value for status in Status)
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 MAX_CALL_ID = 255
+MAX_TIMEOUT = 120
 KNOWN_SETTINGS = frozenset({"url", "secret", "connect_timeout", "read_timeout"})
 
 
@@ -95,13 +96,9 @@ def _call_id(value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value)
-    if not text or len(text) > MAX_CALL_ID or _unsafe(text):
+    if not text or len(text) > MAX_CALL_ID or unsafe_text(text):
         return None
     return text
-
-
-def _unsafe(value: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value)
 
 
 class WebhookProvider(HTTPProvider):
@@ -116,23 +113,14 @@ class WebhookProvider(HTTPProvider):
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT}
         values.update(settings)
-        errors: dict[str, str] = {}
-        for key in sorted(set(values) - KNOWN_SETTINGS):
-            errors[key] = "unknown setting"
+        errors = unknown_settings(values, KNOWN_SETTINGS)
         url = values.get("url")
         if not isinstance(url, str) or not _http_url(url):
             errors["url"] = "must be an http(s) URL"
         secret = values.get("secret")
         if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= 512:
             errors["secret"] = f"must be a string of at least {MIN_SECRET} characters"
-        for key in ("connect_timeout", "read_timeout"):
-            value = values[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 < value <= 120
-            ):
-                errors[key] = "must be a number of seconds above 0, at most 120"
+        errors.update(timeout_errors(values, dict.fromkeys(TIMEOUT_SETTINGS, MAX_TIMEOUT)))
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -199,7 +187,7 @@ class WebhookProvider(HTTPProvider):
 
 
 def _http_url(url: str) -> bool:
-    if len(url) > 2048 or _unsafe(url) or any(ch.isspace() for ch in url):
+    if len(url) > 2048 or unsafe_text(url) or any(ch.isspace() for ch in url):
         return False
     try:
         parts = urlsplit(url)
