@@ -319,3 +319,6 @@ def init_app(app: Flask) -> None:
         serve_command,
     ):
         app.cli.add_command(command)
+    from . import cli_admin  # imports this module's groups, so it loads last
+
+    cli_admin.init_app(app)

@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from .crypto import EncryptedJSON
+
 
 def new_id() -> str:
     """Make a 32-hex-digit id, the shape Kazoo uses for documents."""
@@ -78,7 +80,8 @@ class Widget(Base):
     outbound_callee_id_number: Mapped[str | None] = mapped_column(String(64))
     # This product's properties.
     provider: Mapped[str] = mapped_column(String(32), default="simulator")
-    provider_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Encrypted at rest (crypto.EncryptedJSON); read and written as a plain dict.
+    provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     allowed_regions: Mapped[list[str]] = mapped_column(default=list)  # empty: default_region
     allowed_number_types: Mapped[list[str]] = mapped_column(default=list)  # empty: policy default
@@ -194,3 +197,22 @@ class BlockedEntry(Base):
     reason: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An account's admin API key; only its SHA-256 is stored, the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    lookup: Mapped[str] = mapped_column(String(16), unique=True)  # visible part of the key
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    account: Mapped[Account] = relationship()

@@ -6,12 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import api, embed, errors, form, headers, health, optout
+    from . import admin_api, api, embed, errors, form, headers, health, openapi, optout
 
     app.register_blueprint(embed.bp)
     app.register_blueprint(form.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(optout.bp)
+    app.register_blueprint(admin_api.bp)
+    app.register_blueprint(openapi.bp)
     errors.init_app(app)
     headers.init_app(app)

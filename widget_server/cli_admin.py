@@ -1,0 +1,86 @@
+"""Operator commands for the admin API: API keys, and `widgets update` from a JSON file."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+
+from . import admin, db, widgets
+from .models import Account, Widget
+
+keys_cli = AppGroup("keys", help="Admin API keys (shown once, stored hashed).")
+
+
+@keys_cli.command("create")
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--name", default="default", show_default=True, help="What the key is for.")
+def keys_create(account_id: str, name: str) -> None:
+    """Create a key and print it once; it cannot be shown again."""
+    session = db.session()
+    if session.get(Account, account_id) is None:
+        raise click.UsageError(f"no account {account_id}")
+    record, key = admin.create_key(session, account_id, name)
+    session.commit()
+    click.echo(f"key id {record.id}; store this key now, it is not shown again:", err=True)
+    click.echo(key)
+
+
+@keys_cli.command("list")
+@click.option("--account", "account_id", help="Only this account's keys.")
+def keys_list(account_id: str | None) -> None:
+    """List keys (never the key itself)."""
+    for key in admin.list_keys(db.session(), account_id):
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}Z" if key.last_used_at else "never"
+        state = "revoked" if key.revoked_at else "active"
+        click.echo(
+            f"{key.id}  {key.account_id}  {admin.KEY_PREFIX}{key.lookup}…  {state:7}  "
+            f"last used {used}  {key.name}"
+        )
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key: it stops working at once."""
+    session = db.session()
+    if admin.revoke_key(session, key_id) is None:
+        raise click.UsageError(f"no key {key_id}")
+    session.commit()
+    click.echo(f"revoked {key_id}")
+
+
+@click.command("update")
+@with_appcontext
+@click.argument("widget_id")
+@click.option("--json", "json_file", type=click.File("r"), required=True)
+@click.option("--replace", is_flag=True, help="Reset omitted properties to their defaults.")
+def widgets_update(widget_id: str, json_file: Any, replace: bool) -> None:
+    """Update a widget's properties from a JSON object (merged unless --replace)."""
+    session = db.session()
+    widget = session.get(Widget, widget_id)
+    if widget is None:
+        raise click.UsageError(f"no widget {widget_id}")
+    try:
+        values = json.load(json_file)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"{json_file.name}: not valid JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise click.UsageError(f"{json_file.name}: must hold a JSON object")
+    try:
+        admin.update_widget(session, widget, values, replace=replace)
+    except widgets.WidgetInvalid as exc:
+        lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
+        raise click.UsageError(f"the widget cannot be saved:\n{lines}") from None
+    click.echo(f"updated {widget_id}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(keys_cli)
+    # `flask widgets update`, next to the widget commands of cli.py.
+    from .cli import widgets_cli
+
+    widgets_cli.add_command(widgets_update)

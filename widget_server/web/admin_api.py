@@ -1,0 +1,338 @@
+"""The admin API, shaped like Kazoo's clicktocall resource: {"data": ...} envelopes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from .. import admin, blocklist, db, widgets
+from ..callbacks import Submission, submit
+from ..errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    UnsupportedMediaType,
+    WidgetServerError,
+)
+from ..guard import hit_limits, limiter, submit_limit_per_ip
+from ..jobs import jobs
+from ..models import ApiKey, Widget
+from . import payloads
+from .origins import allowed, own_origin, request_origin
+from .wiring import submit_callback
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("admin_api", __name__, url_prefix="/v1/accounts/<account_id>/clicktocall")
+
+INVALID_DATA = "invalid data"
+
+
+class Unauthorized(WidgetServerError):
+    code, error = 401, "unauthorized"
+    message = "Send a valid API key in X-Auth-Token or Authorization: Bearer."
+
+
+class KazooInvalid(WidgetServerError):
+    """Validation errors, rendered as Kazoo's {"data": {field: {rule: {"message"}}}}."""
+
+    code, error = 400, "invalid"
+    message = INVALID_DATA
+
+
+# Envelopes
+
+
+def _request_id() -> str:
+    if "request_id" not in g:
+        g.request_id = request.headers.get("X-Request-ID", "")[:64].strip() or uuid.uuid4().hex
+        if not g.request_id.isprintable():
+            g.request_id = uuid.uuid4().hex
+    return str(g.request_id)
+
+
+def envelope(data: Any, status: int = 200) -> Response:
+    revision = hashlib.sha256(json.dumps(data, default=str, sort_keys=True).encode()).hexdigest()
+    response = jsonify(
+        data=data,
+        status="success",
+        request_id=_request_id(),
+        revision=revision[:32],
+        auth_token="",
+    )
+    response.status_code = status
+    response.headers["X-Request-ID"] = _request_id()
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _rule(message: str) -> str:
+    if message == "is required":
+        return "required"
+    if message in ("unknown property", "Unknown field."):
+        return "not_allowed"
+    if message.startswith(("must be a string", "must be true or false", "must be an object")):
+        return "type"
+    if "at most" in message:
+        return "maxLength"
+    if message == "has the wrong format":
+        return "pattern"
+    return "invalid"
+
+
+@bp.errorhandler(HTTPException)
+def kazoo_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if isinstance(exc, WidgetServerError):
+        message = INVALID_DATA if exc.fields and status == 400 else exc.message
+        fields = exc.fields
+        retry_after = exc.retry_after
+    else:
+        message, fields, retry_after = exc.description or "", {}, None
+    response = jsonify(
+        data={name: {_rule(reason): {"message": reason}} for name, reason in fields.items()},
+        error=str(status),
+        message=message,
+        status="error",
+        request_id=_request_id(),
+    )
+    response.status_code = status
+    response.headers["X-Request-ID"] = _request_id()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="widget-server"'
+    return response
+
+
+# Authentication
+
+
+def presented_key() -> str | None:
+    token = request.headers.get("X-Auth-Token", "").strip()
+    if token:
+        return token
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+def _authenticated(account_id: str) -> ApiKey:
+    presented = presented_key()
+    key = admin.authenticate(db.session(), presented) if presented else None
+    if key is None:
+        raise Unauthorized()
+    if key.account_id != account_id:
+        # Another account's resources do not exist for this key.
+        raise NotFound("No such account.")
+    return key
+
+
+def _widget(account_id: str, widget_id: str) -> Widget:
+    widget = admin.find_widget(db.session(), account_id, widget_id)
+    if widget is None:
+        raise NotFound("No such clicktocall.")
+    return widget
+
+
+def _data() -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise KazooInvalid(fields={"data": "is required"})
+    return data
+
+
+def _save(action: Any) -> Widget:
+    try:
+        result: Widget = action()
+    except widgets.WidgetInvalid as exc:
+        db.session().rollback()
+        raise KazooInvalid(fields=exc.fields) from None
+    return result
+
+
+# The clicktocall resource
+
+
+@bp.route("", methods=["GET"])
+def list_clicktocalls(account_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    found = admin.account_widgets(db.session(), account_id)
+    return envelope([admin.summary(widget) for widget in found])
+
+
+@bp.route("", methods=["PUT"])
+def create_clicktocall(account_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    values = _data()
+    widget = _save(lambda: admin.create_widget(db.session(), account_id, values))
+    log.info("clicktocall created account=%s widget=%s", account_id, widget.id)
+    return envelope(admin.document(widget))
+
+
+@bp.route("/<widget_id>", methods=["GET"])
+def get_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    return envelope(admin.document(_widget(account_id, widget_id)))
+
+
+@bp.route("/<widget_id>", methods=["POST", "PATCH"])
+def update_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    values = _data()
+    values.pop("id", None)  # Kazoo clients send the document back with its id
+    replace = request.method == "POST"
+    _save(lambda: admin.update_widget(db.session(), widget, values, replace=replace))
+    return envelope(admin.document(widget))
+
+
+@bp.route("/<widget_id>", methods=["DELETE"])
+def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    shown = admin.summary(widget)
+    admin.delete_widget(db.session(), widget)
+    return envelope(shown)
+
+
+# Connect: start a call
+
+
+@bp.route("/<widget_id>/connect", methods=["GET", "POST"])
+@limiter.limit(submit_limit_per_ip, methods=["POST"], exempt_when=lambda: bool(presented_key()))
+def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
+    if request.method == "GET":
+        response = kazoo_error(
+            _MethodNotAllowed('A GET never places a call: POST {"data": {"contact": ...}}.')
+        )
+        response.headers["Allow"] = "POST"
+        return response
+    keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
+    if keyed:
+        _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    if not widget.enabled:
+        raise NotFound("No such clicktocall.")
+    data = _data()
+    body = {"phone": data.pop("contact", None), "token": data.pop("token", "" if keyed else None)}
+    body.update(data)
+    try:
+        fields = payloads.callback_fields(body)
+    except BadRequest as exc:
+        raise KazooInvalid(fields=_contact_fields(exc.fields)) from None
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
+        raise KazooInvalid(fields={"Idempotency-Key": "1 to 64 printable characters."})
+    try:
+        if keyed:
+            fields["consent"] = True  # the integrator vouches for consent
+            accepted = _submit_keyed(
+                widget,
+                Submission(
+                    origin=own_origin(), locale=widget.locale, idempotency_key=key, **fields
+                ),
+            )
+        else:
+            origin = request_origin() or own_origin()
+            if origin != own_origin() and not allowed(widget, origin):
+                raise Forbidden(reason="origin_not_allowed")
+            accepted = submit_callback(
+                widget,
+                Submission(origin=origin, locale=widget.locale, idempotency_key=key, **fields),
+            )
+    except WidgetServerError as exc:
+        if exc.fields:
+            exc.fields = _contact_fields(exc.fields)
+        raise
+    status_url = url_for("api.callback_status", token=accepted.status_token, _external=True)
+    return envelope(
+        {"id": accepted.callback_id, "status": accepted.status, "status_url": status_url}, 202
+    )
+
+
+class _MethodNotAllowed(WidgetServerError):
+    code, error = 405, "method_not_allowed"
+
+
+def _public_widget_required(account_id: str, widget_id: str) -> bool:
+    """Return whether the widget needs a key (unknown widgets too, so nothing leaks)."""
+    widget = admin.find_widget(db.session(), account_id, widget_id)
+    return widget is None or widget.auth_required
+
+
+def _contact_fields(fields: dict[str, str]) -> dict[str, str]:
+    return {("contact" if name == "phone" else name): reason for name, reason in fields.items()}
+
+
+def _submit_keyed(widget: Widget, submission: Submission) -> Any:
+    if blocklist.address_blocked(db.session(), request.remote_addr):
+        raise TooManyRequests(reason="blocked_address")
+    return submit(
+        db.session(),
+        widget,
+        submission,
+        tokens=admin.KeyedTokens(current_app),
+        hit_limits=hit_limits,
+        enqueue_dial=jobs().enqueue_dial,
+        lease_seconds=current_app.config["LEASE_SECONDS"],
+    )
+
+
+# History
+
+
+@bp.route("/<widget_id>/history", methods=["GET"])
+def history(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    wants_csv = request.args.get("format") == "csv" or (
+        request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    args = request.args.to_dict()
+    if wants_csv and "page_size" not in args:
+        args["page_size"] = str(admin.MAX_PAGE_SIZE)
+    try:
+        query = admin.history_query(args)
+    except admin.HistoryQueryInvalid as exc:
+        raise KazooInvalid(fields=exc.fields) from None
+    page = admin.history(db.session(), widget, query)
+    if wants_csv:
+        return _csv(widget, page)
+    response = envelope(page.items)
+    body = response.get_json()
+    body["page_size"] = len(page.items)
+    if page.next_start_key:
+        body["next_start_key"] = page.next_start_key
+    response.set_data(json.dumps(body))
+    return response
+
+
+def _csv(widget: Widget, page: admin.HistoryPage) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(admin.HISTORY_COLUMNS)
+    for item in page.items:
+        writer.writerow([admin.csv_safe(item[column]) for column in admin.HISTORY_COLUMNS])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="history-{widget.id}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    if page.next_start_key:
+        response.headers["X-Next-Start-Key"] = page.next_start_key
+    return response

@@ -1,0 +1,227 @@
+"""The OpenAPI 3.1 document for every HTTP route, public and admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from .. import widgets
+
+bp = Blueprint("openapi", __name__)
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
+KEY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
+
+
+def _params(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
+def _op(summary: str, codes: dict[str, str], *, schema: Any = None, **extra: Any) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code, description in codes.items():
+        body = schema if code.startswith("2") and schema else ERROR
+        responses[code] = {
+            "description": description,
+            "content": {"application/json": {"schema": body}},
+        }
+    return {"summary": summary, "responses": responses, **extra}
+
+
+def _json_body(schema: Any) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _html(summary: str, *params: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": _params(*params),
+        "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
+    }
+
+
+def document() -> dict[str, Any]:
+    widget = {"type": "object", "properties": {k: {} for k in widgets.PROPERTIES}}
+    data = {"type": "object", "required": ["data"], "properties": {"data": widget}}
+    account = _params("account_id")
+    one = _params("account_id", "widget_id")
+    admin_errors = {"401": "Missing, invalid or revoked key", "404": "Not found"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "widget-server", "version": "1"},
+        "paths": {
+            "/widget.js": {
+                "get": {
+                    "summary": "The embed loader script",
+                    "responses": {
+                        "200": {"description": "JavaScript", "content": {"text/javascript": {}}}
+                    },
+                }
+            },
+            "/": {"get": _html("Demo page (when enabled)")},
+            "/w/{widget_id}": {
+                "get": _html("The callback form", "widget_id"),
+                "post": _html("Submit the callback form", "widget_id"),
+            },
+            "/w/{widget_id}/status/{token}": {
+                "get": _html("A callback's status page", "widget_id", "token")
+            },
+            "/v1/widgets/{widget_id}/config": {
+                "get": _op(
+                    "Public widget settings and a fresh form token",
+                    {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
+                    parameters=_params("widget_id"),
+                )
+            },
+            "/v1/widgets/{widget_id}/callbacks": {
+                "post": _op(
+                    "Ask for a callback",
+                    {
+                        "202": "Accepted",
+                        "400": "Bad fields",
+                        "403": "Origin",
+                        "404": "No widget",
+                        "409": "Token used",
+                        "415": "Not JSON",
+                        "422": "Refused",
+                        "429": "Limited",
+                    },
+                    parameters=_params("widget_id"),
+                    requestBody=_json_body({"type": "object", "required": ["phone", "token"]}),
+                )
+            },
+            "/v1/callbacks/{token}": {
+                "get": _op(
+                    "A callback's status for the visitor",
+                    {"200": "Status", "404": "Unknown"},
+                    parameters=_params("token"),
+                )
+            },
+            "/optout": {"get": _html("Opt-out page"), "post": _html("Opt a number out")},
+            "/v1/optout": {"post": _op("Opt a number out", {"200": "Done", "400": "Bad"})},
+            "/healthz": {"get": _op("Liveness", {"200": "Alive"})},
+            "/readyz": {"get": _op("Readiness", {"200": "Ready", "503": "Not ready"})},
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "Metrics", "content": {"text/plain": {}}}},
+                }
+            },
+            "/v1/openapi.json": {"get": _op("This document", {"200": "OpenAPI 3.1"})},
+            "/v1/accounts/{account_id}/clicktocall": {
+                "parameters": account,
+                "get": _op(
+                    "Summaries: id, name, extension, realm",
+                    {"200": "List", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                ),
+                "put": _op(
+                    "Create a clicktocall",
+                    {"200": "Created", "400": "Invalid data", "415": "Not JSON", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                    requestBody=_json_body(data),
+                ),
+            },
+            "/v1/accounts/{account_id}/clicktocall/{widget_id}": {
+                "parameters": one,
+                "get": _op(
+                    "A clicktocall (provider settings masked)",
+                    {"200": "Document", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                ),
+                "post": _op(
+                    "Replace a clicktocall's properties",
+                    {"200": "Saved", "400": "Invalid data", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                    requestBody=_json_body(data),
+                ),
+                "patch": _op(
+                    "Merge properties into a clicktocall",
+                    {"200": "Saved", "400": "Invalid data", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                    requestBody=_json_body(data),
+                ),
+                "delete": _op(
+                    "Delete a clicktocall and its history",
+                    {"200": "Deleted", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                ),
+            },
+            "/v1/accounts/{account_id}/clicktocall/{widget_id}/connect": {
+                "parameters": one,
+                "post": _op(
+                    "Start a call to data.contact (a key, or a form token when public)",
+                    {
+                        "202": "Accepted",
+                        "400": "Invalid data",
+                        "403": "Origin not allowed",
+                        "409": "Token used",
+                        "422": "Refused",
+                        "429": "Limited",
+                        **admin_errors,
+                    },
+                    schema=ENVELOPE,
+                    requestBody=_json_body({"type": "object", "required": ["data"]}),
+                ),
+                "get": _op(
+                    "Never places a call: answers 405 with Allow: POST", {"405": "Use POST"}
+                ),
+            },
+            "/v1/accounts/{account_id}/clicktocall/{widget_id}/history": {
+                "parameters": one
+                + [
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in (
+                        "page_size",
+                        "start_key",
+                        "created_from",
+                        "created_to",
+                        "status",
+                        "format",
+                    )
+                ],
+                "get": _op(
+                    "Past callbacks, newest first (JSON, or CSV)",
+                    {"200": "History", "400": "Invalid data", **admin_errors},
+                    schema=ENVELOPE,
+                    security=KEY,
+                ),
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {
+                "Error": {"type": "object"},
+                "Envelope": {
+                    "type": "object",
+                    "required": ["data", "status", "request_id"],
+                    "properties": {
+                        "data": {},
+                        "status": {"const": "success"},
+                        "request_id": {"type": "string"},
+                        "revision": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+
+
+@bp.route("/v1/openapi.json", methods=["GET"])
+def openapi_json() -> ResponseReturnValue:
+    return jsonify(document())
