@@ -43,7 +43,9 @@ def dial(
     except TokenRefused as refusal:
         _refuse_forged_job(session, tokens, signed, refusal.reason)
         return
-    callback = session.get(Callback, job.get("c"))
+    # Row lock: two workers must not both decide from the same stale status (PostgreSQL;
+    # SQLite already serialises writers).
+    callback = session.get(Callback, job.get("c"), with_for_update=True)
     attempt = job.get("a")
     if callback is None or not isinstance(attempt, int):
         log.warning("dial job for an unknown callback dropped")
@@ -143,7 +145,9 @@ def apply_event(session: Session, signed: object, *, tokens: Tokens) -> None:
     except TokenRefused as refusal:
         log.warning("refused an event job: %s", refusal.reason)
         return
-    callback = session.get(Callback, job.get("c"))
+    # Row lock: concurrent events for one call must apply one after the other, or a late
+    # "connected" could overwrite a "completed" read a moment earlier.
+    callback = session.get(Callback, job.get("c"), with_for_update=True)
     status = job.get("s")
     if callback is None or not isinstance(status, str) or status not in set(Status):
         log.warning("event job dropped: unknown callback or status")
