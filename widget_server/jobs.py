@@ -105,6 +105,8 @@ class Jobs:
             "max_delay": poll,
             "scheduler_interval": 1,
             "periodic": True,
+            # SIGTERM (systemd, Kubernetes, gunicorn-style) finishes the jobs in hand first.
+            "graceful_signal": "TERM",
         }
         consumer_class = InProcessConsumer if in_process else Consumer
         return consumer_class(self.huey, **options)
