@@ -156,3 +156,21 @@ def test_a_refused_number_does_not_use_up_the_token(client: FlaskClient, widget_
     token = form_token(client, widget_id)
     assert submit_json(client, widget_id, phone="12", token=token).status_code == 422
     assert submit_json(client, widget_id, phone=VALID_US, token=token).status_code == 202
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_callback(
+    app: Flask, widget_id: str
+) -> None:
+    tokens = [form_token(app.test_client(), widget_id) for _ in range(10)]
+
+    def attempt(index: int) -> int:
+        return app.test_client().post(
+            f"/v1/widgets/{widget_id}/callbacks",
+            json={"phone": "+1 201 555 0123", "token": tokens[index]},
+            headers={"Origin": ORIGIN, "Idempotency-Key": "same-order"},
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(attempt, range(10)))
+    assert 202 in statuses and set(statuses) <= {202, 409}
+    assert len(callbacks(app)) == 1

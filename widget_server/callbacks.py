@@ -122,7 +122,12 @@ def submit(
     session.add(CallEvent(callback_id=callback.id, status=Status.QUEUED, source="server"))
     metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same idempotency key committed first.
+        session.rollback()
+        raise Conflict(TOKEN_MESSAGE, reason="idempotency_key_in_flight") from None
     try:
         enqueue_dial(callback.id, 1)
     except Exception as exc:
