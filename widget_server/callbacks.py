@@ -118,16 +118,15 @@ def submit(
         extra=dict(submission.extra),
     )
     session.add(callback)
-    session.flush()
     session.add(CallEvent(callback_id=callback.id, status=Status.QUEUED, source="server"))
-    metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
         session.commit()
     except IntegrityError:
-        # Another request with the same idempotency key committed first.
+        # Another request with the same idempotency key was stored first.
         session.rollback()
         raise Conflict(TOKEN_MESSAGE, reason="idempotency_key_in_flight") from None
+    metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
     try:
         enqueue_dial(callback.id, 1)
     except Exception as exc:
