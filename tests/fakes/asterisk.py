@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socketserver
-import threading
-from contextlib import ExitStack
 from typing import Any
 
-from tests.fakes.server import serve_tcp
+from tests.fakes.base import FakeTCPServer, LineReader
 
 PROVIDER = "asterisk"
 USERNAME = "widget"
 SECRET = "s3cret-manager-pass"
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
 ORIGINATE_REQUIRED = ("ActionID", "Channel", "Timeout", "Async")
 
 
@@ -47,52 +43,16 @@ def _split_args(text: str) -> list[str]:
     return parts
 
 
-class Fake:
-    """An AMI server on 127.0.0.1; see tests/fakes for the shared contract."""
-
-    def __init__(self) -> None:
-        self.address: tuple[str, int] = ("127.0.0.1", 0)
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._stack = ExitStack()
-        self.reset()
+class Fake(FakeTCPServer):
+    """An AMI server on 127.0.0.1; see tests/fakes/base.py for the shared contract."""
 
     def reset(self) -> None:
         """Forget recorded traffic and go back to mode "ok" with default behaviour."""
-        self.received: list[dict[str, Any]] = []
-        self.errors: list[str] = []  # protocol violations the client committed
+        super().reset()
         self.reason = 4  # OriginateResponse Reason for the next originates
         self.send_originate_response = True
         self.event_first = False  # send OriginateResponse before "successfully queued"
         self.refuse_originate: str | None = None  # answer Originate with this error message
-        self._mode = "ok"
-        self._fail_next = False
-        self._counter = 0
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        fake = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                fake._serve(self.request)
-
-        self.address = self._stack.enter_context(serve_tcp(Handler))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closing.set()
-        self._stack.close()
 
     def originate_count(self) -> int:
         return sum(1 for a in self.received if str(a.get("Action", "")).lower() == "originate")
@@ -116,12 +76,6 @@ class Fake:
         }
 
     # The session ---------------------------------------------------------------------------
-
-    def _serve(self, sock: Any) -> None:
-        try:
-            self._session(sock)
-        except OSError:
-            pass  # the client went away: that is its right
 
     def _session(self, sock: Any) -> None:
         sock.settimeout(5)
@@ -170,22 +124,18 @@ class Fake:
             self.errors.append(problem)
             reply.send(Response="Error", Message=problem)
             return True
-        mode = self.mode
-        if mode == "error_then_ok" and self._fail_next:
-            self._fail_next = False
+        if self._take_failure():
             return False  # dropped before any answer
-        if mode == "hang":
-            self._closing.wait(2.5)
+        if self.mode == "hang":
+            self._hang()
             return False
-        if mode == "malformed":
+        if self.mode == "malformed":
             sock.sendall(b"Hello, this is not AMI\r\n\r\n")
             return True
         if self.refuse_originate:
             reply.send(Response="Error", Message=self.refuse_originate)
             return True
-        with self._lock:
-            self._counter += 1
-            uniqueid = f"1700000000.{self._counter}"
+        uniqueid = f"1700000000.{self._next_number()}"
         event = self._originate_event(action, uniqueid)
         sock.sendall(_block(Event="Newchannel", Channel="PJSIP/1001-00000001"))
         if self.event_first and event:
@@ -244,21 +194,11 @@ class _Replier:
         self.sock.sendall(_block(**first, **headers))
 
 
-class _Reader:
+class _Reader(LineReader):
     """Read actions strictly: every line ends in CRLF and is "Key: value"."""
 
-    def __init__(self, sock: Any, errors: list[str]) -> None:
-        self.sock = sock
-        self.errors = errors
-        self.buffer = b""
-
     def _line(self) -> str:
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise EOFError
-            self.buffer += chunk
-        raw, self.buffer = self.buffer.split(b"\n", 1)
+        raw = self._raw_line()
         if not raw.endswith(b"\r"):
             self.errors.append(f"line without CRLF: {raw[:60]!r}")
         text = raw.rstrip(b"\r").decode("utf-8")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.server import serve_wsgi
+from tests.fakes.base import FakeHTTPServer, json_response
 
 PROVIDER = "click2dial"
 PATH = "/click2dial/calls"
@@ -20,15 +18,9 @@ CALLEE_RE = re.compile(r"0[0-9]{9}|27[0-9]{9}|00[0-9]{11,14}")
 OUTBOUND_ID_RE = re.compile(r"random|0[0-9]{9}|27[0-9]{9}")
 REF_RE = re.compile(r"[A-Za-z0-9._~-]+")
 MAX_REF = 230
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
-HANG_SECONDS = 3.0
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-class Fake:
+class Fake(FakeHTTPServer):
     """The PBX's click2dial endpoint on a loopback port, recording every request.
 
     `api_version` "v3" expects contact_ref, "v2" call_ref. The document gives no answer
@@ -36,52 +28,17 @@ class Fake:
     """
 
     def __init__(self, api_version: str = "v3", answer_id: str | None = None) -> None:
+        super().__init__()
         self.api_version = api_version
         self.answer_id = answer_id
-        self.received: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []  # accepted payloads, contact_ref truncated
-        self.canned: list[tuple[int, Any]] = []  # answers for the next valid originates
-        self.base_url = ""
-        self._release = threading.Event()
-        self._server: Any = None
-        self.mode = "ok"
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        self._server = serve_wsgi(self.app)
-        self.base_url = self._server.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._release.set()  # lets a hanging answer finish so the server stops at once
-        self._server.__exit__(*exc_info)
 
     def reset(self) -> None:
         """Forget what was received and go back to mode "ok" and version v3."""
-        self.received.clear()
+        super().reset()
         self.calls.clear()
-        self.canned.clear()
         self.api_version = "v3"
         self.answer_id = None
-        self.mode = "ok"
-
-    def originate_count(self) -> int:
-        """Count the call-starting requests received, answered or not."""
-        return sum(1 for entry in self.received if entry["originate"])
-
-    def answer_next(self, status: int, body: Any) -> None:
-        """Answer the next valid originate with `status` and `body` (JSON unless bytes/str)."""
-        self.canned.append((status, body))
 
     def provider_settings(self) -> dict[str, Any]:
         """Return working settings for a widget that uses this fake."""
@@ -97,33 +54,30 @@ class Fake:
         originate = request.path == PATH and request.method == "POST"
         body = self._record(request, originate)
         if request.path != PATH:
-            return _json(404, {"error": "not found"})
+            return json_response(404, {"error": "not found"})
         if request.method != "POST":
-            return _json(405, {"error": "method not allowed"})
+            return json_response(405, {"error": "method not allowed"})
         # The document describes no credentials; this answers as a PBX refusing the client.
         if self.mode == "bad_auth":
-            return _json(401, {"error": "unauthorized"})
+            return json_response(401, {"error": "unauthorized"})
         if request.mimetype != "application/json":
-            return _json(415, {"error": "expected a JSON body"})
+            return json_response(415, {"error": "expected a JSON body"})
         if not isinstance(body, dict):
-            return _json(400, {"error": "body must be a JSON object"})
+            return json_response(400, {"error": "body must be a JSON object"})
         errors = self._body_errors(body)
         if errors:
-            return _json(400, {"error": "invalid request", "fields": errors})
+            return json_response(400, {"error": "invalid request", "fields": errors})
         return self._answer(body)
 
     def _answer(self, body: dict[str, Any]) -> Response:
-        if self.canned:
-            status, answer = self.canned.pop(0)
-            if isinstance(answer, str | bytes):
-                return Response(answer, status=status, mimetype="text/plain")
-            return _json(status, answer)
-        if self._fail_next:
-            self._fail_next = False
-            return _json(503, {"error": "service unavailable"})
+        canned = self._canned_answer()
+        if canned is not None:
+            return canned
+        if self._take_failure():
+            return json_response(503, {"error": "service unavailable"})
         if self.mode == "hang":
             # Answers long after the client gave up; not counted as an accepted call.
-            self._release.wait(HANG_SECONDS)
+            self._hang()
             return Response(status=200)
         if self.mode == "malformed":
             return Response("<html><body>Internal", status=200, mimetype="text/html")
@@ -132,7 +86,7 @@ class Fake:
         self.calls.append({**body, ref_key: body.get(ref_key, "")[:MAX_REF]})
         if self.answer_id is None:
             return Response(status=200)
-        return _json(200, {"id": self.answer_id})
+        return json_response(200, {"id": self.answer_id})
 
     def _body_errors(self, body: dict[str, Any]) -> dict[str, str]:
         ref_key = "contact_ref" if self.api_version == "v3" else "call_ref"
@@ -150,23 +104,3 @@ class Fake:
             if not isinstance(value, str) or not pattern.fullmatch(value):
                 errors[key] = f"must match {pattern.pattern}"
         return errors
-
-    def _record(self, request: Request, originate: bool) -> Any:
-        raw = request.get_data()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        self.received.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": request.args.to_dict(flat=False),
-                "query_string": request.query_string.decode("latin-1"),
-                "headers": dict(request.headers),
-                "body": body,
-                "raw_body": raw,
-                "originate": originate,
-            }
-        )
-        return body

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import socketserver
-import threading
 import time
 import uuid
-from contextlib import ExitStack
 from typing import Any
 from urllib.parse import quote
 
-from tests.fakes.server import serve_tcp
+from tests.fakes.base import FakeTCPServer, LineReader
 
 PROVIDER = "freeswitch"
 PASSWORD = "ClueCon-but-better"
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
 DISCONNECT = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 
 
@@ -91,51 +87,17 @@ def parse_originate(args: str) -> dict[str, Any]:
     return parsed
 
 
-class Fake:
-    """An event socket on 127.0.0.1; see tests/fakes for the shared contract."""
-
-    def __init__(self) -> None:
-        self.address: tuple[str, int] = ("127.0.0.1", 0)
-        self._closing = threading.Event()
-        self._stack = ExitStack()
-        self.reset()
+class Fake(FakeTCPServer):
+    """An event socket on 127.0.0.1; see tests/fakes/base.py for the shared contract."""
 
     def reset(self) -> None:
         """Forget recorded traffic and go back to mode "ok" with default behaviour."""
-        self.received: list[dict[str, Any]] = []
-        self.errors: list[str] = []  # protocol violations the client committed
+        super().reset()
         self.job_result: str | None = None  # body of the BACKGROUND_JOB; default "+OK <uuid>"
         self.send_job_event = True
         self.honour_job_uuid = True  # old versions ignore the client's Job-UUID header
         self.chunked = False  # send everything in tiny pieces to exercise framing
         self.reject_connection = False  # answer like an ACL refusal
-        self._mode = "ok"
-        self._fail_next = False
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        fake = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                fake._serve(self.request)
-
-        self.address = self._stack.enter_context(serve_tcp(Handler))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closing.set()
-        self._stack.close()
 
     def originate_count(self) -> int:
         return sum(1 for c in self.received if "originate" in c)
@@ -176,12 +138,6 @@ class Fake:
         body = DISCONNECT.encode()
         self._send(sock, f"Content-Type: text/disconnect-notice\nContent-Length: {len(body)}\n\n")
         self._send(sock, DISCONNECT)
-
-    def _serve(self, sock: Any) -> None:
-        try:
-            self._session(sock)
-        except OSError:
-            pass  # the client went away: that is its right
 
     def _session(self, sock: Any) -> None:
         sock.settimeout(5)
@@ -246,14 +202,12 @@ class Fake:
     def _bgapi(
         self, sock: Any, command: str, headers: dict[str, str], parsed: dict[str, Any]
     ) -> bool:
-        mode = self.mode
-        if mode == "error_then_ok" and self._fail_next:
-            self._fail_next = False
+        if self._take_failure():
             return False  # dropped before any answer
-        if mode == "hang":
-            self._closing.wait(2.5)
+        if self.mode == "hang":
+            self._hang()
             return False
-        if mode == "malformed":
+        if self.mode == "malformed":
             self._send(sock, "This is not an event socket reply\n\n")
             return True
         job = headers.get("Job-UUID") if self.honour_job_uuid else None
@@ -291,21 +245,11 @@ def _job_event(job: str, arg: str, result: str) -> str:
     )
 
 
-class _Reader:
+class _Reader(LineReader):
     """Read commands strictly: LF-terminated lines, a blank line ends each command."""
 
-    def __init__(self, sock: Any, errors: list[str]) -> None:
-        self.sock = sock
-        self.errors = errors
-        self.buffer = b""
-
     def _line(self) -> str:
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise EOFError
-            self.buffer += chunk
-        raw, self.buffer = self.buffer.split(b"\n", 1)
+        raw = self._raw_line()
         text = raw.decode("utf-8")
         if "\r" in text:
             self.errors.append(f"CR inside a command line: {text[:60]!r}")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 import uuid
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.server import serve_wsgi
+from tests.fakes.base import FakeHTTPServer, json_response
 
 PROVIDER = "kazoo"
 ACCOUNT_ID = "3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d"
@@ -37,62 +35,30 @@ STRINGS = (
     "outbound_callee_id_name",
     "outbound_callee_id_number",
 )
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
-HANG_SECONDS = 3.0
 
 
-class Fake:
-    """Kazoo's clicktocall endpoints for one account on a loopback port, recording requests."""
+class Fake(FakeHTTPServer):
+    """Kazoo's clicktocall endpoints for one account on a loopback port, recording requests.
+
+    Its originates are the connect requests (GET or POST); `answer_next` answers the next
+    valid one.
+    """
 
     def __init__(self, account_id: str = ACCOUNT_ID, token: str = TOKEN) -> None:
+        super().__init__()
         self.account_id = account_id
         self.token = token
-        self.received: list[dict[str, Any]] = []
-        self.canned: list[tuple[int, Any]] = []  # answers for the next valid connects
         self.clicktocalls: dict[str, dict[str, Any]] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
-        self.base_url = ""
-        self._release = threading.Event()
-        self._server: Any = None
         self.reset()
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        self._server = serve_wsgi(self.app)
-        self.base_url = self._server.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._release.set()  # lets a hanging answer finish so the server stops at once
-        self._server.__exit__(*exc_info)
 
     def reset(self) -> None:
         """Forget requests and clicktocalls but the preset one; go back to mode "ok"."""
-        self.received.clear()
-        self.canned.clear()
+        super().reset()
         self.clicktocalls.clear()
         self.history.clear()
         self.clicktocalls[CLICKTOCALL_ID] = {**PRESET, "id": CLICKTOCALL_ID}
         self.history[CLICKTOCALL_ID] = []
-        self.mode = "ok"
-
-    def originate_count(self) -> int:
-        """Count the call-starting (connect) requests received, answered or not."""
-        return sum(1 for entry in self.received if entry["originate"])
-
-    def answer_next(self, status: int, body: Any) -> None:
-        """Answer the next valid connect with `status` and `body` (JSON unless bytes/str)."""
-        self.canned.append((status, body))
 
     def provider_settings(self) -> dict[str, Any]:
         """Return working settings for a widget that uses this fake's preset clicktocall."""
@@ -168,13 +134,10 @@ class Fake:
         whitelist = self.clicktocalls[c2c_id].get("whitelist") or []
         if whitelist and not any(re.search(pattern, contact) for pattern in whitelist):
             return self._error(400, "Contact doesn't match whitelist", contact)
-        if self.canned:
-            status, answer = self.canned.pop(0)
-            if isinstance(answer, str | bytes):
-                return Response(answer, status=status, mimetype="text/plain")
-            return _json(status, answer)
-        if self._fail_next:
-            self._fail_next = False
+        canned = self._canned_answer()
+        if canned is not None:
+            return canned
+        if self._take_failure():
             return self._error(503, "service unavailable")
         item = {
             "contact": contact,
@@ -184,7 +147,7 @@ class Fake:
         }
         if self.mode == "hang":
             # Answers long after the client gave up; not recorded as an activation.
-            self._release.wait(HANG_SECONDS)
+            self._hang()
             return self._ok(item)
         if self.mode == "malformed":
             return Response(b"\x00\x1f<html>502 Bad Gate", status=200, mimetype="application/json")
@@ -192,7 +155,7 @@ class Fake:
         return self._ok({**item, "extension": self.clicktocalls[c2c_id].get("extension")})
 
     def _ok(self, data: Any) -> Response:
-        return _json(
+        return json_response(
             200,
             {
                 "auth_token": self.token,
@@ -204,7 +167,7 @@ class Fake:
         )
 
     def _error(self, status: int, message: str, data: Any = None) -> Response:
-        return _json(
+        return json_response(
             status,
             {
                 "auth_token": "",
@@ -215,26 +178,6 @@ class Fake:
                 "status": "error",
             },
         )
-
-    def _record(self, request: Request, originate: bool) -> Any:
-        raw = request.get_data()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        self.received.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": request.args.to_dict(flat=False),
-                "query_string": request.query_string.decode("latin-1"),
-                "headers": dict(request.headers),
-                "body": body,
-                "raw_body": raw,
-                "originate": originate,
-            }
-        )
-        return body
 
 
 def _clicktocall_errors(data: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +199,3 @@ def _clicktocall_errors(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(throttle, int) or isinstance(throttle, bool):
         errors["throttle"] = {"type": {"message": "Value is not of type integer"}}
     return errors
-
-
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")

@@ -8,16 +8,14 @@ refused, so a misspelt one cannot pass unnoticed.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import threading
 from typing import Any
 from xml.etree import ElementTree
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.server import serve_wsgi
+from tests.fakes.base import FakeHTTPServer, json_response
 
 PROVIDER = "twilio"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -26,8 +24,6 @@ FROM_NUMBER = "+14155550100"
 CALLS_RE = re.compile(
     r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Calls(?:/(CA[0-9a-fA-F]{32}))?\.json"
 )
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
-HANG_SECONDS = 3.0
 E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 TO_RE = re.compile(r"\+[1-9][0-9]{6,14}|sip:\S+|client:\w+")
 EVENTS = {"initiated", "ringing", "answered", "completed"}
@@ -46,67 +42,28 @@ DIAL_ATTRIBUTES = {"callerId", "timeout", "answerOnBridge", "record", "timeLimit
 NUMBER_ATTRIBUTES = {"statusCallbackEvent", "statusCallback", "statusCallbackMethod"}
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
 def _error(status: int, code: int, message: str) -> Response:
     more_info = f"https://www.twilio.com/docs/errors/{code}"
-    return _json(
+    return json_response(
         status, {"code": code, "message": message, "more_info": more_info, "status": status}
     )
 
 
-class Fake:
+class Fake(FakeHTTPServer):
     """Twilio's Calls resource on a loopback port, recording every request."""
 
+    body_format = "form"
+
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.received: list[dict[str, Any]] = []
         self.calls: dict[str, dict[str, Any]] = {}  # call sid -> what was created and updated
-        self.canned: list[tuple[int, Any]] = []  # answers for the next valid originates
-        self.base_url = ""
-        self._release = threading.Event()
-        self._server: Any = None
-        self.mode = "ok"
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        self._server = serve_wsgi(self.app)
-        self.base_url = self._server.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._release.set()  # lets a hanging answer finish so the server stops at once
-        self._server.__exit__(*exc_info)
 
     def reset(self) -> None:
         """Forget every request and answer, and go back to mode "ok" (to share one server)."""
-        self._release.set()
-        self._release = threading.Event()
-        self.received.clear()
+        super().reset()
         self.calls.clear()
-        self.canned.clear()
-        self.mode = "ok"
-
-    def originate_count(self) -> int:
-        """Count the call-starting requests received, answered or not."""
-        return sum(1 for entry in self.received if entry["originate"])
-
-    def answer_next(self, status: int, body: Any) -> None:
-        """Answer the next valid originate with `status` and `body` (JSON unless bytes/str)."""
-        self.canned.append((status, body))
 
     def provider_settings(self) -> dict[str, Any]:
         """Return working settings for a widget that uses this fake."""
@@ -147,16 +104,13 @@ class Fake:
         return self._answer(params)
 
     def _answer(self, params: dict[str, list[str]]) -> Response:
-        if self.canned:
-            status, body = self.canned.pop(0)
-            if isinstance(body, str | bytes):
-                return Response(body, status=status, mimetype="text/plain")
-            return _json(status, body)
-        if self._fail_next:
-            self._fail_next = False
+        canned = self._canned_answer()
+        if canned is not None:
+            return canned
+        if self._take_failure():
             return _error(503, 20503, "Service unavailable")
         if self.mode == "hang":
-            self._release.wait(HANG_SECONDS)
+            self._hang()
             # Late and unrecorded: the client gave up, and a later test may share the server.
             return _error(504, 20504, "Gateway timeout")
         if self.mode == "malformed":
@@ -172,7 +126,7 @@ class Fake:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
         }
         self.calls[sid] = {**call, "params": params}
-        return _json(201, call)
+        return json_response(201, call)
 
     def _update(self, sid: str, params: dict[str, list[str]]) -> Response:
         if sid not in self.calls:
@@ -180,23 +134,8 @@ class Fake:
         if set(params) != {"Status"} or params["Status"] not in (["canceled"], ["completed"]):
             return _error(400, 21218, "Status must be canceled or completed")
         self.calls[sid]["status"] = params["Status"][0]
-        return _json(200, {key: value for key, value in self.calls[sid].items() if key != "params"})
-
-    def _record(self, request: Request, originate: bool) -> None:
-        raw = request.get_data(cache=True)
-        form = request.form.to_dict(flat=False) if request.mimetype.endswith("urlencoded") else None
-        self.received.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": request.args.to_dict(flat=False),
-                "query_string": request.query_string.decode("latin-1"),
-                "headers": dict(request.headers),
-                "body": form,
-                "raw_body": raw,
-                "originate": originate,
-            }
-        )
+        call = {key: value for key, value in self.calls[sid].items() if key != "params"}
+        return json_response(200, call)
 
 
 def _create_error(params: dict[str, list[str]]) -> tuple[int, str] | None:

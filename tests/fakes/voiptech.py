@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -17,15 +16,13 @@ from xml.etree import ElementTree
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.server import serve_wsgi
+from tests.fakes.base import FakeHTTPServer
 
 PROVIDER = "voiptech"
 PATH = "/API/dialup.php"
 USER = "widget"
 PASSWORD = "s3cret pass&word"  # form encoding must carry the space and the "&"
 ORG = "acme"
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
-HANG_SECONDS = 3.0
 REQUIRED = ("user", "pass", "org", "dial1", "dial2")
 FUTURE = ("Date", "Maxretry", "Retrytime", "ident")
 KNOWN = {*REQUIRED, *FUTURE, "Response", "showUID", "RFormat", "SetCID", "Timeout"}
@@ -44,57 +41,26 @@ FORMATS = {
 }
 
 
-class Fake:
-    """Voiptech's dialup.php on a loopback port, recording every request."""
+class Fake(FakeHTTPServer):
+    """Voiptech's dialup.php on a loopback port, recording every request.
+
+    `answer_next` queues a raw answer (status and text body) for the next valid originate.
+    """
+
+    body_format = "form"
+    base_path = "/API"
 
     def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
+        super().__init__()
         self.calls: list[dict[str, Any]] = []  # the calls it accepted, with their parameters
-        self.canned: list[tuple[int, Any]] = []  # raw answers for the next valid originates
         self.failures: list[str] = []  # "fail" reasons for the next valid originates
-        self.base_url = ""
         self._uids = count(1)
-        self._release = threading.Event()
-        self._server: Any = None
-        self.mode = "ok"
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
-
-    def __enter__(self) -> Fake:
-        self._server = serve_wsgi(self.app)
-        self.base_url = self._server.__enter__() + "/API"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._release.set()  # lets a hanging answer finish so the server stops at once
-        self._server.__exit__(*exc_info)
 
     def reset(self) -> None:
         """Forget every request and answer, and go back to mode "ok" (to share one server)."""
-        self._release.set()
-        self._release = threading.Event()
-        self.received.clear()
+        super().reset()
         self.calls.clear()
-        self.canned.clear()
         self.failures.clear()
-        self.mode = "ok"
-
-    def originate_count(self) -> int:
-        """Count the call-starting requests received, answered or not."""
-        return sum(1 for entry in self.received if entry["originate"])
-
-    def answer_next(self, status: int, body: str) -> None:
-        """Answer the next valid originate with `status` and a raw text `body`."""
-        self.canned.append((status, body))
 
     def fail_next(self, reason: str) -> None:
         """Answer the next valid originate "fail" with `reason`, in the requested format."""
@@ -109,6 +75,9 @@ class Fake:
             "base_url": self.base_url,
             "read_timeout": 0.5,
         }
+
+    def _canned_response(self, status: int, body: Any) -> Response:
+        return Response(body, status=status, mimetype="text/html")
 
     @Request.application
     def app(self, request: Request) -> Response:
@@ -135,14 +104,13 @@ class Fake:
         return self._answer({key: values[0] for key, values in params.items()}, rformat)
 
     def _answer(self, params: dict[str, str], rformat: str) -> Response:
-        if self.canned:
-            status, body = self.canned.pop(0)
-            return Response(body, status=status, mimetype="text/html")
-        if self._fail_next:
-            self._fail_next = False
+        canned = self._canned_answer()
+        if canned is not None:
+            return canned
+        if self._take_failure():
             return Response("Internal Server Error", status=500, mimetype="text/html")
         if self.mode == "hang":
-            self._release.wait(HANG_SECONDS)
+            self._hang()
             # Late and unrecorded: the client gave up, and a later test may share the server.
             return _render(rformat, {"status": "ok"})
         if self.mode == "malformed":
@@ -155,22 +123,6 @@ class Fake:
             answer["uid2"] = f"1712000000.{next(self._uids)}"
         self.calls.append({"params": params, "answer": answer})
         return _render(rformat, answer)
-
-    def _record(self, request: Request, originate: bool) -> None:
-        raw = request.get_data(cache=True)
-        form = request.form.to_dict(flat=False) if request.mimetype.endswith("urlencoded") else None
-        self.received.append(
-            {
-                "method": request.method,
-                "path": request.path,
-                "query": request.args.to_dict(flat=False),
-                "query_string": request.query_string.decode("latin-1"),
-                "headers": dict(request.headers),
-                "body": form,
-                "raw_body": raw,
-                "originate": originate,
-            }
-        )
 
 
 def _param_error(params: dict[str, list[str]]) -> str | None:

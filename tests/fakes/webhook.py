@@ -5,19 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from contextlib import ExitStack
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.base import SessionFake, json_response
 from tests.fakes.server import serve_wsgi
 
 PROVIDER = "webhook"
 SECRET = "whsec-0123456789abcdef"
 PATH = "/hooks/callback"
-MODES = ("ok", "bad_auth", "error_then_ok", "hang", "malformed")
 
 
 def reference_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -40,43 +38,21 @@ def reference_verify(
     return hmac.compare_digest(reference_signature(secret, timestamp, body), signature)
 
 
-class Fake:
-    """A webhook receiver on 127.0.0.1; see tests/fakes for the shared contract."""
+class Fake(SessionFake):
+    """A webhook receiver on 127.0.0.1; see tests/fakes/base.py for the shared contract."""
 
     def __init__(self) -> None:
         self.url = ""
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._stack = ExitStack()
-        self.reset()
+        super().__init__()
 
     def reset(self) -> None:
         """Forget recorded traffic and go back to mode "ok" with default behaviour."""
-        self.received: list[dict[str, Any]] = []
-        self.errors: list[str] = []
+        super().reset()
         self.reply: tuple[int, bytes, dict[str, str]] | None = None  # overrides the ok answer
-        self._mode = "ok"
-        self._fail_next = False
-        self._counter = 0
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in MODES:
-            raise ValueError(f"unknown mode {value!r}")
-        self._mode = value
-        self._fail_next = value == "error_then_ok"
 
     def __enter__(self) -> Fake:
         self.url = self._stack.enter_context(serve_wsgi(self._app))
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closing.set()
-        self._stack.close()
 
     def originate_count(self) -> int:
         return sum(1 for r in self.received if r["method"] == "POST" and r["path"] == PATH)
@@ -114,22 +90,15 @@ class Fake:
     def _answer(self, record: dict[str, Any]) -> Response:
         mode = self.mode
         if mode == "bad_auth" or not record["signature_ok"]:
-            return _json(401, {"error": "signature refused"})
-        if mode == "error_then_ok" and self._fail_next:
-            self._fail_next = False
-            return _json(503, {"error": "try again"})
+            return json_response(401, {"error": "signature refused"})
+        if self._take_failure():
+            return json_response(503, {"error": "try again"})
         if mode == "hang":
-            self._closing.wait(2.5)
+            self._hang()
         if mode == "malformed":
             return Response(b"<html><body>OK!</body></html>", 200, mimetype="text/html")
         if self.reply is not None:
             status, body, headers = self.reply
             return Response(body, status, headers=headers)
-        with self._lock:
-            self._counter += 1
-            call_id = f"wh-call-{self._counter}"
-        return _json(200, {"call_id": call_id, "status": "agent_ringing"})
-
-
-def _json(status: int, data: object) -> Response:
-    return Response(json.dumps(data), status, mimetype="application/json")
+        call_id = f"wh-call-{self._next_number()}"
+        return json_response(200, {"call_id": call_id, "status": "agent_ringing"})

@@ -13,9 +13,9 @@ import pytest
 
 from tests.fakes.asterisk import SECRET, USERNAME, Fake, asterisk_variables
 from tests.fakes.server import serve_tcp
+from tests.providers.common import call_builder, live_env
 from widget_server.providers.asterisk import AsteriskProvider, frame
 from widget_server.providers.base import (
-    CallRequest,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -42,29 +42,7 @@ INJECTIONS = [
     'quote"d (paren) [bracket] back\\slash|pipe',
 ]
 
-
-def make_call(**overrides: object) -> CallRequest:
-    values: dict[str, object] = {
-        "callback_id": CALLBACK_ID,
-        "attempt": 1,
-        "agent": "1001",
-        "visitor_e164": "+27821234567",
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
+make_call = call_builder(callback_id=CALLBACK_ID, agent="1001", visitor_e164="+27821234567")
 
 
 def originate_action(fake: Fake) -> dict:
@@ -441,13 +419,8 @@ LIVE = ("HOST", "USERNAME", "SECRET", "AGENT_CHANNEL", "AGENT", "VISITOR")
 
 @pytest.mark.live
 def test_live_originate() -> None:
-    names = [f"WIDGET_SERVER_LIVE_AMI_{name}" for name in LIVE]
-    missing = [name for name in names if not os.environ.get(name)]
-    if missing:
-        reason = "live Asterisk test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {name: os.environ[f"WIDGET_SERVER_LIVE_AMI_{name}"] for name in LIVE}
+    names = {name: f"WIDGET_SERVER_LIVE_AMI_{name}" for name in LIVE}
+    env = live_env(names, "live Asterisk test")
     settings = {
         "host": env["HOST"],
         "username": env["USERNAME"],

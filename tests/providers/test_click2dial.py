@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import phonenumbers
@@ -12,8 +10,8 @@ import pytest
 import requests
 
 from tests.fakes.click2dial import OUTBOUND_ID, PATH, Fake
+from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -26,46 +24,11 @@ VISITOR = "+972533333333"
 INJECTIONS = ["&agent=1", ",", ";", "\r\nX-Injected: 1", "${agent}", '"}, "agent": "1']
 BASE = {"base_url": "http://pbx.example.com:8300", "outbound_id": "27821234567"}
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": AGENT,
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(callback_id="cb123", agent=AGENT, visitor_e164=VISITOR)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> Click2DialProvider:
     return Click2DialProvider({**fake.provider_settings(), **overrides}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_v3_sends_the_documented_request(fake: Fake, session: requests.Session) -> None:
@@ -377,12 +340,7 @@ LIVE_ENV = {
 
 @pytest.mark.live
 def test_live_click2dial() -> None:
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live click2dial test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live click2dial test")
     settings = {"base_url": env["base_url"], "outbound_id": env["outbound_id"]}
     if os.environ.get("WIDGET_SERVER_LIVE_CLICK2DIAL_API_VERSION"):
         settings["api_version"] = os.environ["WIDGET_SERVER_LIVE_CLICK2DIAL_API_VERSION"]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.fakes.extramobile import CALLER_ID, DIALER, PATH, TOKEN, Fake
+from tests.providers.common import HTTP_ERRORS, call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -24,46 +21,11 @@ AGENT = "+972544444444"
 VISITOR = "+972533333333"
 INJECTIONS = ["&physical=+15550000000", ",", ";", "\r\nX-Injected: 1", "${destination}"]
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": AGENT,
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(callback_id="cb123", agent=AGENT, visitor_e164=VISITOR)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> ExtraMobileProvider:
     return ExtraMobileProvider({**fake.provider_settings(), **overrides}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_originate_sends_the_documented_request(fake: Fake, session: requests.Session) -> None:
@@ -223,15 +185,7 @@ def test_agent_that_is_not_a_number_is_refused_unsent(
 
 @pytest.mark.parametrize(
     ("status", "error", "cause"),
-    [
-        (400, PermanentProviderError, "http_400"),
-        (401, PermanentProviderError, "auth_failed"),
-        (403, PermanentProviderError, "auth_failed"),
-        (404, PermanentProviderError, "http_404"),
-        (429, RetryableProviderError, "http_429"),
-        (500, RetryableProviderError, "http_500"),
-        (503, RetryableProviderError, "http_503"),
-    ],
+    HTTP_ERRORS,
 )
 def test_http_errors_are_mapped(
     fake: Fake, session: requests.Session, status: int, error: type[ProviderError], cause: str
@@ -343,12 +297,7 @@ LIVE_ENV = {
 
 @pytest.mark.live
 def test_live_click2call() -> None:
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live ExtraMobile test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live ExtraMobile test")
     with requests.Session() as live_session:
         provider = ExtraMobileProvider(
             {"token": env["token"], "caller_id": env["caller_id"]}, session=live_session

@@ -11,9 +11,9 @@ from urllib.parse import unquote
 import pytest
 
 from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
+from tests.providers.common import call_builder, live_env
 from widget_server.providers import freeswitch
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     RetryableProviderError,
@@ -42,29 +42,7 @@ INJECTIONS = [
     "a)b(c|d:_:e",
 ]
 
-
-def make_call(**overrides: object) -> CallRequest:
-    values: dict[str, object] = {
-        "callback_id": CALLBACK_ID,
-        "attempt": 1,
-        "agent": "1001",
-        "visitor_e164": "+27821234567",
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
+make_call = call_builder(callback_id=CALLBACK_ID, agent="1001", visitor_e164="+27821234567")
 
 
 def originate_record(fake: Fake) -> dict:
@@ -456,13 +434,8 @@ LIVE = ("HOST", "PASSWORD", "AGENT_ENDPOINT", "GATEWAY", "AGENT", "VISITOR")
 
 @pytest.mark.live
 def test_live_originate() -> None:
-    names = [f"WIDGET_SERVER_LIVE_ESL_{name}" for name in LIVE]
-    missing = [name for name in names if not os.environ.get(name)]
-    if missing:
-        reason = "live FreeSWITCH test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {name: os.environ[f"WIDGET_SERVER_LIVE_ESL_{name}"] for name in LIVE}
+    names = {name: f"WIDGET_SERVER_LIVE_ESL_{name}" for name in LIVE}
+    env = live_env(names, "live FreeSWITCH test")
     settings = {
         "host": env["HOST"],
         "password": env["PASSWORD"],

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.fakes.kazoo import ACCOUNT_ID, CLICKTOCALL_ID, TOKEN, Fake
+from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -32,47 +29,12 @@ BASE = {
     "clicktocall_id": CLICKTOCALL_ID,
 }
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": AGENT,
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(callback_id="cb123", agent=AGENT, visitor_e164=VISITOR)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> KazooProvider:
     settings = {**fake.provider_settings(), **overrides}
     return KazooProvider({k: v for k, v in settings.items() if v is not None}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_connect_sends_the_documented_request(fake: Fake, session: requests.Session) -> None:
@@ -466,12 +428,7 @@ LIVE_ENV = {
 
 @pytest.mark.live
 def test_live_clicktocall() -> None:
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live Kazoo test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live Kazoo test")
     visitor = env.pop("visitor")
     with requests.Session() as live_session:
         provider = KazooProvider(env, session=live_session)

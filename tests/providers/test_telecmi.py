@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.fakes.telecmi import PATH, SECRET, USER_ID, Fake
+from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -33,46 +30,11 @@ INJECTIONS = [
     '", "to": 1, "x": "',
 ]
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": "101",
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(callback_id="cb123", agent="101", visitor_e164=VISITOR)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> TeleCMIProvider:
     return TeleCMIProvider({**fake.provider_settings(), **overrides}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_originate_sends_the_documented_request(fake: Fake, session: requests.Session) -> None:
@@ -357,12 +319,7 @@ LIVE_ENV = {
 
 @pytest.mark.live
 def test_live_click2call() -> None:
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live TeleCMI test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live TeleCMI test")
     with requests.Session() as live_session:
         provider = TeleCMIProvider(
             {"user_id": env["user_id"], "secret": env["secret"]}, session=live_session

@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Fake, parse_twiml
+from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -32,47 +29,13 @@ CHILD_SID = "CA" + "b" * 32
 INJECTIONS = ["&To=+15550000000", ",", ";", '"><Hangup/><x a="', '"/><Hangup/>', "<Play>x</Play>",
               "\r\nX-Injected: 1", "${To}"]
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": AGENT,
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-        "event_url": EVENT_URL,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(
+    callback_id="cb123", agent=AGENT, visitor_e164=VISITOR, event_url=EVENT_URL
+)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> TwilioProvider:
     return TwilioProvider({**fake.provider_settings(), **overrides}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_originate_sends_the_documented_request(fake: Fake, session: requests.Session) -> None:
@@ -539,12 +502,7 @@ LIVE_ENV = {
 @pytest.mark.live
 def test_live_calls_api() -> None:
     """Place a real call (with test credentials: From +15005550006 and any To)."""
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live Twilio test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live Twilio test")
     settings = {key: env[key] for key in ("account_sid", "auth_token", "from_number")}
     with requests.Session() as live_session:
         provider = TwilioProvider(settings, session=live_session)

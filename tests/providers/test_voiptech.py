@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,8 +10,8 @@ import pytest
 import requests
 
 from tests.fakes.voiptech import ORG, PASSWORD, PATH, USER, Fake
+from tests.providers.common import HTTP_ERRORS, call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
-    CallRequest,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -37,46 +34,11 @@ BASE_PARAMS = {
     "Timeout": ["20"],
 }
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Fake]:
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        yield opened
-
-
-def make_call(**overrides: Any) -> CallRequest:
-    values: dict[str, Any] = {
-        "callback_id": "cb123",
-        "attempt": 1,
-        "agent": AGENT,
-        "visitor_e164": VISITOR,
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)
+make_call = call_builder(callback_id="cb123", agent=AGENT, visitor_e164=VISITOR)
 
 
 def make_provider(fake: Fake, session: requests.Session, **overrides: Any) -> VoiptechProvider:
     return VoiptechProvider({**fake.provider_settings(), **overrides}, session=session)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_originate_posts_the_documented_form(fake: Fake, session: requests.Session) -> None:
@@ -360,15 +322,7 @@ def test_unusable_call_fields_are_refused_unsent(
 
 @pytest.mark.parametrize(
     ("status", "error", "cause"),
-    [
-        (400, PermanentProviderError, "http_400"),
-        (401, PermanentProviderError, "auth_failed"),
-        (403, PermanentProviderError, "auth_failed"),
-        (404, PermanentProviderError, "http_404"),
-        (429, RetryableProviderError, "http_429"),
-        (500, RetryableProviderError, "http_500"),
-        (503, RetryableProviderError, "http_503"),
-    ],
+    HTTP_ERRORS,
 )
 def test_http_errors_are_mapped(
     fake: Fake, session: requests.Session, status: int, error: type[ProviderError], cause: str
@@ -545,12 +499,7 @@ LIVE_ENV = {
 
 @pytest.mark.live
 def test_live_dialup() -> None:
-    missing = [name for name in LIVE_ENV.values() if not os.environ.get(name)]
-    if missing:
-        reason = "live Voiptech test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    env = {key: os.environ[name] for key, name in LIVE_ENV.items()}
+    env = live_env(LIVE_ENV, "live Voiptech test")
     settings = {key: env[key] for key in ("user", "pass", "org")}
     with requests.Session() as live_session:
         provider = VoiptechProvider(settings, session=live_session)

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests.fakes.webhook import PATH, SECRET, Fake, reference_signature, reference_verify
+from tests.providers.common import call_builder, live_env
 from widget_server.providers.base import (
-    CallRequest,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -35,35 +35,7 @@ INJECTIONS = [
     "\u2028line\u2029sep\x00nul",
 ]
 
-
-def make_call(**overrides: object) -> CallRequest:
-    values: dict[str, object] = {
-        "callback_id": CALLBACK_ID,
-        "attempt": 1,
-        "agent": "1001",
-        "visitor_e164": "+27821234567",
-        "timeout": 20,
-    }
-    values.update(overrides)
-    return CallRequest(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with Fake() as running:
-        yield running
-
-
-@pytest.fixture
-def fake(server: Fake) -> Fake:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as opened:
-        yield opened
+make_call = call_builder(callback_id=CALLBACK_ID, agent="1001", visitor_e164="+27821234567")
 
 
 # What goes on the wire ---------------------------------------------------------------------
@@ -416,13 +388,8 @@ def test_a_key_unfit_for_a_header_is_refused_before_sending(
 
 @pytest.mark.live
 def test_live_originate(session: requests.Session) -> None:
-    names = ["WIDGET_SERVER_LIVE_WEBHOOK_URL", "WIDGET_SERVER_LIVE_WEBHOOK_SECRET"]
-    missing = [name for name in names if not os.environ.get(name)]
-    if missing:
-        reason = "live webhook test needs " + ", ".join(missing)
-        print(reason)
-        pytest.skip(reason)
-    settings = {"url": os.environ[names[0]], "secret": os.environ[names[1]]}
+    names = {"url": "WIDGET_SERVER_LIVE_WEBHOOK_URL", "secret": "WIDGET_SERVER_LIVE_WEBHOOK_SECRET"}
+    settings = live_env(names, "live webhook test")
     visitor = os.environ.get("WIDGET_SERVER_LIVE_WEBHOOK_VISITOR", "+27821234567")
     call = make_call(callback_id=f"live{int(time.time())}", visitor_e164=visitor)
     result = WebhookProvider(settings, session=session).originate(call)
