@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -63,11 +63,11 @@ def init_app(app: Flask) -> None:
             REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
         return response
 
+    # Read at scrape time, inside the /metrics request of whichever app serves it.
+    QUEUE_DEPTH.set_function(lambda: float(current_app.extensions["jobs"].huey.pending_count()))
+
     @app.get("/metrics")
     def metrics() -> Response:
-        from .jobs import jobs
-
-        QUEUE_DEPTH.set_function(lambda: float(jobs().huey.pending_count()))
         registry: CollectorRegistry | None = None
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

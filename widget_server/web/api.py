@@ -7,17 +7,16 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import db
 from ..callbacks import DECOY_PREFIX, Submission
-from ..errors import BadRequest, Forbidden, NotFound, UnsupportedMediaType
+from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
-from ..models import Callback, Widget
+from ..models import Widget
 from ..phone_policy import mask, region_choices
 from ..statuses import VISITOR_TEXT, Status, is_terminal
-from ..tokens import TokenRefused, tokens
+from ..tokens import tokens
 from . import payloads
 from .origins import allowed, own_origin, request_origin
-from .wiring import submit_callback, widget_or_404
+from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -108,11 +107,8 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
-    try:
-        callback_id = tokens().read_status_token(token)
-    except TokenRefused:
-        raise NotFound("No such callback.") from None
-    if callback_id.startswith(DECOY_PREFIX):
+    callback_id, callback = callback_for_status_token(token)
+    if callback is None:  # a honeypot's decoy always reads "queued"
         body = {
             "id": callback_id.removeprefix(DECOY_PREFIX),
             "status": Status.QUEUED.value,
@@ -121,9 +117,6 @@ def callback_status(token: str) -> ResponseReturnValue:
             "updated_at": None,
         }
         return _cors(jsonify(body), None, "GET")
-    callback = db.session().get(Callback, callback_id)
-    if callback is None:
-        raise NotFound("No such callback.")
     widget = callback.widget
     if request.method == "OPTIONS":
         return _preflight(widget, "GET")

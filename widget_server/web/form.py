@@ -5,19 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import db
-from ..callbacks import DECOY_PREFIX, Accepted, Submission
+from ..callbacks import Accepted, Submission
 from ..errors import Forbidden, NotFound, WidgetServerError, error_response
 from ..guard import limiter, submit_limit_per_ip
 from ..models import Callback, Widget
 from ..origins import normalise_origin
 from ..phone_policy import mask
 from ..statuses import VISITOR_TEXT, Status, is_terminal
-from ..tokens import TokenRefused, tokens
+from ..tokens import tokens
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
 from .origins import host_origin, own_origin, request_origin
-from .wiring import submit_callback, widget_or_404
+from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
 bp = Blueprint("form", __name__)
 
@@ -139,13 +138,7 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
 
 
 def _callback_for(token: str, widget: Widget) -> Callback | None:
-    try:
-        callback_id = tokens().read_status_token(token)
-    except TokenRefused:
-        raise NotFound() from None
-    if callback_id.startswith(DECOY_PREFIX):
-        return None
-    callback = db.session().get(Callback, callback_id)
-    if callback is None or callback.widget_id != widget.id:
-        raise NotFound()
+    _callback_id, callback = callback_for_status_token(token)
+    if callback is not None and callback.widget_id != widget.id:
+        raise NotFound("No such callback.")
     return callback

@@ -7,12 +7,12 @@ import logging
 from flask import current_app, request
 
 from .. import blocklist, db
-from ..callbacks import Accepted, Submission, submit
+from ..callbacks import DECOY_PREFIX, Accepted, Submission, submit
 from ..errors import NotFound, TooManyRequests
 from ..guard import hit_limits
 from ..jobs import jobs
-from ..models import Widget
-from ..tokens import tokens
+from ..models import Callback, Widget
+from ..tokens import TokenRefused, tokens
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +37,20 @@ def submit_callback(widget: Widget, submission: Submission) -> Accepted:
         enqueue_dial=jobs().enqueue_dial,
         lease_seconds=current_app.config["LEASE_SECONDS"],
     )
+
+
+def callback_for_status_token(token: str) -> tuple[str, Callback | None]:
+    """Return (callback id, callback) for a status token; the callback is None for a decoy.
+
+    Forged tokens and unknown callbacks answer 404.
+    """
+    try:
+        callback_id = tokens().read_status_token(token)
+    except TokenRefused:
+        raise NotFound("No such callback.") from None
+    if callback_id.startswith(DECOY_PREFIX):
+        return callback_id, None
+    callback = db.session().get(Callback, callback_id)
+    if callback is None:
+        raise NotFound("No such callback.")
+    return callback_id, callback
