@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("WIDGET_SERVER_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
-    from . import cli, db, guard, jobs, logs, metrics, settings, tokens, web
+    from . import cli, db, guard, i18n, jobs, logs, metrics, settings, tokens, web
 
     settings.load(app, test_config)
     logs.configure(app)
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
+    i18n.init_app(app)
     db.init_app(app)
     tokens.init_app(app)
     guard.init_app(app)

@@ -99,6 +99,14 @@ class Widget(Base):
     # Abuse controls: rate limits that override the server's defaults, and a human check.
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
     human_check: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Per-widget "closed" switch: no calls now, whatever the business hours say.
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where and when the button shows on the host page (paths, delay, outside hours).
+    display_rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Outbound webhooks to the site owner's CRM; the signing secret is encrypted at rest.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedJSON)
+    notify_emails: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -115,6 +123,7 @@ class Callback(Base):
     __table_args__ = (
         Index("ix_callbacks_widget_created", "widget_id", "created_at"),
         Index("ix_callbacks_widget_status", "widget_id", "status"),
+        Index("ix_callbacks_status_updated", "status", "updated_at"),
         # A repeated submission (double click, client retry) finds the first callback.
         UniqueConstraint("widget_id", "idempotency_key", name="uq_callbacks_idempotency"),
     )
@@ -133,6 +142,12 @@ class Callback(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # A callback booked for later (outside business hours); None means "as soon as possible".
+    scheduled_for: Mapped[datetime | None] = mapped_column(index=True)
+    utm: Mapped[dict[str, Any]] = mapped_column(default=dict)  # utm_* captured from the page
+    # Retention erases visitor_number; the SHA-256 stays for per-number limits and lookups.
+    number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     originated_at: Mapped[datetime | None] = mapped_column()
@@ -216,3 +231,36 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     account: Mapped[Account] = relationship()
+
+
+class WebhookDelivery(Base):
+    """One outbound webhook event to a site owner, with its delivery attempts."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_widget_created", "widget_id", "created_at"),
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    callback_id: Mapped[str | None] = mapped_column(ForeignKey("callbacks.id", ondelete="SET NULL"))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConsumedChallenge(Base):
+    """A human-check solution already used (ALTCHA challenge, captcha token): once only."""
+
+    __tablename__ = "consumed_challenges"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex
+    kind: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
