@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from tests.fakes.captcha import SECRET_KEY, SITE_KEY, Fake
 from tests.helpers import ORIGIN, SERVER, VALID_US, add_widget, callbacks, run_jobs
@@ -202,8 +203,7 @@ def test_captcha_secrets_never_leave_the_server(
         # Encrypted at rest: the stored column holds no readable secret.
         raw = (
             db.session()
-            .connection()
-            .exec_driver_sql("SELECT human_check FROM widgets WHERE id = ?", (widget_id,))
+            .execute(text("SELECT human_check FROM widgets WHERE id = :id"), {"id": widget_id})
             .scalar()
         )
     assert document["human_check"] == {
@@ -212,8 +212,11 @@ def test_captcha_secrets_never_leave_the_server(
         "secret_key": "••••" + SECRET_KEY[-4:],
     }
     assert SECRET_KEY not in str(raw) and "fernet" in str(raw)
-    for answer in answers:
-        assert SECRET_KEY not in answer.get_data(as_text=True)
+    shown = app.test_cli_runner().invoke(args=["widgets", "show", widget_id])
+    assert shown.exit_code == 0
+    assert json.loads(shown.output)["human_check"]["secret_key"] == "••••" + SECRET_KEY[-4:]
+    for output in [shown.output, *(answer.get_data(as_text=True) for answer in answers)]:
+        assert SECRET_KEY not in output
     for token in tokens:
         assert token not in caplog.text
     assert SECRET_KEY not in caplog.text
