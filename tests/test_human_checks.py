@@ -545,3 +545,20 @@ def test_an_altcha_form_page_with_its_assets_stays_within_12_kb_gzipped(
         total += len(gzip.compress(response.get_data()))
         response.close()
     assert total <= 12 * 1024, total
+
+
+def test_a_damaged_human_check_setting_refuses_rather_than_turning_off(
+    app: Flask, calls: list
+) -> None:
+    widget_id = altcha_widget(app)
+    with app.app_context():
+        session = db.session()
+        widget = session.get(Widget, widget_id)
+        assert widget is not None
+        widget.human_check = {"kind": "retired-captcha"}  # bypassing validation
+        session.commit()
+    client = app.test_client()
+    assert config_of(client, widget_id)["human_check"] == {}
+    assert_refused(submit(client, widget_id, "anything"))
+    run_jobs(app)
+    assert calls == []

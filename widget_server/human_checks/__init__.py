@@ -51,7 +51,11 @@ def enabled(config: Mapping[str, Any] | None) -> HumanCheck | None:
     """Return the check a widget configured, or None when human checks are off."""
     if not config:
         return None
-    return REGISTRY[str(config["kind"])]
+    found = REGISTRY.get(str(config.get("kind")))
+    if found is None:
+        # Saved settings are validated, so this is a damaged row: never treat it as "off".
+        raise HumanCheckRefused("misconfigured")
+    return found
 
 
 def validate(value: object) -> dict[str, str]:
@@ -95,7 +99,10 @@ def count(kind: str, outcome: str) -> None:
 
 def public(config: Mapping[str, Any] | None, widget_id: str, settings: Any) -> dict[str, Any]:
     """What a browser needs to show the widget's check ({} when there is none)."""
-    found = enabled(config)
+    try:
+        found = enabled(config)
+    except HumanCheckRefused:
+        return {}  # the submission will be refused; the page shows no broken widget
     return {} if found is None or config is None else found.public(config, widget_id, settings)
 
 
@@ -104,7 +111,12 @@ def check(
 ) -> None:
     """Pass when the widget has no check or the attempt passes it; otherwise raise
     HumanCheckRefused, logged (without the token) and counted by kind and reason."""
-    found = enabled(config)
+    try:
+        found = enabled(config)
+    except HumanCheckRefused as refusal:
+        count("unknown", refusal.reason)
+        log.error("refused widget=%s reason=human_check_misconfigured", attempt.widget_id)
+        raise
     if found is None or config is None:
         return
     try:

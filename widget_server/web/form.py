@@ -105,7 +105,10 @@ def _human_check(widget: Widget) -> dict[str, object]:
 def _human_check_response(widget: Widget) -> str | None:
     # Each kind's browser side fills its own field (cf-turnstile-response, h-captcha-response,
     # altcha); fields of kinds the widget does not use are ignored.
-    check = human_checks.enabled(widget.human_check)
+    try:
+        check = human_checks.enabled(widget.human_check)
+    except human_checks.HumanCheckRefused:
+        return None  # refused when checked
     return request.form.get(check.form_field) if check is not None else None
 
 
