@@ -562,3 +562,25 @@ def test_a_damaged_human_check_setting_refuses_rather_than_turning_off(
     assert_refused(submit(client, widget_id, "anything"))
     run_jobs(app)
     assert calls == []
+
+
+def test_public_kazoo_connect_needs_the_human_check_too(app: Flask, calls: list) -> None:
+    widget_id = altcha_widget(app)
+    with app.app_context():
+        widget = db.session().get(Widget, widget_id)
+        assert widget is not None
+        account_id = widget.account_id
+    client = app.test_client()
+    url = f"/v1/accounts/{account_id}/clicktocall/{widget_id}/connect"
+
+    def connect(**data: Any) -> Any:
+        public = config_of(client, widget_id)
+        body = {"contact": VALID_US, "token": public["token"], **data}
+        return client.post(url, json={"data": body}, headers={"Origin": ORIGIN})
+
+    refused = connect()
+    assert refused.status_code == 422 and "human_check" in refused.get_json()["data"]
+    challenge = config_of(client, widget_id)["human_check"]["challenge"]
+    assert connect(human_check=solved(challenge)).status_code == 202
+    run_jobs(app)
+    assert len(calls) == 1
