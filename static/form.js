@@ -112,6 +112,8 @@
         } else {
           submit.disabled = false;
           showErrors(result.body);
+          // Lets add-ons such as the ALTCHA solver react (a fresh challenge after a refusal).
+          form.dispatchEvent(new CustomEvent("widget-server:refused", { detail: result.body }));
         }
       })
       .catch(function () {

@@ -13,7 +13,8 @@ def test_config_gives_public_settings_and_a_token(client: FlaskClient, widget_id
     response = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"widget", "token"}
+    assert set(body) == {"widget", "token", "human_check"}
+    assert body["human_check"] == {}  # off unless the widget configures one
     assert body["widget"]["default_region"] == "US"
     assert [r["code"] for r in body["widget"]["regions"]] == ["US", "ZA"]
     assert "provider_settings" not in body["widget"] and "extension" not in body["widget"]

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import widgets
+from . import human_checks, widgets
 from .models import ApiKey, Callback, Widget, utcnow
 from .statuses import Status
 from .tokens import FormToken, Tokens
@@ -93,6 +93,7 @@ def document(widget: Widget) -> dict[str, Any]:
     """Return a widget as its clicktocall document; provider settings are masked."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = settings_hint(widget.provider_settings)
+    values["human_check"] = human_checks.masked(widget.human_check or {})
     return {"id": widget.id, **values}
 
 
@@ -131,12 +132,24 @@ def update_widget(
     rather than erasing credentials the client could never have read back.
     """
     current = _current(widget)
+    # The human check's secret key is write-only too: sending the masked document back, or
+    # leaving the key out, keeps the stored one.
+    if "human_check" in values:
+        values = {
+            **values,
+            "human_check": human_checks.keep_stored_secret(
+                values["human_check"], widget.human_check
+            ),
+        }
     if replace:
         base = dict(widgets.DEFAULTS)
         if "provider_settings" not in values and values.get("provider", widget.provider) == (
             widget.provider
         ):
             base["provider_settings"] = widget.provider_settings
+        if "human_check" not in values:
+            # Never turn a widget's bot protection off by leaving a field out.
+            base["human_check"] = widget.human_check
         cleaned = widgets.clean(values, base)
     else:
         cleaned = widgets.clean(values, current)

@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import blocklist, leases, metrics, phone_policy
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
+from .human_checks import HumanCheckRefused
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
 from .statuses import TERMINAL, Status, can_move
 from .tokens import TokenRefused, Tokens
@@ -40,6 +42,7 @@ class Submission:
     honeypot: str = ""
     consent: bool = True
     idempotency_key: str | None = None  # None: the form token's nonce serves as the key
+    human_check: object = None  # the Turnstile/hCaptcha token or ALTCHA payload, if any
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def submit(
     hit_limits: Callable[[Widget, str], None],
     enqueue_dial: Callable[[str, int], None],
     lease_seconds: int,
+    check_human: Callable[[Widget, Submission], None] | None = None,
 ) -> Accepted:
     """Run every check, persist the callback, then enqueue its signed dial job."""
     if submission.honeypot:
@@ -93,6 +97,17 @@ def submit(
     ).first()
     if earlier is not None:
         return Accepted(earlier.id, earlier.status, tokens.issue_status_token(earlier.id), True)
+    if check_human is not None:
+        # After the cheap checks (a request without a valid form token never costs a call to
+        # a captcha provider) and before the form token is spent, so a visitor who failed
+        # the check can try again on the same page.
+        try:
+            check_human(widget, submission)
+        except HumanCheckRefused as refusal:
+            message = gettext("Please confirm you are not a robot, then try again.")
+            raise Unprocessable(
+                message, fields={"human_check": message}, reason=f"human_check_{refusal.reason}"
+            ) from None
     _use_token_once(session, form_token.nonce, widget.id)
     blocked = blocklist.number_blocked(session, number.e164)
     if blocked:

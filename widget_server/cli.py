@@ -16,7 +16,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
-from . import blocklist, db, widgets
+from . import blocklist, db, human_checks, widgets
 from .jobs import jobs
 from .models import Account, BlockedEntry, Callback, Widget, utcnow
 from .phone_policy import WHITELIST_PRESETS, mask
@@ -123,6 +123,7 @@ def describe(widget: Widget) -> dict[str, Any]:
     """Return a widget's properties for display; provider settings show only their names."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = sorted(widget.provider_settings)
+    values["human_check"] = human_checks.masked(widget.human_check or {})
     return {"id": widget.id, "account_id": widget.account_id, **values}
 
 

@@ -28,6 +28,11 @@ CALLBACK_STATUS = Counter(
     "widget_server_callback_status_total", "Callback status changes by new status", ["status"]
 )
 REFUSALS = Counter("widget_server_refusals_total", "Refused submissions by reason", ["reason"])
+HUMAN_CHECKS = Counter(
+    "widget_server_human_checks_total",
+    "Human-check verifications by kind and outcome (passed, or the refusal reason)",
+    ["kind", "outcome"],
+)
 PROVIDER_SECONDS = Histogram(
     "widget_server_provider_originate_seconds", "Time a provider took to originate", ["provider"]
 )

@@ -98,7 +98,9 @@ class Widget(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Abuse controls: rate limits that override the server's defaults, and a human check.
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    human_check: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Its secret key is write-only, so the whole setting is encrypted at rest; rows written
+    # before that hold a plain dict, which EncryptedJSON still reads.
+    human_check: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     # Per-widget "closed" switch: no calls now, whatever the business hours say.
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where and when the button shows on the host page (paths, delay, outside hours).

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "ESTIMATED_CALL_MINUTES": 3,
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
+    # Human checks: where Turnstile and hCaptcha verify tokens, and how long to wait for
+    # them (past it the submission is refused: human checks fail closed).
+    "TURNSTILE_VERIFY_URL": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    "HCAPTCHA_VERIFY_URL": "https://api.hcaptcha.com/siteverify",
+    "HUMAN_CHECK_TIMEOUT": 5.0,
     "LEASE_SECONDS": 15 * 60,  # a call in progress stops counting after this, reported or not
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
@@ -143,6 +148,13 @@ def _check(app: Flask) -> None:
     poll = config["QUEUE_POLL_INTERVAL"]
     if isinstance(poll, bool) or not isinstance(poll, int | float) or not 0 < poll <= 10:
         raise ConfigError(f"{ENV_PREFIX}_QUEUE_POLL_INTERVAL must be seconds in (0, 10].")
+    timeout = config["HUMAN_CHECK_TIMEOUT"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+        raise ConfigError(f"{ENV_PREFIX}_HUMAN_CHECK_TIMEOUT must be seconds in (0, 60].")
+    for name in ("TURNSTILE_VERIFY_URL", "HCAPTCHA_VERIFY_URL"):
+        url = config[name]
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be an http(s) URL.")
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError(f"{ENV_PREFIX}_LOG_FORMAT must be json or text.")
     if config["QUEUE_BACKEND"] not in ("sqlite", "redis", "memory"):

@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from typing import Any
 
-from . import phone_policy, providers
+from . import human_checks, phone_policy, providers
 from .origins import normalise_origin
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -69,6 +69,8 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         except providers.ProviderConfigError as exc:
             for key, reason in exc.fields.items():
                 errors["extension" if key == "agent" else f"provider_settings.{key}"] = reason
+    # One reason per field of the human check ("human_check.site_key": "is required").
+    errors.update(human_checks.validate(merged.get("human_check")))
     if (
         not errors
         and merged["allowed_regions"]
@@ -172,12 +174,6 @@ def _limits(value: object) -> str | None:
     return None
 
 
-def _human_check(value: object) -> str | None:
-    # Human checks (Turnstile, hCaptcha, ALTCHA) are not available yet: refuse rather than
-    # store a setting that would silently do nothing.
-    return None if value == {} else "human checks are not available in this version"
-
-
 CHECKS = {
     "name": _text(128, required=True),
     "extension": _text(255, required=True, pattern=EXTENSION),
@@ -205,5 +201,4 @@ CHECKS = {
     "require_consent": _boolean,
     "enabled": _boolean,
     "limits": _limits,
-    "human_check": _human_check,
 }

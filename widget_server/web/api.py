@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from .. import human_checks
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
@@ -64,7 +65,11 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
     if origin != own_origin() and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
     response = jsonify(
-        widget=public_config(widget), token=tokens().issue_form_token(widget.id, origin)
+        widget=public_config(widget),
+        token=tokens().issue_form_token(widget.id, origin),
+        # {} when the widget has no human check; otherwise its kind, the field to send
+        # the answer in, and the site key or a fresh ALTCHA challenge.
+        human_check=human_checks.public(widget.human_check, widget.id, current_app.config),
     )
     response.headers["Cache-Control"] = "no-store"
     return _cors(response, widget, "GET")

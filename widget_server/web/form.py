@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
+from .. import human_checks, metrics
 from ..callbacks import Accepted, Submission
 from ..errors import Forbidden, NotFound, WidgetServerError, error_response
 from ..guard import limiter, submit_limit_per_ip
@@ -35,6 +45,7 @@ def _render(
         host=host,
         message=message,
         post_to_host=post_to_host,
+        human_check=_human_check(widget),
     )
     response = make_response(html, status)
     response.headers["Content-Security-Policy"] = form_page_policy(widget)
@@ -74,6 +85,7 @@ def submit(widget_id: str) -> ResponseReturnValue:
         honeypot=form.website.data or "",
         consent=bool(form.consent.data),
         locale=widget.locale,
+        human_check=_human_check_response(widget),
     )
     try:
         accepted = submit_callback(widget, submission)
@@ -83,6 +95,21 @@ def submit(widget_id: str) -> ResponseReturnValue:
     if as_json:
         return _accepted_json(accepted, status_page), 202
     return make_response("", 303, {"Location": status_page})
+
+
+def _human_check(widget: Widget) -> dict[str, object]:
+    """What the page needs to show the widget's human check (a fresh ALTCHA challenge)."""
+    return human_checks.public(widget.human_check, widget.id, current_app.config)
+
+
+def _human_check_response(widget: Widget) -> str | None:
+    # Each kind's browser side fills its own field (cf-turnstile-response, h-captcha-response,
+    # altcha); fields of kinds the widget does not use are ignored.
+    try:
+        check = human_checks.enabled(widget.human_check)
+    except human_checks.HumanCheckRefused:
+        return None  # refused when checked
+    return request.form.get(check.form_field) if check is not None else None
 
 
 def _accepted_json(accepted: Accepted, status_page: str) -> Response:
@@ -98,14 +125,21 @@ def _accepted_json(accepted: Accepted, status_page: str) -> Response:
 def _refused(
     widget: Widget, form: CallbackForm, host: str, exc: WidgetServerError, as_json: bool
 ) -> ResponseReturnValue:
+    # Counted here as well: these refusals are rendered, not raised to the error handler.
+    metrics.refused(exc.reason)
     if as_json:
-        # The visitor fixes the number and submits again: give the page a fresh token.
-        return error_response(exc, extra={"token": tokens().issue_form_token(widget.id, host)})
+        # The visitor fixes the number and submits again: give the page a fresh token (and
+        # a fresh ALTCHA challenge: a solution works once).
+        extra: dict[str, object] = {"token": tokens().issue_form_token(widget.id, host)}
+        if widget.human_check:
+            extra["human_check"] = _human_check(widget)
+        return error_response(exc, extra=extra)
+    shown_by_fields = False
     for name, message in exc.fields.items():
         field = getattr(form, name, None)
         if field is not None and name not in ("token", "host"):
             field.errors = [message]
-    shown_by_fields = bool(set(exc.fields) - {"token", "host"})
+            shown_by_fields = True
     return _render(
         widget,
         form,

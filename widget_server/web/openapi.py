@@ -13,6 +13,44 @@ bp = Blueprint("openapi", __name__)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
+HUMAN_CHECK = {
+    "type": "object",
+    "description": (
+        "{} when the widget has no human check. Otherwise `kind` (turnstile, hcaptcha, "
+        "altcha), `field` (the form field the browser widget fills) and either `site_key` "
+        "(Turnstile, hCaptcha) or a fresh ALTCHA v1 `challenge` {algorithm, challenge, "
+        "maxnumber, salt, signature}."
+    ),
+}
+CONFIG = {
+    "type": "object",
+    "properties": {
+        "widget": {"type": "object"},
+        "token": {"type": "string"},
+        "human_check": HUMAN_CHECK,
+    },
+}
+CALLBACK_REQUEST = {
+    "type": "object",
+    "required": ["phone", "token"],
+    "properties": {
+        "phone": {"type": "string"},
+        "token": {"type": "string", "description": "form token from /config"},
+        "name": {"type": "string"},
+        "region": {"type": "string"},
+        "page_url": {"type": "string"},
+        "extra": {"type": "object"},
+        "consent": {"type": "boolean"},
+        "human_check": {
+            "type": "string",
+            "maxLength": 4096,
+            "description": (
+                "Required when the widget has a human check: the Turnstile or hCaptcha "
+                "response token, or the base64 ALTCHA payload. Each works once."
+            ),
+        },
+    },
+}
 KEY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
 
 
@@ -74,8 +112,9 @@ def document() -> dict[str, Any]:
             },
             "/v1/widgets/{widget_id}/config": {
                 "get": _op(
-                    "Public widget settings and a fresh form token",
+                    "Public widget settings, a fresh form token and the widget's human check",
                     {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
+                    schema=CONFIG,
                     parameters=_params("widget_id"),
                 )
             },
@@ -89,11 +128,11 @@ def document() -> dict[str, Any]:
                         "404": "No widget",
                         "409": "Token used",
                         "415": "Not JSON",
-                        "422": "Refused",
+                        "422": "Refused (number, token, or human check not passed)",
                         "429": "Limited",
                     },
                     parameters=_params("widget_id"),
-                    requestBody=_json_body({"type": "object", "required": ["phone", "token"]}),
+                    requestBody=_json_body(CALLBACK_REQUEST),
                 )
             },
             "/v1/callbacks/{token}": {

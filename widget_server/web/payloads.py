@@ -9,7 +9,18 @@ from ..errors import BadRequest
 
 MAX_EXTRA_KEYS = 20
 MAX_EXTRA_VALUE = 256
-KNOWN_FIELDS = {"phone", "token", "name", "page_url", "extra", "region", "consent", "website"}
+MAX_HUMAN_CHECK = 4096  # Turnstile tokens reach 2048 characters, ALTCHA payloads ~400
+KNOWN_FIELDS = {
+    "phone",
+    "token",
+    "name",
+    "page_url",
+    "extra",
+    "region",
+    "consent",
+    "website",
+    "human_check",
+}
 
 
 def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +53,11 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
     honeypot = body.get("website", "")
     if not isinstance(honeypot, str):
         errors["website"] = "Must be a string."
+    human_check = body.get("human_check")
+    if human_check is not None and (
+        not isinstance(human_check, str) or len(human_check) > MAX_HUMAN_CHECK
+    ):
+        errors["human_check"] = f"Must be a string of at most {MAX_HUMAN_CHECK} characters."
     for key in sorted(set(body) - KNOWN_FIELDS):
         errors[key] = "Unknown field."
     if errors:
@@ -55,6 +71,7 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
         "extra": extra,
         "consent": consent,
         "honeypot": honeypot,
+        "human_check": human_check,
     }
 
 

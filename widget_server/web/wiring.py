@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from .. import blocklist, db
+from .. import blocklist, db, human_checks
 from ..callbacks import DECOY_PREFIX, Accepted, Submission, submit
 from ..errors import NotFound, TooManyRequests
 from ..guard import hit_limits
 from ..jobs import jobs
 from ..models import Callback, Widget
 from ..tokens import TokenRefused, tokens
+from .origins import own_origin, request_origin
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,27 @@ def submit_callback(widget: Widget, submission: Submission) -> Accepted:
         hit_limits=hit_limits,
         enqueue_dial=jobs().enqueue_dial,
         lease_seconds=current_app.config["LEASE_SECONDS"],
+        check_human=check_human,
+    )
+
+
+def check_human(widget: Widget, submission: Submission) -> None:
+    """Run the widget's human check, if any, against this request.
+
+    The check was solved on the page that sent the request (the form page on this server,
+    or an allowed host page for the JSON API), so a captcha's reported hostname must be
+    that page's host.
+    """
+    human_checks.check(
+        db.session(),
+        widget.human_check,
+        human_checks.Attempt(
+            widget_id=widget.id,
+            response=submission.human_check,
+            remote_ip=request.remote_addr,
+            hostname=urlsplit(request_origin() or own_origin()).hostname,
+        ),
+        current_app.config,
     )
 
 

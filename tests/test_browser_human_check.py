@@ -1,0 +1,61 @@
+"""A real browser solves the form's ALTCHA proof of work (crypto.subtle) and is accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import ARTIFACTS, chromium
+from tests.helpers import callbacks
+from tests.live import live_server
+from widget_server import db
+from widget_server.models import ConsumedChallenge, Widget
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_form_solves_altcha_in_the_browser_and_the_callback_is_accepted(
+    tmp_path: Path,
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with live_server(tmp_path, host_origins=[], step_delay=0.2) as server:
+        with server.app.app_context():
+            session = db.session()
+            widget = session.get(Widget, server.widget_id)
+            assert widget is not None
+            widget.human_check = {"kind": "altcha", "max_number": 20_000}
+            session.commit()
+        with chromium() as browser:
+            page = browser.new_page()  # type: ignore[attr-defined]
+            problems: list[str] = []
+            # Script errors and failed requests (the browser's own favicon lookup aside).
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on(
+                "response",
+                lambda r: (
+                    r.status >= 400
+                    and not r.url.endswith("/favicon.ico")
+                    and problems.append(f"{r.status} {r.url}")
+                ),
+            )
+            third_party: list[str] = []
+            page.on(
+                "request",
+                lambda r: r.url.startswith(server.url) or third_party.append(r.url),
+            )
+            page.goto(f"{server.url}/w/{server.widget_id}")
+            page.fill("#phone", "201 555 0123")
+            # Submitting at once: the solver holds the submission until its answer is ready.
+            page.click("button[type=submit]")
+            status = page.locator("[data-status]")
+            expect(status).to_be_visible(timeout=20_000)
+            expect(status).to_contain_text("Call finished", timeout=20_000)
+            page.screenshot(path=str(ARTIFACTS / "altcha-accepted.png"))
+            assert problems == []
+            assert third_party == []
+        [callback] = callbacks(server.app)
+        assert callback.visitor_number == "+12015550123"
+        with server.app.app_context():
+            assert db.session().query(ConsumedChallenge).filter_by(kind="altcha").count() == 1
