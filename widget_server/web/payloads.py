@@ -9,7 +9,17 @@ from ..errors import BadRequest
 
 MAX_EXTRA_KEYS = 20
 MAX_EXTRA_VALUE = 256
-KNOWN_FIELDS = {"phone", "token", "name", "page_url", "extra", "region", "consent", "website"}
+KNOWN_FIELDS = {
+    "phone",
+    "token",
+    "name",
+    "page_url",
+    "extra",
+    "region",
+    "consent",
+    "website",
+    "scheduled_for",
+}
 
 
 def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -23,6 +33,7 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
     name = _optional_string(body, "name", 100, errors)
     region = _optional_string(body, "region", 2, errors)
     page_url = _optional_string(body, "page_url", 2048, errors)
+    scheduled_for = _optional_string(body, "scheduled_for", 64, errors)  # checked by the domain
     if page_url and urlsplit(page_url).scheme not in ("http", "https"):
         errors["page_url"] = "Must be an http(s) URL."
     extra = body.get("extra", {})
@@ -55,6 +66,7 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
         "extra": extra,
         "consent": consent,
         "honeypot": honeypot,
+        "scheduled_for": scheduled_for,
     }
 
 
