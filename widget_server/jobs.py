@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -49,17 +49,21 @@ class Jobs:
         if app.config.get("TESTING"):
             # Tests inject the time (clock.Clock.set): the consumer's scheduler reads it too.
             app_clock: clock.Clock = app.extensions["clock"]
-            self.huey._get_timestamp = lambda: (
-                app_clock.now().astimezone(UTC).replace(tzinfo=None)
-            )
+            self.huey._get_timestamp = lambda: app_clock.now().astimezone(UTC).replace(tzinfo=None)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
         signed = tokens().sign_job({"c": callback_id, "a": attempt})
         if delay > 0:
-            self._dial.schedule(args=(signed,), delay=delay)
+            self._dial.schedule(args=(signed,), eta=self._eta(delay))
         else:
             self._dial(signed)
+
+    def _eta(self, delay: float) -> datetime:
+        # From the app's clock, which is the real time outside tests: a test that injects
+        # the time sees delayed jobs fall due by that same time.
+        app_clock: clock.Clock = self.app.extensions["clock"]
+        return app_clock.now() + timedelta(seconds=delay)
 
     def enqueue_dial_at(self, callback_id: str, attempt: int, when: datetime) -> None:
         """Put a dial job in Huey's persistent schedule, due at `when` (aware)."""
@@ -80,7 +84,7 @@ class Jobs:
             }
         )
         if delay > 0:
-            self._event.schedule(args=(signed,), delay=delay)
+            self._event.schedule(args=(signed,), eta=self._eta(delay))
         else:
             self._event(signed)
 
