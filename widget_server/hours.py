@@ -92,28 +92,32 @@ def slots(schedule: Schedule, now: datetime, count: int) -> list[datetime]:
 
 def is_offered(schedule: Schedule, instant: datetime, now: datetime) -> bool:
     """Say whether `instant` is a slot start the schedule offers at `now`."""
-    return any(slot == instant for slot in _slots_until(schedule, now, instant))
-
-
-def _slots_until(schedule: Schedule, now: datetime, last: datetime) -> Iterator[datetime]:
-    for slot in _slots_from(schedule, now):
-        if slot > last:
-            return
-        yield slot
+    if instant < now + schedule.lead:
+        return False
+    day = instant.astimezone(schedule.zone).date()
+    if day not in set(_days(schedule, now)):
+        return False
+    # Only that local day's slots are compared, so a forged far-off value costs no more
+    # than an honest one.
+    return any(slot == instant for slot in _day_slots(schedule, day))
 
 
 def _slots_from(schedule: Schedule, now: datetime) -> Iterator[datetime]:
     earliest = now + schedule.lead
     for day in _days(schedule, now):
-        for start, end in schedule.windows_on(day):
-            minute = start
-            step = int(schedule.slot.total_seconds() // 60)
-            while minute + step <= end:
-                instant = _instant(schedule.zone, day, minute)
-                # None: a wall time skipped by spring-forward, which no clock ever shows.
-                if instant is not None and instant >= earliest:
-                    yield instant
-                minute += step
+        for slot in _day_slots(schedule, day):
+            if slot >= earliest:
+                yield slot
+
+
+def _day_slots(schedule: Schedule, day: date) -> Iterator[datetime]:
+    step = int(schedule.slot.total_seconds() // 60)
+    for start, end in schedule.windows_on(day):
+        for minute in range(start, end - step + 1, step):
+            instant = _instant(schedule.zone, day, minute)
+            # None: a wall time skipped by spring-forward, which no clock ever shows.
+            if instant is not None:
+                yield instant
 
 
 def _days(schedule: Schedule, now: datetime) -> Iterator[date]:
