@@ -443,3 +443,20 @@ def test_admin_api_and_cli_refuse_bad_business_hours_per_field(
     assert result.exit_code != 0
     assert "business_hours.windows.mon" in result.output and "not after" in result.output
     assert "business_hours.holidays" in result.output
+
+
+def test_a_schedule_stored_before_it_was_checked_reads_as_always_open(
+    app: Flask, client: FlaskClient
+) -> None:
+    widget_id = berlin_widget(app)
+    with app.app_context():
+        widget = db.session().get(Widget, widget_id)
+        assert widget is not None
+        widget.business_hours = {"holidays": "christmas", "mon": "9-5"}
+        db.session().commit()
+    response = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN})
+    assert response.get_json()["widget"]["hours"] == {
+        "open": True,
+        "closed": False,
+        "next_open": None,
+    }

@@ -102,8 +102,8 @@ def submit(
             earlier.id,
             earlier.status,
             tokens.issue_status_token(earlier.id),
-            True,
-            earlier.scheduled_for,
+            replayed=True,
+            scheduled_for=earlier.scheduled_for,
         )
     _use_token_once(session, form_token.nonce, widget.id)
     blocked = blocklist.number_blocked(session, number.e164)
@@ -164,7 +164,7 @@ def submit(
         phone_policy.mask(number.e164),
     )
     return Accepted(
-        callback.id, callback.status, tokens.issue_status_token(callback.id), False, booked
+        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
     )
 
 
@@ -193,7 +193,7 @@ def _decoy(
     decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
     # A blocked number's booking looks booked too.
     status = Status.SCHEDULED if booked else Status.QUEUED
-    return Accepted(decoy, status, tokens.issue_status_token(decoy), False, booked)
+    return Accepted(decoy, status, tokens.issue_status_token(decoy), scheduled_for=booked)
 
 
 def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:

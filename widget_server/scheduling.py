@@ -33,7 +33,13 @@ SWEEP_BATCH = 500
 
 
 def schedule(widget: Widget) -> hours.Schedule:
-    return hours.schedule_for(widget.business_hours, widget.time_zone)
+    business_hours = widget.business_hours
+    if hours.validation_errors(business_hours):
+        # Stored before schedules were checked: treat as "always open", as it was then,
+        # rather than fail every page of the widget.
+        log.warning("widget=%s has invalid business_hours; treated as always open", widget.id)
+        business_hours = {}
+    return hours.schedule_for(business_hours, widget.time_zone)
 
 
 @dataclass(frozen=True)
