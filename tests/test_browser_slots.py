@@ -87,8 +87,10 @@ def test_visitor_books_a_slot_outside_hours_and_is_called_at_that_time(tmp_path:
             [callback] = db.session().scalars(select(Callback)).all()
             assert callback.scheduled_for == opening.astimezone(UTC)
             assert callback.attempts == 1 and callback.status == "completed"
-            dialing = db.session().scalars(
-                select(CallEvent).where(CallEvent.status == "dialing", CallEvent.applied)
-            ).one()
+            dialing = (
+                db.session()
+                .scalars(select(CallEvent).where(CallEvent.status == "dialing", CallEvent.applied))
+                .one()
+            )
             # Dialled when the injected clock reached 09:00, not when the visitor booked.
             assert dialing.occurred_at >= real_opening - timedelta(seconds=1)
