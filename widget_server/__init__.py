@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("WIDGET_SERVER_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
-    from . import cli, db, guard, i18n, jobs, logs, metrics, settings, tokens, web
+    from . import cli, clock, db, guard, i18n, jobs, logs, metrics, settings, tokens, web
 
     settings.load(app, test_config)
     logs.configure(app)
@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     db.init_app(app)
     tokens.init_app(app)
+    clock.init_app(app)
     guard.init_app(app)
     jobs.init_app(app)
     metrics.init_app(app)

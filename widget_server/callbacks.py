@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import blocklist, leases, metrics, phone_policy
+from . import blocklist, clock, leases, metrics, phone_policy, scheduling
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from .human_checks import HumanCheckRefused
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
@@ -43,6 +44,7 @@ class Submission:
     consent: bool = True
     idempotency_key: str | None = None  # None: the form token's nonce serves as the key
     human_check: object = None  # the Turnstile/hCaptcha token or ALTCHA payload, if any
+    scheduled_for: str | None = None  # a slot the visitor picked (ISO 8601), None: call now
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Accepted:
     status: str
     status_token: str
     replayed: bool = False  # the same answer as an earlier submission with this key
+    scheduled_for: datetime | None = None
 
 
 def policy_for(widget: Widget) -> phone_policy.NumberPolicy:
@@ -72,6 +75,7 @@ def submit(
     enqueue_dial: Callable[[str, int], None],
     lease_seconds: int,
     check_human: Callable[[Widget, Submission], None] | None = None,
+    enqueue_dial_at: Callable[[str, int, datetime], None] | None = None,
 ) -> Accepted:
     """Run every check, persist the callback, then enqueue its signed dial job."""
     if submission.honeypot:
@@ -86,6 +90,8 @@ def submit(
     except phone_policy.PolicyRefusal as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
         raise Unprocessable(fields={"phone": refusal.message}, reason=refusal.reason) from None
+    # Checked before the token is used up, so a visitor can pick another slot and resend.
+    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
     try:
         form_token = tokens.read_form_token(submission.token, widget.id, submission.origin)
     except TokenRefused as refusal:
@@ -96,7 +102,13 @@ def submit(
         select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
     ).first()
     if earlier is not None:
-        return Accepted(earlier.id, earlier.status, tokens.issue_status_token(earlier.id), True)
+        return Accepted(
+            earlier.id,
+            earlier.status,
+            tokens.issue_status_token(earlier.id),
+            replayed=True,
+            scheduled_for=earlier.scheduled_for,
+        )
     if check_human is not None:
         # After the cheap checks (a request without a valid form token never costs a call to
         # a captcha provider) and before the form token is spent, so a visitor who failed
@@ -112,12 +124,16 @@ def submit(
     blocked = blocklist.number_blocked(session, number.e164)
     if blocked:
         # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
-        return _decoy(tokens, widget, blocked, number.e164)
+        return _decoy(tokens, widget, blocked, number.e164, booked)
     callback_id = new_id()
-    if not leases.take_widget_slot(session, widget.id, widget.throttle, callback_id, lease_seconds):
-        raise _refused(widget, "throttle", number.e164)
-    if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
-        raise _refused(widget, "destination_busy", number.e164)
+    # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
+    if booked is None:
+        if not leases.take_widget_slot(
+            session, widget.id, widget.throttle, callback_id, lease_seconds
+        ):
+            raise _refused(widget, "throttle", number.e164)
+        if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
+            raise _refused(widget, "destination_busy", number.e164)
     # Counted only now, so a visitor turned away while the lines are busy can try again;
     # a refusal here rolls the leases above back with the transaction.
     hit_limits(widget, number.e164)
@@ -131,9 +147,11 @@ def submit(
         origin=submission.origin,
         locale=submission.locale,
         extra=dict(submission.extra),
+        status=Status.SCHEDULED if booked else Status.QUEUED,
+        scheduled_for=booked,
     )
     session.add(callback)
-    session.add(CallEvent(callback_id=callback.id, status=Status.QUEUED, source="server"))
+    session.add(CallEvent(callback_id=callback.id, status=callback.status, source="server"))
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
         session.commit()
@@ -141,9 +159,14 @@ def submit(
         # Another request with the same idempotency key was stored first.
         session.rollback()
         raise Conflict(TOKEN_MESSAGE, reason="idempotency_key_in_flight") from None
-    metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
+    metrics.CALLBACK_STATUS.labels(callback.status).inc()
     try:
-        enqueue_dial(callback.id, 1)
+        if booked is None:
+            enqueue_dial(callback.id, 1)
+        elif enqueue_dial_at is not None:
+            enqueue_dial_at(callback.id, 1, booked)
+        else:
+            raise RuntimeError("no way to schedule a booked callback")
     except Exception as exc:
         log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
         apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
@@ -155,7 +178,9 @@ def submit(
         widget.id,
         phone_policy.mask(number.e164),
     )
-    return Accepted(callback.id, callback.status, tokens.issue_status_token(callback.id))
+    return Accepted(
+        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
+    )
 
 
 def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
@@ -171,11 +196,19 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
         ) from None
 
 
-def _decoy(tokens: Tokens, widget: Widget, reason: str, e164: str | None = None) -> Accepted:
+def _decoy(
+    tokens: Tokens,
+    widget: Widget,
+    reason: str,
+    e164: str | None = None,
+    booked: datetime | None = None,
+) -> Accepted:
     metrics.refused(reason)
     log.info("refused widget=%s reason=%s number=%s", widget.id, reason, phone_policy.mask(e164))
     decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
-    return Accepted(decoy, Status.QUEUED, tokens.issue_status_token(decoy))
+    # A blocked number's booking looks booked too.
+    status = Status.SCHEDULED if booked else Status.QUEUED
+    return Accepted(decoy, status, tokens.issue_status_token(decoy), scheduled_for=booked)
 
 
 def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:

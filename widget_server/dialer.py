@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from . import metrics, providers
+from . import clock, metrics, providers, scheduling
 from .callbacks import apply_status
 from .models import Callback, utcnow
 from .phone_policy import mask
@@ -36,6 +36,7 @@ def dial(
     tokens: Tokens,
     queue: JobQueue,
     event_url: Callable[[str], str | None] = lambda _id: None,
+    lease_seconds: int = 15 * 60,
 ) -> None:
     """Run one dial job: at most one originate per (callback, attempt)."""
     try:
@@ -59,6 +60,17 @@ def dial(
             callback.status,
         )
         return
+    if callback.status == Status.SCHEDULED:
+        gate = scheduling.gate(session, callback, clock.now(), lease_seconds)
+        if gate.wait:
+            session.rollback()  # drop a lease half taken; the booking stays as it is
+            queue.enqueue_dial(callback.id, attempt, gate.wait)
+            return
+        if gate.status:
+            log.info("booking not dialled callback=%s cause=%s", callback.id, gate.cause)
+            apply_status(session, callback, gate.status, source="server", cause=gate.cause)
+            session.commit()
+            return
     widget = callback.widget
     callback.attempts = attempt
     callback.originated_at = utcnow()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import db, dialer
+from . import clock, db, dialer, scheduling
 from .providers import ProviderEvent
 from .tokens import tokens
 
@@ -40,14 +41,35 @@ class Jobs:
         # than a status step of a call already under way.
         self._dial = self.huey.task(name="dial", priority=DIAL_PRIORITY)(self._run_dial)
         self._event = self.huey.task(name="provider_event")(self._run_event)
+        # Every minute, a booking whose job was lost (queue flushed, restored backup) is
+        # enqueued again; every consumer may run it, the dialer keeps it idempotent.
+        self._sweep = self.huey.periodic_task(crontab(minute="*"), name="sweep_scheduled")(
+            self._run_sweep
+        )
+        if app.config.get("TESTING"):
+            # Tests inject the time (clock.Clock.set): the consumer's scheduler reads it too.
+            app_clock: clock.Clock = app.extensions["clock"]
+            self.huey._get_timestamp = lambda: app_clock.now().astimezone(UTC).replace(tzinfo=None)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
         signed = tokens().sign_job({"c": callback_id, "a": attempt})
         if delay > 0:
-            self._dial.schedule(args=(signed,), delay=delay)
+            self._dial.schedule(args=(signed,), eta=self._eta(delay))
         else:
             self._dial(signed)
+
+    def _eta(self, delay: float) -> datetime:
+        # From the app's clock, which is the real time outside tests: a test that injects
+        # the time sees delayed jobs fall due by that same time.
+        app_clock: clock.Clock = self.app.extensions["clock"]
+        return app_clock.now() + timedelta(seconds=delay)
+
+    def enqueue_dial_at(self, callback_id: str, attempt: int, when: datetime) -> None:
+        """Put a dial job in Huey's persistent schedule, due at `when` (aware)."""
+        signed = tokens().sign_job({"c": callback_id, "a": attempt})
+        # Aware on purpose: Huey reads a naive eta as the machine's local time.
+        self._dial.schedule(args=(signed,), eta=when.astimezone(UTC))
 
     def enqueue_event(
         self, callback_id: str, event: ProviderEvent, source: str, delay: float = 0
@@ -62,7 +84,7 @@ class Jobs:
             }
         )
         if delay > 0:
-            self._event.schedule(args=(signed,), delay=delay)
+            self._event.schedule(args=(signed,), eta=self._eta(delay))
         else:
             self._event(signed)
 
@@ -70,11 +92,25 @@ class Jobs:
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
             queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
-            dialer.dial(db.session(), signed, tokens=tokens(), queue=queue)
+            dialer.dial(
+                db.session(),
+                signed,
+                tokens=tokens(),
+                queue=queue,
+                lease_seconds=self.app.config["LEASE_SECONDS"],
+            )
 
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
             dialer.apply_event(db.session(), signed, tokens=tokens())
+
+    def _run_sweep(self) -> None:
+        self.sweep_scheduled()
+
+    def sweep_scheduled(self) -> int:
+        """Enqueue due bookings whose job was lost; return how many were enqueued."""
+        with self.app.app_context():
+            return scheduling.sweep(db.session(), clock.now(), self.enqueue_dial)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from typing import Any
 
-from . import human_checks, phone_policy, providers
+from . import hours, human_checks, phone_policy, providers
 from .origins import normalise_origin
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "locale": "en",
     "require_consent": False,
     "enabled": True,
+    "closed": False,  # the owner's switch: no calls now, whatever the business hours say
     "limits": {},
     "human_check": {},
 }
@@ -61,6 +62,8 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         message = check(merged.get(key))
         if message:
             errors[key] = message
+    # Business hours get one reason per part (day, window, holiday), not one for the object.
+    errors.update(hours.validation_errors(merged.get("business_hours")))
     if not errors:
         try:
             merged["provider_settings"] = providers.validate(
@@ -194,11 +197,11 @@ CHECKS = {
     "max_retries": _integer(0, 10),
     "retry_delay": _integer(5, 86_400),
     "time_zone": _time_zone,
-    "business_hours": _object,
     "texts": _object,
     "theme": _object,
     "locale": _text(16, required=True, pattern=re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")),
     "require_consent": _boolean,
     "enabled": _boolean,
+    "closed": _boolean,
     "limits": _limits,
 }

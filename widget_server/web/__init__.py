@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin_api, api, embed, errors, form, headers, health, openapi, optout
+    from . import admin_api, api, booking, embed, errors, form, headers, health, openapi, optout
 
     app.register_blueprint(embed.bp)
     app.register_blueprint(form.bp)
@@ -17,3 +17,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     errors.init_app(app)
     headers.init_app(app)
+    booking.init_app(app)

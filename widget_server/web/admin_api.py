@@ -291,6 +291,7 @@ def _submit_keyed(widget: Widget, submission: Submission) -> Any:
         tokens=admin.KeyedTokens(current_app),
         hit_limits=hit_limits,
         enqueue_dial=jobs().enqueue_dial,
+        enqueue_dial_at=jobs().enqueue_dial_at,
         lease_seconds=current_app.config["LEASE_SECONDS"],
     )
 

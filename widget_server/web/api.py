@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import human_checks
+from .. import clock, human_checks, scheduling
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
@@ -53,6 +54,8 @@ def public_config(widget: Widget) -> dict[str, Any]:
         "require_consent": widget.require_consent,
         "business_hours": widget.business_hours,
         "time_zone": widget.time_zone,
+        # Display rules read exactly this shape: {"open", "closed", "next_open"}.
+        "hours": scheduling.hours_now(widget, clock.now()).as_json(),
     }
 
 
@@ -70,6 +73,28 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
         # {} when the widget has no human check; otherwise its kind, the field to send
         # the answer in, and the site key or a fresh ALTCHA challenge.
         human_check=human_checks.public(widget.human_check, widget.id, current_app.config),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return _cors(response, widget, "GET")
+
+
+@bp.route("/widgets/<widget_id>/slots", methods=["GET", "OPTIONS"])
+def widget_slots(widget_id: str) -> ResponseReturnValue:
+    widget = widget_or_404(widget_id)
+    if request.method == "OPTIONS":
+        return _preflight(widget, "GET")
+    origin = request_origin() or own_origin()
+    if origin != own_origin() and not allowed(widget, origin):
+        raise Forbidden(reason="origin_not_allowed")
+    count = request.args.get("count", str(scheduling.DEFAULT_SLOT_COUNT))
+    if not count.isdigit() or not 1 <= int(count) <= scheduling.MAX_SLOT_COUNT:
+        raise BadRequest(fields={"count": f"A whole number from 1 to {scheduling.MAX_SLOT_COUNT}."})
+    now = clock.now()
+    slots = scheduling.offered_slots(widget, now, int(count))
+    response = jsonify(
+        hours=scheduling.hours_now(widget, now).as_json(),
+        time_zone=widget.time_zone,
+        slots=[scheduling.slot_json(widget, slot) for slot in slots],
     )
     response.headers["Cache-Control"] = "no-store"
     return _cors(response, widget, "GET")
@@ -99,11 +124,14 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
         origin=origin or "", locale=widget.locale, idempotency_key=key, **fields
     )
     accepted = submit_callback(widget, submission)
-    response = jsonify(
-        id=accepted.callback_id,
-        status=accepted.status,
-        status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
-    )
+    body = {
+        "id": accepted.callback_id,
+        "status": accepted.status,
+        "status_url": url_for("api.callback_status", token=accepted.status_token, _external=True),
+    }
+    if accepted.scheduled_for:
+        body["scheduled_for"] = _iso(accepted.scheduled_for)
+    response = jsonify(body)
     response.status_code = 202
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -129,11 +157,16 @@ def callback_status(token: str) -> ResponseReturnValue:
     response = jsonify(
         id=callback.id,
         status=status.value,
-        text=VISITOR_TEXT[status],
+        text=scheduling.visitor_text(status, callback.scheduled_for, widget),
         terminal=is_terminal(status),
+        scheduled_for=_iso(callback.scheduled_for),
         number=mask(callback.visitor_number),
         attempts=callback.attempts,
         updated_at=callback.updated_at.isoformat(),
     )
     response.headers["Cache-Control"] = "no-store"
     return _cors(response, widget, "GET")
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None

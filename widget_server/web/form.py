@@ -21,7 +21,8 @@ from ..guard import limiter, submit_limit_per_ip
 from ..models import Callback, Widget
 from ..origins import normalise_origin
 from ..phone_policy import mask
-from ..statuses import VISITOR_TEXT, Status, is_terminal
+from ..scheduling import visitor_text
+from ..statuses import Status, is_terminal
 from ..tokens import tokens
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
@@ -86,6 +87,7 @@ def submit(widget_id: str) -> ResponseReturnValue:
         consent=bool(form.consent.data),
         locale=widget.locale,
         human_check=_human_check_response(widget),
+        scheduled_for=form.scheduled_for.data or None,
     )
     try:
         accepted = submit_callback(widget, submission)
@@ -93,7 +95,7 @@ def submit(widget_id: str) -> ResponseReturnValue:
         return _refused(widget, form, host, exc, as_json)
     status_page = url_for("form.status_page", widget_id=widget.id, token=accepted.status_token)
     if as_json:
-        return _accepted_json(accepted, status_page), 202
+        return _accepted_json(widget, accepted, status_page), 202
     return make_response("", 303, {"Location": status_page})
 
 
@@ -112,11 +114,11 @@ def _human_check_response(widget: Widget) -> str | None:
     return request.form.get(check.form_field) if check is not None else None
 
 
-def _accepted_json(accepted: Accepted, status_page: str) -> Response:
+def _accepted_json(widget: Widget, accepted: Accepted, status_page: str) -> Response:
     return jsonify(
         id=accepted.callback_id,
         status=accepted.status,
-        text=VISITOR_TEXT[Status(accepted.status)],
+        text=visitor_text(accepted.status, accepted.scheduled_for, widget),
         status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
         status_page=status_page,
     )
@@ -158,7 +160,7 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
         "status.html",
         widget=widget,
         status=status,
-        text=VISITOR_TEXT[status],
+        text=visitor_text(status, callback.scheduled_for if callback else None, widget),
         number=mask(callback.visitor_number) if callback else "",
         terminal=is_terminal(status),
         status_url=url_for("api.callback_status", token=token),

@@ -27,6 +27,8 @@ class CallbackForm(Form):
     token = HiddenField()
     host = HiddenField()
     page_url = HiddenField(validators=[Optional(), Length(max=2048)])
+    # A booked time, offered outside business hours (templates/_slots.html).
+    scheduled_for = StringField(validators=[Optional(), Length(max=64)])
 
 
 def build_form(widget: Widget, formdata: object = None) -> CallbackForm:

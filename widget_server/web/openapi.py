@@ -118,6 +118,25 @@ def document() -> dict[str, Any]:
                     parameters=_params("widget_id"),
                 )
             },
+            "/v1/widgets/{widget_id}/slots": {
+                "get": _op(
+                    "Business hours now and the next bookable slots (UTC starts, local labels)",
+                    {
+                        "200": "Hours and slots",
+                        "400": "Bad count",
+                        "403": "Origin not allowed",
+                        "404": "No such widget",
+                    },
+                    parameters=[
+                        *_params("widget_id"),
+                        {
+                            "name": "count",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                        },
+                    ],
+                )
+            },
             "/v1/widgets/{widget_id}/callbacks": {
                 "post": _op(
                     "Ask for a callback",

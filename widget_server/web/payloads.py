@@ -20,6 +20,7 @@ KNOWN_FIELDS = {
     "consent",
     "website",
     "human_check",
+    "scheduled_for",
 }
 
 
@@ -34,6 +35,7 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
     name = _optional_string(body, "name", 100, errors)
     region = _optional_string(body, "region", 2, errors)
     page_url = _optional_string(body, "page_url", 2048, errors)
+    scheduled_for = _optional_string(body, "scheduled_for", 64, errors)  # checked by the domain
     if page_url and urlsplit(page_url).scheme not in ("http", "https"):
         errors["page_url"] = "Must be an http(s) URL."
     extra = body.get("extra", {})
@@ -72,6 +74,7 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
         "consent": consent,
         "honeypot": honeypot,
         "human_check": human_check,
+        "scheduled_for": scheduled_for,
     }
 
 

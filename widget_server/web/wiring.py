@@ -37,6 +37,7 @@ def submit_callback(widget: Widget, submission: Submission) -> Accepted:
         tokens=tokens(),
         hit_limits=hit_limits,
         enqueue_dial=jobs().enqueue_dial,
+        enqueue_dial_at=jobs().enqueue_dial_at,
         lease_seconds=current_app.config["LEASE_SECONDS"],
         check_human=check_human,
     )
