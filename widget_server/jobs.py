@@ -6,16 +6,19 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import db, dialer
+from . import db, dialer, notifications, retention, webhooks
 from .providers import ProviderEvent
-from .tokens import tokens
+from .tokens import TokenRefused, tokens
 
 log = logging.getLogger(__name__)
 
 DIAL_PRIORITY = 10
+# An unreachable mail server is retried a few times, a minute apart, then given up (logged).
+EMAIL_RETRIES = 3
+EMAIL_RETRY_DELAY = 60
 
 
 def make_huey(config: Any) -> Huey:
@@ -40,6 +43,12 @@ class Jobs:
         # than a status step of a call already under way.
         self._dial = self.huey.task(name="dial", priority=DIAL_PRIORITY)(self._run_dial)
         self._event = self.huey.task(name="provider_event")(self._run_event)
+        # Notices to the site owner: their own retries, never in the way of a call.
+        self._webhook = self.huey.task(name="webhook")(self._run_webhook)
+        self._owner_email = self.huey.task(
+            name="owner_email", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
+        )(self._run_owner_email)
+        self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -66,6 +75,16 @@ class Jobs:
         else:
             self._event(signed)
 
+    def enqueue_webhook(self, delivery_id: int, attempt: int, delay: float = 0) -> None:
+        signed = tokens().sign_job({"wd": delivery_id, "a": attempt})
+        if delay > 0:
+            self._webhook.schedule(args=(signed,), delay=delay)
+        else:
+            self._webhook(signed)
+
+    def enqueue_owner_email(self, callback_id: str, status: str) -> None:
+        self._owner_email(tokens().sign_job({"c": callback_id, "s": status}))
+
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
@@ -75,6 +94,29 @@ class Jobs:
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
             dialer.apply_event(db.session(), signed, tokens=tokens())
+
+    def _run_webhook(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, "webhook")
+            if job is not None:
+                webhooks.run(
+                    db.session(),
+                    job.get("wd"),
+                    job.get("a"),
+                    config=self.app.config,
+                    schedule=self.enqueue_webhook,
+                )
+
+    def _run_owner_email(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, "owner email")
+            if job is not None:
+                notifications.notify(db.session(), job.get("c"), job.get("s"), self.app.config)
+
+    def run_retention(self) -> int:
+        """Erase the numbers of callbacks older than RETENTION_DAYS (hourly, and on demand)."""
+        with self.app.app_context():
+            return retention.erase_expired(db.session(), self.app.config["RETENTION_DAYS"])
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""
@@ -116,6 +158,14 @@ class InProcessConsumer(Consumer):
     """A consumer sharing the web server's process: the server owns the signal handlers."""
 
     def _set_signal_handlers(self) -> None:
+        return None
+
+
+def _verified(signed: object, kind: str) -> dict[str, Any] | None:
+    try:
+        return tokens().read_job(signed)
+    except TokenRefused as refusal:
+        log.error("refused a %s job whose signature does not verify (%s)", kind, refusal.reason)
         return None
 
 
