@@ -63,6 +63,7 @@ def url_problem(url: object, *, allow_http: bool, allow_private: bool) -> str | 
     if parts.username is not None or parts.password is not None:
         return "must not contain a user name or password (the signature authenticates us)"
     if not allow_private:
+        host = host.rstrip(".")
         if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
             return "must be a public host, not a local name"
         try:

@@ -92,6 +92,9 @@ def record(session: Session, callback: Callback, kind: str) -> WebhookDelivery |
     widget = callback.widget
     if not widget.webhook_url:
         return None
+    # The callback's row first: the delivery refers to it, and its defaults (status,
+    # created_at) are only filled in by the flush.
+    session.flush()
     delivery = WebhookDelivery(
         widget_id=widget.id,
         callback_id=callback.id,
@@ -196,7 +199,8 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
         ) as response:
             code = response.status_code
     except egress.DestinationRefused:
-        return Attempt(False, error="destination not allowed: non-public address")
+        # A configuration problem, not a passing one: retrying would only probe again.
+        return Attempt(False, error="destination not allowed: non-public address", retryable=False)
     except requests.Timeout:
         return Attempt(False, error="timeout")
     except requests.RequestException as exc:
