@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,6 +108,23 @@ def test_reference_verifier_accepts_our_signature_and_detects_tampering() -> Non
     # A receiver rotating secrets may be sent several v1 values; any match counts.
     other = webhooks.signature_header("another-secret-0123456789", now, body).split(",")[1]
     assert webhooks.verify_signature(SECRET, f"{header},{other}", body)
+
+
+def test_the_readme_recipe_verifies_our_signatures() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Webhooks to the site owner", 1)[1]
+    recipe = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(recipe, "README.md", "exec"), namespace)  # noqa: S102 - our own docs
+    verify = namespace["verify"]
+    body = webhooks.encode({"type": "callback.created", "number": "+12015550123"})
+    now = int(time.time())
+    header = webhooks.signature_header(SECRET, now, body)
+    assert verify(SECRET, header, body)
+    assert not verify(SECRET, header, body.replace(b"0123", b"0124"))
+    assert not verify("another-secret-0123456789", header, body)
+    assert not verify(SECRET, webhooks.signature_header(SECRET, now - 400, body), body)
+    assert not verify(SECRET, "", body) and not verify(SECRET, "t=1,t=2,v1=x", body)
 
 
 # Events of a callback's life ------------------------------------------------------------
