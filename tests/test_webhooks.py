@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,40 @@ def test_a_redelivered_job_never_sends_twice(local_app: Flask, receiver: Receive
         local_app.extensions["jobs"].enqueue_webhook(first.id, 1)  # the same attempt again
     run_jobs(local_app)
     assert len(receiver.received) == sent
+
+
+def test_events_the_queue_could_not_take_are_swept_up_later(
+    local_app: Flask, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    widget_id = _hooked_widget(local_app, receiver.url)
+    jobs = local_app.extensions["jobs"]
+    working = jobs.enqueue_webhook
+
+    def queue_down(*_args: Any) -> None:
+        raise ConnectionError("queue unreachable")
+
+    jobs.enqueue_webhook = queue_down
+    response = submit_json(local_app.test_client(), widget_id)
+    assert response.status_code == 202  # the callback does not depend on its webhook
+    run_jobs(local_app)
+    assert "after-commit action failed" in caplog.text
+    assert receiver.received == []
+    jobs.enqueue_webhook = working
+    deliveries = _deliveries(local_app)
+    assert deliveries and all(d.status == "pending" and d.attempts == 0 for d in deliveries)
+    assert jobs.sweep_webhooks() == 0  # not overdue yet
+    with local_app.app_context():
+        for delivery in db.session().scalars(select(WebhookDelivery)):
+            delivery.next_attempt_at = delivery.next_attempt_at - timedelta(minutes=10)
+        db.session().commit()
+    assert jobs.sweep_webhooks() == len(deliveries)
+    run_jobs(local_app)
+    assert [d.status for d in _deliveries(local_app)] == ["delivered"] * len(deliveries)
+    assert [event["type"] for event in receiver.events()][0] == "callback.created"
+    assert jobs.sweep_webhooks() == 0
+    with local_app.app_context():
+        callback = db.session().get(Callback, response.get_json()["id"])
+        assert callback is not None and callback.status == "completed"
 
 
 def test_a_forged_webhook_job_sends_nothing(

@@ -49,6 +49,7 @@ class Jobs:
             name="owner_email", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
         )(self._run_owner_email)
         self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
+        self.huey.periodic_task(crontab(minute="*/5"), name="webhook_sweep")(self.sweep_webhooks)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -112,6 +113,11 @@ class Jobs:
             job = _verified(signed, "owner email")
             if job is not None:
                 notifications.notify(db.session(), job.get("c"), job.get("s"), self.app.config)
+
+    def sweep_webhooks(self) -> int:
+        """Queue webhook deliveries whose job never ran (every 5 minutes)."""
+        with self.app.app_context():
+            return webhooks.sweep(db.session(), self.enqueue_webhook)
 
     def run_retention(self) -> int:
         """Erase the numbers of callbacks older than RETENTION_DAYS (hourly, and on demand)."""

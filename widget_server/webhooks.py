@@ -51,6 +51,7 @@ USER_AGENT = "widget-server-webhooks/1"
 REPLAY_WINDOW = 300  # seconds a receiver should accept a signature's timestamp
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+SWEEP_GRACE = 300  # seconds a pending delivery may be overdue before the sweep queues it
 
 
 # Events ----------------------------------------------------------------------------------
@@ -246,7 +247,8 @@ def run(
     url = widget.webhook_url if widget is not None else None
     secret = widget.webhook_secret if widget is not None else None
     delivery.attempts = attempt
-    delivery.next_attempt_at = None
+    # In flight until then; should this worker die mid-request, the sweep takes it up after.
+    delivery.next_attempt_at = utcnow() + timedelta(seconds=2 * float(config["WEBHOOK_TIMEOUT"]))
     # Committed before sending: a crash mid-request leaves this attempt counted, not repeated.
     session.commit()
     if not url or not secret:
@@ -274,6 +276,7 @@ def _note(
 ) -> None:
     delivery.last_status_code = outcome.status_code
     delivery.last_error = (outcome.error or None) and str(outcome.error)[:255]
+    delivery.next_attempt_at = None
     if outcome.ok:
         delivery.status = DELIVERED
         delivery.delivered_at = utcnow()
@@ -294,6 +297,33 @@ def _note(
     delivery.next_attempt_at = utcnow() + timedelta(seconds=delay)
     session.commit()
     schedule(delivery.id, delivery.attempts + 1, delay)
+
+
+def overdue(session: Session, *, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Return pending deliveries whose job is long overdue: never queued (the queue was down
+    when the event was committed), or lost with a worker that died mid-attempt."""
+    cutoff = (now or utcnow()) - timedelta(seconds=SWEEP_GRACE)
+    query = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at < cutoff)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def sweep(session: Session, schedule: Callable[[int, int, float], None]) -> int:
+    """Queue the next attempt of every overdue delivery; a duplicate job is harmless, since
+    each attempt runs once (see `run`)."""
+    found = overdue(session)
+    for delivery_id in found:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is not None:
+            schedule(delivery.id, delivery.attempts + 1, 0)
+    session.rollback()
+    if found:
+        log.warning("webhook sweep queued %s overdue deliveries", len(found))
+    return len(found)
 
 
 def send_test(session: Session, widget: Widget, config: Any) -> WebhookDelivery:
