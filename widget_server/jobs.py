@@ -84,7 +84,8 @@ class Jobs:
             self._webhook(signed)
 
     def enqueue_owner_email(self, callback_id: str, status: str) -> None:
-        self._owner_email(tokens().sign_job({"c": callback_id, "s": status}))
+        # Its own key for the callback: this token can never pass for a provider event's.
+        self._owner_email(tokens().sign_job({"email": callback_id, "s": status}))
 
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
@@ -112,7 +113,7 @@ class Jobs:
         with self.app.app_context():
             job = _verified(signed, "owner email")
             if job is not None:
-                notifications.notify(db.session(), job.get("c"), job.get("s"), self.app.config)
+                notifications.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
 
     def sweep_webhooks(self) -> int:
         """Queue webhook deliveries whose job never ran (every 5 minutes)."""

@@ -85,6 +85,7 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     if errors:
         raise WidgetInvalid(errors)
     merged["allowed_origins"] = [normalise_origin(o) for o in merged["allowed_origins"]]
+    merged["webhook_url"] = merged["webhook_url"] or None  # "" clears it
     return merged
 
 
