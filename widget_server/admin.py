@@ -94,7 +94,13 @@ def document(widget: Widget) -> dict[str, Any]:
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = settings_hint(widget.provider_settings)
     values["human_check"] = human_checks.masked(widget.human_check or {})
+    values["webhook_secret"] = secret_hint(widget.webhook_secret)
     return {"id": widget.id, **values}
+
+
+def secret_hint(secret: str | None) -> str | None:
+    """Say only whether a write-only secret is set: no part of it is ever answered."""
+    return "••••" if secret else None
 
 
 def summary(widget: Widget) -> dict[str, Any]:
@@ -128,9 +134,12 @@ def update_widget(
 ) -> Widget:
     """Save new properties: `replace` (Kazoo's POST) resets omitted ones to their defaults.
 
-    Provider settings are write-only, so a replace that omits them keeps the stored ones
-    rather than erasing credentials the client could never have read back.
+    Provider settings and the webhook secret are write-only, so a replace that omits them
+    keeps the stored ones rather than erasing credentials the client could never read back.
     """
+    if values.get("webhook_secret") == secret_hint("set"):
+        # A client sending back the document it read: the mask means "keep the secret".
+        values = {k: v for k, v in values.items() if k != "webhook_secret"}
     current = _current(widget)
     # The human check's secret key is write-only too: sending the masked document back, or
     # leaving the key out, keeps the stored one.
@@ -150,6 +159,9 @@ def update_widget(
         if "human_check" not in values:
             # Never turn a widget's bot protection off by leaving a field out.
             base["human_check"] = widget.human_check
+        # The webhook secret is write-only too: a replace without it keeps the stored one.
+        if "webhook_secret" not in values:
+            base["webhook_secret"] = widget.webhook_secret
         cleaned = widgets.clean(values, base)
     else:
         cleaned = widgets.clean(values, current)

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import blocklist, clock, leases, metrics, phone_policy, scheduling
+from . import blocklist, clock, leases, metrics, owner_notices, phone_policy, scheduling, utm
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from .human_checks import HumanCheckRefused
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
+from .number_hash import number_hash
 from .statuses import TERMINAL, Status, can_move
 from .tokens import TokenRefused, Tokens
 
@@ -149,9 +150,14 @@ def submit(
         extra=dict(submission.extra),
         status=Status.SCHEDULED if booked else Status.QUEUED,
         scheduled_for=booked,
+        utm=utm.from_page_url(submission.page_url),
+        # Kept when retention erases the number, so the record still belongs to it.
+        number_hash=number_hash(number.e164),
     )
+    callback.widget = widget
     session.add(callback)
     session.add(CallEvent(callback_id=callback.id, status=callback.status, source="server"))
+    owner_notices.callback_created(session, callback)
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
         session.commit()
@@ -248,6 +254,8 @@ def apply_status(
         if status in TERMINAL:
             callback.finished_at = callback.updated_at
             leases.release(session, callback.id)
+        # Webhooks and emails to the site owner: queued after commit, never sent inline.
+        owner_notices.status_moved(session, callback, status)
     if provider_call_id and not callback.provider_call_id:
         callback.provider_call_id = provider_call_id
     return moved

@@ -124,6 +124,7 @@ def describe(widget: Widget) -> dict[str, Any]:
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = sorted(widget.provider_settings)
     values["human_check"] = human_checks.masked(widget.human_check or {})
+    values["webhook_secret"] = "••••" if widget.webhook_secret else None  # write-only
     return {"id": widget.id, "account_id": widget.account_id, **values}
 
 
@@ -320,6 +321,7 @@ def init_app(app: Flask) -> None:
         serve_command,
     ):
         app.cli.add_command(command)
-    from . import cli_admin  # imports this module's groups, so it loads last
+    from . import cli_admin, cli_owner  # import this module's groups, so they load last
 
     cli_admin.init_app(app)
+    cli_owner.init_app(app)

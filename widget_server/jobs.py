@@ -10,13 +10,16 @@ from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import clock, db, dialer, scheduling
+from . import clock, db, dialer, notifications, retention, scheduling, webhooks
 from .providers import ProviderEvent
-from .tokens import tokens
+from .tokens import TokenRefused, tokens
 
 log = logging.getLogger(__name__)
 
 DIAL_PRIORITY = 10
+# An unreachable mail server is retried a few times, a minute apart, then given up (logged).
+EMAIL_RETRIES = 3
+EMAIL_RETRY_DELAY = 60
 
 
 def make_huey(config: Any) -> Huey:
@@ -50,6 +53,13 @@ class Jobs:
             # Tests inject the time (clock.Clock.set): the consumer's scheduler reads it too.
             app_clock: clock.Clock = app.extensions["clock"]
             self.huey._get_timestamp = lambda: app_clock.now().astimezone(UTC).replace(tzinfo=None)
+        # Notices to the site owner: their own retries, never in the way of a call.
+        self._webhook = self.huey.task(name="webhook")(self._run_webhook)
+        self._owner_email = self.huey.task(
+            name="owner_email", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
+        )(self._run_owner_email)
+        self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
+        self.huey.periodic_task(crontab(minute="*/5"), name="webhook_sweep")(self.sweep_webhooks)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -88,6 +98,17 @@ class Jobs:
         else:
             self._event(signed)
 
+    def enqueue_webhook(self, delivery_id: int, attempt: int, delay: float = 0) -> None:
+        signed = tokens().sign_job({"wd": delivery_id, "a": attempt})
+        if delay > 0:
+            self._webhook.schedule(args=(signed,), delay=delay)
+        else:
+            self._webhook(signed)
+
+    def enqueue_owner_email(self, callback_id: str, status: str) -> None:
+        # Its own key for the callback: this token can never pass for a provider event's.
+        self._owner_email(tokens().sign_job({"email": callback_id, "s": status}))
+
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
@@ -111,6 +132,33 @@ class Jobs:
         """Enqueue due bookings whose job was lost; return how many were enqueued."""
         with self.app.app_context():
             return scheduling.sweep(db.session(), clock.now(), self.enqueue_dial)
+    def _run_webhook(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, "webhook")
+            if job is not None:
+                webhooks.run(
+                    db.session(),
+                    job.get("wd"),
+                    job.get("a"),
+                    config=self.app.config,
+                    schedule=self.enqueue_webhook,
+                )
+
+    def _run_owner_email(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, "owner email")
+            if job is not None:
+                notifications.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
+
+    def sweep_webhooks(self) -> int:
+        """Queue webhook deliveries whose job never ran (every 5 minutes)."""
+        with self.app.app_context():
+            return webhooks.sweep(db.session(), self.enqueue_webhook)
+
+    def run_retention(self) -> int:
+        """Erase the numbers of callbacks older than RETENTION_DAYS (hourly, and on demand)."""
+        with self.app.app_context():
+            return retention.erase_expired(db.session(), self.app.config["RETENTION_DAYS"])
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""
@@ -152,6 +200,14 @@ class InProcessConsumer(Consumer):
     """A consumer sharing the web server's process: the server owns the signal handlers."""
 
     def _set_signal_handlers(self) -> None:
+        return None
+
+
+def _verified(signed: object, kind: str) -> dict[str, Any] | None:
+    try:
+        return tokens().read_job(signed)
+    except TokenRefused as refusal:
+        log.error("refused a %s job whose signature does not verify (%s)", kind, refusal.reason)
         return None
 
 

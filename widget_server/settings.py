@@ -53,6 +53,26 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_PAGE": False,
     "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
     "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
+    # Outbound webhooks to site owners: attempts in all, and the first retry's delay (s),
+    # doubled for each later retry up to WEBHOOK_MAX_RETRY_DELAY.
+    "WEBHOOK_MAX_ATTEMPTS": 6,
+    "WEBHOOK_RETRY_BASE_DELAY": 30,
+    "WEBHOOK_MAX_RETRY_DELAY": 6 * 60 * 60,
+    "WEBHOOK_TIMEOUT": 10,  # seconds to connect and to wait for the answer
+    # SSRF care: webhooks go to public https:// URLs only unless these allow more.
+    "WEBHOOK_ALLOW_HTTP": False,
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    # Email to the site owner for missed and failed callbacks; off while SMTP_HOST is unset.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": True,
+    "SMTP_SSL": False,
+    "SMTP_FROM": None,
+    "SMTP_TIMEOUT": 10,
+    # Days after which finished callbacks lose the visitor's number and details; 0 keeps them.
+    "RETENTION_DAYS": 0,
 }
 
 DEVELOPMENT_DEFAULTS: dict[str, Any] = {
@@ -141,6 +161,13 @@ def _check(app: Flask) -> None:
         "FORM_TOKEN_MIN_AGE",
         "LEASE_SECONDS",
         "MAX_CONTENT_LENGTH",
+        "WEBHOOK_MAX_ATTEMPTS",
+        "WEBHOOK_RETRY_BASE_DELAY",
+        "WEBHOOK_MAX_RETRY_DELAY",
+        "WEBHOOK_TIMEOUT",
+        "SMTP_PORT",
+        "SMTP_TIMEOUT",
+        "RETENTION_DAYS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -164,6 +191,25 @@ def _check(app: Flask) -> None:
     if config["FORM_TOKEN_MIN_AGE"] >= config["FORM_TOKEN_MAX_AGE"]:
         raise ConfigError(f"{ENV_PREFIX}_FORM_TOKEN_MIN_AGE must be below FORM_TOKEN_MAX_AGE.")
     _check_limits(config)
+    _check_owner_notices(config)
+
+
+def _check_owner_notices(config: Any) -> None:
+    for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE", "SMTP_STARTTLS", "SMTP_SSL"):
+        if not isinstance(config[name], bool):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be true or false.")
+    if config["WEBHOOK_MAX_ATTEMPTS"] < 1 or config["WEBHOOK_TIMEOUT"] < 1:
+        raise ConfigError(
+            f"{ENV_PREFIX}_WEBHOOK_MAX_ATTEMPTS and {ENV_PREFIX}_WEBHOOK_TIMEOUT must be ≥ 1."
+        )
+    if config["SMTP_HOST"]:
+        if config["SMTP_STARTTLS"] and config["SMTP_SSL"]:
+            raise ConfigError(
+                f"{ENV_PREFIX}_SMTP_STARTTLS and {ENV_PREFIX}_SMTP_SSL exclude each other: "
+                "STARTTLS upgrades a plain connection (port 587), SSL starts with TLS (465)."
+            )
+        if not config["SMTP_FROM"] or "@" not in str(config["SMTP_FROM"]):
+            raise ConfigError(f"{ENV_PREFIX}_SMTP_FROM must be an email address with SMTP_HOST.")
 
 
 def _check_limits(config: Any) -> None:

@@ -6,7 +6,9 @@ import re
 import zoneinfo
 from typing import Any
 
-from . import hours, human_checks, phone_policy, providers
+from flask import current_app, has_app_context
+
+from . import egress, hours, human_checks, phone_policy, providers
 from .origins import normalise_origin
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -41,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "closed": False,  # the owner's switch: no calls now, whatever the business hours say
     "limits": {},
     "human_check": {},
+    "webhook_url": None,
+    "webhook_secret": None,  # write-only: answers show only whether it is set
+    "notify_emails": [],
 }
 PROPERTIES = ("name", "extension", *DEFAULTS)
 
@@ -80,9 +85,12 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         and (merged["default_region"] not in merged["allowed_regions"])
     ):
         errors["default_region"] = "must be one of allowed_regions"
+    if not errors and merged["webhook_url"] and not merged["webhook_secret"]:
+        errors["webhook_secret"] = "is required when webhook_url is set"
     if errors:
         raise WidgetInvalid(errors)
     merged["allowed_origins"] = [normalise_origin(o) for o in merged["allowed_origins"]]
+    merged["webhook_url"] = merged["webhook_url"] or None  # "" clears it
     return merged
 
 
@@ -177,6 +185,48 @@ def _limits(value: object) -> str | None:
     return None
 
 
+def _webhook_url(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    # Stricter unless the server allows more (development, tests against a local receiver).
+    config = current_app.config if has_app_context() else {}
+    return egress.url_problem(
+        value,
+        allow_http=bool(config.get("WEBHOOK_ALLOW_HTTP")),
+        allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE")),
+    )
+
+
+WEBHOOK_SECRET_MIN = 16
+
+
+def _webhook_secret(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be a string"
+    if not WEBHOOK_SECRET_MIN <= len(value) <= 256:
+        return f"must be {WEBHOOK_SECRET_MIN} to 256 characters"
+    if not value.isprintable() or value != value.strip():
+        return "must be printable characters without surrounding spaces"
+    return None
+
+
+# Deliberately simple: one address per item, no display names, nothing that could add a
+# header (commas, angle brackets, line breaks); the mail server decides the rest.
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+MAX_NOTIFY_EMAILS = 10
+
+
+def _notify_emails(value: object) -> str | None:
+    if not isinstance(value, list) or len(value) > MAX_NOTIFY_EMAILS:
+        return f"must be a list of at most {MAX_NOTIFY_EMAILS} email addresses"
+    for item in value:
+        if not isinstance(item, str) or len(item) > 254 or not EMAIL.fullmatch(item):
+            return f"not an email address such as owner@example.com: {item!r}"
+    return None
+
+
 CHECKS = {
     "name": _text(128, required=True),
     "extension": _text(255, required=True, pattern=EXTENSION),
@@ -204,4 +254,7 @@ CHECKS = {
     "enabled": _boolean,
     "closed": _boolean,
     "limits": _limits,
+    "webhook_url": _webhook_url,
+    "webhook_secret": _webhook_secret,
+    "notify_emails": _notify_emails,
 }

@@ -6,7 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin_api, api, booking, embed, errors, form, headers, health, openapi, optout
+    from . import (
+        admin_api,
+        api,
+        booking,
+        embed,
+        errors,
+        form,
+        headers,
+        health,
+        openapi,
+        optout,
+        owner_api,
+    )
 
     app.register_blueprint(embed.bp)
     app.register_blueprint(form.bp)
@@ -14,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(optout.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(owner_api.bp)
     app.register_blueprint(openapi.bp)
     errors.init_app(app)
     headers.init_app(app)

@@ -85,6 +85,15 @@ def _html(summary: str, *params: str) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    doc = _document()
+    # Webhook test and log, and erasure: described beside their routes.
+    from .owner_api import openapi_paths
+
+    doc["paths"].update(openapi_paths(_op, _params, _json_body, KEY))
+    return doc
+
+
+def _document() -> dict[str, Any]:
     widget = {"type": "object", "properties": {k: {} for k in widgets.PROPERTIES}}
     data = {"type": "object", "required": ["data"], "properties": {"data": widget}}
     account = _params("account_id")

@@ -1,0 +1,140 @@
+"""Admin API for what the site owner is told and keeps: webhook tests, delivery log, erasure.
+
+Same keys and Kazoo envelopes as `admin_api`; these routes sit beside the clicktocall
+resource and at the account level (erase).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import phonenumbers
+from flask import Blueprint, current_app, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from .. import db, retention, webhooks
+from ..phone_policy import mask
+from .admin_api import KazooInvalid, _authenticated, _data, _widget, envelope, kazoo_error
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("owner_api", __name__, url_prefix="/v1/accounts/<account_id>")
+bp.register_error_handler(HTTPException, kazoo_error)
+
+MAX_DELIVERIES = 500
+DELIVERY_STATUSES = (webhooks.PENDING, webhooks.DELIVERED, webhooks.DEAD)
+
+
+@bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
+def webhook_test(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    if not widget.webhook_url or not widget.webhook_secret:
+        raise KazooInvalid(fields={"webhook_url": "is not set: save webhook_url first"})
+    delivery = webhooks.send_test(db.session(), widget, current_app.config)
+    return envelope(webhooks.describe(delivery))
+
+
+@bp.route("/clicktocall/<widget_id>/webhook/deliveries", methods=["GET"])
+def webhook_deliveries(account_id: str, widget_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    widget = _widget(account_id, widget_id)
+    errors: dict[str, str] = {}
+    raw_size = request.args.get("page_size", "50")
+    if not (raw_size.isdigit() and 1 <= int(raw_size) <= MAX_DELIVERIES):
+        errors["page_size"] = f"must be an integer from 1 to {MAX_DELIVERIES}"
+    status = request.args.get("status") or None
+    if status is not None and status not in DELIVERY_STATUSES:
+        errors["status"] = "must be one of " + ", ".join(DELIVERY_STATUSES)
+    if errors:
+        raise KazooInvalid(fields=errors)
+    found = webhooks.deliveries(db.session(), widget, limit=int(raw_size), status=status)
+    return envelope([webhooks.describe(delivery) for delivery in found])
+
+
+def e164_or_none(value: object) -> str | None:
+    """Read a number for erasure: any valid-looking international number, as E.164."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:
+        return None
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@bp.route("/erase", methods=["POST"])
+def erase(account_id: str) -> ResponseReturnValue:
+    _authenticated(account_id)
+    data: dict[str, Any] = _data()
+    errors = {key: "unknown property" for key in data if key != "number"}
+    e164 = e164_or_none(data.get("number"))
+    if e164 is None:
+        errors["number"] = "must be an international number such as +12015550123"
+    if errors or e164 is None:
+        raise KazooInvalid(fields=errors)
+    erased = retention.erase_number(db.session(), account_id, e164)
+    log.info("erase request account=%s number=%s", account_id, mask(e164))
+    return envelope({"number": mask(e164), "erased": erased.as_dict()})
+
+
+def openapi_paths(op: Any, params: Any, json_body: Any, security: Any) -> dict[str, Any]:
+    """This module's routes for the OpenAPI document (built with its helpers)."""
+    errors = {"401": "Missing, invalid or revoked key", "404": "Not found"}
+    envelope_ref = {"$ref": "#/components/schemas/Envelope"}
+    one = params("account_id", "widget_id")
+    query = [
+        {"name": "page_size", "in": "query", "schema": {"type": "integer", "maximum": 500}},
+        {"name": "status", "in": "query", "schema": {"enum": list(DELIVERY_STATUSES)}},
+    ]
+    return {
+        "/v1/accounts/{account_id}/clicktocall/{widget_id}/webhook/test": {
+            "parameters": one,
+            "post": op(
+                "Send a sample webhook.test event now; answers the delivery (status, code)",
+                {"200": "The delivery", "400": "No webhook_url set", **errors},
+                schema=envelope_ref,
+                security=security,
+            ),
+        },
+        "/v1/accounts/{account_id}/clicktocall/{widget_id}/webhook/deliveries": {
+            "parameters": one + query,
+            "get": op(
+                "The webhook delivery log, newest first",
+                {"200": "Deliveries", "400": "Invalid data", **errors},
+                schema=envelope_ref,
+                security=security,
+            ),
+        },
+        "/v1/accounts/{account_id}/erase": {
+            "parameters": params("account_id"),
+            "post": op(
+                "Erase one number's data across the account's callbacks; cancels pending ones",
+                {
+                    "200": "Counts of erased records",
+                    "400": "Invalid data",
+                    "415": "Not JSON",
+                    **errors,
+                },
+                schema=envelope_ref,
+                security=security,
+                requestBody=json_body(
+                    {
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {
+                            "data": {
+                                "type": "object",
+                                "required": ["number"],
+                                "properties": {"number": {"type": "string"}},
+                            }
+                        },
+                    }
+                ),
+            ),
+        },
+    }
