@@ -36,8 +36,14 @@
   }
 
   function follow(url) {
+    // Server-Sent Events when static/live.js is on the page and the browser has them.
+    if (window.widgetServerLive && window.widgetServerLive(url, showStatus, poll)) return;
+    poll(url);
+  }
+
+  function poll(url) {
     var terminal = false;
-    function poll() {
+    function next() {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (body) {
@@ -47,9 +53,9 @@
           }
         })
         .catch(function () {})
-        .then(function () { if (!terminal) setTimeout(poll, 1000); });
+        .then(function () { if (!terminal) setTimeout(next, 1000); });
     }
-    poll();
+    next();
   }
 
   if (statusEl && statusEl.dataset.statusUrl && statusEl.dataset.terminal !== "true") {

@@ -10,6 +10,7 @@ from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
 from . import db, dialer
+from .events import event_url
 from .providers import ProviderEvent
 from .tokens import tokens
 
@@ -50,11 +51,12 @@ class Jobs:
             self._dial(signed)
 
     def enqueue_event(
-        self, callback_id: str, event: ProviderEvent, source: str, delay: float = 0
+        self, callback_id: str, attempt: int, event: ProviderEvent, source: str, delay: float = 0
     ) -> None:
         signed = tokens().sign_job(
             {
                 "c": callback_id,
+                "a": attempt,
                 "s": event.status,
                 "cause": event.cause,
                 "pid": event.provider_call_id,
@@ -70,11 +72,12 @@ class Jobs:
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
             queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
-            dialer.dial(db.session(), signed, tokens=tokens(), queue=queue)
+            dialer.dial(db.session(), signed, tokens=tokens(), queue=queue, event_url=event_url)
 
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
-            dialer.apply_event(db.session(), signed, tokens=tokens())
+            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
+            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=queue)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

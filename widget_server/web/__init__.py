@@ -6,11 +6,25 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin_api, api, embed, errors, form, headers, health, openapi, optout
+    from . import (
+        admin_api,
+        api,
+        embed,
+        errors,
+        events,
+        form,
+        headers,
+        health,
+        live,
+        openapi,
+        optout,
+    )
 
     app.register_blueprint(embed.bp)
     app.register_blueprint(form.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(optout.bp)
     app.register_blueprint(admin_api.bp)

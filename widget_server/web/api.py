@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
+from ..live_status import decoy_view, visitor_view
 from ..models import Widget
-from ..phone_policy import mask, region_choices
-from ..statuses import VISITOR_TEXT, Status, is_terminal
+from ..phone_policy import region_choices
 from ..tokens import tokens
 from . import payloads
 from .origins import allowed, own_origin, request_origin
@@ -23,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/v1")
 CORS_MAX_AGE = "600"
 
 
-def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
+def cors(response: Response, widget: Widget | None, methods: str) -> Response:
     origin = request.headers.get("Origin")
     response.vary.add("Origin")
     if widget is not None and allowed(widget, origin):
@@ -34,8 +34,8 @@ def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
     return response
 
 
-def _preflight(widget: Widget, methods: str) -> Response:
-    return _cors(Response(status=204), widget, methods)
+def preflight(widget: Widget | None, methods: str) -> Response:
+    return cors(Response(status=204), widget, methods)
 
 
 def public_config(widget: Widget) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def public_config(widget: Widget) -> dict[str, Any]:
 def widget_config(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
-        return _preflight(widget, "GET")
+        return preflight(widget, "GET")
     origin = request_origin() or own_origin()
     if origin != own_origin() and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
@@ -67,7 +67,7 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
         widget=public_config(widget), token=tokens().issue_form_token(widget.id, origin)
     )
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response, widget, "GET")
+    return cors(response, widget, "GET")
 
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
@@ -75,7 +75,7 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
 def create_callback(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
-        return _preflight(widget, "POST")
+        return preflight(widget, "POST")
     origin = request_origin()
     if not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
@@ -102,33 +102,17 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     response.status_code = 202
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return _cors(response, widget, "POST")
+    return cors(response, widget, "POST")
 
 
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
     callback_id, callback = callback_for_status_token(token)
     if callback is None:  # a honeypot's decoy always reads "queued"
-        body = {
-            "id": callback_id.removeprefix(DECOY_PREFIX),
-            "status": Status.QUEUED.value,
-            "text": VISITOR_TEXT[Status.QUEUED],
-            "terminal": False,
-            "updated_at": None,
-        }
-        return _cors(jsonify(body), None, "GET")
+        return cors(jsonify(decoy_view(callback_id.removeprefix(DECOY_PREFIX))), None, "GET")
     widget = callback.widget
     if request.method == "OPTIONS":
-        return _preflight(widget, "GET")
-    status = Status(callback.status)
-    response = jsonify(
-        id=callback.id,
-        status=status.value,
-        text=VISITOR_TEXT[status],
-        terminal=is_terminal(status),
-        number=mask(callback.visitor_number),
-        attempts=callback.attempts,
-        updated_at=callback.updated_at.isoformat(),
-    )
+        return preflight(widget, "GET")
+    response = jsonify(visitor_view(callback))
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response, widget, "GET")
+    return cors(response, widget, "GET")
