@@ -29,7 +29,6 @@ REASONS = {
     "visitor_no_answer": lazy_gettext("Your phone wasn't answered."),
     "visitor_busy": lazy_gettext("Your line was busy."),
     "visitor_failed": lazy_gettext("We couldn't reach your phone."),
-    "visitor_canceled": lazy_gettext("You canceled the callback."),
     "provider_unavailable": lazy_gettext("Our phone service is unavailable."),
 }
 CANCELED_TEXT = lazy_gettext("Your callback was canceled. We won't call you.")
