@@ -105,6 +105,8 @@ def test_status_page_cancels_without_javascript(tmp_path: Path) -> None:
         page.goto(f"{server.url}/w/{widget_id}")
         submit(page)
         page.wait_for_url("**/status/**")
+        # The page refreshes itself without JavaScript until the first attempt went unanswered.
+        expect(page.locator("[data-status]")).to_contain_text("try again shortly", timeout=15_000)
         button = page.locator("[data-cancel] button")
         expect(button).to_be_visible()
         button.click()
