@@ -33,6 +33,7 @@ REASONS = {
 }
 CANCELED_TEXT = lazy_gettext("Your callback was canceled. We won't call you.")
 TOO_LATE_TEXT = lazy_gettext("The call is already under way, so it can't be canceled now.")
+ENDED_TEXT = lazy_gettext("This callback has already ended, so it can't be canceled.")
 HEARTBEAT_SECONDS = 15.0
 
 

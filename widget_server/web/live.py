@@ -23,6 +23,7 @@ from ..errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
 from ..lifecycle import CancelResult
 from ..live_status import (
     CANCELED_TEXT,
+    ENDED_TEXT,
     TOO_LATE_TEXT,
     StreamSettings,
     database_reader,
@@ -84,8 +85,11 @@ def cancel_json(token: str) -> ResponseReturnValue:
         view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
         return cors(jsonify(view), None, "POST")
     result, canceled = lifecycle.cancel(db.session(), callback.id)
-    if result is CancelResult.TOO_LATE or canceled is None:
-        raise Conflict(str(TOO_LATE_TEXT), reason="cancel_too_late")
+    if canceled is None:  # deleted a moment ago
+        raise NotFound("No such callback.")
+    if result is CancelResult.TOO_LATE:
+        message = ENDED_TEXT if is_terminal(canceled.status) else TOO_LATE_TEXT
+        raise Conflict(str(message), reason="cancel_too_late")
     response = jsonify(visitor_view(canceled))
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "POST")
