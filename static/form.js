@@ -36,14 +36,10 @@
   }
 
   function follow(url) {
-    // Server-Sent Events when static/live.js is on the page and the browser has them.
-    if (window.widgetServerLive && window.widgetServerLive(url, showStatus, poll)) return;
-    poll(url);
-  }
-
-  function poll(url) {
+    // static/live.js follows the callback live (events, reasons, cancel) when it is on the page.
+    if (window.widgetServerLive && window.widgetServerLive(url, showStatus)) return;
     var terminal = false;
-    function next() {
+    function poll() {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (body) {
@@ -53,9 +49,9 @@
           }
         })
         .catch(function () {})
-        .then(function () { if (!terminal) setTimeout(next, 1000); });
+        .then(function () { if (!terminal) setTimeout(poll, 1000); });
     }
-    next();
+    poll();
   }
 
   if (statusEl && statusEl.dataset.statusUrl && statusEl.dataset.terminal !== "true") {

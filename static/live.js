@@ -1,5 +1,5 @@
-/* Live status for the form and status pages: Server-Sent Events, with form.js's polling as
-   the fallback, and the cancel button sent as JSON. */
+/* Live status for the form and status pages: Server-Sent Events, with polling as the
+   fallback, a plain reason after an unhappy end, and the cancel button sent as JSON. */
 (function () {
   "use strict";
   var cancelForm = document.querySelector("[data-cancel]");
@@ -17,11 +17,26 @@
     if (cancelForm) cancelForm.hidden = !body.cancelable;
   }
 
-  // form.js calls this to follow a callback; false means "poll instead".
-  window.widgetServerLive = function (url, showStatus, poll) {
+  function poll(url) {
+    var terminal = false;
+    function next() {
+      fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) { if (body) { render(body); terminal = body.terminal; } })
+        .catch(function () {})
+        .then(function () { if (!terminal) setTimeout(next, 1000); });
+    }
+    next();
+  }
+
+  // form.js calls this to follow a callback: events when the browser has them, else polling.
+  window.widgetServerLive = function (url, showStatus) {
     statusUrl = url;
     show = showStatus;
-    if (!window.EventSource) return false;
+    if (!window.EventSource) {
+      poll(url);
+      return true;
+    }
     var source = new EventSource(url + "/events");
     var failures = 0;
     source.onopen = function () { failures = 0; };
