@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from tests.helpers import add_widget
+from tests.fakes.twilio import Fake as TwilioFake
+from tests.helpers import add_widget, callbacks, run_jobs, submit_json
 from tests.lifecycle import (
     EVENT_BASE,
     dialled_callback,
@@ -225,3 +226,27 @@ def test_an_event_for_an_earlier_attempt_is_stored_but_not_applied(app: Flask) -
         2,
         [("agent_answered", False), ("agent_ringing", True)],
     )
+
+
+def test_a_twilio_call_is_placed_with_its_signed_event_url_and_followed_by_it(
+    app: Flask,
+) -> None:
+    with TwilioFake() as fake:
+        widget_id = add_widget(
+            app,
+            provider="twilio",
+            extension="+12015550100",
+            provider_settings=fake.provider_settings(),
+        )
+        client = app.test_client()
+        assert submit_json(client, widget_id).status_code == 202
+        run_jobs(app)
+        [originate] = [entry for entry in fake.received if entry["originate"]]
+    [callback] = callbacks(app)
+    assert callback.status == "dialing" and callback.provider_call_id
+    url = url_for_event(app, callback.id, 1, "twilio")
+    assert originate["body"]["StatusCallback"] == [url]
+    assert originate["body"]["StatusCallbackMethod"] == ["POST"]
+    params = {**twilio_params("ringing"), "CallSid": callback.provider_call_id}
+    assert post_twilio(client, url, params).get_json()["applied"] is True
+    assert state(app, callback.id)[0] == "agent_ringing"
