@@ -36,6 +36,8 @@
   }
 
   function follow(url) {
+    // static/live.js follows the callback live (events, reasons, cancel) when it is on the page.
+    if (window.widgetServerLive && window.widgetServerLive(url, showStatus)) return;
     var terminal = false;
     function poll() {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })

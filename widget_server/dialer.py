@@ -9,16 +9,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from . import clock, metrics, providers, scheduling
+from . import clock, lifecycle, metrics, providers, scheduling
 from .callbacks import apply_status
 from .models import Callback, utcnow
 from .phone_policy import mask
-from .statuses import Status, is_terminal
+from .statuses import NOT_YET_DIALING, Status
 from .tokens import TokenRefused, Tokens
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = 3600
+# Where a provider may report events for (callback id, attempt, provider); None: nowhere.
+EventUrl = Callable[[str, int, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,12 @@ class JobQueue:
     """How the dialer asks for more work: a later attempt, or a provider event to apply."""
 
     enqueue_dial: Callable[[str, int, float], None]
-    enqueue_event: Callable[[str, providers.ProviderEvent, str, float], None]
+    # (callback id, attempt, event, source, delay)
+    enqueue_event: Callable[[str, int, providers.ProviderEvent, str, float], None]
+
+
+def _no_event_url(_callback_id: str, _attempt: int, _provider: str) -> str | None:
+    return None
 
 
 def dial(
@@ -35,7 +41,7 @@ def dial(
     *,
     tokens: Tokens,
     queue: JobQueue,
-    event_url: Callable[[str], str | None] = lambda _id: None,
+    event_url: EventUrl = _no_event_url,
     lease_seconds: int = 15 * 60,
 ) -> None:
     """Run one dial job: at most one originate per (callback, attempt)."""
@@ -46,13 +52,14 @@ def dial(
         return
     # Row lock: two workers must not both decide from the same stale status (PostgreSQL;
     # SQLite already serialises writers).
-    callback = session.get(Callback, job.get("c"), with_for_update=True)
+    callback = lifecycle.lock(session, job["c"]) if isinstance(job.get("c"), str) else None
     attempt = job.get("a")
     if callback is None or not isinstance(attempt, int):
         log.warning("dial job for an unknown callback dropped")
         return
-    if is_terminal(callback.status) or callback.attempts >= attempt:
-        # Canceled meanwhile, or this attempt already ran (a redelivered job): never redial.
+    if callback.status not in NOT_YET_DIALING or callback.attempts >= attempt:
+        # Canceled or ended meanwhile, a call of this callback is live, or this attempt
+        # already ran (a redelivered job): never dial a second time.
         log.info(
             "dial job skipped callback=%s attempt=%s status=%s",
             callback.id,
@@ -90,7 +97,7 @@ def dial(
         callee_id_number=widget.outbound_callee_id_number,
         extra=dict(callback.extra),
         page_url=callback.page_url,
-        event_url=event_url(callback.id),
+        event_url=event_url(callback.id, attempt, widget.provider),
     )
     metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
     try:
@@ -106,24 +113,13 @@ def dial(
         return
     except providers.ProviderError as exc:
         metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
-        if exc.retryable and attempt <= widget.max_retries:
-            delay = min(widget.retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY)
-            apply_status(
+        if exc.retryable and lifecycle.may_retry(widget, callback):
+            lifecycle.retry_later(
                 session,
                 callback,
-                Status.DIALING,
                 source=widget.provider,
                 cause=exc.cause,
-                details={"retry_in": delay},
-            )
-            session.commit()
-            queue.enqueue_dial(callback.id, attempt + 1, delay)
-            log.info(
-                "retry callback=%s attempt=%s in %ss cause=%s",
-                callback.id,
-                attempt + 1,
-                delay,
-                exc.cause,
+                enqueue_dial=queue.enqueue_dial,
             )
             return
         _fail(session, callback, widget.provider, exc.cause, str(exc))
@@ -147,32 +143,43 @@ def dial(
         mask(callback.visitor_number),
     )
     for planned in result.planned_events:
-        queue.enqueue_event(callback.id, planned.event, widget.provider, planned.delay)
+        queue.enqueue_event(callback.id, attempt, planned.event, widget.provider, planned.delay)
 
 
-def apply_event(session: Session, signed: object, *, tokens: Tokens) -> None:
+def apply_event(session: Session, signed: object, *, tokens: Tokens, queue: JobQueue) -> None:
     """Apply one provider event carried by a signed job."""
     try:
         job = tokens.read_job(signed)
     except TokenRefused as refusal:
         log.warning("refused an event job: %s", refusal.reason)
         return
-    # Row lock: concurrent events for one call must apply one after the other, or a late
-    # "connected" could overwrite a "completed" read a moment earlier.
-    callback = session.get(Callback, job.get("c"), with_for_update=True)
-    status = job.get("s")
-    if callback is None or not isinstance(status, str) or status not in set(Status):
+    callback_id, status, attempt = job.get("c"), job.get("s"), job.get("a")
+    cause, call_id = job.get("cause"), job.get("pid")
+    if (
+        not isinstance(callback_id, str)
+        or not isinstance(status, str)
+        or status not in set(Status)
+        or not (attempt is None or isinstance(attempt, int))
+    ):
         log.warning("event job dropped: unknown callback or status")
         return
-    apply_status(
-        session,
-        callback,
-        status,
-        source=str(job.get("src", "provider")),
-        cause=job.get("cause"),
-        provider_call_id=job.get("pid"),
+    event = providers.ProviderEvent(
+        Status(status),
+        provider_call_id=call_id if isinstance(call_id, str) else None,
+        cause=cause if isinstance(cause, str) else None,
     )
-    session.commit()
+    # Row lock inside: concurrent events for one call apply one after the other, or a late
+    # "connected" could overwrite a "completed" read a moment earlier.
+    outcome = lifecycle.record_event(
+        session,
+        callback_id,
+        attempt,
+        event,
+        source=str(job.get("src", "provider")),
+        enqueue_dial=queue.enqueue_dial,
+    )
+    if outcome is None:
+        log.warning("event job dropped: unknown callback")
 
 
 def _fail(session: Session, callback: Callback, source: str, cause: str, message: str) -> None:

@@ -11,6 +11,7 @@ from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
 from . import clock, db, dialer, notifications, retention, scheduling, webhooks
+from .events import event_url
 from .providers import ProviderEvent
 from .tokens import TokenRefused, tokens
 
@@ -82,11 +83,12 @@ class Jobs:
         self._dial.schedule(args=(signed,), eta=when.astimezone(UTC))
 
     def enqueue_event(
-        self, callback_id: str, event: ProviderEvent, source: str, delay: float = 0
+        self, callback_id: str, attempt: int, event: ProviderEvent, source: str, delay: float = 0
     ) -> None:
         signed = tokens().sign_job(
             {
                 "c": callback_id,
+                "a": attempt,
                 "s": event.status,
                 "cause": event.cause,
                 "pid": event.provider_call_id,
@@ -118,12 +120,14 @@ class Jobs:
                 signed,
                 tokens=tokens(),
                 queue=queue,
+                event_url=event_url,
                 lease_seconds=self.app.config["LEASE_SECONDS"],
             )
 
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
-            dialer.apply_event(db.session(), signed, tokens=tokens())
+            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
+            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=queue)
 
     def _run_sweep(self) -> None:
         self.sweep_scheduled()
@@ -132,6 +136,7 @@ class Jobs:
         """Enqueue due bookings whose job was lost; return how many were enqueued."""
         with self.app.app_context():
             return scheduling.sweep(db.session(), clock.now(), self.enqueue_dial)
+
     def _run_webhook(self, signed: object) -> None:
         with self.app.app_context():
             job = _verified(signed, "webhook")

@@ -52,6 +52,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
     "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
+    # Where providers post call events; None: PUBLIC_ORIGIN (no events without either).
+    "EVENT_BASE_URL": None,
+    # The visitor's live status stream: database poll interval, how long one connection
+    # may hold a web thread before the browser reconnects, and the reconnect delay.
+    "LIVE_POLL_INTERVAL": 1.0,
+    "LIVE_STREAM_SECONDS": 30,
+    "LIVE_RETRY_MS": 2000,
     "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
     # Outbound webhooks to site owners: attempts in all, and the first retry's delay (s),
     # doubled for each later retry up to WEBHOOK_MAX_RETRY_DELAY.
@@ -182,6 +189,12 @@ def _check(app: Flask) -> None:
         url = config[name]
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise ConfigError(f"{ENV_PREFIX}_{name} must be an http(s) URL.")
+    _check_live(config)
+    base = config["EVENT_BASE_URL"]
+    if base is not None and not (
+        isinstance(base, str) and base.startswith(("http://", "https://")) and " " not in base
+    ):
+        raise ConfigError(f"{ENV_PREFIX}_EVENT_BASE_URL must be an absolute http(s) URL.")
     if config["LOG_FORMAT"] not in ("json", "text"):
         raise ConfigError(f"{ENV_PREFIX}_LOG_FORMAT must be json or text.")
     if config["QUEUE_BACKEND"] not in ("sqlite", "redis", "memory"):
@@ -210,6 +223,21 @@ def _check_owner_notices(config: Any) -> None:
             )
         if not config["SMTP_FROM"] or "@" not in str(config["SMTP_FROM"]):
             raise ConfigError(f"{ENV_PREFIX}_SMTP_FROM must be an email address with SMTP_HOST.")
+
+
+def _check_live(config: Any) -> None:
+    for name, low, high in (
+        ("LIVE_POLL_INTERVAL", 0.05, 30),
+        ("LIVE_STREAM_SECONDS", 1, 600),
+        ("LIVE_RETRY_MS", 100, 60000),
+    ):
+        value = config[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be a number from {low} to {high}.")
 
 
 def _check_limits(config: Any) -> None:

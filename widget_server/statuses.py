@@ -8,6 +8,7 @@ from enum import StrEnum
 class Status(StrEnum):
     QUEUED = "queued"
     SCHEDULED = "scheduled"
+    RETRY_WAIT = "retry_wait"  # an attempt ended unanswered; the next one is queued
     DIALING = "dialing"
     AGENT_RINGING = "agent_ringing"
     AGENT_ANSWERED = "agent_answered"
@@ -24,6 +25,7 @@ class Status(StrEnum):
 PROGRESS = [
     Status.QUEUED,
     Status.SCHEDULED,
+    Status.RETRY_WAIT,
     Status.DIALING,
     Status.AGENT_RINGING,
     Status.AGENT_ANSWERED,
@@ -42,6 +44,8 @@ TERMINAL = frozenset(
     }
 )
 ACTIVE = frozenset(Status) - TERMINAL
+# No call is live in these: a visitor may still cancel, and a dial job may start one.
+NOT_YET_DIALING = frozenset({Status.QUEUED, Status.SCHEDULED, Status.RETRY_WAIT})
 _RANK = {status: rank for rank, status in enumerate(PROGRESS)}
 
 
@@ -62,6 +66,7 @@ def can_move(current: str, new: str) -> bool:
 VISITOR_TEXT = {
     Status.QUEUED: "Request received. Calling our team…",
     Status.SCHEDULED: "Your callback is booked.",
+    Status.RETRY_WAIT: "Our team couldn't answer yet. We'll try again shortly…",
     Status.DIALING: "Calling our team…",
     Status.AGENT_RINGING: "Calling our team…",
     Status.AGENT_ANSWERED: "Our team is on the line. Calling you now…",

@@ -4,7 +4,10 @@
   a minimum age (a human takes a few seconds to fill the form);
 - status tokens: let a visitor follow one callback without exposing its id;
 - job tokens: the queue only carries signed payloads, so a write into the queue cannot
-  make the system dial.
+  make the system dial;
+- event references: the last part of a provider's event URL, naming one attempt of one
+  callback with one provider, so an event URL cannot be guessed or moved to another call;
+- cancel tokens: the status page's no-JavaScript cancel button, bound to one callback.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 FORM_SALT = "widget-server.form-token.v1"
 STATUS_SALT = "widget-server.status-token.v1"
 JOB_SALT = "widget-server.job.v1"
+EVENT_SALT = "widget-server.event-url.v1"
+CANCEL_SALT = "widget-server.cancel.v1"
+CANCEL_MAX_AGE = 24 * 60 * 60
 
 
 class TokenRefused(ValueError):
@@ -28,6 +34,15 @@ class TokenRefused(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Which attempt of which callback an event URL was made for, and for which provider."""
+
+    callback_id: str
+    attempt: int
+    provider: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class Tokens:
         self._form = URLSafeTimedSerializer(keys, salt=FORM_SALT)
         self._status = URLSafeSerializer(keys, salt=STATUS_SALT)
         self._job = URLSafeSerializer(keys, salt=JOB_SALT)
+        self._event = URLSafeSerializer(keys, salt=EVENT_SALT)
+        self._cancel = URLSafeTimedSerializer(keys, salt=CANCEL_SALT)
         self.max_age = app.config["FORM_TOKEN_MAX_AGE"]
         self.min_age = app.config["FORM_TOKEN_MIN_AGE"]
 
@@ -94,6 +111,46 @@ class Tokens:
         if not isinstance(callback_id, str):
             raise TokenRefused("status_token_invalid")
         return callback_id
+
+    # Event references ---------------------------------------------------------------
+    def issue_event_ref(self, callback_id: str, attempt: int, provider: str) -> str:
+        return self._event.dumps({"c": callback_id, "a": attempt, "p": provider})
+
+    def read_event_ref(self, ref: str) -> EventRef:
+        if not isinstance(ref, str) or not ref or len(ref) > 512:
+            raise TokenRefused("event_ref_missing")
+        try:
+            payload = self._event.loads(ref)
+        except BadSignature:
+            raise TokenRefused("event_ref_invalid") from None
+        if not isinstance(payload, dict):
+            raise TokenRefused("event_ref_invalid")
+        callback_id, attempt, provider = payload.get("c"), payload.get("a"), payload.get("p")
+        if (
+            not isinstance(callback_id, str)
+            or isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+            or not isinstance(provider, str)
+        ):
+            raise TokenRefused("event_ref_invalid")
+        return EventRef(callback_id, attempt, provider)
+
+    # Cancel tokens ------------------------------------------------------------------
+    def issue_cancel_token(self, callback_id: str) -> str:
+        return self._cancel.dumps(callback_id)
+
+    def read_cancel_token(self, token: object, callback_id: str) -> None:
+        """Verify that `token` was issued for this callback's cancel button, recently."""
+        if not isinstance(token, str) or not token or len(token) > 512:
+            raise TokenRefused("cancel_token_missing")
+        try:
+            named = self._cancel.loads(token, max_age=CANCEL_MAX_AGE)
+        except SignatureExpired:
+            raise TokenRefused("cancel_token_expired") from None
+        except BadSignature:
+            raise TokenRefused("cancel_token_invalid") from None
+        if named != callback_id:
+            raise TokenRefused("cancel_token_wrong_callback")
 
     # Job tokens ---------------------------------------------------------------------
     def sign_job(self, payload: dict[str, Any]) -> str:

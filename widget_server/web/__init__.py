@@ -12,9 +12,11 @@ def init_app(app: Flask) -> None:
         booking,
         embed,
         errors,
+        events,
         form,
         headers,
         health,
+        live,
         openapi,
         optout,
         owner_api,
@@ -23,6 +25,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(embed.bp)
     app.register_blueprint(form.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(optout.bp)
     app.register_blueprint(admin_api.bp)

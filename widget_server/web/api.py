@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -12,9 +11,9 @@ from .. import clock, human_checks, scheduling
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
+from ..live_status import decoy_view, iso_utc, visitor_view
 from ..models import Widget
-from ..phone_policy import mask, region_choices
-from ..statuses import VISITOR_TEXT, Status, is_terminal
+from ..phone_policy import region_choices
 from ..tokens import tokens
 from . import payloads
 from .origins import allowed, own_origin, request_origin
@@ -25,7 +24,7 @@ bp = Blueprint("api", __name__, url_prefix="/v1")
 CORS_MAX_AGE = "600"
 
 
-def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
+def cors(response: Response, widget: Widget | None, methods: str) -> Response:
     origin = request.headers.get("Origin")
     response.vary.add("Origin")
     if widget is not None and allowed(widget, origin):
@@ -36,8 +35,8 @@ def _cors(response: Response, widget: Widget | None, methods: str) -> Response:
     return response
 
 
-def _preflight(widget: Widget, methods: str) -> Response:
-    return _cors(Response(status=204), widget, methods)
+def preflight(widget: Widget | None, methods: str) -> Response:
+    return cors(Response(status=204), widget, methods)
 
 
 def public_config(widget: Widget) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def public_config(widget: Widget) -> dict[str, Any]:
 def widget_config(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
-        return _preflight(widget, "GET")
+        return preflight(widget, "GET")
     origin = request_origin() or own_origin()
     if origin != own_origin() and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
@@ -75,14 +74,14 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
         human_check=human_checks.public(widget.human_check, widget.id, current_app.config),
     )
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response, widget, "GET")
+    return cors(response, widget, "GET")
 
 
 @bp.route("/widgets/<widget_id>/slots", methods=["GET", "OPTIONS"])
 def widget_slots(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
-        return _preflight(widget, "GET")
+        return preflight(widget, "GET")
     origin = request_origin() or own_origin()
     if origin != own_origin() and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
@@ -97,7 +96,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
         slots=[scheduling.slot_json(widget, slot) for slot in slots],
     )
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response, widget, "GET")
+    return cors(response, widget, "GET")
 
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
@@ -105,7 +104,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 def create_callback(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
-        return _preflight(widget, "POST")
+        return preflight(widget, "POST")
     origin = request_origin()
     if not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
@@ -130,43 +129,22 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
         "status_url": url_for("api.callback_status", token=accepted.status_token, _external=True),
     }
     if accepted.scheduled_for:
-        body["scheduled_for"] = _iso(accepted.scheduled_for)
+        body["scheduled_for"] = iso_utc(accepted.scheduled_for)
     response = jsonify(body)
     response.status_code = 202
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return _cors(response, widget, "POST")
+    return cors(response, widget, "POST")
 
 
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
     callback_id, callback = callback_for_status_token(token)
     if callback is None:  # a honeypot's decoy always reads "queued"
-        body = {
-            "id": callback_id.removeprefix(DECOY_PREFIX),
-            "status": Status.QUEUED.value,
-            "text": VISITOR_TEXT[Status.QUEUED],
-            "terminal": False,
-            "updated_at": None,
-        }
-        return _cors(jsonify(body), None, "GET")
+        return cors(jsonify(decoy_view(callback_id.removeprefix(DECOY_PREFIX))), None, "GET")
     widget = callback.widget
     if request.method == "OPTIONS":
-        return _preflight(widget, "GET")
-    status = Status(callback.status)
-    response = jsonify(
-        id=callback.id,
-        status=status.value,
-        text=scheduling.visitor_text(status, callback.scheduled_for, widget),
-        terminal=is_terminal(status),
-        scheduled_for=_iso(callback.scheduled_for),
-        number=mask(callback.visitor_number),
-        attempts=callback.attempts,
-        updated_at=callback.updated_at.isoformat(),
-    )
+        return preflight(widget, "GET")
+    response = jsonify(visitor_view(callback))
     response.headers["Cache-Control"] = "no-store"
-    return _cors(response, widget, "GET")
-
-
-def _iso(instant: datetime | None) -> str | None:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None
+    return cors(response, widget, "GET")

@@ -26,6 +26,7 @@ from ..statuses import Status, is_terminal
 from ..tokens import tokens
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
+from .live import live_page
 from .origins import host_origin, own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
@@ -154,18 +155,22 @@ def _refused(
 @bp.get("/w/<widget_id>/status/<token>")
 def status_page(widget_id: str, token: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
-    callback = _callback_for(token, widget)
+    callback_id, callback = _callback_for(token, widget)
     status = Status(callback.status) if callback else Status.QUEUED
+    context = {
+        "status": status,
+        "text": visitor_text(status, callback.scheduled_for if callback else None, widget),
+        "terminal": is_terminal(status),
+        **live_page(widget, token, callback_id, callback),
+    }
     html = render_template(
         "status.html",
         widget=widget,
-        status=status,
-        text=visitor_text(status, callback.scheduled_for if callback else None, widget),
         number=mask(callback.visitor_number) if callback else "",
-        terminal=is_terminal(status),
         status_url=url_for("api.callback_status", token=token),
         host=host_origin(widget, request.args.get("host")),
         post_to_host=False,
+        **context,
     )
     response = make_response(html)
     response.headers["Content-Security-Policy"] = form_page_policy(widget)
@@ -173,8 +178,8 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
     return response
 
 
-def _callback_for(token: str, widget: Widget) -> Callback | None:
-    _callback_id, callback = callback_for_status_token(token)
+def _callback_for(token: str, widget: Widget) -> tuple[str, Callback | None]:
+    callback_id, callback = callback_for_status_token(token)
     if callback is not None and callback.widget_id != widget.id:
         raise NotFound("No such callback.")
-    return callback
+    return callback_id, callback

@@ -170,6 +170,7 @@ def _document() -> dict[str, Any]:
                     parameters=_params("token"),
                 )
             },
+            **_lifecycle_paths(),
             "/optout": {"get": _html("Opt-out page"), "post": _html("Opt a number out")},
             "/v1/optout": {"post": _op("Opt a number out", {"200": "Done", "400": "Bad"})},
             "/healthz": {"get": _op("Liveness", {"200": "Alive"})},
@@ -285,6 +286,82 @@ def _document() -> dict[str, Any]:
                     },
                 },
             },
+        },
+    }
+
+
+def _lifecycle_paths() -> dict[str, Any]:
+    """Live status, cancel and provider events."""
+    return {
+        "/v1/callbacks/{token}/events": {
+            "get": {
+                "summary": "The callback's status as Server-Sent Events (`event: status`, "
+                "`id`, `retry`); ends at a terminal status or after LIVE_STREAM_SECONDS",
+                "parameters": [
+                    *_params("token"),
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "Event stream", "content": {"text/event-stream": {}}},
+                    "404": {
+                        "description": "Unknown",
+                        "content": {"application/json": {"schema": ERROR}},
+                    },
+                },
+            }
+        },
+        "/v1/callbacks/{token}/cancel": {
+            "post": _op(
+                "Cancel a queued, scheduled or retry-waiting callback",
+                {
+                    "200": "Canceled (the status body)",
+                    "404": "Unknown",
+                    "409": "A call is under way or the callback has ended",
+                    "415": "Not JSON",
+                },
+                parameters=_params("token"),
+                requestBody=_json_body({"type": "object"}),
+            )
+        },
+        "/w/{widget_id}/status/{token}/cancel": {
+            "post": {
+                "summary": "Cancel from the status page (form with cancel_token); 303 back",
+                "parameters": _params("widget_id", "token"),
+                "responses": {
+                    "303": {"description": "Back to the status page"},
+                    "403": {"description": "Cross-site post or bad cancel token"},
+                    "404": {"description": "Unknown"},
+                },
+            }
+        },
+        "/v1/events/{provider}/{ref}": {
+            "post": _op(
+                "A provider's call event, at the signed URL given with the call",
+                {
+                    "200": "Recorded ({received, applied, known})",
+                    "400": "Malformed body (fields name the problem)",
+                    "403": "Unsigned, tampered or wrong-provider URL, or a bad signature",
+                    "404": "Unknown callback",
+                },
+                parameters=_params("provider", "ref"),
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {
+                                    "status": {"type": "string"},
+                                    "call_id": {"type": "string"},
+                                    "cause": {"type": "string"},
+                                },
+                            }
+                        },
+                    },
+                },
+            )
         },
     }
 

@@ -1,0 +1,122 @@
+"""A real browser follows a callback live (Server-Sent Events) and cancels it on the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import ARTIFACTS, chromium
+from tests.helpers import add_widget, callbacks
+from tests.live import live_server
+
+pytestmark = pytest.mark.browser
+
+
+def open_form(browser: Any, url: str, events: bool = True) -> tuple[Any, list[str], list[str]]:
+    page = browser.new_page()
+    if not events:
+        page.add_init_script("delete window.EventSource;")
+    problems: list[str] = []
+    streams: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    # Any failed request but the browser's own favicon.ico guess is a problem.
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and problems.append(f"{r.status} {r.url}")
+        ),
+    )
+    page.on("request", lambda r: r.url.endswith("/events") and streams.append(r.url))
+    page.goto(url)
+    page.wait_for_selector("#phone")
+    return page, problems, streams
+
+
+def submit(page: Any) -> None:
+    page.fill("#phone", "201 555 0123")
+    page.wait_for_timeout(1100)  # a human takes at least the minimum fill time
+    page.click("button.submit")
+
+
+def test_live_status_follows_the_call_through_events(tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        live_server(tmp_path, host_origins=[], step_delay=0.6, FORM_TOKEN_MIN_AGE=1) as server,
+        chromium() as browser,
+    ):
+        page, problems, streams = open_form(browser, f"{server.url}/w/{server.widget_id}")
+        submit(page)
+        status = page.locator("[data-status]")
+        status.wait_for(state="visible")
+        expect(status).to_contain_text("Calling you now", timeout=15_000)
+        expect(status).to_contain_text("Call finished", timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / "live-status-completed.png"))
+        assert streams, "the page never opened the event stream"
+        assert page.locator("[data-cancel]").is_hidden()
+        assert problems == []
+
+
+@pytest.mark.parametrize("events", [True, False], ids=["events", "polling"])
+def test_visitor_cancels_while_a_retry_waits(tmp_path: Path, events: bool) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        live_server(tmp_path, host_origins=[], FORM_TOKEN_MIN_AGE=1) as server,
+        chromium() as browser,
+    ):
+        widget_id = add_widget(
+            server.app,
+            allowed_origins=[server.url],
+            max_retries=2,
+            retry_delay=120,
+            provider_settings={"step_delay": 0.3, "fail": "agent_no_answer"},
+        )
+        page, problems, streams = open_form(browser, f"{server.url}/w/{widget_id}", events=events)
+        submit(page)
+        status = page.locator("[data-status]")
+        expect(status).to_contain_text("try again shortly", timeout=15_000)
+        expect(status).to_contain_text("Our team couldn't answer in time.")
+        cancel = page.locator("[data-cancel] button")
+        expect(cancel).to_be_visible()
+        cancel.click()
+        expect(status).to_contain_text("The callback was canceled", timeout=10_000)
+        expect(page.locator("[data-cancel]")).to_be_hidden()
+        page.screenshot(path=str(ARTIFACTS / f"live-status-canceled-{events}.png"))
+        [callback] = callbacks(server.app)
+        assert (callback.status, callback.attempts) == ("canceled", 1)
+        # Without EventSource the page polls the status API instead, with the same result.
+        assert bool(streams) == events
+        assert problems == []
+
+
+def test_status_page_cancels_without_javascript(tmp_path: Path) -> None:
+    with (
+        live_server(tmp_path, host_origins=[], FORM_TOKEN_MIN_AGE=1) as server,
+        chromium() as browser,
+    ):
+        widget_id = add_widget(
+            server.app,
+            allowed_origins=[server.url],
+            max_retries=2,
+            retry_delay=120,
+            provider_settings={"step_delay": 0.3, "fail": "agent_no_answer"},
+        )
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.goto(f"{server.url}/w/{widget_id}")
+        submit(page)
+        page.wait_for_url("**/status/**")
+        # The page refreshes itself without JavaScript until the first attempt went unanswered.
+        expect(page.locator("[data-status]")).to_contain_text("try again shortly", timeout=15_000)
+        button = page.locator("[data-cancel] button")
+        expect(button).to_be_visible()
+        button.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("[data-status]")).to_contain_text("canceled")
+        [callback] = callbacks(server.app)
+        assert callback.status == "canceled"
+        context.close()

@@ -1,0 +1,147 @@
+"""The visitor's live view of a callback: a status event stream, and cancel (JSON or form)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from .. import db, lifecycle
+from ..callbacks import DECOY_PREFIX
+from ..errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
+from ..lifecycle import CancelResult
+from ..live_status import (
+    CANCELED_TEXT,
+    ENDED_TEXT,
+    TOO_LATE_TEXT,
+    StreamSettings,
+    database_reader,
+    decoy_view,
+    reason_text,
+    status_stream,
+    visitor_view,
+)
+from ..models import Callback, Widget
+from ..statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
+from ..tokens import TokenRefused, tokens
+from .api import cors, preflight
+from .origins import own_origin, request_origin
+from .wiring import callback_for_status_token, widget_or_404
+
+bp = Blueprint("live", __name__)
+
+
+@bp.route("/v1/callbacks/<token>/events", methods=["GET", "OPTIONS"])
+def callback_events(token: str) -> ResponseReturnValue:
+    callback_id, callback = callback_for_status_token(token)
+    widget = callback.widget if callback is not None else None
+    if request.method == "OPTIONS":
+        return preflight(widget, "GET")
+    config = current_app.config
+    settings = StreamSettings(
+        poll_seconds=float(config["LIVE_POLL_INTERVAL"]),
+        max_seconds=float(config["LIVE_STREAM_SECONDS"]),
+        retry_ms=int(config["LIVE_RETRY_MS"]),
+    )
+    read: Callable[[], dict[str, Any] | None]
+    if callback is None:
+        decoy = decoy_view(callback_id.removeprefix(DECOY_PREFIX))
+        read = lambda: decoy  # noqa: E731 - a honeypot's decoy never changes
+    else:
+        read = database_reader(current_app.extensions["db_sessions"], callback.id)
+    # The stream opens its own short sessions: release the request's connection now.
+    db.session().close()
+    last_event_id = request.headers.get("Last-Event-ID")
+    stream = stream_with_context(status_stream(read, settings, last_event_id))
+    response = Response(stream, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return cors(response, widget, "GET")
+
+
+@bp.route("/v1/callbacks/<token>/cancel", methods=["POST", "OPTIONS"])
+def cancel_json(token: str) -> ResponseReturnValue:
+    callback_id, callback = callback_for_status_token(token)
+    widget = callback.widget if callback is not None else None
+    if request.method == "OPTIONS":
+        return preflight(widget, "POST")
+    # A cross-site "simple" request cannot set this content type without a preflight.
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    if callback is None:
+        # A honeypot's decoy cancels like a real callback, and nothing is stored.
+        view = {**decoy_view(callback_id.removeprefix(DECOY_PREFIX))}
+        view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
+        return cors(jsonify(view), None, "POST")
+    result, canceled = lifecycle.cancel(db.session(), callback.id)
+    if canceled is None:  # deleted a moment ago
+        raise NotFound("No such callback.")
+    if result is CancelResult.TOO_LATE:
+        message = ENDED_TEXT if is_terminal(canceled.status) else TOO_LATE_TEXT
+        raise Conflict(str(message), reason="cancel_too_late")
+    response = jsonify(visitor_view(canceled))
+    response.headers["Cache-Control"] = "no-store"
+    return cors(response, widget, "POST")
+
+
+@bp.post("/w/<widget_id>/status/<token>/cancel")
+def cancel_form(widget_id: str, token: str) -> ResponseReturnValue:
+    """Cancel from the status page without JavaScript, then show the status page again."""
+    widget = widget_or_404(widget_id)
+    # The button posts from this server's own page; anything else is a cross-site post.
+    if request_origin() != own_origin():
+        raise Forbidden(reason="origin_not_allowed")
+    callback_id, callback = callback_for_status_token(token)
+    if callback is not None and callback.widget_id != widget.id:
+        raise NotFound("No such callback.")
+    try:
+        tokens().read_cancel_token(request.form.get("cancel_token"), callback_id)
+    except TokenRefused as refusal:
+        raise Forbidden("This page has expired. Please reload it.", reason=refusal.reason) from None
+    page = url_for("form.status_page", widget_id=widget.id, token=token)
+    if callback is None:
+        return make_response("", 303, {"Location": page + "?canceled=1"})
+    result, _ = lifecycle.cancel(db.session(), callback.id)
+    if result is CancelResult.TOO_LATE:
+        return make_response("", 303, {"Location": page + "?cancel=too_late"})
+    return make_response("", 303, {"Location": page})
+
+
+def cancel_button(widget: Widget, token: str, callback_id: str) -> dict[str, str]:
+    """Return what the status page's no-JavaScript cancel button needs."""
+    return {
+        "action": url_for("live.cancel_form", widget_id=widget.id, token=token),
+        "token": tokens().issue_cancel_token(callback_id),
+    }
+
+
+def live_page(
+    widget: Widget, token: str, callback_id: str, callback: Callback | None
+) -> dict[str, Any]:
+    """Return the status page's live parts: the cancel button, and what a cancel left to say."""
+    args = request.args
+    if callback is None:
+        # A honeypot's decoy looks canceled after its cancel button, like a real one.
+        if args.get("canceled") == "1":
+            return {"status": Status.CANCELED, "text": str(CANCELED_TEXT), "terminal": True}
+        return {"live_cancel": cancel_button(widget, token, callback_id)}
+    context: dict[str, Any] = {}
+    reason = reason_text(callback.status, callback.cause)
+    if reason:
+        context["text"] = f"{VISITOR_TEXT[Status(callback.status)]} {reason}"
+    if callback.status in NOT_YET_DIALING:
+        context["live_cancel"] = cancel_button(widget, token, callback_id)
+    elif args.get("cancel") == "too_late" and not is_terminal(callback.status):
+        context["live_message"] = str(TOO_LATE_TEXT)
+    return context
