@@ -82,7 +82,7 @@
       if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
     });
     if (!shown) {
-      message.textContent = body.message || "Something went wrong. Please try again.";
+      message.textContent = body.message || document.body.dataset.msgError;
       message.hidden = false;
     }
     if (body.token) form.elements.token.value = body.token;
@@ -116,7 +116,7 @@
       })
       .catch(function () {
         submit.disabled = false;
-        showErrors({ message: "We couldn't reach the server. Please try again." });
+        showErrors({ message: document.body.dataset.msgOffline });
       });
   });
 })();

@@ -8,19 +8,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import blocklist, leases, metrics, phone_policy
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
+from .i18n import N_
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
 from .statuses import TERMINAL, Status, can_move
 from .tokens import TokenRefused, Tokens
 
 log = logging.getLogger(__name__)
 
-TOKEN_MESSAGE = "This form has expired. Please try again."
+TOKEN_MESSAGE = N_("This form has expired. Please try again.")
 # Status tokens for honeypot hits name no stored callback and always read "queued".
 DECOY_PREFIX = "decoy-"
 
@@ -75,7 +77,7 @@ def submit(
         return _decoy(tokens, widget, "honeypot")
     if widget.require_consent and not submission.consent:
         raise Unprocessable(
-            fields={"consent": "Please agree so we can call you."}, reason="consent"
+            fields={"consent": gettext("Please agree so we can call you.")}, reason="consent"
         )
     try:
         number = phone_policy.check(submission.phone, policy_for(widget), submission.region)
@@ -86,7 +88,9 @@ def submit(
         form_token = tokens.read_form_token(submission.token, widget.id, submission.origin)
     except TokenRefused as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
-        raise Unprocessable(fields={"token": TOKEN_MESSAGE}, reason=refusal.reason) from None
+        raise Unprocessable(
+            fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
+        ) from None
     key = submission.idempotency_key or form_token.nonce
     earlier = session.scalars(
         select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
@@ -125,7 +129,7 @@ def submit(
     except IntegrityError:
         # Another request with the same idempotency key was stored first.
         session.rollback()
-        raise Conflict(TOKEN_MESSAGE, reason="idempotency_key_in_flight") from None
+        raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
     metrics.CALLBACK_STATUS.labels(Status.QUEUED).inc()
     try:
         enqueue_dial(callback.id, 1)
@@ -151,9 +155,8 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)
-        raise Conflict(
-            TOKEN_MESSAGE, fields={"token": TOKEN_MESSAGE}, reason="token_reused"
-        ) from None
+        message = gettext(TOKEN_MESSAGE)
+        raise Conflict(message, fields={"token": message}, reason="token_reused") from None
 
 
 def _decoy(tokens: Tokens, widget: Widget, reason: str, e164: str | None = None) -> Accepted:

@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from typing import Any
 
-from . import phone_policy, providers
+from . import display, phone_policy, providers, texts
 from .origins import normalise_origin
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "limits": {},
     "human_check": {},
+    "display_rules": {},
 }
 PROPERTIES = ("name", "extension", *DEFAULTS)
 
@@ -199,11 +200,12 @@ CHECKS = {
     "retry_delay": _integer(5, 86_400),
     "time_zone": _time_zone,
     "business_hours": _object,
-    "texts": _object,
-    "theme": _object,
+    "texts": texts.errors,
+    "theme": display.theme_errors,
     "locale": _text(16, required=True, pattern=re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")),
     "require_consent": _boolean,
     "enabled": _boolean,
     "limits": _limits,
     "human_check": _human_check,
+    "display_rules": display.rules_errors,
 }

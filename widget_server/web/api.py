@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import get_locale
 from flask.typing import ResponseReturnValue
 
+from .. import display, texts
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
@@ -52,6 +54,12 @@ def public_config(widget: Widget) -> dict[str, Any]:
         "require_consent": widget.require_consent,
         "business_hours": widget.business_hours,
         "time_zone": widget.time_zone,
+        # The loader's button: theme, display rules and texts in the visitor's language.
+        "embed": display.embed_config(
+            widget,
+            str(get_locale() or "en"),
+            {key: texts.text(widget, key) for key in texts.DEFAULTS},
+        ),
     }
 
 
