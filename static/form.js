@@ -18,6 +18,14 @@
       tell({ type: "height", value: Math.ceil(document.body.getBoundingClientRect().height) });
     }).observe(document.body);
   }
+  // The loader asks for focus when the panel opens (a cross-origin frame may not autofocus).
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (host && event.origin === host && data && data.ns === NS && data.type === "focus") {
+      var first = document.querySelector("input:not([type=hidden]):not([tabindex='-1']),select");
+      if (first) first.focus();
+    }
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") tell({ type: "close" });
   });

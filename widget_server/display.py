@@ -27,6 +27,33 @@ MAX_DELAY = 600
 PATH_PATTERN = re.compile(r"[*/][A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,199}")
 
 
+# The button's stylesheet, adopted by the loader's shadow root (a constructed stylesheet,
+# so it works under a strict style-src). Colours are checked by COLOR before they get here.
+BUTTON_CSS = (
+    ":host{all:initial}"
+    ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;"
+    "gap:8px;height:52px;padding:0 20px;border-radius:$radius;background:$color;"
+    "color:$text;font:600 15px/1 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3)}"
+    ".b:focus-visible,a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}"
+    ".p{position:absolute;bottom:64px;right:0;width:360px;max-width:calc(100vw - 24px);"
+    "max-height:calc(100vh - 96px);overflow:auto;background:#fff;border-radius:12px;"
+    "box-shadow:0 8px 30px rgba(0,0,0,.3)}.l .p{right:auto;left:0}"
+    ".p[hidden],.n{display:none}iframe{border:0;width:100%;height:480px;display:block}"
+    "@media (max-width:640px){.n{display:block;padding:14px;text-align:center;"
+    "font:600 16px system-ui,sans-serif;color:#0b3d91}}"
+    "@media (prefers-reduced-motion:no-preference){.b{transition:transform .15s}"
+    ".b:hover{transform:scale(1.04)}}"
+)
+
+
+def button_css(color: str, radius: int) -> str:
+    return (
+        BUTTON_CSS.replace("$radius", f"{int(radius)}px")
+        .replace("$color", color)
+        .replace("$text", text_color(color))
+    )
+
+
 def theme_errors(value: object) -> str | None:
     """Say what is wrong with a widget's `theme` (None when it can be saved)."""
     if not isinstance(value, dict):
@@ -126,11 +153,19 @@ def text_color(background: str) -> str:
     )
 
 
-def embed_config(widget: Any, locale: str, texts: dict[str, str]) -> dict[str, Any]:
-    """What the loader needs to draw and place the button, in the visitor's language."""
+def embed_config(
+    widget: Any, locale: str, texts: dict[str, str], color: object = None
+) -> dict[str, Any]:
+    """What the loader needs to draw and place the button, in the visitor's language.
+
+    `color` is the tag's data-color, which wins over the theme when it is a colour.
+    """
     theme = widget.theme if isinstance(widget.theme, dict) else {}
     rules = widget.display_rules if isinstance(widget.display_rules, dict) else {}
-    color = theme.get("color") if COLOR.fullmatch(str(theme.get("color", ""))) else DEFAULT_COLOR
+    if not (isinstance(color, str) and COLOR.fullmatch(color)):
+        color = (
+            theme.get("color") if COLOR.fullmatch(str(theme.get("color", ""))) else DEFAULT_COLOR
+        )
     side = theme.get("position") if theme.get("position") in POSITIONS else "right"
     if locale in RIGHT_TO_LEFT:  # mirrored layout: the corner a right-to-left reader expects
         side = "left" if side == "right" else "right"
@@ -140,8 +175,8 @@ def embed_config(widget: Any, locale: str, texts: dict[str, str]) -> dict[str, A
         "lang": locale,
         "color": color,
         "text_color": text_color(str(color)),
+        "css": button_css(str(color), theme.get("radius", 26)),
         "side": side,
-        "radius": theme.get("radius", 26),
         "icon": ICONS.get(str(theme.get("icon", "none")), ""),
         "label": texts["button"],
         "schedule_label": texts["schedule_button"],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from flask_babel import get_locale
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 
 from .. import display, texts
 from ..callbacks import DECOY_PREFIX, Submission
@@ -59,6 +59,7 @@ def public_config(widget: Widget) -> dict[str, Any]:
             widget,
             str(get_locale() or "en"),
             {key: texts.text(widget, key) for key in texts.DEFAULTS},
+            request.args.get("color"),
         ),
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from ..callbacks import Accepted, Submission
 from ..errors import Forbidden, NotFound, WidgetServerError, error_response
@@ -22,12 +23,18 @@ bp = Blueprint("form", __name__)
 
 
 def _render(
-    widget: Widget, form: CallbackForm, host: str, status: int = 200, message: str | None = None
+    widget: Widget,
+    form: CallbackForm,
+    host: str,
+    status: int = 200,
+    message: str | None = None,
+    preview: bool = False,
 ) -> Response:
     # Messages go to the embedding page only when it named itself and that name was admitted.
     post_to_host = normalise_origin(form.host.data) == host
     form.host.data = host
-    form.token.data = tokens().issue_form_token(widget.id, host)
+    # A preview gets no form token, so nothing it could send would ever be accepted.
+    form.token.data = "" if preview else tokens().issue_form_token(widget.id, host)
     html = render_template(
         "form.html",
         widget=widget,
@@ -35,6 +42,9 @@ def _render(
         host=host,
         message=message,
         post_to_host=post_to_host,
+        preview=preview,
+        # Outside business hours the loader may offer "schedule a callback" instead.
+        schedule=request.args.get("schedule") == "1",
     )
     response = make_response(html, status)
     response.headers["Content-Security-Policy"] = form_page_policy(widget)
@@ -48,7 +58,8 @@ def show(widget_id: str) -> ResponseReturnValue:
     form = build_form(widget)
     form.page_url.data = request.args.get("page", "")[:2048]
     form.host.data = request.args.get("host", "")
-    return _render(widget, form, host_origin(widget, form.host.data))
+    preview = request.args.get("preview") == "1"
+    return _render(widget, form, host_origin(widget, form.host.data), preview=preview)
 
 
 @bp.post("/w/<widget_id>")
@@ -140,5 +151,5 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
 def _callback_for(token: str, widget: Widget) -> Callback | None:
     _callback_id, callback = callback_for_status_token(token)
     if callback is not None and callback.widget_id != widget.id:
-        raise NotFound("No such callback.")
+        raise NotFound(gettext("No such callback."))
     return callback

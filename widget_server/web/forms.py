@@ -12,7 +12,6 @@ from ..models import Widget
 from ..phone_policy import region_choices
 from ..texts import text
 
-
 # WTForms' own messages that a visitor can meet, so the catalogues carry them too.
 WTFORMS_MESSAGES = (N_("Not a valid choice."),)
 

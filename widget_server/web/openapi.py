@@ -69,6 +69,12 @@ def document() -> dict[str, Any]:
                 "get": _html("The callback form", "widget_id"),
                 "post": _html("Submit the callback form", "widget_id"),
             },
+            "/w/{widget_id}/preview": {
+                "get": _html(
+                    "The widget on a neutral page of this server; its form sends nothing",
+                    "widget_id",
+                )
+            },
             "/w/{widget_id}/status/{token}": {
                 "get": _html("A callback's status page", "widget_id", "token")
             },
@@ -76,7 +82,21 @@ def document() -> dict[str, Any]:
                 "get": _op(
                     "Public widget settings and a fresh form token",
                     {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
-                    parameters=_params("widget_id"),
+                    parameters=[
+                        *_params("widget_id"),
+                        {
+                            "name": "locale",
+                            "in": "query",
+                            "description": "language of the texts (else Accept-Language)",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "color",
+                            "in": "query",
+                            "description": "button colour #rgb/#rrggbb overriding the theme",
+                            "schema": {"type": "string"},
+                        },
+                    ],
                 )
             },
             "/v1/widgets/{widget_id}/callbacks": {
