@@ -22,8 +22,8 @@
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (host && event.origin === host && data && data.ns === NS && data.type === "focus") {
-      var first = document.querySelector("input:not([type=hidden]):not([tabindex='-1']),select");
-      if (first) first.focus();
+      var phone = document.querySelector("input[type=tel]");  // what the visitor came to type
+      if (phone) phone.focus();
     }
   });
   document.addEventListener("keydown", function (event) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from ..callbacks import Accepted, Submission
 from ..errors import Forbidden, NotFound, WidgetServerError, error_response
@@ -90,7 +90,10 @@ def submit(widget_id: str) -> ResponseReturnValue:
         accepted = submit_callback(widget, submission)
     except WidgetServerError as exc:
         return _refused(widget, form, host, exc, as_json)
-    status_page = url_for("form.status_page", widget_id=widget.id, token=accepted.status_token)
+    # The visitor's language follows them to the status page and the status they poll.
+    status_page = url_for(
+        "form.status_page", widget_id=widget.id, token=accepted.status_token, locale=_locale()
+    )
     if as_json:
         return _accepted_json(accepted, status_page), 202
     return make_response("", 303, {"Location": status_page})
@@ -101,7 +104,9 @@ def _accepted_json(accepted: Accepted, status_page: str) -> Response:
         id=accepted.callback_id,
         status=accepted.status,
         text=VISITOR_TEXT[Status(accepted.status)],
-        status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
+        status_url=url_for(
+            "api.callback_status", token=accepted.status_token, locale=_locale(), _external=True
+        ),
         status_page=status_page,
     )
 
@@ -138,7 +143,7 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
         text=VISITOR_TEXT[status],
         number=mask(callback.visitor_number) if callback else "",
         terminal=is_terminal(status),
-        status_url=url_for("api.callback_status", token=token),
+        status_url=url_for("api.callback_status", token=token, locale=_locale()),
         host=host_origin(widget, request.args.get("host")),
         post_to_host=False,
     )
@@ -153,3 +158,7 @@ def _callback_for(token: str, widget: Widget) -> Callback | None:
     if callback is not None and callback.widget_id != widget.id:
         raise NotFound(gettext("No such callback."))
     return callback
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
