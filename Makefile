@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/widget_size.py
+	$(BIN)/python benchmarks/widget_main_thread.py
 	$(BIN)/python benchmarks/submit_to_originate.py
 
 clean:
@@ -48,7 +49,8 @@ CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 .PHONY: messages
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location \
-		--sort-output -o translations/messages.pot .
+		--sort-output --project widget-server --version 1 --copyright-holder widget-server \
+		-o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 	$(MAKE) catalogues
 
