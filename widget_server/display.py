@@ -34,7 +34,9 @@ BUTTON_CSS = (
     ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;"
     "gap:8px;height:52px;padding:0 20px;border-radius:$radius;background:$color;"
     "color:$text;font:600 15px/1 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3)}"
-    ".b:focus-visible,a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}"
+    # A black-white-black focus ring: at least 3:1 against any host page background.
+    ".b:focus-visible,a:focus-visible{outline:2px solid #fff;outline-offset:2px;"
+    "box-shadow:0 0 0 6px #000}"
     ".p{position:absolute;bottom:64px;right:0;width:360px;max-width:calc(100vw - 24px);"
     "max-height:calc(100vh - 96px);overflow:auto;background:#fff;border-radius:12px;"
     "box-shadow:0 8px 30px rgba(0,0,0,.3)}.l .p{right:auto;left:0}"
