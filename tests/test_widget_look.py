@@ -100,6 +100,18 @@ def test_theme_reaches_the_button_with_readable_text(app: Flask, client: FlaskCl
     # The tag's data-color wins over the theme, and is checked like it.
     assert config(client, widget_id, "?color=%23102030")["embed"]["text_color"] == "#ffffff"
     assert config(client, widget_id, "?color=red;}")["embed"]["color"] == "#ffd400"
+    # The form page takes the same colour from its own stylesheet (its CSP stays strict).
+    form = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
+    assert f'href="/w/{widget_id}/theme.css"' in form
+    css = client.get(f"/w/{widget_id}/theme.css")
+    assert css.mimetype == "text/css"
+    assert css.get_data(as_text=True) == ":root{--accent:#ffd400;--accent-fg:#000000}\n"
+
+
+def test_form_page_keeps_its_own_colours_without_a_theme(
+    client: FlaskClient, widget_id: str
+) -> None:
+    assert client.get(f"/w/{widget_id}/theme.css").get_data() == b""
 
 
 @pytest.mark.parametrize(

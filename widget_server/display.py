@@ -56,6 +56,15 @@ def button_css(color: str, radius: int) -> str:
     )
 
 
+def form_css(widget: Any) -> str:
+    """The form page's accent (its submit button) in the widget's colour, readable text on it."""
+    theme = widget.theme if isinstance(widget.theme, dict) else {}
+    color = theme.get("color")
+    if not (isinstance(color, str) and COLOR.fullmatch(color)):
+        return ""  # the form's own light and dark defaults
+    return f":root{{--accent:{color};--accent-fg:{text_color(color)}}}\n"
+
+
 def theme_errors(value: object) -> str | None:
     """Say what is wrong with a widget's `theme` (None when it can be saved)."""
     if not isinstance(value, dict):

@@ -20,7 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from .. import db
+from .. import db, display
 from ..errors import NotFound
 from ..i18n import supported
 from ..models import Account, Widget
@@ -99,6 +99,16 @@ def preview(widget_id: str) -> ResponseReturnValue:
     response = make_response(html)
     response.headers["Content-Security-Policy"] = PREVIEW_POLICY
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/w/<widget_id>/theme.css")
+def theme_css(widget_id: str) -> ResponseReturnValue:
+    """The widget's colour for its form page: a stylesheet, so the page's CSP stays strict."""
+    widget = widget_or_404(widget_id)
+    response = Response(display.form_css(widget), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = LOADER_MAX_AGE
     return response
 
 

@@ -75,6 +75,13 @@ def document() -> dict[str, Any]:
                     "widget_id",
                 )
             },
+            "/w/{widget_id}/theme.css": {
+                "get": {
+                    "summary": "The form page's colours from the widget's theme",
+                    "parameters": _params("widget_id"),
+                    "responses": {"200": {"description": "CSS", "content": {"text/css": {}}}},
+                }
+            },
             "/w/{widget_id}/status/{token}": {
                 "get": _html("A callback's status page", "widget_id", "token")
             },
