@@ -82,17 +82,22 @@ def measure(browser: Any, url: str, server_url: str, with_widget: bool) -> dict[
     }
 
 
-def loader_slices(trace: bytes) -> list[float]:
-    """Durations (ms) of main-thread slices that run widget.js: evaluation and its calls."""
+def loader_slices(trace: bytes) -> dict[str, float]:
+    """Main-thread slices (ms) that run widget.js: its evaluation and each function it runs."""
     events = json.loads(trace)
     events = events["traceEvents"] if isinstance(events, dict) else events
-    return [
-        event["dur"] / 1000
-        for event in events
-        if event.get("name") in ("EvaluateScript", "FunctionCall")
-        and event.get("ph") == "X"
-        and "/widget.js" in str((event.get("args", {}).get("data") or {}).get("url", ""))
-    ]
+    slices: dict[str, float] = {}
+    for event in events:
+        data = event.get("args", {}).get("data") or {}
+        if (
+            event.get("name") in ("EvaluateScript", "FunctionCall")
+            and event.get("ph") == "X"
+            and "/widget.js" in str(data.get("url", ""))
+        ):
+            label = "evaluate" if event["name"] == "EvaluateScript" else data.get("functionName")
+            label = label or "anonymous"
+            slices[label] = slices.get(label, 0.0) + event["dur"] / 1000
+    return slices
 
 
 def main() -> None:
@@ -120,11 +125,16 @@ def main() -> None:
     print(f"host page main thread, median of {runs} cold loads each")
     slices = [r["slices"] for r in results["with"]]
     assert all(slices), "no widget.js work found in the trace"
+    labels = sorted({label for run in slices for label in run})
+    parts = ", ".join(
+        f"{label} {statistics.median(run.get(label, 0.0) for run in slices):.2f} ms"
+        for label in labels
+    )
+    print(f"  loader's own main-thread work (trace): {parts}")
     print(
-        f"  loader's own work (trace): {statistics.median(len(s) for s in slices):.0f} slices, "
-        f"longest {statistics.median(max(s) for s in slices):.2f} ms "
-        f"(worst run {max(max(s) for s in slices):.2f} ms), "
-        f"total {statistics.median(sum(s) for s in slices):.2f} ms"
+        f"    longest slice {statistics.median(max(run.values()) for run in slices):.2f} ms "
+        f"(worst run {max(max(run.values()) for run in slices):.2f} ms), "
+        f"total {statistics.median(sum(run.values()) for run in slices):.2f} ms"
     )
     for key, label in (("script_ms", "script"), ("task_ms", "all tasks")):
         base, widget = median("without", key), median("with", key)
