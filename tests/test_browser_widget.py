@@ -23,6 +23,7 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 CALL_NOW = "+1 201 555 0100"
+SLOW = 15_000  # ms: generous, CI machines can be busy
 QUEUE_JS = """
 window.WidgetServer = window.WidgetServer || [];
 window.seenStatuses = [];
@@ -177,7 +178,7 @@ def test_keyboard_only_visitor_on_a_desktop(stack: Stack) -> None:
     page.keyboard.press("Enter")
     frame = widget_frame(page, widget_id)
     frame.wait_for_selector("#phone")
-    expect(frame.locator("#phone")).to_be_focused(timeout=5_000)  # focus moved into the panel
+    expect(frame.locator("#phone")).to_be_focused(timeout=SLOW)  # focus moved into the panel
     assert widget_button(page)["expanded"] is True
     assert_accessible(frame, "the form page")
     assert_accessible(page, "the host page with the open widget")
@@ -207,10 +208,10 @@ def test_form_errors_are_announced_next_to_the_field(stack: Stack) -> None:
     page.wait_for_timeout(1100)
     frame.click("button[type=submit]")
     error = frame.locator("#phone-error")
-    expect(error).to_have_text("No podemos llamar a números de ese país.")
+    expect(error).to_have_text("No podemos llamar a números de ese país.", timeout=SLOW)
     assert frame.get_attribute("#phone", "aria-invalid") == "true"
     assert frame.get_attribute("#phone", "aria-describedby") == "phone-error"
-    expect(frame.locator("#phone")).to_be_focused()
+    expect(frame.locator("#phone")).to_be_focused(timeout=SLOW)
     assert_accessible(frame, "the form page showing an error")
     page.screenshot(path=str(ARTIFACTS / "widget-error-es.png"))
 
@@ -246,7 +247,7 @@ def test_hostile_global_css_cannot_hide_or_restyle_the_widget(stack: Stack) -> N
     assert box["y"] + box["height"] > DESKTOP["height"] - 80  # still in the corner
     tap_button(page)
     frame = widget_frame(page, widget_id)
-    expect(frame.locator("#phone")).to_be_visible()
+    expect(frame.locator("#phone")).to_be_visible(timeout=SLOW)
     page.screenshot(path=str(ARTIFACTS / "widget-hostile-css.png"))
     assert page.problems == []
 
@@ -320,7 +321,7 @@ def test_outside_business_hours_hide_or_schedule(stack: Stack) -> None:
     tap_button(page)
     frame = widget_frame(page, schedule)
     assert "schedule=1" in frame.url
-    expect(frame.locator("h1")).to_have_text("Schedule a callback")
+    expect(frame.locator("h1")).to_have_text("Schedule a callback", timeout=SLOW)
     # Nobody answers a "call us now" after hours.
     assert not [n for n in accessibility_tree(page) if n["role"] == "link"]
     page.screenshot(path=str(ARTIFACTS / "widget-after-hours.png"))
@@ -334,8 +335,8 @@ def test_preview_page_shows_the_widget_and_sends_nothing(stack: Stack) -> None:
     assert widget_button(page)["name"].endswith("Call me back")
     tap_button(page)
     frame = widget_frame(page, widget_id)
-    expect(frame.locator("[data-preview]")).to_be_visible()
-    expect(frame.locator("button[type=submit]")).to_be_disabled()
+    expect(frame.locator("[data-preview]")).to_be_visible(timeout=SLOW)
+    expect(frame.locator("button[type=submit]")).to_be_disabled(timeout=SLOW)
     assert frame.input_value("[name=token]") == ""
     assert_accessible(page, "the preview page")
     page.screenshot(path=str(ARTIFACTS / "widget-preview.png"))
