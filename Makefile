@@ -57,5 +57,5 @@ messages: $(STAMP)
 .PHONY: catalogues
 catalogues: $(CATALOGUES:.po=.mo)
 
-translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@
