@@ -57,13 +57,13 @@
     wrap.lang = c.lang; wrap.dir = c.dir;
     btn = el("button", "b"); btn.type = "button";
     icon.setAttribute("aria-hidden", "true");
-    btn.append(icon, a.label || (shut ? c.schedule_label : c.label));
+    btn.append(icon, a.label || (mode ? c.schedule_label : c.label));
     btn.setAttribute("aria-expanded", "false");
     btn.onclick = function () { isOpen ? close() : open(); };
     btn.onmouseenter = btn.onfocus = function () { panel && load(); };
     panel = el("div", "p"); panel.hidden = true;
     panel.setAttribute("role", "dialog"); panel.setAttribute("aria-label", btn.textContent);
-    if (c.call_now && !shut) { // "call us now": while open, on a phone-sized screen (CSS)
+    if (c.call_now && !shut) { // "call us now": only while open, on a phone-sized screen (CSS)
       shut = el("a", "n", c.call_now.label); shut.href = c.call_now.href; panel.append(shut);
     }
     wrap.append(panel, btn); root.appendChild(wrap); d.body.appendChild(host);
@@ -85,8 +85,7 @@
           if ((c.show_on.length && !any(c.show_on)) || any(c.hide_on)) return;
           if (shut && c.outside_hours === "hide") return;
         }
-        shut = shut && c.outside_hours === "schedule";
-        if (shut) mode = "&schedule=1";
+        if (shut && c.outside_hours === "schedule") mode = "&schedule=1";
         setTimeout(mount, "preview" in a ? 0 : c.delay_seconds * 1e3, c, shut);
       })
       .catch(function () {}); // not allowed here, or offline: the page stays as it was

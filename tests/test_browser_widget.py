@@ -325,6 +325,14 @@ def test_outside_business_hours_hide_or_schedule(stack: Stack) -> None:
     # Nobody answers a "call us now" after hours.
     assert not [n for n in accessibility_tree(page) if n["role"] == "link"]
     page.screenshot(path=str(ARTIFACTS / "widget-after-hours.png"))
+    # Shown as usual after hours (the default), but still without "call us now".
+    shown = stack.widget(display_rules={"call_now": CALL_NOW})
+    page.goto(stack.host("/shown", shown))
+    widget_host(page)
+    assert widget_button(page)["name"] == "Call me back"
+    tap_button(page)
+    widget_frame(page, shown).wait_for_selector("#phone")
+    assert not [n for n in accessibility_tree(page) if n["role"] == "link"]
 
 
 def test_preview_page_shows_the_widget_and_sends_nothing(stack: Stack) -> None:
