@@ -17,14 +17,14 @@ $(STAMP): pyproject.toml
 
 # Embedded default: SQLite in instance/, in-process job queue, simulator provider.
 run: export WIDGET_SERVER_ENV ?= development
-run: $(STAMP)
+run: $(STAMP) catalogues
 	$(FLASK) db upgrade
 	$(FLASK) demo --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT)
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 # With WIDGET_SERVER_TEST_POSTGRES set (CI sets it), everything that touches the database
 # runs a second time on PostgreSQL, one fresh database per test.
-test: $(STAMP)
+test: $(STAMP) catalogues
 	$(BIN)/pytest
 	@if [ -n "$$WIDGET_SERVER_TEST_POSTGRES" ]; then \
 		echo "== again on PostgreSQL =="; \
@@ -37,7 +37,25 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/widget_size.py
+	$(BIN)/python benchmarks/widget_main_thread.py
 	$(BIN)/python benchmarks/submit_to_originate.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+
+# Message catalogues: `make messages` extracts the marked texts and updates every .po;
+# compiled .mo files are committed, and rebuilt here whenever a .po changes.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+.PHONY: messages
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location \
+		--sort-output --project widget-server --version 1 --copyright-holder widget-server \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(MAKE) catalogues
+
+.PHONY: catalogues
+catalogues: $(CATALOGUES:.po=.mo)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@

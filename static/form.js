@@ -18,6 +18,14 @@
       tell({ type: "height", value: Math.ceil(document.body.getBoundingClientRect().height) });
     }).observe(document.body);
   }
+  // The loader asks for focus when the panel opens (a cross-origin frame may not autofocus).
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (host && event.origin === host && data && data.ns === NS && data.type === "focus") {
+      var phone = document.querySelector("input[type=tel]");  // what the visitor came to type
+      if (phone) phone.focus();
+    }
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") tell({ type: "close" });
   });
@@ -84,7 +92,7 @@
       if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
     });
     if (!shown) {
-      message.textContent = body.message || "Something went wrong. Please try again.";
+      message.textContent = body.message || document.body.dataset.msgError;
       message.hidden = false;
     }
     if (body.token) form.elements.token.value = body.token;
@@ -120,7 +128,7 @@
       })
       .catch(function () {
         submit.disabled = false;
-        showErrors({ message: "We couldn't reach the server. Please try again." });
+        showErrors({ message: document.body.dataset.msgOffline });
       });
   });
 })();

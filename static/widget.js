@@ -1,46 +1,35 @@
 /* widget-server loader: one floating button in a closed Shadow DOM root; the form lives
-   in an iframe served by the widget server and is only loaded when the visitor asks. */
+   in an iframe served by the widget server and is only loaded when the visitor asks.
+   The server decides the look (its stylesheet carries the theme, with a text colour
+   chosen for contrast), the side, the texts in the visitor's language and the display
+   rules; this file only applies them, so it stays tiny. */
 (function (w, d) {
   var s = d.currentScript, q = w.WidgetServer, NS = "widget-server";
   if (!s || !s.dataset.widget || (q && q.v)) return; // a second script tag mounts nothing
-  var cfg = s.dataset, api = new URL(s.src).origin, on = {}, cmds = q && q.length ? q : [];
-  var btn, panel, frame, isOpen = false;
-  var CSS = ":host{all:initial}" +
-    ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;" +
-    "height:52px;padding:0 20px;border-radius:26px;background:var(--c);color:var(--t);" +
-    "font:600 15px/1 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3)}" +
-    ".b:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}" +
-    ".p{position:absolute;bottom:64px;right:0;width:360px;max-width:calc(100vw - 24px);" +
-    "height:480px;max-height:calc(100vh - 96px);background:#fff;border-radius:12px;" +
-    "overflow:hidden;box-shadow:0 8px 30px rgba(0,0,0,.3)}.l .p{right:auto;left:0}" +
-    ".p[hidden]{display:none}iframe{border:0;width:100%;height:100%;display:block}" +
-    "@media (prefers-reduced-motion:no-preference){.b{transition:transform .15s}" +
-    ".b:hover{transform:scale(1.04)}}";
-
-  function colors(hex) { // a valid #rgb/#rrggbb colour, and readable text on it
-    if (!/^#([0-9a-f]{3}){1,2}$/i.test(hex || "")) hex = "#0b5cad";
-    var n = hex.length < 5 ? hex.replace(/\w/g, "$&$&") : hex, l = [1, 3, 5].map(function (i) {
-      var c = parseInt(n.substr(i, 2), 16) / 255;
-      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-    });
-    return [hex, 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2] > 0.179 ? "#000" : "#fff"];
-  }
-
+  var a = s.dataset, api = new URL(s.src).origin, on = {}, cmds = q && q.length ? q : [];
+  // Language: the tag's data-locale, then the host page's <html lang>, then the browser.
+  var lang = a.locale || d.documentElement.lang || navigator.language || "";
+  var btn, panel, frame, isOpen = false, mode = "";
   function load() {
     if (frame) return;
     frame = d.createElement("iframe");
     frame.title = btn.textContent;
-    frame.src = api + "/w/" + encodeURIComponent(cfg.widget) + "?host=" +
+    frame.src = api + "/w/" + encodeURIComponent(a.widget) + "?host=" +
       encodeURIComponent(location.origin) + "&page=" +
-      encodeURIComponent(location.href.split("#")[0]) +
-      (cfg.locale ? "&locale=" + encodeURIComponent(cfg.locale) : "");
+      encodeURIComponent(location.href.split("#")[0]) + "&locale=" + encodeURIComponent(lang) +
+      mode + ("preview" in a ? "&preview=1" : "");
+    frame.onload = focusForm;
     panel.appendChild(frame);
+  }
+
+  function focusForm() { // a cross-origin frame may not autofocus: ask the form to do it
+    isOpen && frame.contentWindow.postMessage({ ns: NS, type: "focus" }, api);
   }
 
   function open() {
     if (!btn) return cmds.push(["open"]);
     load(); panel.hidden = false; isOpen = true;
-    btn.setAttribute("aria-expanded", "true"); frame.focus();
+    btn.setAttribute("aria-expanded", "true"); frame.focus(); focusForm();
   }
 
   function close() {
@@ -49,29 +38,57 @@
     btn.setAttribute("aria-expanded", "false"); btn.focus();
   }
 
-  function mount() {
-    var host = d.createElement("div"), st = host.style, root, sheet, c = colors(cfg.color);
+  function el(tag, cls, text) {
+    var e = d.createElement(tag); e.className = cls; e.textContent = text || ""; return e;
+  }
+
+  function mount(c, shut) {
+    var host = d.createElement("div"), st = host.style, root, sheet, left = (a.position ||
+      c.side) === "left", wrap = el("div", left ? "l" : ""), icon = el("span", "", c.icon);
     host.setAttribute("data-widget-server", "");
     // Inline !important beats any host-page rule on the host element itself.
     st.setProperty("position", "fixed", "important");
     st.setProperty("bottom", "20px", "important");
-    st.setProperty(cfg.position === "left" ? "left" : "right", "20px", "important");
+    st.setProperty(left ? "left" : "right", "20px", "important");
     st.setProperty("z-index", "2147483000", "important");
-    st.setProperty("--c", c[0]); st.setProperty("--t", c[1]);
     root = host.attachShadow({ mode: "closed" });
-    sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); // no <style>: passes strict CSPs
+    sheet = new CSSStyleSheet(); sheet.replaceSync(c.css); // no <style>: passes strict CSPs
     root.adoptedStyleSheets = [sheet];
-    var wrap = d.createElement("div");
-    if (cfg.position === "left") wrap.className = "l";
-    btn = d.createElement("button"); btn.type = "button"; btn.className = "b";
-    btn.textContent = cfg.label || "Call me back";
+    wrap.lang = c.lang; wrap.dir = c.dir;
+    btn = el("button", "b"); btn.type = "button";
+    icon.setAttribute("aria-hidden", "true");
+    btn.append(icon, a.label || (mode ? c.schedule_label : c.label));
     btn.setAttribute("aria-expanded", "false");
     btn.onclick = function () { isOpen ? close() : open(); };
     btn.onmouseenter = btn.onfocus = function () { panel && load(); };
-    panel = d.createElement("div"); panel.className = "p"; panel.hidden = true;
+    panel = el("div", "p"); panel.hidden = true;
+    panel.setAttribute("role", "dialog"); panel.setAttribute("aria-label", btn.textContent);
+    if (c.call_now && !shut) { // "call us now": only while open, on a phone-sized screen (CSS)
+      shut = el("a", "n", c.call_now.label); shut.href = c.call_now.href; panel.append(shut);
+    }
     wrap.append(panel, btn); root.appendChild(wrap); d.body.appendChild(host);
     host.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
     cmds.forEach(run);
+  }
+
+  function start() {
+    fetch(api + "/v1/widgets/" + encodeURIComponent(a.widget) + "/config?locale=" +
+      encodeURIComponent(lang) + (a.color ? "&color=" + encodeURIComponent(a.color) : ""),
+      { credentials: "omit" })
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        var c = j.widget.embed, h = j.widget.hours || j.hours || {}, p = location.pathname,
+          shut = h.open === false || h.closed === true, any = function (list) {
+            return list.some(function (r) { return new RegExp(r).test(p); });
+          };
+        if (!("preview" in a)) { // the preview always shows the button, at once
+          if ((c.show_on.length && !any(c.show_on)) || any(c.hide_on)) return;
+          if (shut && c.outside_hours === "hide") return;
+        }
+        if (shut && c.outside_hours === "schedule") mode = "&schedule=1";
+        setTimeout(mount, "preview" in a ? 0 : c.delay_seconds * 1e3, c, shut);
+      })
+      .catch(function () {}); // not allowed here, or offline: the page stays as it was
   }
 
   function run(cmd) {
@@ -83,7 +100,7 @@
     var m = e.data;
     // Only our own iframe, from the widget server's origin, speaking our namespace.
     if (e.origin !== api || !frame || e.source !== frame.contentWindow || !m || m.ns !== NS) return;
-    if (m.type === "height" && m.value > 0) panel.style.height = Math.min(m.value, 640) + "px";
+    if (m.type === "height" && m.value > 0) frame.style.height = Math.min(m.value, 640) + "px";
     else if (m.type === "close") close();
     else if (m.type === "status") (on.status || []).forEach(function (f) { f(m.status); });
   });
@@ -96,5 +113,5 @@
     push: run
   };
   cmds = cmds.filter(function (cmd) { return cmd[0] === "on" ? (run(cmd), 0) : 1; });
-  if (d.readyState === "complete") mount(); else w.addEventListener("load", mount);
+  if (d.readyState === "complete") start(); else w.addEventListener("load", start);
 })(window, document);

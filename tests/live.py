@@ -33,7 +33,11 @@ def _serve(app: Any, host: str) -> tuple[Any, threading.Thread]:
 
 @contextmanager
 def live_server(
-    tmp_path: Path, host_origins: list[str], step_delay: float = 1.0, **config: Any
+    tmp_path: Path,
+    host_origins: list[str],
+    step_delay: float = 1.0,
+    widget: dict[str, Any] | None = None,
+    **config: Any,
 ) -> Iterator[LiveServer]:
     """Run the widget server on localhost with a real SQLite queue and consumer threads."""
     migrated_copy(tmp_path)
@@ -47,6 +51,7 @@ def live_server(
         app,
         allowed_origins=[*host_origins, url],
         provider_settings={"step_delay": step_delay, "talk_time": step_delay},
+        **(widget or {}),
     )
     consumer = app.extensions["jobs"].consumer(in_process=True)
     consumer.start()

@@ -63,7 +63,8 @@ def test_visitor_requests_a_callback_from_a_page_on_another_origin(tmp_path: Pat
             page.goto(site + "/")
             page.wait_for_load_state("load")
 
-            # Two script tags, one button.
+            # Two script tags, one button (mounted once the widget's config has arrived).
+            page.wait_for_selector("[data-widget-server]", state="attached")
             assert page.locator("[data-widget-server]").count() == 1
             assert page.evaluate("typeof window.WidgetServer.open") == "function"
 

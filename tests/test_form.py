@@ -24,7 +24,7 @@ def test_form_page_renders_fields_and_headers(client: FlaskClient, widget_id: st
     response = client.get(f"/w/{widget_id}?host={ORIGIN}")
     html = response.get_data(as_text=True)
     assert 'type="tel"' in html and 'inputmode="tel"' in html and 'autocomplete="tel"' in html
-    assert '<option selected value="US">US +1</option>' in html
+    assert '<option selected value="US">United States +1</option>' in html
     assert 'name="website"' in html and 'class="hp" aria-hidden="true"' in html
     assert f'data-host="{ORIGIN}"' in html
     policy = response.headers["Content-Security-Policy"]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from . import blocklist, clock, leases, metrics, owner_notices, phone_policy, scheduling, utm
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from .human_checks import HumanCheckRefused
+from .i18n import N_
 from .models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
 from .number_hash import number_hash
 from .statuses import TERMINAL, Status, can_move
@@ -24,7 +25,7 @@ from .tokens import TokenRefused, Tokens
 
 log = logging.getLogger(__name__)
 
-TOKEN_MESSAGE = "This form has expired. Please try again."
+TOKEN_MESSAGE = N_("This form has expired. Please try again.")
 # Status tokens for honeypot hits name no stored callback and always read "queued".
 DECOY_PREFIX = "decoy-"
 
@@ -84,7 +85,7 @@ def submit(
         return _decoy(tokens, widget, "honeypot")
     if widget.require_consent and not submission.consent:
         raise Unprocessable(
-            fields={"consent": "Please agree so we can call you."}, reason="consent"
+            fields={"consent": gettext("Please agree so we can call you.")}, reason="consent"
         )
     try:
         number = phone_policy.check(submission.phone, policy_for(widget), submission.region)
@@ -97,7 +98,9 @@ def submit(
         form_token = tokens.read_form_token(submission.token, widget.id, submission.origin)
     except TokenRefused as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
-        raise Unprocessable(fields={"token": TOKEN_MESSAGE}, reason=refusal.reason) from None
+        raise Unprocessable(
+            fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
+        ) from None
     key = submission.idempotency_key or form_token.nonce
     earlier = session.scalars(
         select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
@@ -164,7 +167,7 @@ def submit(
     except IntegrityError:
         # Another request with the same idempotency key was stored first.
         session.rollback()
-        raise Conflict(TOKEN_MESSAGE, reason="idempotency_key_in_flight") from None
+        raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
     metrics.CALLBACK_STATUS.labels(callback.status).inc()
     try:
         if booked is None:
@@ -197,9 +200,8 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)
-        raise Conflict(
-            TOKEN_MESSAGE, fields={"token": TOKEN_MESSAGE}, reason="token_reused"
-        ) from None
+        message = gettext(TOKEN_MESSAGE)
+        raise Conflict(message, fields={"token": message}, reason="token_reused") from None
 
 
 def _decoy(

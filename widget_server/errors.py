@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
+
+from .i18n import N_
 
 
 class WidgetServerError(HTTPException):
@@ -13,7 +16,7 @@ class WidgetServerError(HTTPException):
 
     code = 400
     error = "bad_request"
-    message = "The request could not be understood."
+    message = N_("The request could not be understood.")
 
     def __init__(
         self,
@@ -23,8 +26,10 @@ class WidgetServerError(HTTPException):
         retry_after: int | None = None,
         reason: str | None = None,
     ) -> None:
-        super().__init__(message or self.message)
-        self.message = message or self.message
+        # Class defaults are marked with N_ and translated here, in the visitor's language.
+        text = message or gettext(self.message)
+        super().__init__(text)
+        self.message = text
         self.fields = fields or {}
         self.retry_after = retry_after
         # The internal cause, for logs and metrics; never shown to the client.
@@ -37,12 +42,12 @@ class BadRequest(WidgetServerError):
 
 class Forbidden(WidgetServerError):
     code, error = 403, "forbidden"
-    message = "This site is not allowed to use this widget."
+    message = N_("This site is not allowed to use this widget.")
 
 
 class NotFound(WidgetServerError):
     code, error = 404, "not_found"
-    message = "Not found."
+    message = N_("Not found.")
 
 
 class Conflict(WidgetServerError):
@@ -56,18 +61,18 @@ class UnsupportedMediaType(WidgetServerError):
 
 class Unprocessable(WidgetServerError):
     code, error = 422, "invalid"
-    message = "Some fields are not valid."
+    message = N_("Some fields are not valid.")
 
 
 class TooManyRequests(WidgetServerError):
     code, error = 429, "rate_limited"
     # One message for every limit, so an attacker cannot tell which one tripped.
-    message = "We can't take this request right now. Please try again later."
+    message = N_("We can't take this request right now. Please try again later.")
 
 
 class Unavailable(WidgetServerError):
     code, error = 503, "unavailable"
-    message = "The service is temporarily unavailable. Please try again shortly."
+    message = N_("The service is temporarily unavailable. Please try again shortly.")
 
 
 _ERROR_CODES = {

@@ -16,6 +16,11 @@ RIGHT_TO_LEFT = frozenset({"he", "ar"})
 DEFAULT_LOCALE = "en"
 
 
+def N_(message: str) -> str:
+    """Mark a text for the catalogues where it is defined; it is translated where it is shown."""
+    return message
+
+
 def supported(tag: object) -> str | None:
     """Map a language tag such as ``pt-BR`` or ``he_IL`` to a supported locale, or None."""
     if not isinstance(tag, str):
@@ -46,4 +51,8 @@ def init_app(app: Flask) -> None:
         default_locale=DEFAULT_LOCALE,
         default_translation_directories=str(ROOT / "translations"),
     )
-    app.jinja_env.globals.update(text_direction=direction, current_locale=get_locale)
+    from .texts import text
+
+    app.jinja_env.globals.update(
+        text_direction=direction, current_locale=get_locale, widget_text=text
+    )

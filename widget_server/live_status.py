@@ -73,7 +73,7 @@ def decoy_view(decoy_id: str) -> dict[str, Any]:
     return {
         "id": decoy_id,
         "status": Status.QUEUED.value,
-        "text": VISITOR_TEXT[Status.QUEUED],
+        "text": str(VISITOR_TEXT[Status.QUEUED]),
         "reason": None,
         "terminal": False,
         "cancelable": True,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale, gettext
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, shortnumberinfo
 
 MAX_INPUT_LENGTH = 40
@@ -68,9 +70,9 @@ class AcceptedNumber:
 def check(raw: object, policy: NumberPolicy, region_hint: str | None = None) -> AcceptedNumber:
     """Parse what the visitor typed and apply the policy; raise PolicyRefusal when refused."""
     if not isinstance(raw, str) or not raw.strip():
-        raise PolicyRefusal("missing", "Enter your phone number.")
+        raise PolicyRefusal("missing", gettext("Enter your phone number."))
     if len(raw) > MAX_INPUT_LENGTH:
-        raise PolicyRefusal("unparsable", "That is too long to be a phone number.")
+        raise PolicyRefusal("unparsable", gettext("That is too long to be a phone number."))
     parse_region: str = (
         region_hint
         if region_hint and region_hint in policy.allowed_regions
@@ -81,22 +83,26 @@ def check(raw: object, policy: NumberPolicy, region_hint: str | None = None) -> 
     except NumberParseException:
         raise PolicyRefusal("unparsable", _example_message(parse_region)) from None
     if _is_emergency(raw, number, parse_region):
-        raise PolicyRefusal("emergency", "Emergency and service numbers cannot be called back.")
+        raise PolicyRefusal(
+            "emergency", gettext("Emergency and service numbers cannot be called back.")
+        )
     if not phonenumbers.is_valid_number(number):
         if shortnumberinfo.is_valid_short_number(number):
-            raise PolicyRefusal("short_number", "Short service numbers cannot be called back.")
+            raise PolicyRefusal(
+                "short_number", gettext("Short service numbers cannot be called back.")
+            )
         raise PolicyRefusal("invalid", _example_message(parse_region))
     # The region comes from the number's own ranges: +1 covers the US and also Caribbean
     # states with high-cost ranges, so the calling code alone decides nothing.
     region = phonenumbers.region_code_for_number(number)
     if region is None or region not in policy.allowed_regions:
-        raise PolicyRefusal("region_not_allowed", "We can't call numbers in that country.")
+        raise PolicyRefusal("region_not_allowed", gettext("We can't call numbers in that country."))
     type_name = _type_name(phonenumbers.number_type(number))
     if type_name not in (policy.allowed_types or DEFAULT_NUMBER_TYPES):
-        raise PolicyRefusal("type_not_allowed", "We can't call this kind of number.")
+        raise PolicyRefusal("type_not_allowed", gettext("We can't call this kind of number."))
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if policy.whitelist and not any(p.fullmatch(e164) for p in compile_whitelist(policy.whitelist)):
-        raise PolicyRefusal("not_whitelisted", "We can't call this number.")
+        raise PolicyRefusal("not_whitelisted", gettext("We can't call this number."))
     return AcceptedNumber(e164=e164, region=region, number_type=type_name)
 
 
@@ -120,9 +126,9 @@ def _type_name(number_type: int) -> str:
 def _example_message(region: str) -> str:
     example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
     if example is None:
-        return "Enter a valid phone number."
+        return gettext("Enter a valid phone number.")
     shown = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
-    return f"Enter a valid phone number, for example {shown}."
+    return gettext("Enter a valid phone number, for example %(example)s.", example=shown)
 
 
 @lru_cache(maxsize=256)
@@ -169,10 +175,20 @@ def mask(e164: str | None) -> str:
 
 
 def region_choices(regions: Iterable[str]) -> list[tuple[str, str]]:
-    """List (region, "ZA +27") pairs for a country chooser."""
+    """List (region, "South Africa +27") pairs for a country chooser, in the visitor's language."""
+    names = _territory_names()
     return [
-        (region, f"{region} +{phonenumbers.country_code_for_region(region)}") for region in regions
+        (region, f"{names.get(region, region)} +{phonenumbers.country_code_for_region(region)}")
+        for region in regions
     ]
+
+
+def _territory_names() -> dict[str, str]:
+    # CLDR's country names (shipped with Babel) in the current request's language.
+    try:
+        return dict(Locale.parse(str(get_locale() or "en")).territories)
+    except (UnknownLocaleError, ValueError):
+        return {}
 
 
 def valid_region(region: object) -> bool:

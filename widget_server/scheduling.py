@@ -114,7 +114,7 @@ def visitor_text(status: str, scheduled_for: datetime | None, widget: Widget) ->
             time=local_label(widget, scheduled_for),
             zone=widget.time_zone,
         )
-    return VISITOR_TEXT[Status(status)]
+    return str(VISITOR_TEXT[Status(status)])
 
 
 # When a booking is due (worker side) ---------------------------------------------------

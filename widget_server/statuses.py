@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext
+
 
 class Status(StrEnum):
     QUEUED = "queued"
@@ -62,20 +64,21 @@ def can_move(current: str, new: str) -> bool:
     return _RANK[Status(new)] > _RANK[Status(current)]
 
 
-# Plain words for the visitor; the form page and the status API use the same texts.
+# Plain words for the visitor; the form page and the status API use the same texts, each
+# translated into the language of the request that shows it.
 VISITOR_TEXT = {
-    Status.QUEUED: "Request received. Calling our team…",
-    Status.SCHEDULED: "Your callback is booked.",
-    Status.RETRY_WAIT: "Our team couldn't answer yet. We'll try again shortly…",
-    Status.DIALING: "Calling our team…",
-    Status.AGENT_RINGING: "Calling our team…",
-    Status.AGENT_ANSWERED: "Our team is on the line. Calling you now…",
-    Status.VISITOR_RINGING: "Calling you now…",
-    Status.CONNECTED: "You're connected.",
-    Status.COMPLETED: "Call finished. Thank you!",
-    Status.FAILED: "Sorry, we couldn't place the call. Please try again later.",
-    Status.NO_ANSWER: "Nobody answered. Please try again later.",
-    Status.BUSY: "The line was busy. Please try again later.",
-    Status.CANCELED: "The callback was canceled.",
-    Status.REJECTED: "Sorry, we can't call this number.",
+    Status.QUEUED: lazy_gettext("Request received. Calling our team…"),
+    Status.SCHEDULED: lazy_gettext("Your callback is booked."),
+    Status.RETRY_WAIT: lazy_gettext("Our team couldn't answer yet. We'll try again shortly…"),
+    Status.DIALING: lazy_gettext("Calling our team…"),
+    Status.AGENT_RINGING: lazy_gettext("Calling our team…"),
+    Status.AGENT_ANSWERED: lazy_gettext("Our team is on the line. Calling you now…"),
+    Status.VISITOR_RINGING: lazy_gettext("Calling you now…"),
+    Status.CONNECTED: lazy_gettext("You're connected."),
+    Status.COMPLETED: lazy_gettext("Call finished. Thank you!"),
+    Status.FAILED: lazy_gettext("Sorry, we couldn't place the call. Please try again later."),
+    Status.NO_ANSWER: lazy_gettext("Nobody answered. Please try again later."),
+    Status.BUSY: lazy_gettext("The line was busy. Please try again later."),
+    Status.CANCELED: lazy_gettext("The callback was canceled."),
+    Status.REJECTED: lazy_gettext("Sorry, we can't call this number."),
 }

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
-from . import egress, hours, human_checks, phone_policy, providers
+from . import display, egress, hours, human_checks, phone_policy, providers, texts
 from .origins import normalise_origin
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "webhook_url": None,
     "webhook_secret": None,  # write-only: answers show only whether it is set
     "notify_emails": [],
+    "display_rules": {},
 }
 PROPERTIES = ("name", "extension", *DEFAULTS)
 
@@ -247,8 +248,8 @@ CHECKS = {
     "max_retries": _integer(0, 10),
     "retry_delay": _integer(5, 86_400),
     "time_zone": _time_zone,
-    "texts": _object,
-    "theme": _object,
+    "texts": texts.errors,
+    "theme": display.theme_errors,
     "locale": _text(16, required=True, pattern=re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")),
     "require_consent": _boolean,
     "enabled": _boolean,
@@ -257,4 +258,5 @@ CHECKS = {
     "webhook_url": _webhook_url,
     "webhook_secret": _webhook_secret,
     "notify_emails": _notify_emails,
+    "display_rules": display.rules_errors,
 }

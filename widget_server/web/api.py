@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 
-from .. import clock, human_checks, scheduling
+from .. import clock, display, human_checks, scheduling, texts
 from ..callbacks import DECOY_PREFIX, Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
@@ -55,6 +56,13 @@ def public_config(widget: Widget) -> dict[str, Any]:
         "time_zone": widget.time_zone,
         # Display rules read exactly this shape: {"open", "closed", "next_open"}.
         "hours": scheduling.hours_now(widget, clock.now()).as_json(),
+        # The loader's button: theme, display rules and texts in the visitor's language.
+        "embed": display.embed_config(
+            widget,
+            str(get_locale() or "en"),
+            {key: texts.text(widget, key) for key in texts.DEFAULTS},
+            request.args.get("color"),
+        ),
     }
 
 

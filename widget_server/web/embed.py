@@ -8,13 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rjsmin
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from .. import db
+from .. import db, display
 from ..errors import NotFound
+from ..i18n import supported
 from ..models import Account, Widget
+from .wiring import widget_or_404
 
 bp = Blueprint("embed", __name__)
 
@@ -60,6 +70,46 @@ def loader() -> ResponseReturnValue:
     else:
         response.set_data(asset.body)
     return response.make_conditional(request)
+
+
+# The preview page loads the real loader and form from this server only.
+PREVIEW_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+@bp.get("/w/<widget_id>/preview")
+def preview(widget_id: str) -> ResponseReturnValue:
+    """The widget on a neutral page of this server, for its owner to look at.
+
+    Its origin is this server's, never one of the widget's allowed origins, so the form it
+    opens is marked as a preview: it gets no form token and its button is disabled. The page
+    itself may not be framed, so nobody can dress it up as their own site.
+    """
+    widget = widget_or_404(widget_id)
+    locale = supported(request.args.get("locale")) or ""
+    html = render_template(
+        "preview.html",
+        widget=widget,
+        locale=locale,
+        loader_url=url_for("embed.loader"),
+    )
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/w/<widget_id>/theme.css")
+def theme_css(widget_id: str) -> ResponseReturnValue:
+    """The widget's colour for its form page: a stylesheet, so the page's CSP stays strict."""
+    widget = widget_or_404(widget_id)
+    response = Response(display.form_css(widget), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = LOADER_MAX_AGE
+    return response
 
 
 @bp.get("/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..errors import Unavailable, WidgetServerError, error_response
@@ -43,7 +44,7 @@ def init_app(app: Flask) -> None:
             log.error("store unavailable: %s", exc.__class__.__name__)
             return render_error(Unavailable())
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return render_error(InternalServerError("Something went wrong on our side."))
+        return render_error(InternalServerError(gettext("Something went wrong on our side.")))
 
 
 def _is_store_outage(exc: Exception) -> bool:

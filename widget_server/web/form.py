@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext
 
 from .. import human_checks, metrics
 from ..callbacks import Accepted, Submission
@@ -34,12 +35,18 @@ bp = Blueprint("form", __name__)
 
 
 def _render(
-    widget: Widget, form: CallbackForm, host: str, status: int = 200, message: str | None = None
+    widget: Widget,
+    form: CallbackForm,
+    host: str,
+    status: int = 200,
+    message: str | None = None,
+    preview: bool = False,
 ) -> Response:
     # Messages go to the embedding page only when it named itself and that name was admitted.
     post_to_host = normalise_origin(form.host.data) == host
     form.host.data = host
-    form.token.data = tokens().issue_form_token(widget.id, host)
+    # A preview gets no form token, so nothing it could send would ever be accepted.
+    form.token.data = "" if preview else tokens().issue_form_token(widget.id, host)
     html = render_template(
         "form.html",
         widget=widget,
@@ -48,6 +55,9 @@ def _render(
         message=message,
         post_to_host=post_to_host,
         human_check=_human_check(widget),
+        preview=preview,
+        # Outside business hours the loader may offer "schedule a callback" instead.
+        schedule=request.args.get("schedule") == "1",
     )
     response = make_response(html, status)
     response.headers["Content-Security-Policy"] = form_page_policy(widget)
@@ -61,7 +71,8 @@ def show(widget_id: str) -> ResponseReturnValue:
     form = build_form(widget)
     form.page_url.data = request.args.get("page", "")[:2048]
     form.host.data = request.args.get("host", "")
-    return _render(widget, form, host_origin(widget, form.host.data))
+    preview = request.args.get("preview") == "1"
+    return _render(widget, form, host_origin(widget, form.host.data), preview=preview)
 
 
 @bp.post("/w/<widget_id>")
@@ -94,7 +105,10 @@ def submit(widget_id: str) -> ResponseReturnValue:
         accepted = submit_callback(widget, submission)
     except WidgetServerError as exc:
         return _refused(widget, form, host, exc, as_json)
-    status_page = url_for("form.status_page", widget_id=widget.id, token=accepted.status_token)
+    # The visitor's language follows them to the status page and the status they poll.
+    status_page = url_for(
+        "form.status_page", widget_id=widget.id, token=accepted.status_token, locale=_locale()
+    )
     if as_json:
         return _accepted_json(widget, accepted, status_page), 202
     return make_response("", 303, {"Location": status_page})
@@ -120,7 +134,9 @@ def _accepted_json(widget: Widget, accepted: Accepted, status_page: str) -> Resp
         id=accepted.callback_id,
         status=accepted.status,
         text=visitor_text(accepted.status, accepted.scheduled_for, widget),
-        status_url=url_for("api.callback_status", token=accepted.status_token, _external=True),
+        status_url=url_for(
+            "api.callback_status", token=accepted.status_token, locale=_locale(), _external=True
+        ),
         status_page=status_page,
     )
 
@@ -167,7 +183,7 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
         "status.html",
         widget=widget,
         number=mask(callback.visitor_number) if callback else "",
-        status_url=url_for("api.callback_status", token=token),
+        status_url=url_for("api.callback_status", token=token, locale=_locale()),
         host=host_origin(widget, request.args.get("host")),
         post_to_host=False,
         **context,
@@ -181,5 +197,9 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
 def _callback_for(token: str, widget: Widget) -> tuple[str, Callback | None]:
     callback_id, callback = callback_for_status_token(token)
     if callback is not None and callback.widget_id != widget.id:
-        raise NotFound("No such callback.")
+        raise NotFound(gettext("No such callback."))
     return callback_id, callback
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")

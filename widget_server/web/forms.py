@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..i18n import N_
 from ..models import Widget
 from ..phone_policy import region_choices
+from ..texts import text
+
+# WTForms' own messages that a visitor can meet, so the catalogues carry them too.
+WTFORMS_MESSAGES = (N_("Not a valid choice."),)
+
+
+class _BabelTranslations:
+    """WTForms asks its meta for translations: answer with the request's catalogue."""
+
+    def gettext(self, string: str) -> str:
+        return gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return ngettext(singular, plural, n)
 
 
 class CallbackForm(Form):
+    class Meta:
+        def get_translations(self, form: Form) -> _BabelTranslations:
+            return _BabelTranslations()
+
     phone = TelField(
-        "Your phone number",
-        validators=[InputRequired("Enter your phone number."), Length(max=40)],
+        _l("Your phone number"),
+        validators=[
+            InputRequired(_l("Enter your phone number.")),
+            Length(max=40, message=_l("Use at most %(max)d characters.")),
+        ],
         render_kw={"inputmode": "tel", "autocomplete": "tel", "required": True},
     )
-    region = SelectField("Country", validate_choice=True)
+    region = SelectField(_l("Country"), validate_choice=True)
     name = StringField(
-        "Your name (optional)",
-        validators=[Optional(), Length(max=100)],
+        _l("Your name (optional)"),
+        validators=[Optional(), Length(max=100, message=_l("Use at most %(max)d characters."))],
         render_kw={"autocomplete": "name"},
     )
-    consent = BooleanField("I agree to be called back about my request.")
+    consent = BooleanField(_l("I agree to be called back about my request."))
     # Honeypot: hidden from people (CSS, aria-hidden, no tab stop), filled by naive bots.
-    website = StringField("Leave this empty", render_kw={"tabindex": "-1", "autocomplete": "off"})
+    website = StringField(
+        _l("Leave this empty"), render_kw={"tabindex": "-1", "autocomplete": "off"}
+    )
     token = HiddenField()
     host = HiddenField()
     page_url = HiddenField(validators=[Optional(), Length(max=2048)])
@@ -36,7 +62,6 @@ def build_form(widget: Widget, formdata: object = None) -> CallbackForm:
     form.region.choices = region_choices(widget.regions)
     if not form.region.data or form.region.data == "None":
         form.region.data = widget.default_region
-    form.phone.label.text = widget.texts.get("phone_label", form.phone.label.text)
-    if widget.texts.get("consent"):
-        form.consent.label.text = widget.texts["consent"]
+    form.phone.label.text = text(widget, "phone_label")
+    form.consent.label.text = text(widget, "consent")
     return form

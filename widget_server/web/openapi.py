@@ -116,6 +116,19 @@ def _document() -> dict[str, Any]:
                 "get": _html("The callback form", "widget_id"),
                 "post": _html("Submit the callback form", "widget_id"),
             },
+            "/w/{widget_id}/preview": {
+                "get": _html(
+                    "The widget on a neutral page of this server; its form sends nothing",
+                    "widget_id",
+                )
+            },
+            "/w/{widget_id}/theme.css": {
+                "get": {
+                    "summary": "The form page's colours from the widget's theme",
+                    "parameters": _params("widget_id"),
+                    "responses": {"200": {"description": "CSS", "content": {"text/css": {}}}},
+                }
+            },
             "/w/{widget_id}/status/{token}": {
                 "get": _html("A callback's status page", "widget_id", "token")
             },
@@ -124,7 +137,21 @@ def _document() -> dict[str, Any]:
                     "Public widget settings, a fresh form token and the widget's human check",
                     {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
                     schema=CONFIG,
-                    parameters=_params("widget_id"),
+                    parameters=[
+                        *_params("widget_id"),
+                        {
+                            "name": "locale",
+                            "in": "query",
+                            "description": "language of the texts (else Accept-Language)",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "color",
+                            "in": "query",
+                            "description": "button colour #rgb/#rrggbb overriding the theme",
+                            "schema": {"type": "string"},
+                        },
+                    ],
                 )
             },
             "/v1/widgets/{widget_id}/slots": {

@@ -7,30 +7,32 @@ import logging
 import phonenumbers
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from .. import blocklist, db
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
+from ..i18n import N_
 from ..phone_policy import mask
 from .origins import own_origin, request_origin
 
 bp = Blueprint("optout", __name__)
 log = logging.getLogger(__name__)
 
-ASK_INTERNATIONAL = "Enter the number in international form, e.g. +27 82 123 4567."
-DONE = "This number will not be called by this service again."
+ASK_INTERNATIONAL = N_("Enter the number in international form, e.g. +27 82 123 4567.")
+DONE = N_("This number will not be called by this service again.")
 
 
 def _opt_out(raw: object) -> None:
     """Record an opt-out for a well-formed number; say nothing about whether it was known."""
     if not isinstance(raw, str) or not 0 < len(raw) <= 40:
-        raise BadRequest(fields={"phone": ASK_INTERNATIONAL})
+        raise BadRequest(fields={"phone": gettext(ASK_INTERNATIONAL)})
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:
-        raise BadRequest(fields={"phone": ASK_INTERNATIONAL}) from None
+        raise BadRequest(fields={"phone": gettext(ASK_INTERNATIONAL)}) from None
     if not phonenumbers.is_possible_number(number):
-        raise BadRequest(fields={"phone": "That is not a phone number."})
+        raise BadRequest(fields={"phone": gettext("That is not a phone number.")})
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     session = db.session()
     blocklist.add(session, "optout", e164, reason="callee opt-out")
@@ -49,7 +51,7 @@ def page() -> ResponseReturnValue:
         _opt_out(request.form.get("phone"))
     except BadRequest as exc:
         return render_template("optout.html", done=False, error=exc.fields["phone"]), 400
-    return render_template("optout.html", done=True, error=None, message=DONE)
+    return render_template("optout.html", done=True, error=None, message=gettext(DONE))
 
 
 @bp.post("/v1/optout")
@@ -61,4 +63,4 @@ def api() -> ResponseReturnValue:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     _opt_out(body.get("phone"))
-    return jsonify(status="recorded", message=DONE), 202
+    return jsonify(status="recorded", message=gettext(DONE)), 202
