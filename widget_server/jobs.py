@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import db, dialer
+from . import db, dialer, reconciler
 from .providers import ProviderEvent
 from .tokens import tokens
 
@@ -40,6 +40,9 @@ class Jobs:
         # than a status step of a call already under way.
         self._dial = self.huey.task(name="dial", priority=DIAL_PRIORITY)(self._run_dial)
         self._event = self.huey.task(name="provider_event")(self._run_event)
+        # Every consumer's scheduler enqueues it each minute; concurrent passes are safe
+        # (row locks, and the dial job refuses an attempt that already started).
+        self.huey.periodic_task(crontab(), name="reconcile")(self.reconcile)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -75,6 +78,18 @@ class Jobs:
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
             dialer.apply_event(db.session(), signed, tokens=tokens())
+
+    def reconcile(self) -> dict[str, int]:
+        """Run one reconciler pass over stale callbacks; return the outcomes counted."""
+        with self.app.app_context():
+            config = self.app.config
+            bounds = reconciler.Bounds(
+                grace=float(config["RECONCILE_GRACE"]),
+                lease_seconds=float(config["LEASE_SECONDS"]),
+            )
+            return dict(
+                reconciler.reconcile(db.session(), bounds=bounds, enqueue_dial=self.enqueue_dial)
+            )
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

@@ -43,7 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "ESTIMATED_CALL_MINUTES": 3,
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
-    "LEASE_SECONDS": 15 * 60,  # a call in progress stops counting after this, reported or not
+    "LEASE_SECONDS": 15 * 60,
+    # Seconds a callback may stay quiet beyond its widget's ring timeouts (twice `timeout`)
+    # before the reconciler asks the provider what became of it.
+    "RECONCILE_GRACE": 120,  # a call in progress stops counting after this, reported or not
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
     "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
@@ -135,6 +138,7 @@ def _check(app: Flask) -> None:
         "FORM_TOKEN_MAX_AGE",
         "FORM_TOKEN_MIN_AGE",
         "LEASE_SECONDS",
+        "RECONCILE_GRACE",
         "MAX_CONTENT_LENGTH",
     ):
         value = config[name]
