@@ -213,3 +213,15 @@ def test_the_reconcile_command_reports_its_outcomes(app: Flask) -> None:
     assert "requeued: 1" in result.output
     result = app.test_cli_runner().invoke(args=["reconcile"])
     assert "nothing stale" in result.output
+
+
+def test_a_webhook_status_url_must_be_an_http_url() -> None:
+    import pytest
+
+    from widget_server import providers
+
+    settings = {"url": "https://crm.example/hook", "secret": "whsec-0123456789abcdef"}
+    assert not providers.build("webhook", settings).reports_call_status()
+    with pytest.raises(providers.ProviderConfigError) as refused:
+        providers.validate("webhook", {**settings, "status_url": "ftp://crm.example/status"})
+    assert set(refused.value.fields) == {"status_url"}
