@@ -17,14 +17,16 @@ from widget_server import create_app  # noqa: E402
 
 
 def bench_app(provider: str = "simulator", **config: Any) -> tuple[Flask, str, Path]:
-    """Return (app, widget id, folder) on a migrated SQLite database with a SQLite queue."""
+    """Return (app, widget id, folder) on a migrated SQLite database (SQLite queue unless
+    `config` says otherwise)."""
     folder = Path(tempfile.mkdtemp(prefix="widget-server-bench-"))
     migrated_copy(folder)
-    settings = base_config(
-        folder, QUEUE_BACKEND="sqlite", QUEUE_PATH=str(folder / "queue.db"),
-        SUBMIT_LIMIT_PER_IP="1000000 per minute", SUBMIT_LIMIT_PER_NUMBER="1000000 per minute",
-        **config,
-    )
+    defaults: dict[str, Any] = {
+        "QUEUE_BACKEND": "sqlite", "QUEUE_PATH": str(folder / "queue.db"),
+        "SUBMIT_LIMIT_PER_IP": "1000000 per minute",
+        "SUBMIT_LIMIT_PER_NUMBER": "1000000 per minute",
+    }
+    settings = base_config(folder, **{**defaults, **config})  # config may pick another queue
     app = create_app(settings)
     widget_id = add_widget(app, provider=provider, provider_settings={"step_delay": 0.5})
     return app, widget_id, folder

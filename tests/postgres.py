@@ -40,8 +40,14 @@ def _ensure_template() -> str:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
-        app = create_app({"TESTING": True, "SECRET_KEY": "x" * 40, "DATABASE_URL": _url(name),
-                          "QUEUE_BACKEND": "memory"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x" * 40,
+                "DATABASE_URL": _url(name),
+                "QUEUE_BACKEND": "memory",
+            }
+        )
         db.upgrade(app)
         app.extensions["db_engine"].dispose()
         _template = name
@@ -65,3 +71,13 @@ def drop(url: str) -> None:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def empty_database() -> str:
+    """Create an empty database (no migrations) for one test; return its URL."""
+    name = f"ws_empty_{uuid.uuid4().hex[:12]}"
+    engine = _admin_engine()
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return _url(name)

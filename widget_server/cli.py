@@ -233,7 +233,24 @@ def _demo_properties(origins: list[str]) -> dict[str, Any]:
 def worker_command(workers: int | None) -> None:
     """Run the job consumer (dial jobs, provider events, retries)."""
     db.require_current_schema(current_app)
+    # A worker (re)starting after a crash settles what the crash left behind first; the
+    # periodic pass repeats it every minute.
+    try:
+        jobs().reconcile()
+    except Exception as exc:
+        click.echo(f"reconciler pass skipped: {exc.__class__.__name__}", err=True)
     jobs().consumer(workers).run()
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command() -> None:
+    """Settle callbacks stuck after a crash (ask the provider; never dial an attempt twice)."""
+    outcomes = jobs().reconcile()
+    if not outcomes:
+        click.echo("nothing stale")
+    for outcome, count in sorted(outcomes.items()):
+        click.echo(f"{outcome}: {count}")
 
 
 @click.command("serve")
@@ -318,6 +335,7 @@ def init_app(app: Flask) -> None:
         blocklist_cli,
         demo_command,
         worker_command,
+        reconcile_command,
         serve_command,
     ):
         app.cli.add_command(command)

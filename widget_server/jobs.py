@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import clock, db, dialer, notifications, retention, scheduling, webhooks
+from . import clock, db, dialer, notifications, reconciler, retention, scheduling, webhooks
 from .events import event_url
 from .providers import ProviderEvent
 from .tokens import TokenRefused, tokens
@@ -61,6 +61,9 @@ class Jobs:
         )(self._run_owner_email)
         self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
         self.huey.periodic_task(crontab(minute="*/5"), name="webhook_sweep")(self.sweep_webhooks)
+        # Every consumer's scheduler enqueues it each minute; concurrent passes are safe
+        # (row locks, and the dial job refuses an attempt that already started).
+        self.huey.periodic_task(crontab(), name="reconcile")(self.reconcile)
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -164,6 +167,18 @@ class Jobs:
         """Erase the numbers of callbacks older than RETENTION_DAYS (hourly, and on demand)."""
         with self.app.app_context():
             return retention.erase_expired(db.session(), self.app.config["RETENTION_DAYS"])
+
+    def reconcile(self) -> dict[str, int]:
+        """Run one reconciler pass over stale callbacks; return the outcomes counted."""
+        with self.app.app_context():
+            config = self.app.config
+            bounds = reconciler.Bounds(
+                grace=float(config["RECONCILE_GRACE"]),
+                lease_seconds=float(config["LEASE_SECONDS"]),
+            )
+            return dict(
+                reconciler.reconcile(db.session(), bounds=bounds, enqueue_dial=self.enqueue_dial)
+            )
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

@@ -66,12 +66,16 @@ def retry_later(
     source: str,
     cause: str | None,
     enqueue_dial: EnqueueDial,
+    delay: int | None = None,
 ) -> int:
     """End the current attempt without ending the callback; queue the next one.
 
-    Committed before the job is queued, so the next dial job finds `retry_wait`.
+    Committed before the job is queued, so the next dial job finds `retry_wait`. `delay`
+    defaults to the widget's backoff; the reconciler passes 0 for an attempt that provably
+    never reached the provider.
     """
-    delay = retry_delay(callback.widget, callback.attempts)
+    if delay is None:
+        delay = retry_delay(callback.widget, callback.attempts)
     session.add(
         CallEvent(
             callback_id=callback.id,

@@ -46,6 +46,11 @@ JOB_LATENCY = Histogram(
     "Time from accepting a callback to its originate",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+RECONCILED = Counter(
+    "widget_server_reconciled_total",
+    "Stale callbacks settled by the reconciler, by outcome",
+    ["outcome"],
+)
 
 QUEUE_DEPTH = Gauge("widget_server_queue_depth", "Jobs waiting in the queue")
 

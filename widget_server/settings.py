@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "HCAPTCHA_VERIFY_URL": "https://api.hcaptcha.com/siteverify",
     "HUMAN_CHECK_TIMEOUT": 5.0,
     "LEASE_SECONDS": 15 * 60,  # a call in progress stops counting after this, reported or not
+    # Seconds a callback may stay quiet beyond its widget's ring timeouts (twice `timeout`)
+    # before the reconciler asks the provider what became of it.
+    "RECONCILE_GRACE": 120,
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
     "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
@@ -167,6 +170,7 @@ def _check(app: Flask) -> None:
         "FORM_TOKEN_MAX_AGE",
         "FORM_TOKEN_MIN_AGE",
         "LEASE_SECONDS",
+        "RECONCILE_GRACE",
         "MAX_CONTENT_LENGTH",
         "WEBHOOK_MAX_ATTEMPTS",
         "WEBHOOK_RETRY_BASE_DELAY",

@@ -1,4 +1,4 @@
-"""A strict local stand-in for Twilio's Calls API (create and update a call).
+"""A strict local stand-in for Twilio's Calls API (create, fetch and update a call).
 
 Error codes 20003 (authenticate), 20404 (not found), 21201/21211/21212/21603 (numbers) and
 21205 (no TwiML) are Twilio's documented ones; other refusals use 21218 ("invalid
@@ -82,7 +82,7 @@ class Fake(FakeHTTPServer):
         self._record(request, originate)
         if not match:
             return _error(404, 20404, "The requested resource was not found")
-        if request.method != "POST":
+        if request.method not in ("POST", "GET") or (request.method == "GET" and not match[2]):
             return _error(405, 20004, "Method not allowed")
         auth = request.authorization
         if (
@@ -94,6 +94,8 @@ class Fake(FakeHTTPServer):
             return _error(401, 20003, "Authenticate")
         if match[1] != self.account_sid:
             return _error(404, 20404, "The requested resource was not found")
+        if request.method == "GET":
+            return self._fetch(str(match[2]))
         form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
         params = {key: form.getlist(key) for key in form} if form else {}
         if match[2]:
@@ -127,6 +129,14 @@ class Fake(FakeHTTPServer):
         }
         self.calls[sid] = {**call, "params": params}
         return json_response(201, call)
+
+    def _fetch(self, sid: str) -> Response:
+        """GET /Calls/{Sid}.json: the call resource as it stands."""
+        if sid not in self.calls:
+            return _error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+        return json_response(
+            200, {key: value for key, value in self.calls[sid].items() if key != "params"}
+        )
 
     def _update(self, sid: str, params: dict[str, list[str]]) -> Response:
         if sid not in self.calls:

@@ -510,3 +510,34 @@ def test_live_calls_api() -> None:
             make_call(agent=env["agent"], visitor_e164=env["visitor"], event_url=None)
         )
     assert result.provider_call_id and result.provider_call_id.startswith("CA")
+
+
+def test_call_status_fetches_the_call_by_its_sid(fake: Fake, session: requests.Session) -> None:
+    provider = make_provider(fake, session)
+    sid = provider.originate(make_call()).provider_call_id
+    assert sid is not None
+    state = provider.call_status(sid, "cb-1")
+    assert state.placed and state.event is not None
+    assert (state.event.status, state.event.provider_call_id) == ("dialing", sid)
+    fake.calls[sid]["status"] = "no-answer"
+    state = provider.call_status(sid, "cb-1")
+    assert state.event is not None
+    assert (state.event.status, state.event.cause) == ("no_answer", "agent_no_answer")
+    fetch = fake.received[-1]
+    assert (fetch["method"], fetch["path"].endswith(f"/Calls/{sid}.json")) == ("GET", True)
+
+
+def test_call_status_of_an_unknown_sid_says_not_placed(
+    fake: Fake, session: requests.Session
+) -> None:
+    provider = make_provider(fake, session)
+    assert provider.reports_call_status()
+    assert not provider.call_status("CA" + "0" * 32, "cb-1").placed
+
+
+def test_call_status_without_a_sid_cannot_be_asked(fake: Fake, session: requests.Session) -> None:
+    provider = make_provider(fake, session)
+    with pytest.raises(PermanentProviderError) as refused:
+        provider.call_status(None, "cb-1")
+    assert refused.value.cause == "not_supported"
+    assert fake.received == []

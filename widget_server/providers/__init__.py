@@ -8,6 +8,7 @@ from typing import Any
 from .asterisk import AsteriskProvider
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -71,6 +72,7 @@ def validate(name: str, settings: object, agent: object = None) -> dict[str, Any
 __all__ = [
     "REGISTRY",
     "CallRequest",
+    "CallState",
     "OriginateResult",
     "PermanentProviderError",
     "PlannedEvent",

@@ -1,4 +1,5 @@
-"""The provider interface: originate a two-leg call, optionally cancel it, parse events.
+"""The provider interface: originate a two-leg call, optionally cancel it or ask its state,
+parse events.
 
 Providers never touch Flask or the database; the dialer hands them a CallRequest and
 stores what they return.
@@ -65,6 +66,7 @@ class CallRequest:
 
     @property
     def idempotency_key(self) -> str:
+        """Name this attempt for the provider, so a repeated request places no second call."""
         return f"{self.callback_id}-{self.attempt}"
 
 
@@ -87,6 +89,18 @@ class PlannedEvent:
 
 
 @dataclass(frozen=True)
+class CallState:
+    """What a provider knows of one attempt, asked after the answer to originate was lost.
+
+    `placed` False is a certainty, not a guess: the provider has no record of the attempt,
+    so trying again cannot ring anyone twice. With `placed` True, `event` is its state now.
+    """
+
+    placed: bool
+    event: ProviderEvent | None = None
+
+
+@dataclass(frozen=True)
 class OriginateResult:
     provider_call_id: str | None
     status: str = "dialing"  # what the provider confirmed; never more than it said
@@ -100,6 +114,8 @@ class Provider(ABC):
 
     name: ClassVar[str]
     supports_cancel: ClassVar[bool] = False
+    # True when call_status() works: the reconciler asks instead of guessing.
+    supports_call_status: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = self.validate_settings(settings)
@@ -120,6 +136,17 @@ class Provider(ABC):
 
     def cancel(self, provider_call_id: str) -> None:
         raise PermanentProviderError(f"{self.name} cannot cancel calls", cause="not_supported")
+
+    def reports_call_status(self) -> bool:
+        """Say whether call_status() works with these settings."""
+        return self.supports_call_status
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        """Return the provider's record of one attempt: by its call id, or by its idempotency
+        key when the originate's answer never arrived (provider_call_id None)."""
+        raise PermanentProviderError(
+            f"{self.name} cannot report a call's state", cause="not_supported"
+        )
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map a provider's event payload to ProviderEvents (empty: nothing to report)."""

@@ -9,6 +9,7 @@ from typing import Any
 from ..statuses import Status
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -43,6 +44,7 @@ FAILURES = ("provider_error", "provider_unavailable")
 class SimulatorProvider(Provider):
     name = "simulator"
     supports_cancel = True
+    supports_call_status = True
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,3 +97,12 @@ class SimulatorProvider(Provider):
 
     def cancel(self, provider_call_id: str) -> None:
         return None
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        if provider_call_id is None:
+            # Nothing outlives a simulated originate whose answer was lost: no call exists.
+            return CallState(placed=False)
+        # A simulated call plays out in seconds, far less than the reconciler waits before
+        # asking: by then it has reached the scenario's end.
+        _steps, end, cause = SCENARIOS.get(self.settings["fail"], SCENARIOS["none"])
+        return CallState(True, ProviderEvent(end, provider_call_id=provider_call_id, cause=cause))

@@ -25,6 +25,9 @@ Settings:
     connect_timeout, read_timeout   seconds, at most 60
 
 Cancel posts ``Status=canceled``, which Twilio applies to queued or ringing calls only.
+call_status fetches ``GET …/Calls/{Sid}.json`` and maps its ``status`` as the agent leg's
+callbacks are mapped; Twilio takes no idempotency key on create, so a call whose sid never
+came back cannot be looked up.
 Recording is not exposed.
 """
 
@@ -44,6 +47,7 @@ import requests
 from ..statuses import Status
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -96,6 +100,7 @@ VISITOR_LEG: dict[str, tuple[Status, str | None]] = {
 class TwilioProvider(HTTPProvider):
     name = "twilio"
     supports_cancel = True
+    supports_call_status = True  # by call sid
     default_base_url = "https://api.twilio.com"
 
     @classmethod
@@ -174,6 +179,30 @@ class TwilioProvider(HTTPProvider):
             f"{self._calls_path()}/{provider_call_id}.json",
             data={"Status": "canceled"},
             auth=self._auth(),
+        )
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        if provider_call_id is None:
+            return super().call_status(provider_call_id, idempotency_key)
+        if not CALL_SID_RE.fullmatch(provider_call_id):
+            raise PermanentProviderError(f"{self.name}: not a call sid", cause="invalid_call_id")
+        url = f"{self.base_url}{self._calls_path()}/{provider_call_id}.json"
+        try:
+            response = self.session.get(url, auth=self._auth(), timeout=self.timeout)
+        except requests.RequestException:
+            raise RetryableProviderError(
+                f"{self.name}: call lookup failed", cause="connection_error"
+            ) from None
+        if response.status_code == 404:
+            return CallState(placed=False)
+        self.raise_for_status(response)
+        answer = self.json(response)
+        mapped = AGENT_LEG.get(str(answer.get("status"))) if isinstance(answer, dict) else None
+        if mapped is None:
+            raise self.malformed()
+        status, cause = mapped
+        return CallState(
+            True, ProviderEvent(status, provider_call_id=provider_call_id, cause=cause)
         )
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:

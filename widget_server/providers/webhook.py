@@ -3,6 +3,12 @@
 Signature: X-Widget-Server-Signature is "v1=" + hex HMAC-SHA256, keyed with the widget's
 secret, over "<X-Widget-Server-Timestamp>.<raw body>". Receivers should refuse
 timestamps more than five minutes away and dedupe on the Idempotency-Key header.
+
+With a `status_url` setting, a status query ({"type": "callback.status",
+"idempotency_key", "call_id"}, signed the same way, POSTed there) asks what became of one
+attempt when the answer to its originate was lost: 404 means "no such attempt" (so no call
+was placed), 200 {"status", "call_id", "cause"} its state now. It has its own URL so that a
+receiver which only places calls can never take a query for an originate.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import requests
 from ..statuses import Status
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
     ProviderEvent,
+    RetryableProviderError,
 )
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
@@ -37,7 +45,7 @@ KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 MAX_CALL_ID = 255
 MAX_TIMEOUT = 120
-KNOWN_SETTINGS = frozenset({"url", "secret", "connect_timeout", "read_timeout"})
+KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
 
 
 def _digest(secret: str, timestamp: str, body: bytes) -> str:
@@ -104,6 +112,7 @@ def _call_id(value: object) -> str | None:
 class WebhookProvider(HTTPProvider):
     name = "webhook"
     default_base_url = ""
+    supports_call_status = True  # when the receiver has a status_url
 
     def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
         super().__init__(settings, session)
@@ -117,6 +126,11 @@ class WebhookProvider(HTTPProvider):
         url = values.get("url")
         if not isinstance(url, str) or not _http_url(url):
             errors["url"] = "must be an http(s) URL"
+        status_url = values.get("status_url")
+        if status_url is not None and (
+            not isinstance(status_url, str) or not _http_url(status_url)
+        ):
+            errors["status_url"] = "must be an http(s) URL"
         secret = values.get("secret")
         if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= 512:
             errors["secret"] = f"must be a string of at least {MIN_SECRET} characters"
@@ -142,6 +156,45 @@ class WebhookProvider(HTTPProvider):
         # A redirect would turn the POST into a body-less GET elsewhere: treat 3xx as refused.
         response = self.request("POST", self.url, data=body, headers=headers, allow_redirects=False)
         return self.result(response)
+
+    def reports_call_status(self) -> bool:
+        return bool(self.settings.get("status_url"))
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        if not KEY_RE.fullmatch(idempotency_key):
+            raise PermanentProviderError(
+                "webhook: unusable idempotency key", cause="invalid_parameter"
+            )
+        payload = {
+            "type": "callback.status",
+            "idempotency_key": idempotency_key,
+            "call_id": provider_call_id,
+        }
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Widget-Server-Timestamp": str(timestamp),
+            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
+        }
+        url = self.settings.get("status_url")
+        if not url:
+            return super().call_status(provider_call_id, idempotency_key)
+        try:
+            response = self.session.post(
+                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.RequestException:
+            raise RetryableProviderError(
+                "webhook: status query failed", cause="connection_error"
+            ) from None
+        if response.status_code == 404:
+            return CallState(placed=False)
+        self.raise_for_status(response)
+        events = parse_event(self.json(response))
+        if not events:
+            raise self.malformed()
+        return CallState(placed=True, event=events[0])
 
     def body(self, call: CallRequest) -> bytes:
         """Return the exact JSON bytes that are signed and sent."""

@@ -1,0 +1,337 @@
+"""Production-mode processes for benchmarks: a private Redis, a fresh PostgreSQL database,
+gunicorn web workers and queue consumers, form tokens minted ahead, and process memory.
+
+PostgreSQL: WIDGET_SERVER_BENCH_POSTGRES (default: the local server as user postgres); a
+database is created for the run and dropped after it. Redis: a private redis-server on a
+free loopback port, without persistence, stopped after the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import ORIGIN, SECRET, add_widget  # noqa: E402
+from widget_server import create_app, db  # noqa: E402
+from widget_server.tokens import Tokens  # noqa: E402
+
+POSTGRES = os.environ.get(
+    "WIDGET_SERVER_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+GENEROUS = "100000000 per minute"
+# Every check still runs (origin, token, number policy, block list, leases, each limit's
+# atomic hit); the limits are only set high enough not to refuse a benchmark's traffic.
+BENCH_SETTINGS = {
+    "FORM_TOKEN_MIN_AGE": "0",
+    "SUBMIT_LIMIT_PER_IP": GENEROUS,
+    "SUBMIT_LIMIT_PER_NUMBER": GENEROUS,
+    "SUBMIT_LIMIT_PER_PREFIX": GENEROUS,
+    "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": GENEROUS,
+    "SUBMIT_LIMIT_PER_WIDGET": GENEROUS,
+    "ACCOUNT_DAILY_CALL_BUDGET": "100000000 per day",
+    "DAILY_CALL_BUDGET": "100000000 per day",
+    "DAILY_MINUTE_BUDGET": "1000000000 per day",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait(lambda: _redis_up(port), "redis-server")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _redis_up(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """Create and migrate a PostgreSQL database for one run; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"ws_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    try:
+        app = create_app(_app_config(url))
+        db.upgrade(app)
+        app.extensions["db_engine"].dispose()
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _app_config(database_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "QUEUE_BACKEND": "memory",
+        **extra,
+    }
+
+
+def bench_widget(database_url: str, **properties: Any) -> str:
+    app = create_app(_app_config(database_url))
+    values = {"provider_settings": {"step_delay": 0.05, "talk_time": 0.05}}
+    values.update(properties)
+    widget_id = add_widget(app, **values)
+    app.extensions["db_engine"].dispose()
+    return widget_id
+
+
+def mint_tokens(database_url: str, widget_id: str, count: int) -> list[str]:
+    """Form tokens as /config hands them out (each is single-use), minted ahead of the run."""
+    app = create_app(_app_config(database_url))
+    with app.app_context():
+        tokens = Tokens(app)
+        minted = [tokens.issue_form_token(widget_id, ORIGIN) for _ in range(count)]
+    app.extensions["db_engine"].dispose()
+    return minted
+
+
+def numbers(count: int, offset: int = 0) -> list[str]:
+    """Distinct valid US numbers (New Jersey, 201), E.164."""
+    found: list[str] = []
+    candidate = 2_012_000_000 + offset
+    while len(found) < count:
+        text = f"+1{candidate}"
+        candidate += 1
+        if phonenumbers.is_valid_number(phonenumbers.parse(text)):
+            found.append(text)
+    return found
+
+
+def environment(database_url: str, redis_url: str, instance: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "WIDGET_SERVER_SECRET_KEY": SECRET,
+        "WIDGET_SERVER_DATABASE_URL": database_url,
+        "WIDGET_SERVER_REDIS_URL": redis_url,
+        "WIDGET_SERVER_INSTANCE_PATH": str(instance),
+        "PROMETHEUS_MULTIPROC_DIR": str(instance / "metrics"),
+    }
+    (instance / "metrics").mkdir(parents=True, exist_ok=True)
+    env.update({f"WIDGET_SERVER_{key}": value for key, value in BENCH_SETTINGS.items()})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Web:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid)
+
+
+@contextmanager
+def gunicorn(
+    app_spec: str,
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    cwd: Path = ROOT,
+    ready_path: str = "/healthz",
+    log: Path | None = None,
+) -> Iterator[Web]:
+    """Serve `app_spec` with gunicorn's sync workers on a free loopback port."""
+    port = free_port()
+    out = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", app_spec],
+        cwd=cwd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _answers(url + ready_path), "gunicorn")
+        while len(children(process.pid)) < workers:
+            time.sleep(0.1)
+        yield Web(url, process)
+    finally:
+        stop(process)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def consumer(env: dict[str, str], workers: int = 2, log: Path | None = None) -> Iterator[int]:
+    out = log.open("ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [str(BIN / "flask"), "--app", "widget_server", "worker", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process.pid
+    finally:
+        stop(process)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _wait(probe: Any, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command may hold spaces and parentheses: the ppid follows the last ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak resident set) of a process, in KiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    script: Path | None = None,
+    args: list[str] | None = None,
+    threads: int = 2,
+) -> str:
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--latency",
+    ]
+    if script:
+        command += ["-s", str(script)]
+    command.append(url)
+    if args:
+        command += ["--", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def requests_per_second(wrk_output: str) -> float:
+    for line in wrk_output.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise ValueError("wrk printed no Requests/sec line")
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="widget-server-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def token_files(
+    folder: Path, database_url: str, widget_id: str, per_thread: int, threads: int, offset: int = 0
+) -> str:
+    """Write `<prefix>-<n>.txt` files of "token<TAB>number" lines; return the prefix."""
+    prefix = folder / "tokens"
+    minted = mint_tokens(database_url, widget_id, per_thread * threads)
+    phones = numbers(per_thread * threads, offset)
+    for thread in range(threads):
+        part = slice(thread * per_thread, (thread + 1) * per_thread)
+        lines = [f"{t}\t{p}" for t, p in zip(minted[part], phones[part], strict=True)]
+        (folder / f"tokens-{thread}.txt").write_text("\n".join(lines) + "\n")
+    return str(prefix)
