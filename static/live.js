@@ -6,6 +6,12 @@
   var cancelMessage = document.querySelector("[data-cancel-message]");
   var statusUrl = null, show = null;
 
+  // The status URL may carry a query (the visitor's locale): sub-paths go before it.
+  function below(url, path) {
+    var at = url.indexOf("?");
+    return at < 0 ? url + path : url.slice(0, at) + path + url.slice(at);
+  }
+
   function render(body) {
     var shown = body;
     if (body.reason) {
@@ -37,7 +43,7 @@
       poll(url);
       return true;
     }
-    var source = new EventSource(url + "/events");
+    var source = new EventSource(below(url, "/events"));
     var failures = 0;
     source.onopen = function () { failures = 0; };
     source.addEventListener("status", function (event) {
@@ -64,7 +70,7 @@
     event.preventDefault();
     var button = cancelForm.querySelector("button");
     button.disabled = true;
-    fetch(statusUrl + "/cancel", {
+    fetch(below(statusUrl, "/cancel"), {
       method: "POST",
       body: "{}",
       headers: { "Content-Type": "application/json", Accept: "application/json" },

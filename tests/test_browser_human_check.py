@@ -48,7 +48,7 @@ def test_the_form_solves_altcha_in_the_browser_and_the_callback_is_accepted(
             page.goto(f"{server.url}/w/{server.widget_id}")
             page.fill("#phone", "201 555 0123")
             # Submitting at once: the solver holds the submission until its answer is ready.
-            page.click("button[type=submit]")
+            page.click("button.submit")
             status = page.locator("[data-status]")
             expect(status).to_be_visible(timeout=20_000)
             expect(status).to_contain_text("Call finished", timeout=20_000)

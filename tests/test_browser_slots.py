@@ -65,11 +65,11 @@ def test_visitor_books_a_slot_outside_hours_and_is_called_at_that_time(tmp_path:
             # Closed now: the form offers slots, and its button books instead of calling.
             options = frame.locator("#scheduled_for option")
             expect(options.first).to_have_text(f"Mon {opening.day} {opening:%b}, 09:00")
-            expect(frame.locator("button[type=submit]")).to_have_text("Book this call")
+            expect(frame.locator("button.submit")).to_have_text("Book this call")
             frame.select_option("#scheduled_for", index=0)
             frame.fill("#phone", "201 555 0123")
             page.wait_for_timeout(1100)  # a human takes at least the minimum fill time
-            frame.click("button[type=submit]")
+            frame.click("button.submit")
 
             status = frame.locator("[data-status]")
             expect(status).to_contain_text("booked for Mon", timeout=10_000)

@@ -206,7 +206,7 @@ def test_form_errors_are_announced_next_to_the_field(stack: Stack) -> None:
     frame = widget_frame(page, widget_id)
     frame.fill("#phone", "+44 20 7946 0958")
     page.wait_for_timeout(1100)
-    frame.click("button[type=submit]")
+    frame.click("button.submit")
     error = frame.locator("#phone-error")
     expect(error).to_have_text("No podemos llamar a números de ese país.", timeout=SLOW)
     assert frame.get_attribute("#phone", "aria-invalid") == "true"
@@ -260,7 +260,7 @@ def test_strict_csp_host_page(stack: Stack) -> None:
     frame = widget_frame(page, widget_id)
     frame.fill("#phone", "201 555 0123")
     page.wait_for_timeout(1100)
-    frame.click("button[type=submit]")
+    frame.click("button.submit")
     expect(frame.locator("[data-status]")).to_contain_text("Call finished", timeout=20_000)
     assert page.evaluate("window.cspViolations || []") == []
     page.screenshot(path=str(ARTIFACTS / "widget-strict-csp.png"))
@@ -344,7 +344,7 @@ def test_preview_page_shows_the_widget_and_sends_nothing(stack: Stack) -> None:
     tap_button(page)
     frame = widget_frame(page, widget_id)
     expect(frame.locator("[data-preview]")).to_be_visible(timeout=SLOW)
-    expect(frame.locator("button[type=submit]")).to_be_disabled(timeout=SLOW)
+    expect(frame.locator("button.submit")).to_be_disabled(timeout=SLOW)
     assert frame.input_value("[name=token]") == ""
     assert_accessible(page, "the preview page")
     page.screenshot(path=str(ARTIFACTS / "widget-preview.png"))

@@ -31,7 +31,7 @@ def open_form(browser: Any, url: str, events: bool = True) -> tuple[Any, list[st
             and problems.append(f"{r.status} {r.url}")
         ),
     )
-    page.on("request", lambda r: r.url.endswith("/events") and streams.append(r.url))
+    page.on("request", lambda r: "/events" in r.url and streams.append(r.url))
     page.goto(url)
     page.wait_for_selector("#phone")
     return page, problems, streams
