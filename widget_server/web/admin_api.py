@@ -33,7 +33,16 @@ from .wiring import submit_callback
 
 log = logging.getLogger(__name__)
 
+PREFIX = "/v1/accounts/"
 bp = Blueprint("admin_api", __name__, url_prefix="/v1/accounts/<account_id>/clicktocall")
+
+
+def admin_limit_per_ip() -> str:
+    return str(current_app.config["ADMIN_LIMIT_PER_IP"])
+
+
+# Every admin route, keyed or not, counts against one per-IP limit.
+limiter.limit(admin_limit_per_ip)(bp)
 
 INVALID_DATA = "invalid data"
 
@@ -97,6 +106,9 @@ def kazoo_error(exc: HTTPException) -> Response:
         message = INVALID_DATA if exc.fields and status == 400 else exc.message
         fields = exc.fields
         retry_after = exc.retry_after
+    elif status == 429:
+        # flask-limiter's refusal: the one message of every limit, never the limit itself.
+        message, fields, retry_after = TooManyRequests.message, {}, None
     else:
         message, fields, retry_after = exc.description or "", {}, None
     response = jsonify(
@@ -108,6 +120,11 @@ def kazoo_error(exc: HTTPException) -> Response:
     )
     response.status_code = status
     response.headers["X-Request-ID"] = _request_id()
+    if not isinstance(exc, WidgetServerError):
+        # Keep what werkzeug and the limiter attached, such as Allow on 405 and Retry-After.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if status == 401:
@@ -216,7 +233,12 @@ def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<widget_id>/connect", methods=["GET", "POST"])
-@limiter.limit(submit_limit_per_ip, methods=["POST"], exempt_when=lambda: bool(presented_key()))
+@limiter.limit(
+    submit_limit_per_ip,
+    methods=["POST"],
+    exempt_when=lambda: bool(presented_key()),
+    override_defaults=False,  # the admin limit of the blueprint applies as well
+)
 def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         response = kazoo_error(
