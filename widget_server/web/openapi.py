@@ -1,4 +1,18 @@
-"""The OpenAPI 3.1 document for every HTTP route, public and admin."""
+"""The OpenAPI 3.1 document for every HTTP route, public and admin.
+
+The document is built from small helpers so a new route is one entry in `_public_paths` or
+`_admin_paths`:
+
+- `json_op(summary, {code: schema}, errors=(...))` for the public JSON API, whose errors are
+  `{"error", "message", "fields"}` (`#/components/schemas/Error`);
+- `admin_op(summary, {code: schema}, errors=(...))` for the Kazoo-shaped admin API, whose
+  answers are wrapped in `envelope(schema)` and whose errors are
+  `#/components/schemas/KazooError`;
+- `html_op(summary, ...)` for pages, whose errors are an HTML page or, when the client
+  prefers JSON, the public error body.
+
+Reusable schemas live in `components.schemas` (see `_schemas`); refer to them with `ref`.
+"""
 
 from __future__ import annotations
 
@@ -7,217 +21,660 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from .. import widgets
+from .. import admin, phone_policy, providers, widgets
+from ..statuses import Status
 
 bp = Blueprint("openapi", __name__)
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
-KEY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
+Schema = dict[str, Any]
+
+# What each error status means on this server; the same words for every route.
+ERROR_TEXT = {
+    "400": "Invalid data: the body names each field and the reason",
+    "401": "Missing, invalid or revoked API key",
+    "403": "Origin not allowed",
+    "404": "Not found (another account's resources are not found either)",
+    "405": "Method not allowed",
+    "409": "Form token or Idempotency-Key already in use",
+    "413": "Request body too large",
+    "415": "The body must be JSON (Content-Type: application/json)",
+    "422": "Refused: the number policy, or the form token's age",
+    "429": "Too many requests (one message for every limit); see Retry-After",
+    "503": "A store is unavailable; nothing was dialled",
+}
+KEY_SECURITY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
+# Public clicktocalls (auth_required false) connect without a key.
+OPTIONAL_KEY_SECURITY: list[dict[str, list[str]]] = [*KEY_SECURITY, {}]
+# Errors any route that reads the database may answer.
+STORE = ("503",)
+BODY_ERRORS = ("400", "413", "415")
+ADMIN_ERRORS = ("401", "404", "429", "503")
 
 
-def _params(*names: str) -> list[dict[str, Any]]:
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def string_map() -> Schema:
+    return {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def envelope(data: Schema, **extra: Schema) -> Schema:
+    """Kazoo's success envelope around `data`; `extra` adds top-level properties."""
+    return {"allOf": [ref("Envelope"), {"type": "object", "properties": {"data": data, **extra}}]}
+
+
+def path_params(*names: str) -> list[Schema]:
     return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in names
     ]
 
 
-def _op(summary: str, codes: dict[str, str], *, schema: Any = None, **extra: Any) -> dict[str, Any]:
-    responses: dict[str, Any] = {}
-    for code, description in codes.items():
-        body = schema if code.startswith("2") and schema else ERROR
-        responses[code] = {
-            "description": description,
-            "content": {"application/json": {"schema": body}},
-        }
+def _content(schema: Schema, media_type: str = "application/json") -> Schema:
+    return {media_type: {"schema": schema}}
+
+
+def _error_responses(codes: tuple[str, ...], schema: Schema, *, html: bool = False) -> Schema:
+    content = _content(schema)
+    if html:
+        content = {**content, **_content({"type": "string"}, "text/html")}
+    return {code: {"description": ERROR_TEXT[code], "content": content} for code in codes}
+
+
+def json_op(
+    summary: str,
+    ok: dict[str, Schema],
+    *,
+    errors: tuple[str, ...] = (),
+    body: Schema | None = None,
+    **extra: Any,
+) -> Schema:
+    """A public JSON operation: `ok` maps success codes to body schemas."""
+    responses = {
+        code: {"description": summary, "content": _content(schema)} for code, schema in ok.items()
+    }
+    responses.update(_error_responses(errors, ref("Error")))
+    operation: Schema = {"summary": summary, "responses": responses, **extra}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _content(body)}
+    return operation
+
+
+def admin_op(
+    summary: str,
+    ok: dict[str, Schema],
+    *,
+    errors: tuple[str, ...] = ADMIN_ERRORS,
+    body: Schema | None = None,
+    security: list[dict[str, list[str]]] = KEY_SECURITY,
+    **extra: Any,
+) -> Schema:
+    """A Kazoo-shaped admin operation: `ok` maps success codes to their `data` schemas."""
+    responses = {
+        code: {"description": summary, "content": _content(envelope(schema))}
+        for code, schema in ok.items()
+    }
+    responses.update(_error_responses(errors, ref("KazooError")))
+    operation: Schema = {
+        "summary": summary,
+        "security": security,
+        "responses": responses,
+        **extra,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _content(body)}
+    return operation
+
+
+def html_op(
+    summary: str,
+    ok: tuple[str, ...] = ("200",),
+    *,
+    errors: tuple[str, ...] = ("404",),
+    **extra: Any,
+) -> Schema:
+    """A page: HTML, and errors as HTML or (for a client preferring JSON) the public body."""
+    responses: Schema = {
+        code: {"description": summary, "content": _content({"type": "string"}, "text/html")}
+        for code in ok
+    }
+    responses.update(_error_responses(errors, ref("Error"), html=True))
     return {"summary": summary, "responses": responses, **extra}
 
 
-def _json_body(schema: Any) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def data_body(schema: Schema) -> Schema:
+    """Kazoo's request envelope: `{"data": {...}}`."""
+    return {"type": "object", "required": ["data"], "properties": {"data": schema}}
 
 
-def _html(summary: str, *params: str) -> dict[str, Any]:
+# Components
+
+
+def _text(max_length: int, **extra: Any) -> Schema:
+    return {"type": "string", "maxLength": max_length, **extra}
+
+
+def _widget_properties() -> dict[str, Schema]:
+    """Writable clicktocall properties with the constraints `widgets.clean` enforces."""
+    region = {"type": "string", "minLength": 2, "maxLength": 2}
     return {
-        "summary": summary,
-        "parameters": _params(*params),
-        "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
+        "name": _text(128, minLength=1, description="Kazoo: human-friendly name"),
+        "extension": _text(255, minLength=2, description="Kazoo: agent DID, extension or SIP URI"),
+        "realm": nullable(_text(253, description="Kazoo: SIP realm (FQDN or IP)")),
+        "auth_required": {"type": "boolean", "description": "Kazoo: /connect needs a key"},
+        "whitelist": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "Kazoo: regexes a number (E.164) must full-match; `.*` is refused",
+        },
+        "throttle": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10_000,
+            "description": "Kazoo: calls in progress, 0 = no limit",
+        },
+        "caller_id_number": nullable(_text(21)),
+        "outbound_callee_id_name": nullable(_text(64)),
+        "outbound_callee_id_number": nullable(_text(21)),
+        "provider": {"type": "string", "enum": sorted(providers.REGISTRY)},
+        "provider_settings": {
+            "type": "object",
+            "description": "Write-only: answers show a masked hint per setting",
+        },
+        "default_region": region,
+        "allowed_regions": {"type": "array", "items": region},
+        "allowed_number_types": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(phone_policy.NUMBER_TYPES)},
+        },
+        "allowed_origins": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "timeout": {"type": "integer", "minimum": 1, "maximum": 300},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "retry_delay": {"type": "integer", "minimum": 5, "maximum": 86_400},
+        "time_zone": {"type": "string"},
+        "business_hours": {"type": "object"},
+        "texts": {"type": "object"},
+        "theme": {"type": "object"},
+        "locale": _text(16, minLength=2),
+        "require_consent": {"type": "boolean"},
+        "enabled": {"type": "boolean"},
+        "limits": {"type": "object", "additionalProperties": {"type": "string"}},
+        "human_check": {"type": "object", "maxProperties": 0},
+    }
+
+
+def _clicktocall() -> Schema:
+    """A clicktocall as answered: every property, provider settings masked."""
+    writable = _widget_properties()
+    properties = {"id": {"type": "string"}, **writable, "provider_settings": string_map()}
+    return {
+        "type": "object",
+        "required": ["id", *widgets.PROPERTIES],
+        "properties": properties,
+    }
+
+
+def _clicktocall_input(*, required: tuple[str, ...]) -> Schema:
+    # Kazoo clients send a fetched document back, id included; it is ignored.
+    properties = {**_widget_properties(), "id": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+STATUS = {"type": "string", "enum": [status.value for status in Status]}
+
+
+def _schemas() -> dict[str, Schema]:
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message", "fields"],
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": string_map(),
+                "token": {"type": "string", "description": "A fresh form token (form page)"},
+            },
+        },
+        "Envelope": {
+            "type": "object",
+            "required": ["data", "status", "request_id", "revision", "auth_token"],
+            "properties": {
+                "data": {},
+                "status": {"const": "success"},
+                "request_id": {"type": "string", "minLength": 1},
+                "revision": {"type": "string", "minLength": 1},
+                "auth_token": {"const": "", "description": "Kazoo's field; never a credential"},
+            },
+        },
+        "KazooError": {
+            "type": "object",
+            "required": ["data", "error", "message", "status", "request_id"],
+            "properties": {
+                "data": {
+                    "type": "object",
+                    "description": "Per field, per rule: {field: {rule: {message}}}",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["message"],
+                            "properties": {"message": {"type": "string"}},
+                        },
+                    },
+                },
+                "error": {"type": "string", "pattern": "^[45][0-9]{2}$"},
+                "message": {"type": "string"},
+                "status": {"const": "error"},
+                "request_id": {"type": "string", "minLength": 1},
+            },
+        },
+        "Status": STATUS,
+        "Clicktocall": _clicktocall(),
+        "ClicktocallSummary": {
+            "type": "object",
+            "required": list(admin.SUMMARY_FIELDS),
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "extension": {"type": "string"},
+                "realm": nullable({"type": "string"}),
+            },
+        },
+        "HistoryItem": {
+            "type": "object",
+            "required": ["id", "contact", "timestamp", "call_id", "status", "result", "cause"],
+            "properties": {
+                "id": {"type": "string"},
+                "contact": {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "call_id": nullable({"type": "string"}),
+                "status": ref("Status"),
+                "result": ref("Status"),
+                "cause": nullable({"type": "string"}),
+                "attempts": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Accepted": {
+            "type": "object",
+            "required": ["id", "status", "status_url"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": ref("Status"),
+                "status_url": {"type": "string", "format": "uri"},
+            },
+        },
+        "CallbackStatus": {
+            "type": "object",
+            "required": ["id", "status", "text", "terminal", "updated_at"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": ref("Status"),
+                "text": {"type": "string"},
+                "terminal": {"type": "boolean"},
+                "number": {"type": "string", "description": "Masked"},
+                "attempts": {"type": "integer", "minimum": 0},
+                "updated_at": nullable({"type": "string", "format": "date-time"}),
+            },
+        },
+        "WidgetConfig": {
+            "type": "object",
+            "required": ["widget", "token"],
+            "properties": {
+                "token": {"type": "string", "minLength": 1},
+                "widget": {
+                    "type": "object",
+                    "required": ["id", "name", "locale", "default_region", "regions"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "locale": {"type": "string"},
+                        "texts": {"type": "object"},
+                        "theme": {"type": "object"},
+                        "default_region": {"type": "string"},
+                        "regions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["code", "label"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "label": {"type": "string"},
+                                },
+                            },
+                        },
+                        "require_consent": {"type": "boolean"},
+                        "business_hours": {"type": "object"},
+                        "time_zone": {"type": "string"},
+                    },
+                },
+            },
+        },
+        "CallbackRequest": {
+            "type": "object",
+            "required": ["phone", "token"],
+            "additionalProperties": False,
+            "properties": {
+                "phone": {"type": "string"},
+                "token": {"type": "string"},
+                "name": _text(100),
+                "page_url": _text(2048, description="http(s) URL of the host page"),
+                "extra": {
+                    "type": "object",
+                    "maxProperties": 20,
+                    "additionalProperties": _text(256),
+                },
+                "region": _text(2),
+                "consent": {"type": "boolean"},
+                "website": {"type": "string", "description": "Honeypot: leave empty"},
+            },
+        },
+    }
+
+
+# Paths
+
+
+def _public_paths() -> dict[str, Schema]:
+    one_widget = path_params("widget_id")
+    form_fields = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string"}
+            for name in ("phone", "region", "name", "consent", "website", "token", "host")
+        },
+    }
+    return {
+        "/widget.js": {
+            "get": {
+                "summary": "The embed loader script",
+                "responses": {
+                    "200": {
+                        "description": "JavaScript",
+                        "content": _content({"type": "string"}, "text/javascript"),
+                    },
+                    "304": {"description": "Not modified (ETag)"},
+                },
+            }
+        },
+        "/": {"get": html_op("Demo page (when enabled)", errors=("404", *STORE))},
+        "/w/{widget_id}": {
+            "parameters": one_widget,
+            "get": html_op("The callback form", errors=("404", *STORE)),
+            "post": html_op(
+                "Submit the callback form (303 to the status page; 202 JSON with Accept: "
+                "application/json)",
+                errors=("400", "403", "404", "409", "413", "422", "429", *STORE),
+                requestBody={
+                    "required": True,
+                    "content": _content(form_fields, "application/x-www-form-urlencoded"),
+                },
+            ),
+        },
+        "/w/{widget_id}/status/{token}": {
+            "parameters": path_params("widget_id", "token"),
+            "get": html_op("A callback's status page", errors=("404", *STORE)),
+        },
+        "/v1/widgets/{widget_id}/config": {
+            "parameters": one_widget,
+            "get": json_op(
+                "Public widget settings and a fresh form token",
+                {"200": ref("WidgetConfig")},
+                errors=("403", "404", *STORE),
+            ),
+        },
+        "/v1/widgets/{widget_id}/callbacks": {
+            "parameters": one_widget,
+            "post": json_op(
+                "Ask for a callback",
+                {"202": ref("Accepted")},
+                errors=(*BODY_ERRORS, "403", "404", "409", "422", "429", *STORE),
+                body=ref("CallbackRequest"),
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                    }
+                ],
+            ),
+        },
+        "/v1/callbacks/{token}": {
+            "parameters": path_params("token"),
+            "get": json_op(
+                "A callback's status for the visitor",
+                {"200": ref("CallbackStatus")},
+                errors=("404", *STORE),
+            ),
+        },
+        "/optout": {
+            "get": html_op("Opt-out page", errors=()),
+            "post": html_op(
+                "Opt a number out (from this server's own page)",
+                errors=("400", "403", "413", "429", *STORE),
+                requestBody={
+                    "required": True,
+                    "content": _content(
+                        {"type": "object", "properties": {"phone": {"type": "string"}}},
+                        "application/x-www-form-urlencoded",
+                    ),
+                },
+            ),
+        },
+        "/v1/optout": {
+            "post": json_op(
+                "Opt a number out (the same answer whatever the number)",
+                {
+                    "202": {
+                        "type": "object",
+                        "required": ["status", "message"],
+                        "properties": {
+                            "status": {"const": "recorded"},
+                            "message": {"type": "string"},
+                        },
+                    }
+                },
+                errors=(*BODY_ERRORS, "429", *STORE),
+                body={
+                    "type": "object",
+                    "required": ["phone"],
+                    "properties": {"phone": {"type": "string", "maxLength": 40}},
+                },
+            )
+        },
+        "/healthz": {
+            "get": json_op(
+                "Liveness",
+                {"200": {"type": "object", "properties": {"status": {"const": "ok"}}}},
+            )
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: the database, the rate-limit store and the queue",
+                "responses": {
+                    code: {"description": text, "content": _content(_readiness())}
+                    for code, text in (("200", "Ready"), ("503", "Not ready"))
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Metrics",
+                        "content": _content({"type": "string"}, "text/plain"),
+                    }
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": json_op(
+                "This document",
+                {"200": {"type": "object", "required": ["openapi", "paths"]}},
+            )
+        },
+    }
+
+
+def _readiness() -> Schema:
+    return {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "checks": {
+                "type": "object",
+                "required": ["database", "rate_limits", "queue"],
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    }
+
+
+def _history_parameters() -> list[Schema]:
+    def query(name: str, schema: Schema, description: str) -> Schema:
+        return {"name": name, "in": "query", "schema": schema, "description": description}
+
+    return [
+        query(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": admin.MAX_PAGE_SIZE},
+            f"Items per page ({admin.DEFAULT_PAGE_SIZE}; CSV: {admin.MAX_PAGE_SIZE})",
+        ),
+        query("start_key", {"type": "string"}, "next_start_key from the previous page"),
+        query("created_from", {"type": "string"}, "ISO 8601 or Unix seconds"),
+        query("created_to", {"type": "string"}, "ISO 8601 or Unix seconds"),
+        query("status", ref("Status"), "Only callbacks in this status"),
+        query("format", {"enum": ["json", "csv"]}, "csv: the same as Accept: text/csv"),
+    ]
+
+
+def _admin_paths() -> dict[str, Schema]:
+    base = "/v1/accounts/{account_id}/clicktocall"
+    create_body = data_body(_clicktocall_input(required=("name", "extension")))
+    history_ok = {
+        "200": {
+            "description": "History, newest first (JSON, or CSV with X-Next-Start-Key)",
+            "content": {
+                **_content(
+                    envelope(
+                        {"type": "array", "items": ref("HistoryItem")},
+                        page_size={"type": "integer", "minimum": 0},
+                        next_start_key={"type": "string"},
+                    )
+                ),
+                **_content({"type": "string"}, "text/csv"),
+            },
+        }
+    }
+    history = admin_op("A clicktocall's past callbacks", {}, errors=("400", *ADMIN_ERRORS))
+    history["responses"] = {**history_ok, **history["responses"]}
+    connect_data = {
+        "type": "object",
+        "required": ["contact"],
+        "properties": {
+            "contact": {"type": "string", "description": "The number to call"},
+            "token": {"type": "string", "description": "Form token (public clicktocalls)"},
+            "name": _text(100),
+            "page_url": _text(2048),
+            "extra": {"type": "object", "additionalProperties": _text(256)},
+            "region": _text(2),
+            "consent": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        base: {
+            "parameters": path_params("account_id"),
+            "get": admin_op(
+                "Summaries: id, name, extension, realm",
+                {"200": {"type": "array", "items": ref("ClicktocallSummary")}},
+            ),
+            "put": admin_op(
+                "Create a clicktocall",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=create_body,
+            ),
+        },
+        f"{base}/{{widget_id}}": {
+            "parameters": path_params("account_id", "widget_id"),
+            "get": admin_op(
+                "A clicktocall (provider settings masked)", {"200": ref("Clicktocall")}
+            ),
+            "post": admin_op(
+                "Replace a clicktocall's properties (omitted ones reset to their defaults)",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=create_body,
+            ),
+            "patch": admin_op(
+                "Merge properties into a clicktocall",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=data_body(_clicktocall_input(required=())),
+            ),
+            "delete": admin_op(
+                "Delete a clicktocall and its history",
+                {"200": ref("ClicktocallSummary")},
+            ),
+        },
+        f"{base}/{{widget_id}}/connect": {
+            "parameters": path_params("account_id", "widget_id"),
+            "post": admin_op(
+                "Start a call to data.contact: with a key, or with a form token when the "
+                "clicktocall is public (auth_required false)",
+                {"202": ref("Accepted")},
+                errors=(*BODY_ERRORS, "401", "403", "404", "409", "422", "429", "503"),
+                body=data_body(connect_data),
+                security=OPTIONAL_KEY_SECURITY,
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                    }
+                ],
+            ),
+            "get": admin_op(
+                "Never places a call: answers 405 with Allow: POST",
+                {},
+                errors=("405", "429"),
+                security=OPTIONAL_KEY_SECURITY,
+            ),
+        },
+        f"{base}/{{widget_id}}/history": {
+            "parameters": path_params("account_id", "widget_id") + _history_parameters(),
+            "get": history,
+        },
     }
 
 
 def document() -> dict[str, Any]:
-    widget = {"type": "object", "properties": {k: {} for k in widgets.PROPERTIES}}
-    data = {"type": "object", "required": ["data"], "properties": {"data": widget}}
-    account = _params("account_id")
-    one = _params("account_id", "widget_id")
-    admin_errors = {"401": "Missing, invalid or revoked key", "404": "Not found"}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "widget-server", "version": "1"},
-        "paths": {
-            "/widget.js": {
-                "get": {
-                    "summary": "The embed loader script",
-                    "responses": {
-                        "200": {"description": "JavaScript", "content": {"text/javascript": {}}}
-                    },
-                }
-            },
-            "/": {"get": _html("Demo page (when enabled)")},
-            "/w/{widget_id}": {
-                "get": _html("The callback form", "widget_id"),
-                "post": _html("Submit the callback form", "widget_id"),
-            },
-            "/w/{widget_id}/status/{token}": {
-                "get": _html("A callback's status page", "widget_id", "token")
-            },
-            "/v1/widgets/{widget_id}/config": {
-                "get": _op(
-                    "Public widget settings and a fresh form token",
-                    {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
-                    parameters=_params("widget_id"),
-                )
-            },
-            "/v1/widgets/{widget_id}/callbacks": {
-                "post": _op(
-                    "Ask for a callback",
-                    {
-                        "202": "Accepted",
-                        "400": "Bad fields",
-                        "403": "Origin",
-                        "404": "No widget",
-                        "409": "Token used",
-                        "415": "Not JSON",
-                        "422": "Refused",
-                        "429": "Limited",
-                    },
-                    parameters=_params("widget_id"),
-                    requestBody=_json_body({"type": "object", "required": ["phone", "token"]}),
-                )
-            },
-            "/v1/callbacks/{token}": {
-                "get": _op(
-                    "A callback's status for the visitor",
-                    {"200": "Status", "404": "Unknown"},
-                    parameters=_params("token"),
-                )
-            },
-            "/optout": {"get": _html("Opt-out page"), "post": _html("Opt a number out")},
-            "/v1/optout": {"post": _op("Opt a number out", {"200": "Done", "400": "Bad"})},
-            "/healthz": {"get": _op("Liveness", {"200": "Alive"})},
-            "/readyz": {"get": _op("Readiness", {"200": "Ready", "503": "Not ready"})},
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "Metrics", "content": {"text/plain": {}}}},
-                }
-            },
-            "/v1/openapi.json": {"get": _op("This document", {"200": "OpenAPI 3.1"})},
-            "/v1/accounts/{account_id}/clicktocall": {
-                "parameters": account,
-                "get": _op(
-                    "Summaries: id, name, extension, realm",
-                    {"200": "List", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-                "put": _op(
-                    "Create a clicktocall",
-                    {"200": "Created", "400": "Invalid data", "415": "Not JSON", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}": {
-                "parameters": one,
-                "get": _op(
-                    "A clicktocall (provider settings masked)",
-                    {"200": "Document", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-                "post": _op(
-                    "Replace a clicktocall's properties",
-                    {"200": "Saved", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-                "patch": _op(
-                    "Merge properties into a clicktocall",
-                    {"200": "Saved", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-                "delete": _op(
-                    "Delete a clicktocall and its history",
-                    {"200": "Deleted", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}/connect": {
-                "parameters": one,
-                "post": _op(
-                    "Start a call to data.contact (a key, or a form token when public)",
-                    {
-                        "202": "Accepted",
-                        "400": "Invalid data",
-                        "403": "Origin not allowed",
-                        "409": "Token used",
-                        "422": "Refused",
-                        "429": "Limited",
-                        **admin_errors,
-                    },
-                    schema=ENVELOPE,
-                    requestBody=_json_body({"type": "object", "required": ["data"]}),
-                ),
-                "get": _op(
-                    "Never places a call: answers 405 with Allow: POST", {"405": "Use POST"}
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}/history": {
-                "parameters": one
-                + [
-                    {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in (
-                        "page_size",
-                        "start_key",
-                        "created_from",
-                        "created_to",
-                        "status",
-                        "format",
-                    )
-                ],
-                "get": _op(
-                    "Past callbacks, newest first (JSON, or CSV)",
-                    {"200": "History", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-            },
+        "info": {
+            "title": "widget-server",
+            "version": "1",
+            "description": "Public callback API and a Kazoo-compatible clicktocall admin API.",
         },
+        "paths": {**_public_paths(), **_admin_paths()},
         "components": {
             "securitySchemes": {
                 "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
-            "schemas": {
-                "Error": {"type": "object"},
-                "Envelope": {
-                    "type": "object",
-                    "required": ["data", "status", "request_id"],
-                    "properties": {
-                        "data": {},
-                        "status": {"const": "success"},
-                        "request_id": {"type": "string"},
-                        "revision": {"type": "string"},
-                    },
-                },
-            },
+            "schemas": _schemas(),
         },
     }
 
