@@ -131,6 +131,7 @@ def update_widget(
     rather than erasing credentials the client could never have read back.
     """
     current = _current(widget)
+    values = _unmasked(widget, values)
     if replace:
         base = dict(widgets.DEFAULTS)
         if "provider_settings" not in values and values.get("provider", widget.provider) == (
@@ -144,6 +145,24 @@ def update_widget(
         setattr(widget, key, value)
     session.commit()
     return widget
+
+
+def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
+    """Put stored provider settings back where a client sent their masked hint.
+
+    Kazoo clients fetch a document, change a property and POST the whole document back;
+    its provider settings are the hints they were shown, which must not become credentials.
+    """
+    sent = values.get("provider_settings")
+    if not isinstance(sent, dict) or values.get("provider", widget.provider) != widget.provider:
+        return values
+    stored = widget.provider_settings
+    hints = settings_hint(stored)
+    restored = {
+        name: stored[name] if name in stored and value == hints[name] else value
+        for name, value in sent.items()
+    }
+    return {**values, "provider_settings": restored}
 
 
 def delete_widget(session: Session, widget: Widget) -> None:
