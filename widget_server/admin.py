@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import hashlib
 import hmac
+import io
 import json
 import secrets
 from collections.abc import Mapping
@@ -284,6 +286,16 @@ def history_item(callback: Callback) -> dict[str, Any]:
 
 
 HISTORY_COLUMNS = ("id", "timestamp", "contact", "status", "result", "cause", "attempts", "call_id")
+
+
+def history_csv(items: list[dict[str, Any]]) -> str:
+    """History items as CSV, one row per callback, cells safe for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for item in items:
+        writer.writerow([csv_safe(item[column]) for column in HISTORY_COLUMNS])
+    return out.getvalue()
 
 
 class KeyedTokens(Tokens):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import uuid
@@ -338,8 +336,12 @@ def _submit_keyed(widget: Widget, submission: Submission) -> Any:
 def history(account_id: str, widget_id: str) -> ResponseReturnValue:
     _authenticated(account_id)
     widget = _widget(account_id, widget_id)
-    wants_csv = request.args.get("format") == "csv" or (
-        request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    requested = request.args.get("format")
+    if requested not in (None, "json", "csv"):
+        raise KazooInvalid(fields={"format": "must be json or csv"})
+    wants_csv = requested == "csv" or (
+        requested is None
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
     )
     args = request.args.to_dict()
     if wants_csv and "page_size" not in args:
@@ -361,12 +363,7 @@ def history(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 def _csv(widget: Widget, page: admin.HistoryPage) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(admin.HISTORY_COLUMNS)
-    for item in page.items:
-        writer.writerow([admin.csv_safe(item[column]) for column in admin.HISTORY_COLUMNS])
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(admin.history_csv(page.items), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="history-{widget.id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     if page.next_start_key:
