@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import widgets
+from . import ids, widgets
 from .models import ApiKey, Callback, Widget, utcnow
 from .statuses import Status
 from .tokens import FormToken, Tokens
@@ -52,6 +52,8 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
     if not presented.startswith(KEY_PREFIX) or len(presented) > 128:
         return None
     lookup = presented[len(KEY_PREFIX) : len(KEY_PREFIX) + LOOKUP_CHARS]
+    if not ids.plausible(lookup):
+        return None  # not a key this server made; keeps odd bytes out of the query
     record = session.scalars(select(ApiKey).where(ApiKey.lookup == lookup)).first()
     expected = record.key_hash if record is not None else _hash("")
     # Compared in constant time even when no key has this lookup part.
@@ -64,7 +66,7 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
 
 
 def revoke_key(session: Session, key_id: str, account_id: str | None = None) -> ApiKey | None:
-    record = session.get(ApiKey, key_id)
+    record = session.get(ApiKey, key_id) if ids.plausible(key_id) else None
     if record is None or (account_id is not None and record.account_id != account_id):
         return None
     if record.revoked_at is None:
@@ -109,7 +111,7 @@ def account_widgets(session: Session, account_id: str) -> list[Widget]:
 
 def find_widget(session: Session, account_id: str, widget_id: str) -> Widget | None:
     """Return the account's widget, or None: another account's widget is not found either."""
-    widget = session.get(Widget, widget_id) if len(widget_id) <= 64 else None
+    widget = session.get(Widget, widget_id) if ids.plausible(widget_id) else None
     return widget if widget is not None and widget.account_id == account_id else None
 
 
@@ -246,7 +248,9 @@ def _read_start_key(value: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         created, callback_id = json.loads(raw)
-        return datetime.fromisoformat(created), str(callback_id)
+        if not isinstance(callback_id, str) or not ids.plausible(callback_id):
+            raise ValueError("bad callback id")
+        return datetime.fromisoformat(created), callback_id
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise ValueError("bad start_key") from None
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from ..models import Widget
 from ..phone_policy import region_choices
+
+# Control characters (NUL above all, which PostgreSQL refuses) never belong in free text.
+NO_CONTROL = Regexp(r"^[^\x00-\x1f\x7f]*$", message=lazy_gettext("Remove the special characters."))
 
 
 class CallbackForm(Form):
@@ -18,7 +22,7 @@ class CallbackForm(Form):
     region = SelectField("Country", validate_choice=True)
     name = StringField(
         "Your name (optional)",
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), Length(max=100), NO_CONTROL],
         render_kw={"autocomplete": "name"},
     )
     consent = BooleanField("I agree to be called back about my request.")
@@ -26,7 +30,7 @@ class CallbackForm(Form):
     website = StringField("Leave this empty", render_kw={"tabindex": "-1", "autocomplete": "off"})
     token = HiddenField()
     host = HiddenField()
-    page_url = HiddenField(validators=[Optional(), Length(max=2048)])
+    page_url = HiddenField(validators=[Optional(), Length(max=2048), NO_CONTROL])
 
 
 def build_form(widget: Widget, formdata: object = None) -> CallbackForm:
