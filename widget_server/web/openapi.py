@@ -410,15 +410,7 @@ def _public_paths() -> dict[str, Schema]:
         "/w/{widget_id}": {
             "parameters": one_widget,
             "get": html_op("The callback form", errors=("404", *STORE)),
-            "post": html_op(
-                "Submit the callback form (303 to the status page; 202 JSON with Accept: "
-                "application/json)",
-                errors=("400", "403", "404", "409", "413", "422", "429", *STORE),
-                requestBody={
-                    "required": True,
-                    "content": _content(form_fields, "application/x-www-form-urlencoded"),
-                },
-            ),
+            "post": _form_submission(form_fields),
         },
         "/w/{widget_id}/status/{token}": {
             "parameters": path_params("widget_id", "token"),
@@ -524,6 +516,41 @@ def _public_paths() -> dict[str, Schema]:
             )
         },
     }
+
+
+def _form_submission(form_fields: Schema) -> Schema:
+    """The form's POST: 303 to the status page, or 202 JSON for a client asking for JSON."""
+    operation = html_op(
+        "Submit the callback form",
+        ok=(),
+        errors=("400", "403", "404", "409", "413", "422", "429", *STORE),
+        requestBody={
+            "required": True,
+            "content": _content(form_fields, "application/x-www-form-urlencoded"),
+        },
+    )
+    accepted = {
+        "allOf": [
+            ref("Accepted"),
+            {
+                "type": "object",
+                "required": ["text", "status_page"],
+                "properties": {"text": {"type": "string"}, "status_page": {"type": "string"}},
+            },
+        ]
+    }
+    operation["responses"] = {
+        "202": {
+            "description": "Accepted (Accept: application/json)",
+            "content": _content(accepted),
+        },
+        "303": {
+            "description": "Accepted: see the status page",
+            "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+        },
+        **operation["responses"],
+    }
+    return operation
 
 
 def _readiness() -> Schema:
