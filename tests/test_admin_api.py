@@ -355,6 +355,7 @@ def test_history_filters_and_rejects_bad_filters(
         "status=nope",
         "created_from=yesterday",
         "start_key=%%%",
+        "format=xml",
     ):
         response = get(bad)
         assert response.status_code == 400, bad

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import hashlib
 import hmac
+import io
 import json
 import secrets
 from collections.abc import Mapping
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import human_checks, widgets
+from . import human_checks, ids, widgets
 from .models import ApiKey, Callback, Widget, utcnow
 from .statuses import Status
 from .tokens import FormToken, Tokens
@@ -50,6 +52,8 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
     if not presented.startswith(KEY_PREFIX) or len(presented) > 128:
         return None
     lookup = presented[len(KEY_PREFIX) : len(KEY_PREFIX) + LOOKUP_CHARS]
+    if not ids.plausible(lookup):
+        return None  # not a key this server made; keeps odd bytes out of the query
     record = session.scalars(select(ApiKey).where(ApiKey.lookup == lookup)).first()
     expected = record.key_hash if record is not None else _hash("")
     # Compared in constant time even when no key has this lookup part.
@@ -62,7 +66,7 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
 
 
 def revoke_key(session: Session, key_id: str, account_id: str | None = None) -> ApiKey | None:
-    record = session.get(ApiKey, key_id)
+    record = session.get(ApiKey, key_id) if ids.plausible(key_id) else None
     if record is None or (account_id is not None and record.account_id != account_id):
         return None
     if record.revoked_at is None:
@@ -114,7 +118,7 @@ def account_widgets(session: Session, account_id: str) -> list[Widget]:
 
 def find_widget(session: Session, account_id: str, widget_id: str) -> Widget | None:
     """Return the account's widget, or None: another account's widget is not found either."""
-    widget = session.get(Widget, widget_id) if len(widget_id) <= 64 else None
+    widget = session.get(Widget, widget_id) if ids.plausible(widget_id) else None
     return widget if widget is not None and widget.account_id == account_id else None
 
 
@@ -150,6 +154,7 @@ def update_widget(
                 values["human_check"], widget.human_check
             ),
         }
+    values = _unmasked(widget, values)
     if replace:
         base = dict(widgets.DEFAULTS)
         if "provider_settings" not in values and values.get("provider", widget.provider) == (
@@ -169,6 +174,24 @@ def update_widget(
         setattr(widget, key, value)
     session.commit()
     return widget
+
+
+def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
+    """Put stored provider settings back where a client sent their masked hint.
+
+    Kazoo clients fetch a document, change a property and POST the whole document back;
+    its provider settings are the hints they were shown, which must not become credentials.
+    """
+    sent = values.get("provider_settings")
+    if not isinstance(sent, dict) or values.get("provider", widget.provider) != widget.provider:
+        return values
+    stored = widget.provider_settings
+    hints = settings_hint(stored)
+    restored = {
+        name: stored[name] if name in stored and value == hints[name] else value
+        for name, value in sent.items()
+    }
+    return {**values, "provider_settings": restored}
 
 
 def delete_widget(session: Session, widget: Widget) -> None:
@@ -250,7 +273,9 @@ def _read_start_key(value: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         created, callback_id = json.loads(raw)
-        return datetime.fromisoformat(created), str(callback_id)
+        if not isinstance(callback_id, str) or not ids.plausible(callback_id):
+            raise ValueError("bad callback id")
+        return datetime.fromisoformat(created), callback_id
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise ValueError("bad start_key") from None
 
@@ -290,6 +315,16 @@ def history_item(callback: Callback) -> dict[str, Any]:
 
 
 HISTORY_COLUMNS = ("id", "timestamp", "contact", "status", "result", "cause", "attempts", "call_id")
+
+
+def history_csv(items: list[dict[str, Any]]) -> str:
+    """History items as CSV, one row per callback, cells safe for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for item in items:
+        writer.writerow([csv_safe(item[column]) for column in HISTORY_COLUMNS])
+    return out.getvalue()
 
 
 class KeyedTokens(Tokens):

@@ -98,11 +98,9 @@ def error_response(exc: HTTPException, extra: dict[str, Any] | None = None) -> R
         body: dict[str, Any] = {"error": exc.error, "message": exc.message, "fields": exc.fields}
         retry_after = exc.retry_after
     else:
-        body = {
-            "error": _ERROR_CODES.get(status, "error"),
-            "message": exc.description or "",
-            "fields": {},
-        }
+        # flask-limiter's 429 describes the limit; every limit answers with one message.
+        message = TooManyRequests.message if status == 429 else exc.description or ""
+        body = {"error": _ERROR_CODES.get(status, "error"), "message": message, "fields": {}}
         retry_after = None
     body.update(extra or {})
     response = jsonify(body)

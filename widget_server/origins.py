@@ -19,7 +19,7 @@ def normalise_origin(value: object) -> str | None:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         return None
     host = parts.hostname.lower()
-    if any(ch in host for ch in " ;,'\"\\"):
+    if any(ch in host for ch in " ;,'\"\\") or not host.isprintable():
         return None
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "PREFIX_DIGITS": 8,  # leading E.164 digits that make a destination prefix
     "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "3 per hour",
     "SUBMIT_LIMIT_PER_WIDGET": "60 per hour;300 per day",
+    # Every admin API request per client IP, keyed or not (connect counts here as well).
+    "ADMIN_LIMIT_PER_IP": "300 per minute",
     "ACCOUNT_DAILY_CALL_BUDGET": "500 per day",
     "DAILY_CALL_BUDGET": "2000 per day",
     "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
@@ -253,6 +255,7 @@ def _check_limits(config: Any) -> None:
         "SUBMIT_LIMIT_PER_PREFIX",
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP",
         "SUBMIT_LIMIT_PER_WIDGET",
+        "ADMIN_LIMIT_PER_IP",
         "ACCOUNT_DAILY_CALL_BUDGET",
         "DAILY_CALL_BUDGET",
         "DAILY_MINUTE_BUDGET",

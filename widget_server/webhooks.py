@@ -51,6 +51,7 @@ USER_AGENT = "widget-server-webhooks/1"
 REPLAY_WINDOW = 300  # seconds a receiver should accept a signature's timestamp
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
 SWEEP_GRACE = 300  # seconds a pending delivery may be overdue before the sweep queues it
 
 

@@ -64,7 +64,8 @@ def validate(value: object) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         return {"human_check": "must be an object ({} turns human checks off)"}
-    check = REGISTRY.get(value.get("kind"))  # type: ignore[arg-type]
+    kind = value.get("kind")
+    check = REGISTRY.get(kind) if isinstance(kind, str) else None
     if check is None:
         return {"human_check.kind": "must be one of " + ", ".join(sorted(REGISTRY))}
     return {f"human_check.{key}": reason for key, reason in check.validate(value).items()}

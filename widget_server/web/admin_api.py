@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import uuid
@@ -33,9 +31,19 @@ from .wiring import submit_callback
 
 log = logging.getLogger(__name__)
 
+PREFIX = "/v1/accounts/"
 bp = Blueprint("admin_api", __name__, url_prefix="/v1/accounts/<account_id>/clicktocall")
 
+
+def admin_limit_per_ip() -> str:
+    return str(current_app.config["ADMIN_LIMIT_PER_IP"])
+
+
+# Every admin route, keyed or not, counts against one per-IP limit.
+limiter.limit(admin_limit_per_ip)(bp)
+
 INVALID_DATA = "invalid data"
+KAZOO_BODY_TYPES = ("", "application/x-www-form-urlencoded", "text/plain")
 
 
 class Unauthorized(WidgetServerError):
@@ -97,6 +105,9 @@ def kazoo_error(exc: HTTPException) -> Response:
         message = INVALID_DATA if exc.fields and status == 400 else exc.message
         fields = exc.fields
         retry_after = exc.retry_after
+    elif status == 429:
+        # flask-limiter's refusal: the one message of every limit, never the limit itself.
+        message, fields, retry_after = TooManyRequests.message, {}, None
     else:
         message, fields, retry_after = exc.description or "", {}, None
     response = jsonify(
@@ -108,6 +119,11 @@ def kazoo_error(exc: HTTPException) -> Response:
     )
     response.status_code = status
     response.headers["X-Request-ID"] = _request_id()
+    if not isinstance(exc, WidgetServerError):
+        # Keep what werkzeug and the limiter attached, such as Allow on 405 and Retry-After.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if status == 401:
@@ -146,10 +162,23 @@ def _widget(account_id: str, widget_id: str) -> Widget:
     return widget
 
 
+def _body() -> Any:
+    if request.is_json:
+        return request.get_json(silent=True)
+    # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
+    # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
+    # from a cross-site form, so its body is read as JSON too; anonymous requests (public
+    # connect) must say application/json, which a cross-site "simple" request cannot.
+    if presented_key() and request.mimetype in KAZOO_BODY_TYPES:
+        try:
+            return json.loads(request.get_data(as_text=True))
+        except ValueError:
+            pass
+    raise UnsupportedMediaType()
+
+
 def _data() -> dict[str, Any]:
-    if not request.is_json:
-        raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
+    body = _body()
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     data = body.get("data")
@@ -216,7 +245,12 @@ def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<widget_id>/connect", methods=["GET", "POST"])
-@limiter.limit(submit_limit_per_ip, methods=["POST"], exempt_when=lambda: bool(presented_key()))
+@limiter.limit(
+    submit_limit_per_ip,
+    methods=["POST"],
+    exempt_when=lambda: bool(presented_key()),
+    override_defaults=False,  # the admin limit of the blueprint applies as well
+)
 def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         response = kazoo_error(
@@ -303,8 +337,12 @@ def _submit_keyed(widget: Widget, submission: Submission) -> Any:
 def history(account_id: str, widget_id: str) -> ResponseReturnValue:
     _authenticated(account_id)
     widget = _widget(account_id, widget_id)
-    wants_csv = request.args.get("format") == "csv" or (
-        request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    requested = request.args.get("format")
+    if requested not in (None, "json", "csv"):
+        raise KazooInvalid(fields={"format": "must be json or csv"})
+    wants_csv = requested == "csv" or (
+        requested is None
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
     )
     args = request.args.to_dict()
     if wants_csv and "page_size" not in args:
@@ -326,12 +364,7 @@ def history(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 def _csv(widget: Widget, page: admin.HistoryPage) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(admin.HISTORY_COLUMNS)
-    for item in page.items:
-        writer.writerow([admin.csv_safe(item[column]) for column in admin.HISTORY_COLUMNS])
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(admin.history_csv(page.items), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="history-{widget.id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     if page.next_start_key:

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..errors import Unavailable, WidgetServerError, error_response
 from ..metrics import refused
+from . import admin_api
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ def wants_json() -> bool:
 def render_error(exc: HTTPException) -> Response | tuple[str, int]:
     if isinstance(exc, WidgetServerError) and exc.code != 404:
         refused(exc.reason)
+    if request.path.startswith(admin_api.PREFIX):
+        # Under the admin API even routing errors (unknown path, method) and outages keep
+        # Kazoo's error envelope.
+        return admin_api.kazoo_error(exc)
     if wants_json():
         return error_response(exc)
     message = exc.message if isinstance(exc, WidgetServerError) else (exc.description or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from ..i18n import N_
 from ..models import Widget
@@ -26,6 +26,10 @@ class _BabelTranslations:
         return ngettext(singular, plural, n)
 
 
+# Control characters (NUL above all, which PostgreSQL refuses) never belong in free text.
+NO_CONTROL = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the special characters."))
+
+
 class CallbackForm(Form):
     class Meta:
         def get_translations(self, form: Form) -> _BabelTranslations:
@@ -42,7 +46,11 @@ class CallbackForm(Form):
     region = SelectField(_l("Country"), validate_choice=True)
     name = StringField(
         _l("Your name (optional)"),
-        validators=[Optional(), Length(max=100, message=_l("Use at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=100, message=_l("Use at most %(max)d characters.")),
+            NO_CONTROL,
+        ],
         render_kw={"autocomplete": "name"},
     )
     consent = BooleanField(_l("I agree to be called back about my request."))
@@ -52,7 +60,7 @@ class CallbackForm(Form):
     )
     token = HiddenField()
     host = HiddenField()
-    page_url = HiddenField(validators=[Optional(), Length(max=2048)])
+    page_url = HiddenField(validators=[Optional(), Length(max=2048), NO_CONTROL])
     # A booked time, offered outside business hours (templates/_slots.html).
     scheduled_for = StringField(validators=[Optional(), Length(max=64)])
 

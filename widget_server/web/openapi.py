@@ -1,4 +1,18 @@
-"""The OpenAPI 3.1 document for every HTTP route, public and admin."""
+"""The OpenAPI 3.1 document for every HTTP route, public and admin.
+
+The document is built from small helpers so a new route is one entry in `_public_paths` or
+`_admin_paths`:
+
+- `json_op(summary, {code: schema}, errors=(...))` for the public JSON API, whose errors are
+  `{"error", "message", "fields"}` (`#/components/schemas/Error`);
+- `admin_op(summary, {code: schema}, errors=(...))` for the Kazoo-shaped admin API, whose
+  answers are wrapped in `envelope(schema)` and whose errors are
+  `#/components/schemas/KazooError`;
+- `html_op(summary, ...)` for pages, whose errors are an HTML page or, when the client
+  prefers JSON, the public error body.
+
+Reusable schemas live in `components.schemas` (see `_schemas`); refer to them with `ref`.
+"""
 
 from __future__ import annotations
 
@@ -7,376 +21,656 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from .. import widgets
+from .. import admin, phone_policy, providers, webhooks, widgets
+from ..statuses import Status
 
 bp = Blueprint("openapi", __name__)
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-ENVELOPE = {"$ref": "#/components/schemas/Envelope"}
-HUMAN_CHECK = {
-    "type": "object",
-    "description": (
-        "{} when the widget has no human check. Otherwise `kind` (turnstile, hcaptcha, "
-        "altcha), `field` (the form field the browser widget fills) and either `site_key` "
-        "(Turnstile, hCaptcha) or a fresh ALTCHA v1 `challenge` {algorithm, challenge, "
-        "maxnumber, salt, signature}."
-    ),
+Schema = dict[str, Any]
+
+# What each error status means on this server; the same words for every route.
+ERROR_TEXT = {
+    "400": "Invalid data: the body names each field and the reason",
+    "401": "Missing, invalid or revoked API key",
+    "403": "Origin not allowed",
+    "404": "Not found (another account's resources are not found either)",
+    "405": "Method not allowed",
+    "409": "Form token or Idempotency-Key already in use",
+    "413": "Request body too large",
+    "415": "The body must be JSON (Content-Type: application/json)",
+    "422": "Refused: the number policy, the form token's age, the human check or the slot",
+    "429": "Too many requests (one message for every limit); see Retry-After",
+    "503": "A store is unavailable; nothing was dialled",
 }
-CONFIG = {
-    "type": "object",
-    "properties": {
-        "widget": {"type": "object"},
-        "token": {"type": "string"},
-        "human_check": HUMAN_CHECK,
-    },
-}
-CALLBACK_REQUEST = {
-    "type": "object",
-    "required": ["phone", "token"],
-    "properties": {
-        "phone": {"type": "string"},
-        "token": {"type": "string", "description": "form token from /config"},
-        "name": {"type": "string"},
-        "region": {"type": "string"},
-        "page_url": {"type": "string"},
-        "extra": {"type": "object"},
-        "consent": {"type": "boolean"},
-        "human_check": {
-            "type": "string",
-            "maxLength": 4096,
-            "description": (
-                "Required when the widget has a human check: the Turnstile or hCaptcha "
-                "response token, or the base64 ALTCHA payload. Each works once."
-            ),
-        },
-    },
-}
-KEY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
+KEY_SECURITY: list[dict[str, list[str]]] = [{"authToken": []}, {"bearer": []}]
+# Public clicktocalls (auth_required false) connect without a key.
+OPTIONAL_KEY_SECURITY: list[dict[str, list[str]]] = [*KEY_SECURITY, {}]
+# Errors any route that reads the database may answer.
+STORE = ("503",)
+BODY_ERRORS = ("400", "413", "415")
+ADMIN_ERRORS = ("401", "404", "429", "503")
 
 
-def _params(*names: str) -> list[dict[str, Any]]:
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def string_map() -> Schema:
+    return {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def envelope(data: Schema, **extra: Schema) -> Schema:
+    """Kazoo's success envelope around `data`; `extra` adds top-level properties."""
+    return {"allOf": [ref("Envelope"), {"type": "object", "properties": {"data": data, **extra}}]}
+
+
+def path_params(*names: str) -> list[Schema]:
     return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in names
     ]
 
 
-def _op(summary: str, codes: dict[str, str], *, schema: Any = None, **extra: Any) -> dict[str, Any]:
-    responses: dict[str, Any] = {}
-    for code, description in codes.items():
-        body = schema if code.startswith("2") and schema else ERROR
-        responses[code] = {
-            "description": description,
-            "content": {"application/json": {"schema": body}},
-        }
+def _content(schema: Schema, media_type: str = "application/json") -> Schema:
+    return {media_type: {"schema": schema}}
+
+
+def _error_responses(codes: tuple[str, ...], schema: Schema, *, html: bool = False) -> Schema:
+    content = _content(schema)
+    if html:
+        content = {**content, **_content({"type": "string"}, "text/html")}
+    return {code: {"description": ERROR_TEXT[code], "content": content} for code in codes}
+
+
+def json_op(
+    summary: str,
+    ok: dict[str, Schema],
+    *,
+    errors: tuple[str, ...] = (),
+    body: Schema | None = None,
+    **extra: Any,
+) -> Schema:
+    """A public JSON operation: `ok` maps success codes to body schemas."""
+    responses = {
+        code: {"description": summary, "content": _content(schema)} for code, schema in ok.items()
+    }
+    responses.update(_error_responses(errors, ref("Error")))
+    operation: Schema = {"summary": summary, "responses": responses, **extra}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _content(body)}
+    return operation
+
+
+def admin_op(
+    summary: str,
+    ok: dict[str, Schema],
+    *,
+    errors: tuple[str, ...] = ADMIN_ERRORS,
+    body: Schema | None = None,
+    security: list[dict[str, list[str]]] = KEY_SECURITY,
+    **extra: Any,
+) -> Schema:
+    """A Kazoo-shaped admin operation: `ok` maps success codes to their `data` schemas."""
+    responses = {
+        code: {"description": summary, "content": _content(envelope(schema))}
+        for code, schema in ok.items()
+    }
+    responses.update(_error_responses(errors, ref("KazooError")))
+    operation: Schema = {
+        "summary": summary,
+        "security": security,
+        "responses": responses,
+        **extra,
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _content(body)}
+    return operation
+
+
+def html_op(
+    summary: str,
+    ok: tuple[str, ...] = ("200",),
+    *,
+    errors: tuple[str, ...] = ("404",),
+    **extra: Any,
+) -> Schema:
+    """A page: HTML, and errors as HTML or (for a client preferring JSON) the public body."""
+    responses: Schema = {
+        code: {"description": summary, "content": _content({"type": "string"}, "text/html")}
+        for code in ok
+    }
+    responses.update(_error_responses(errors, ref("Error"), html=True))
     return {"summary": summary, "responses": responses, **extra}
 
 
-def _json_body(schema: Any) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def data_body(schema: Schema) -> Schema:
+    """Kazoo's request envelope: `{"data": {...}}`."""
+    return {"type": "object", "required": ["data"], "properties": {"data": schema}}
 
 
-def _html(summary: str, *params: str) -> dict[str, Any]:
+# Components
+
+
+def _text(max_length: int, **extra: Any) -> Schema:
+    return {"type": "string", "maxLength": max_length, **extra}
+
+
+def _widget_properties() -> dict[str, Schema]:
+    """Writable clicktocall properties with the constraints `widgets.clean` enforces."""
+    region = {"type": "string", "minLength": 2, "maxLength": 2}
     return {
-        "summary": summary,
-        "parameters": _params(*params),
-        "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
+        "name": _text(128, minLength=1, description="Kazoo: human-friendly name"),
+        "extension": _text(255, minLength=2, description="Kazoo: agent DID, extension or SIP URI"),
+        "realm": nullable(_text(253, description="Kazoo: SIP realm (FQDN or IP)")),
+        "auth_required": {"type": "boolean", "description": "Kazoo: /connect needs a key"},
+        "whitelist": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "Kazoo: regexes a number (E.164) must full-match; `.*` is refused",
+        },
+        "throttle": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10_000,
+            "description": "Kazoo: calls in progress, 0 = no limit",
+        },
+        "caller_id_number": nullable(_text(21)),
+        "outbound_callee_id_name": nullable(_text(64)),
+        "outbound_callee_id_number": nullable(_text(21)),
+        "provider": {"type": "string", "enum": sorted(providers.REGISTRY)},
+        "provider_settings": {
+            "type": "object",
+            "description": "Write-only: answers show a masked hint per setting",
+        },
+        "default_region": region,
+        "allowed_regions": {"type": "array", "items": region},
+        "allowed_number_types": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(phone_policy.NUMBER_TYPES)},
+        },
+        "allowed_origins": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+        "timeout": {"type": "integer", "minimum": 1, "maximum": 300},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "retry_delay": {"type": "integer", "minimum": 5, "maximum": 86_400},
+        "time_zone": {"type": "string"},
+        "business_hours": {"type": "object"},
+        "texts": {"type": "object"},
+        "theme": {"type": "object"},
+        "locale": _text(16, minLength=2),
+        "require_consent": {"type": "boolean"},
+        "enabled": {"type": "boolean"},
+        "limits": {"type": "object", "additionalProperties": {"type": "string"}},
+        "human_check": {
+            "type": "object",
+            "description": "{} (off), or kind turnstile|hcaptcha|altcha with its keys; "
+            "secret_key is write-only (answers show a masked hint)",
+            "properties": {
+                "kind": {"enum": ["turnstile", "hcaptcha", "altcha"]},
+                "site_key": {"type": "string"},
+                "secret_key": {"type": "string"},
+            },
+        },
+        "closed": {"type": "boolean", "description": "No calls now, whatever the hours"},
+        "display_rules": {
+            "type": "object",
+            "description": "show_on/hide_on path patterns, delay_seconds, outside_hours, call_now",
+        },
+        "webhook_url": nullable({"type": "string", "description": "https URL for events"}),
+        "webhook_secret": nullable(
+            {"type": "string", "description": "Write-only: answers show a mask when set"}
+        ),
+        "notify_emails": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
     }
 
 
-def document() -> dict[str, Any]:
-    doc = _document()
-    # Webhook test and log, and erasure: described beside their routes.
-    from .owner_api import openapi_paths
-
-    doc["paths"].update(openapi_paths(_op, _params, _json_body, KEY))
-    return doc
-
-
-def _document() -> dict[str, Any]:
-    widget = {"type": "object", "properties": {k: {} for k in widgets.PROPERTIES}}
-    data = {"type": "object", "required": ["data"], "properties": {"data": widget}}
-    account = _params("account_id")
-    one = _params("account_id", "widget_id")
-    admin_errors = {"401": "Missing, invalid or revoked key", "404": "Not found"}
+def _clicktocall() -> Schema:
+    """A clicktocall as answered: every property, provider settings masked."""
+    writable = _widget_properties()
+    properties = {"id": {"type": "string"}, **writable, "provider_settings": string_map()}
     return {
-        "openapi": "3.1.0",
-        "info": {"title": "widget-server", "version": "1"},
-        "paths": {
-            "/widget.js": {
-                "get": {
-                    "summary": "The embed loader script",
-                    "responses": {
-                        "200": {"description": "JavaScript", "content": {"text/javascript": {}}}
-                    },
-                }
-            },
-            "/": {"get": _html("Demo page (when enabled)")},
-            "/w/{widget_id}": {
-                "get": _html("The callback form", "widget_id"),
-                "post": _html("Submit the callback form", "widget_id"),
-            },
-            "/w/{widget_id}/preview": {
-                "get": _html(
-                    "The widget on a neutral page of this server; its form sends nothing",
-                    "widget_id",
-                )
-            },
-            "/w/{widget_id}/theme.css": {
-                "get": {
-                    "summary": "The form page's colours from the widget's theme",
-                    "parameters": _params("widget_id"),
-                    "responses": {"200": {"description": "CSS", "content": {"text/css": {}}}},
-                }
-            },
-            "/w/{widget_id}/status/{token}": {
-                "get": _html("A callback's status page", "widget_id", "token")
-            },
-            "/v1/widgets/{widget_id}/config": {
-                "get": _op(
-                    "Public widget settings, a fresh form token and the widget's human check",
-                    {"200": "Config", "403": "Origin not allowed", "404": "No such widget"},
-                    schema=CONFIG,
-                    parameters=[
-                        *_params("widget_id"),
-                        {
-                            "name": "locale",
-                            "in": "query",
-                            "description": "language of the texts (else Accept-Language)",
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "color",
-                            "in": "query",
-                            "description": "button colour #rgb/#rrggbb overriding the theme",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                )
-            },
-            "/v1/widgets/{widget_id}/slots": {
-                "get": _op(
-                    "Business hours now and the next bookable slots (UTC starts, local labels)",
-                    {
-                        "200": "Hours and slots",
-                        "400": "Bad count",
-                        "403": "Origin not allowed",
-                        "404": "No such widget",
-                    },
-                    parameters=[
-                        *_params("widget_id"),
-                        {
-                            "name": "count",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 50},
-                        },
-                    ],
-                )
-            },
-            "/v1/widgets/{widget_id}/callbacks": {
-                "post": _op(
-                    "Ask for a callback",
-                    {
-                        "202": "Accepted",
-                        "400": "Bad fields",
-                        "403": "Origin",
-                        "404": "No widget",
-                        "409": "Token used",
-                        "415": "Not JSON",
-                        "422": "Refused (number, token, or human check not passed)",
-                        "429": "Limited",
-                    },
-                    parameters=_params("widget_id"),
-                    requestBody=_json_body(CALLBACK_REQUEST),
-                )
-            },
-            "/v1/callbacks/{token}": {
-                "get": _op(
-                    "A callback's status for the visitor",
-                    {"200": "Status", "404": "Unknown"},
-                    parameters=_params("token"),
-                )
-            },
-            **_lifecycle_paths(),
-            "/optout": {"get": _html("Opt-out page"), "post": _html("Opt a number out")},
-            "/v1/optout": {"post": _op("Opt a number out", {"200": "Done", "400": "Bad"})},
-            "/healthz": {"get": _op("Liveness", {"200": "Alive"})},
-            "/readyz": {"get": _op("Readiness", {"200": "Ready", "503": "Not ready"})},
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "Metrics", "content": {"text/plain": {}}}},
-                }
-            },
-            "/v1/openapi.json": {"get": _op("This document", {"200": "OpenAPI 3.1"})},
-            "/v1/accounts/{account_id}/clicktocall": {
-                "parameters": account,
-                "get": _op(
-                    "Summaries: id, name, extension, realm",
-                    {"200": "List", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-                "put": _op(
-                    "Create a clicktocall",
-                    {"200": "Created", "400": "Invalid data", "415": "Not JSON", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}": {
-                "parameters": one,
-                "get": _op(
-                    "A clicktocall (provider settings masked)",
-                    {"200": "Document", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-                "post": _op(
-                    "Replace a clicktocall's properties",
-                    {"200": "Saved", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-                "patch": _op(
-                    "Merge properties into a clicktocall",
-                    {"200": "Saved", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                    requestBody=_json_body(data),
-                ),
-                "delete": _op(
-                    "Delete a clicktocall and its history",
-                    {"200": "Deleted", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}/connect": {
-                "parameters": one,
-                "post": _op(
-                    "Start a call to data.contact (a key, or a form token when public)",
-                    {
-                        "202": "Accepted",
-                        "400": "Invalid data",
-                        "403": "Origin not allowed",
-                        "409": "Token used",
-                        "422": "Refused",
-                        "429": "Limited",
-                        **admin_errors,
-                    },
-                    schema=ENVELOPE,
-                    requestBody=_json_body({"type": "object", "required": ["data"]}),
-                ),
-                "get": _op(
-                    "Never places a call: answers 405 with Allow: POST", {"405": "Use POST"}
-                ),
-            },
-            "/v1/accounts/{account_id}/clicktocall/{widget_id}/history": {
-                "parameters": one
-                + [
-                    {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in (
-                        "page_size",
-                        "start_key",
-                        "created_from",
-                        "created_to",
-                        "status",
-                        "format",
-                    )
-                ],
-                "get": _op(
-                    "Past callbacks, newest first (JSON, or CSV)",
-                    {"200": "History", "400": "Invalid data", **admin_errors},
-                    schema=ENVELOPE,
-                    security=KEY,
-                ),
+        "type": "object",
+        "required": ["id", *widgets.PROPERTIES],
+        "properties": properties,
+    }
+
+
+def _clicktocall_input(*, required: tuple[str, ...]) -> Schema:
+    # Kazoo clients send a fetched document back, id included; it is ignored.
+    properties = {**_widget_properties(), "id": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+STATUS = {"type": "string", "enum": [status.value for status in Status]}
+
+
+def _schemas() -> dict[str, Schema]:
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message", "fields"],
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": string_map(),
+                "token": {"type": "string", "description": "A fresh form token (form page)"},
             },
         },
-        "components": {
-            "securitySchemes": {
-                "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
-                "bearer": {"type": "http", "scheme": "bearer"},
+        "Envelope": {
+            "type": "object",
+            "required": ["data", "status", "request_id", "revision", "auth_token"],
+            "properties": {
+                "data": {},
+                "status": {"const": "success"},
+                "request_id": {"type": "string", "minLength": 1},
+                "revision": {"type": "string", "minLength": 1},
+                "auth_token": {"const": "", "description": "Kazoo's field; never a credential"},
             },
-            "schemas": {
-                "Error": {"type": "object"},
-                "Envelope": {
+        },
+        "KazooError": {
+            "type": "object",
+            "required": ["data", "error", "message", "status", "request_id"],
+            "properties": {
+                "data": {
                     "type": "object",
-                    "required": ["data", "status", "request_id"],
-                    "properties": {
-                        "data": {},
-                        "status": {"const": "success"},
-                        "request_id": {"type": "string"},
-                        "revision": {"type": "string"},
+                    "description": "Per field, per rule: {field: {rule: {message}}}",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["message"],
+                            "properties": {"message": {"type": "string"}},
+                        },
                     },
                 },
+                "error": {"type": "string", "pattern": "^[45][0-9]{2}$"},
+                "message": {"type": "string"},
+                "status": {"const": "error"},
+                "request_id": {"type": "string", "minLength": 1},
+            },
+        },
+        "Status": STATUS,
+        "Clicktocall": _clicktocall(),
+        "ClicktocallSummary": {
+            "type": "object",
+            "required": list(admin.SUMMARY_FIELDS),
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "extension": {"type": "string"},
+                "realm": nullable({"type": "string"}),
+            },
+        },
+        "HistoryItem": {
+            "type": "object",
+            "required": ["id", "contact", "timestamp", "call_id", "status", "result", "cause"],
+            "properties": {
+                "id": {"type": "string"},
+                "contact": {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "call_id": nullable({"type": "string"}),
+                "status": ref("Status"),
+                "result": ref("Status"),
+                "cause": nullable({"type": "string"}),
+                "attempts": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Accepted": {
+            "type": "object",
+            "required": ["id", "status", "status_url"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": ref("Status"),
+                "status_url": {"type": "string", "format": "uri"},
+                "scheduled_for": {"type": "string", "format": "date-time"},
+            },
+        },
+        "CallbackStatus": {
+            "type": "object",
+            "required": ["id", "status", "text", "terminal", "updated_at"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": ref("Status"),
+                "text": {"type": "string"},
+                "terminal": {"type": "boolean"},
+                "number": {"type": "string", "description": "Masked"},
+                "attempts": {"type": "integer", "minimum": 0},
+                "updated_at": nullable({"type": "string", "format": "date-time"}),
+                "reason": nullable({"type": "string", "description": "After an unhappy end"}),
+                "cancelable": {"type": "boolean"},
+                "scheduled_for": nullable({"type": "string", "format": "date-time"}),
+            },
+        },
+        "Hours": {
+            "type": "object",
+            "required": ["open", "closed", "next_open"],
+            "properties": {
+                "open": {"type": "boolean"},
+                "closed": {"type": "boolean"},
+                "next_open": nullable({"type": "string", "format": "date-time"}),
+            },
+        },
+        "WebhookDelivery": {
+            "type": "object",
+            "required": ["id", "event", "status", "attempts"],
+            "properties": {
+                "id": {"type": "integer"},
+                "event_id": nullable({"type": "string"}),
+                "event": {"type": "string"},
+                "callback_id": nullable({"type": "string"}),
+                "status": {"enum": list(webhooks.DELIVERY_STATUSES)},
+                "attempts": {"type": "integer", "minimum": 0},
+                "last_status_code": nullable({"type": "integer"}),
+                "last_error": nullable({"type": "string"}),
+                "created_at": nullable({"type": "string"}),
+                "next_attempt_at": nullable({"type": "string"}),
+                "delivered_at": nullable({"type": "string"}),
+            },
+        },
+        "WidgetConfig": {
+            "type": "object",
+            "required": ["widget", "token", "human_check"],
+            "properties": {
+                "token": {"type": "string", "minLength": 1},
+                "human_check": {
+                    "type": "object",
+                    "description": "{} when off; else kind, field and a site key or a fresh "
+                    "ALTCHA v1 challenge",
+                },
+                "widget": {
+                    "type": "object",
+                    "required": ["id", "name", "locale", "default_region", "regions"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "locale": {"type": "string"},
+                        "texts": {"type": "object"},
+                        "theme": {"type": "object"},
+                        "default_region": {"type": "string"},
+                        "regions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["code", "label"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "label": {"type": "string"},
+                                },
+                            },
+                        },
+                        "require_consent": {"type": "boolean"},
+                        "business_hours": {"type": "object"},
+                        "time_zone": {"type": "string"},
+                        "hours": ref("Hours"),
+                        "embed": {
+                            "type": "object",
+                            "description": "The loader's button: theme, display rules, texts",
+                        },
+                    },
+                },
+            },
+        },
+        "CallbackRequest": {
+            "type": "object",
+            "required": ["phone", "token"],
+            "additionalProperties": False,
+            "properties": {
+                "phone": {"type": "string"},
+                "token": {"type": "string"},
+                "name": _text(100),
+                "page_url": _text(2048, description="http(s) URL of the host page"),
+                "extra": {
+                    "type": "object",
+                    "maxProperties": 20,
+                    "additionalProperties": _text(256),
+                },
+                "region": _text(2),
+                "consent": {"type": "boolean"},
+                "website": {"type": "string", "description": "Honeypot: leave empty"},
+                "human_check": _text(
+                    4096,
+                    description="With a human check: the Turnstile or hCaptcha response "
+                    "token, or the base64 ALTCHA payload; each works once",
+                ),
+                "scheduled_for": _text(
+                    64, description="Outside business hours: the start of an offered slot"
+                ),
             },
         },
     }
 
 
-def _lifecycle_paths() -> dict[str, Any]:
-    """Live status, cancel and provider events."""
-    return {
-        "/v1/callbacks/{token}/events": {
-            "get": {
-                "summary": "The callback's status as Server-Sent Events (`event: status`, "
-                "`id`, `retry`); ends at a terminal status or after LIVE_STREAM_SECONDS",
-                "parameters": [
-                    *_params("token"),
-                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {"description": "Event stream", "content": {"text/event-stream": {}}},
-                    "404": {
-                        "description": "Unknown",
-                        "content": {"application/json": {"schema": ERROR}},
-                    },
-                },
-            }
-        },
-        "/v1/callbacks/{token}/cancel": {
-            "post": _op(
-                "Cancel a queued, scheduled or retry-waiting callback",
-                {
-                    "200": "Canceled (the status body)",
-                    "404": "Unknown",
-                    "409": "A call is under way or the callback has ended",
-                    "415": "Not JSON",
-                },
-                parameters=_params("token"),
-                requestBody=_json_body({"type": "object"}),
+# Paths
+
+
+def _public_paths() -> dict[str, Schema]:
+    one_widget = path_params("widget_id")
+    form_fields = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string"}
+            for name in (
+                "phone",
+                "region",
+                "name",
+                "consent",
+                "website",
+                "token",
+                "host",
+                "scheduled_for",
+                "cf-turnstile-response",
+                "h-captcha-response",
+                "altcha",
             )
         },
-        "/w/{widget_id}/status/{token}/cancel": {
-            "post": {
-                "summary": "Cancel from the status page (form with cancel_token); 303 back",
-                "parameters": _params("widget_id", "token"),
+    }
+    return {
+        "/widget.js": {
+            "get": {
+                "summary": "The embed loader script",
                 "responses": {
-                    "303": {"description": "Back to the status page"},
-                    "403": {"description": "Cross-site post or bad cancel token"},
-                    "404": {"description": "Unknown"},
+                    "200": {
+                        "description": "JavaScript",
+                        "content": _content({"type": "string"}, "text/javascript"),
+                    },
+                    "304": {"description": "Not modified (ETag)"},
                 },
             }
         },
-        "/v1/events/{provider}/{ref}": {
-            "post": _op(
-                "A provider's call event, at the signed URL given with the call",
-                {
-                    "200": "Recorded ({received, applied, known})",
-                    "400": "Malformed body (fields name the problem)",
-                    "403": "Unsigned, tampered or wrong-provider URL, or a bad signature",
-                    "404": "Unknown callback",
+        "/": {"get": html_op("Demo page (when enabled)", errors=("404", *STORE))},
+        "/w/{widget_id}": {
+            "parameters": one_widget,
+            "get": html_op("The callback form", errors=("404", *STORE)),
+            "post": _form_submission(form_fields),
+        },
+        "/w/{widget_id}/status/{token}": {
+            "parameters": path_params("widget_id", "token"),
+            "get": html_op("A callback's status page", errors=("404", *STORE)),
+        },
+        "/w/{widget_id}/status/{token}/cancel": {
+            "parameters": path_params("widget_id", "token"),
+            "post": {
+                "summary": "Cancel from the status page without JavaScript (303 back)",
+                "requestBody": {
+                    "required": True,
+                    "content": _content(
+                        {"type": "object", "properties": {"cancel_token": {"type": "string"}}},
+                        "application/x-www-form-urlencoded",
+                    ),
                 },
-                parameters=_params("provider", "ref"),
-                requestBody={
+                "responses": {
+                    "303": {
+                        "description": "Back to the status page",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+                    },
+                    **_error_responses(
+                        ("400", "403", "404", "413", *STORE), ref("Error"), html=True
+                    ),
+                },
+            },
+        },
+        "/w/{widget_id}/preview": {
+            "parameters": one_widget,
+            "get": html_op(
+                "The widget on a neutral page of this server; its form sends nothing",
+                errors=("404", *STORE),
+            ),
+        },
+        "/w/{widget_id}/theme.css": {
+            "parameters": one_widget,
+            "get": {
+                "summary": "The form page's accent colour from the widget's theme",
+                "responses": {
+                    "200": {
+                        "description": "CSS",
+                        "content": _content({"type": "string"}, "text/css"),
+                    },
+                    **_error_responses(("404", *STORE), ref("Error"), html=True),
+                },
+            },
+        },
+        "/v1/widgets/{widget_id}/config": {
+            "parameters": one_widget,
+            "get": json_op(
+                "Public widget settings, a fresh form token and the widget's human check",
+                {"200": ref("WidgetConfig")},
+                errors=("403", "404", *STORE),
+                parameters=[
+                    {
+                        "name": "locale",
+                        "in": "query",
+                        "description": "language of the texts (else Accept-Language)",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "color",
+                        "in": "query",
+                        "description": "button colour #rgb/#rrggbb overriding the theme",
+                        "schema": {"type": "string"},
+                    },
+                ],
+            ),
+        },
+        "/v1/widgets/{widget_id}/slots": {
+            "parameters": one_widget,
+            "get": json_op(
+                "Business hours now and the next bookable slots (UTC starts, local labels)",
+                {
+                    "200": {
+                        "type": "object",
+                        "required": ["hours", "time_zone", "slots"],
+                        "properties": {
+                            "hours": ref("Hours"),
+                            "time_zone": {"type": "string"},
+                            "slots": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["start", "label"],
+                                    "properties": {
+                                        "start": {"type": "string", "format": "date-time"},
+                                        "label": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    }
+                },
+                errors=("400", "403", "404", *STORE),
+                parameters=[
+                    {
+                        "name": "count",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                    }
+                ],
+            ),
+        },
+        "/v1/widgets/{widget_id}/callbacks": {
+            "parameters": one_widget,
+            "post": json_op(
+                "Ask for a callback",
+                {"202": ref("Accepted")},
+                errors=(*BODY_ERRORS, "403", "404", "409", "422", "429", *STORE),
+                body=ref("CallbackRequest"),
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                    }
+                ],
+            ),
+        },
+        "/v1/callbacks/{token}": {
+            "parameters": path_params("token"),
+            "get": json_op(
+                "A callback's status for the visitor",
+                {"200": ref("CallbackStatus")},
+                errors=("404", *STORE),
+            ),
+        },
+        "/v1/callbacks/{token}/events": {
+            "parameters": path_params("token"),
+            "get": {
+                "summary": "The callback's status as Server-Sent Events (`event: status`, `id`, "
+                "`retry`); ends at a terminal status or after LIVE_STREAM_SECONDS",
+                "parameters": [
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Event stream",
+                        # One schema per event: `event: status`, its `id`, and the status
+                        # body as the JSON text of `data`.
+                        "content": _content(
+                            {
+                                "type": "object",
+                                "required": ["event", "data"],
+                                "properties": {
+                                    "event": {"const": "status"},
+                                    "id": {"type": "string"},
+                                    "data": {
+                                        "type": "string",
+                                        "contentMediaType": "application/json",
+                                        "contentSchema": ref("CallbackStatus"),
+                                    },
+                                },
+                            },
+                            "text/event-stream",
+                        ),
+                    },
+                    **_error_responses(("404", *STORE), ref("Error")),
+                },
+            },
+        },
+        "/v1/callbacks/{token}/cancel": {
+            "parameters": path_params("token"),
+            "post": json_op(
+                "Cancel a queued, scheduled or retry-waiting callback",
+                {"200": ref("CallbackStatus")},
+                errors=(*BODY_ERRORS, "404", "409", *STORE),
+                body={"type": "object"},
+            ),
+        },
+        "/v1/events/{provider}/{ref}": {
+            "parameters": path_params("provider", "ref"),
+            "post": {
+                "summary": "A provider's call event, at the signed URL given with the call",
+                "requestBody": {
                     "required": True,
                     "content": {
-                        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
-                        "application/json": {
-                            "schema": {
+                        **_content({"type": "object"}, "application/x-www-form-urlencoded"),
+                        **_content(
+                            {
                                 "type": "object",
                                 "required": ["status"],
                                 "properties": {
@@ -385,10 +679,338 @@ def _lifecycle_paths() -> dict[str, Any]:
                                     "cause": {"type": "string"},
                                 },
                             }
-                        },
+                        ),
                     },
                 },
+                "responses": {
+                    "200": {
+                        "description": "Recorded",
+                        "content": _content(
+                            {
+                                "type": "object",
+                                "required": ["received"],
+                                "properties": {
+                                    "received": {"type": "boolean"},
+                                    "applied": {"type": "boolean"},
+                                    "known": {"type": "boolean"},
+                                },
+                            }
+                        ),
+                    },
+                    **_error_responses(("400", "403", "404", "413", "415", *STORE), ref("Error")),
+                },
+            },
+        },
+        "/optout": {
+            "get": html_op("Opt-out page", errors=()),
+            "post": html_op(
+                "Opt a number out (from this server's own page)",
+                errors=("400", "403", "413", "429", *STORE),
+                requestBody={
+                    "required": True,
+                    "content": _content(
+                        {"type": "object", "properties": {"phone": {"type": "string"}}},
+                        "application/x-www-form-urlencoded",
+                    ),
+                },
+            ),
+        },
+        "/v1/optout": {
+            "post": json_op(
+                "Opt a number out (the same answer whatever the number)",
+                {
+                    "202": {
+                        "type": "object",
+                        "required": ["status", "message"],
+                        "properties": {
+                            "status": {"const": "recorded"},
+                            "message": {"type": "string"},
+                        },
+                    }
+                },
+                errors=(*BODY_ERRORS, "429", *STORE),
+                body={
+                    "type": "object",
+                    "required": ["phone"],
+                    "properties": {"phone": {"type": "string", "maxLength": 40}},
+                },
             )
+        },
+        "/healthz": {
+            "get": json_op(
+                "Liveness",
+                {"200": {"type": "object", "properties": {"status": {"const": "ok"}}}},
+            )
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: the database, the rate-limit store and the queue",
+                "responses": {
+                    code: {"description": text, "content": _content(_readiness())}
+                    for code, text in (("200", "Ready"), ("503", "Not ready"))
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Metrics",
+                        "content": _content({"type": "string"}, "text/plain"),
+                    }
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": json_op(
+                "This document",
+                {"200": {"type": "object", "required": ["openapi", "paths"]}},
+            )
+        },
+    }
+
+
+def _form_submission(form_fields: Schema) -> Schema:
+    """The form's POST: 303 to the status page, or 202 JSON for a client asking for JSON."""
+    operation = html_op(
+        "Submit the callback form",
+        ok=(),
+        errors=("400", "403", "404", "409", "413", "422", "429", *STORE),
+        requestBody={
+            "required": True,
+            "content": _content(form_fields, "application/x-www-form-urlencoded"),
+        },
+    )
+    accepted = {
+        "allOf": [
+            ref("Accepted"),
+            {
+                "type": "object",
+                "required": ["text", "status_page"],
+                "properties": {"text": {"type": "string"}, "status_page": {"type": "string"}},
+            },
+        ]
+    }
+    operation["responses"] = {
+        "202": {
+            "description": "Accepted (Accept: application/json)",
+            "content": _content(accepted),
+        },
+        "303": {
+            "description": "Accepted: see the status page",
+            "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+        },
+        **operation["responses"],
+    }
+    return operation
+
+
+def _readiness() -> Schema:
+    return {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "checks": {
+                "type": "object",
+                "required": ["database", "rate_limits", "queue"],
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    }
+
+
+def _history_parameters() -> list[Schema]:
+    def query(name: str, schema: Schema, description: str) -> Schema:
+        return {"name": name, "in": "query", "schema": schema, "description": description}
+
+    return [
+        query(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": admin.MAX_PAGE_SIZE},
+            f"Items per page ({admin.DEFAULT_PAGE_SIZE}; CSV: {admin.MAX_PAGE_SIZE})",
+        ),
+        query("start_key", {"type": "string"}, "next_start_key from the previous page"),
+        query("created_from", {"type": "string"}, "ISO 8601 or Unix seconds"),
+        query("created_to", {"type": "string"}, "ISO 8601 or Unix seconds"),
+        query("status", ref("Status"), "Only callbacks in this status"),
+        query("format", {"enum": ["json", "csv"]}, "csv: the same as Accept: text/csv"),
+    ]
+
+
+def _admin_paths() -> dict[str, Schema]:
+    base = "/v1/accounts/{account_id}/clicktocall"
+    create_body = data_body(_clicktocall_input(required=("name", "extension")))
+    history_ok = {
+        "200": {
+            "description": "History, newest first (JSON, or CSV with X-Next-Start-Key)",
+            "content": {
+                **_content(
+                    envelope(
+                        {"type": "array", "items": ref("HistoryItem")},
+                        page_size={"type": "integer", "minimum": 0},
+                        next_start_key={"type": "string"},
+                    )
+                ),
+                **_content({"type": "string"}, "text/csv"),
+            },
+        }
+    }
+    history = admin_op("A clicktocall's past callbacks", {}, errors=("400", *ADMIN_ERRORS))
+    history["responses"] = {**history_ok, **history["responses"]}
+    connect_data = {
+        "type": "object",
+        "required": ["contact"],
+        "properties": {
+            "contact": {"type": "string", "description": "The number to call"},
+            "token": {"type": "string", "description": "Form token (public clicktocalls)"},
+            "name": _text(100),
+            "page_url": _text(2048),
+            "extra": {"type": "object", "additionalProperties": _text(256)},
+            "region": _text(2),
+            "consent": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        base: {
+            "parameters": path_params("account_id"),
+            "get": admin_op(
+                "Summaries: id, name, extension, realm",
+                {"200": {"type": "array", "items": ref("ClicktocallSummary")}},
+            ),
+            "put": admin_op(
+                "Create a clicktocall",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=create_body,
+            ),
+        },
+        f"{base}/{{widget_id}}": {
+            "parameters": path_params("account_id", "widget_id"),
+            "get": admin_op(
+                "A clicktocall (provider settings masked)", {"200": ref("Clicktocall")}
+            ),
+            "post": admin_op(
+                "Replace a clicktocall's properties (omitted ones reset to their defaults)",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=create_body,
+            ),
+            "patch": admin_op(
+                "Merge properties into a clicktocall",
+                {"200": ref("Clicktocall")},
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=data_body(_clicktocall_input(required=())),
+            ),
+            "delete": admin_op(
+                "Delete a clicktocall and its history",
+                {"200": ref("ClicktocallSummary")},
+            ),
+        },
+        f"{base}/{{widget_id}}/connect": {
+            "parameters": path_params("account_id", "widget_id"),
+            "post": admin_op(
+                "Start a call to data.contact: with a key, or with a form token when the "
+                "clicktocall is public (auth_required false)",
+                {"202": ref("Accepted")},
+                errors=(*BODY_ERRORS, "401", "403", "404", "409", "422", "429", "503"),
+                body=data_body(connect_data),
+                security=OPTIONAL_KEY_SECURITY,
+                parameters=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                    }
+                ],
+            ),
+            "get": admin_op(
+                "Never places a call: answers 405 with Allow: POST",
+                {},
+                errors=("405", "429"),
+                security=OPTIONAL_KEY_SECURITY,
+            ),
+        },
+        f"{base}/{{widget_id}}/history": {
+            "parameters": path_params("account_id", "widget_id") + _history_parameters(),
+            "get": history,
+        },
+        f"{base}/{{widget_id}}/webhook/test": {
+            "parameters": path_params("account_id", "widget_id"),
+            "post": admin_op(
+                "Send a sample webhook.test event now (one attempt); answers the delivery",
+                {"200": ref("WebhookDelivery")},
+                errors=("400", *ADMIN_ERRORS),
+            ),
+        },
+        f"{base}/{{widget_id}}/webhook/deliveries": {
+            "parameters": [
+                *path_params("account_id", "widget_id"),
+                {
+                    "name": "page_size",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                },
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"enum": list(webhooks.DELIVERY_STATUSES)},
+                },
+            ],
+            "get": admin_op(
+                "The webhook delivery log, newest first",
+                {"200": {"type": "array", "items": ref("WebhookDelivery")}},
+                errors=("400", *ADMIN_ERRORS),
+            ),
+        },
+        "/v1/accounts/{account_id}/erase": {
+            "parameters": path_params("account_id"),
+            "post": admin_op(
+                "Erase one number's data across the account's callbacks; cancels pending ones",
+                {
+                    "200": {
+                        "type": "object",
+                        "required": ["number", "erased"],
+                        "properties": {
+                            "number": {"type": "string", "description": "Masked"},
+                            "erased": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    }
+                },
+                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                body=data_body(
+                    {
+                        "type": "object",
+                        "required": ["number"],
+                        "properties": {"number": {"type": "string", "maxLength": 40}},
+                        "additionalProperties": False,
+                    }
+                ),
+            ),
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "widget-server",
+            "version": "1",
+            "description": "Public callback API and a Kazoo-compatible clicktocall admin API.",
+        },
+        "paths": {**_public_paths(), **_admin_paths()},
+        "components": {
+            "securitySchemes": {
+                "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": _schemas(),
         },
     }
 

@@ -15,16 +15,27 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .. import db, retention, webhooks
+from ..guard import limiter
 from ..phone_policy import mask
-from .admin_api import KazooInvalid, _authenticated, _data, _widget, envelope, kazoo_error
+from .admin_api import (
+    KazooInvalid,
+    _authenticated,
+    _data,
+    _widget,
+    admin_limit_per_ip,
+    envelope,
+    kazoo_error,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("owner_api", __name__, url_prefix="/v1/accounts/<account_id>")
 bp.register_error_handler(HTTPException, kazoo_error)
+# The same per-IP allowance as the clicktocall routes: wrong keys count too.
+limiter.limit(admin_limit_per_ip)(bp)
 
 MAX_DELIVERIES = 500
-DELIVERY_STATUSES = (webhooks.PENDING, webhooks.DELIVERED, webhooks.DEAD)
+DELIVERY_STATUSES = webhooks.DELIVERY_STATUSES
 
 
 @bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
@@ -80,61 +91,3 @@ def erase(account_id: str) -> ResponseReturnValue:
     erased = retention.erase_number(db.session(), account_id, e164)
     log.info("erase request account=%s number=%s", account_id, mask(e164))
     return envelope({"number": mask(e164), "erased": erased.as_dict()})
-
-
-def openapi_paths(op: Any, params: Any, json_body: Any, security: Any) -> dict[str, Any]:
-    """This module's routes for the OpenAPI document (built with its helpers)."""
-    errors = {"401": "Missing, invalid or revoked key", "404": "Not found"}
-    envelope_ref = {"$ref": "#/components/schemas/Envelope"}
-    one = params("account_id", "widget_id")
-    query = [
-        {"name": "page_size", "in": "query", "schema": {"type": "integer", "maximum": 500}},
-        {"name": "status", "in": "query", "schema": {"enum": list(DELIVERY_STATUSES)}},
-    ]
-    return {
-        "/v1/accounts/{account_id}/clicktocall/{widget_id}/webhook/test": {
-            "parameters": one,
-            "post": op(
-                "Send a sample webhook.test event now; answers the delivery (status, code)",
-                {"200": "The delivery", "400": "No webhook_url set", **errors},
-                schema=envelope_ref,
-                security=security,
-            ),
-        },
-        "/v1/accounts/{account_id}/clicktocall/{widget_id}/webhook/deliveries": {
-            "parameters": one + query,
-            "get": op(
-                "The webhook delivery log, newest first",
-                {"200": "Deliveries", "400": "Invalid data", **errors},
-                schema=envelope_ref,
-                security=security,
-            ),
-        },
-        "/v1/accounts/{account_id}/erase": {
-            "parameters": params("account_id"),
-            "post": op(
-                "Erase one number's data across the account's callbacks; cancels pending ones",
-                {
-                    "200": "Counts of erased records",
-                    "400": "Invalid data",
-                    "415": "Not JSON",
-                    **errors,
-                },
-                schema=envelope_ref,
-                security=security,
-                requestBody=json_body(
-                    {
-                        "type": "object",
-                        "required": ["data"],
-                        "properties": {
-                            "data": {
-                                "type": "object",
-                                "required": ["number"],
-                                "properties": {"number": {"type": "string"}},
-                            }
-                        },
-                    }
-                ),
-            ),
-        },
-    }

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import BadRequest
+from ..widgets import CONTROL
 
 MAX_EXTRA_KEYS = 20
 MAX_EXTRA_VALUE = 256
@@ -42,12 +43,16 @@ def callback_fields(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(extra, dict):
         errors["extra"] = "Must be an object."
     elif len(extra) > MAX_EXTRA_KEYS or not all(
-        isinstance(k, str) and len(k) <= 64 and isinstance(v, str) and len(v) <= MAX_EXTRA_VALUE
+        isinstance(k, str)
+        and len(k) <= 64
+        and isinstance(v, str)
+        and len(v) <= MAX_EXTRA_VALUE
+        and not CONTROL.search(k + v)
         for k, v in extra.items()
     ):
         errors["extra"] = (
             f"At most {MAX_EXTRA_KEYS} keys, each a string of at most 64 characters with a "
-            f"string value of at most {MAX_EXTRA_VALUE}."
+            f"string value of at most {MAX_EXTRA_VALUE}, without control characters."
         )
     consent = body.get("consent", False)
     if not isinstance(consent, bool):
@@ -89,5 +94,9 @@ def _optional_string(
         return None
     if len(value) > limit:
         errors[key] = f"At most {limit} characters."
+        return None
+    if CONTROL.search(value):
+        # Control characters (NUL above all, which PostgreSQL refuses) have no place here.
+        errors[key] = "Must not contain control characters."
         return None
     return value.strip() or None

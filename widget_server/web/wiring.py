@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from .. import blocklist, db, human_checks
+from .. import blocklist, db, human_checks, ids
 from ..callbacks import DECOY_PREFIX, Accepted, Submission, submit
 from ..errors import NotFound, TooManyRequests
 from ..guard import hit_limits
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def widget_or_404(widget_id: str) -> Widget:
-    widget = db.session().get(Widget, widget_id) if len(widget_id) <= 64 else None
+    widget = db.session().get(Widget, widget_id) if ids.plausible(widget_id) else None
     if widget is None or not widget.enabled:
         raise NotFound("No such widget.")
     return widget
