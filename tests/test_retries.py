@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from tests.helpers import add_widget, callbacks, run_jobs, submit_json
 from tests.lifecycle import EVENT_BASE, post_webhook_event, state, webhook_widget
 from widget_server import db
 from widget_server.jobs import Jobs
-from widget_server.models import CallEvent
+from widget_server.models import CallEvent, Lease, utcnow
 from widget_server.providers import CallRequest, OriginateResult
 from widget_server.providers.simulator import SimulatorProvider
 
@@ -211,3 +212,26 @@ def test_retryable_originate_errors_wait_in_retry_wait(app: Flask) -> None:
     body = client.get(status_url).get_json()
     assert (body["status"], body["attempts"]) == ("failed", 2)
     assert body["reason"]  # a plain reason for the visitor
+
+
+def test_a_long_retry_wait_keeps_the_callbacks_leases(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    # A one-hour backoff outlasts the 15-minute lease: without an extension, the number's
+    # slot would lapse mid-wait and another request could take it.
+    widget_id = add_widget(
+        app,
+        max_retries=1,
+        retry_delay=3600,
+        provider_settings={"step_delay": 0, "fail": "agent_no_answer"},
+    )
+    submit_json(app.test_client(), widget_id)
+    jobs(app).run_pending(now=time.time() + 60)  # attempt 1 only: attempt 2 is an hour away
+    [callback] = callbacks(app)
+    assert (callback.status, len(originates)) == ("retry_wait", 1)
+    with app.app_context():
+        held = db.session().query(Lease).filter_by(holder=callback.id).all()
+        assert {lease.key for lease in held} == {"number:+12015550123"}
+        wait_and_lease = timedelta(seconds=3600 + app.config["LEASE_SECONDS"])
+        for lease in held:
+            assert lease.expires_at >= utcnow() + wait_and_lease - timedelta(seconds=60)

@@ -7,7 +7,7 @@ provider never reported the end of the call.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +47,16 @@ def take_widget_slot(
 
 def take_destination(session: Session, e164: str, holder: str, ttl: int) -> bool:
     return take(session, f"number:{e164}", holder, ttl)
+
+
+def extend(session: Session, holder: str, until: datetime) -> None:
+    """Keep `holder`'s leases until at least `until` (a retry wait outlasting the lease)."""
+    session.execute(
+        update(Lease)
+        .where(Lease.holder == holder, Lease.expires_at < until)
+        .values(expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release(session: Session, holder: str) -> None:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from . import metrics
+from . import leases, metrics
 from .callbacks import apply_status
 from .models import Callback, CallEvent, Widget, utcnow
 from .providers import ProviderEvent
@@ -43,6 +45,7 @@ RETRY_ENDS = frozenset({Status.NO_ANSWER, Status.BUSY, Status.FAILED})
 UNKNOWN = "unknown"  # CallEvent.status of a report this product has no status for
 
 EnqueueDial = Callable[[str, int, float], None]
+DEFAULT_LEASE = 15 * 60  # settings.DEFAULTS["LEASE_SECONDS"], outside an app
 
 
 def retry_delay(widget: Widget, attempt: int) -> int:
@@ -57,6 +60,10 @@ def may_retry(widget: Widget, callback: Callback) -> bool:
 def lock(session: Session, callback_id: str) -> Callback | None:
     """Load a callback fresh and locked (SELECT … FOR UPDATE; SQLite serialises writers)."""
     return session.get(Callback, callback_id, with_for_update=True, populate_existing=True)
+
+
+def _lease_seconds() -> int:
+    return int(current_app.config["LEASE_SECONDS"]) if has_app_context() else DEFAULT_LEASE
 
 
 def retry_later(
@@ -90,6 +97,11 @@ def retry_later(
     callback.status = Status.RETRY_WAIT
     callback.cause = cause
     callback.updated_at = utcnow()
+    # The callback keeps its slots through the wait and the next attempt: a long backoff
+    # must not let its leases lapse, or the same number could be taken by another request.
+    leases.extend(
+        session, callback.id, callback.updated_at + timedelta(seconds=delay + _lease_seconds())
+    )
     session.commit()
     try:
         enqueue_dial(callback.id, callback.attempts + 1, delay)
