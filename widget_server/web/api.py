@@ -66,14 +66,20 @@ def public_config(widget: Widget) -> dict[str, Any]:
     }
 
 
+def _reading_origin(widget: Widget) -> str:
+    """The origin of a public read: this server's own pages, or one the widget allows."""
+    origin = request_origin() or own_origin()
+    if origin != own_origin() and not allowed(widget, origin):
+        raise Forbidden(reason="origin_not_allowed")
+    return origin
+
+
 @bp.route("/widgets/<widget_id>/config", methods=["GET", "OPTIONS"])
 def widget_config(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
-    origin = request_origin() or own_origin()
-    if origin != own_origin() and not allowed(widget, origin):
-        raise Forbidden(reason="origin_not_allowed")
+    origin = _reading_origin(widget)
     response = jsonify(
         widget=public_config(widget),
         token=tokens().issue_form_token(widget.id, origin),
@@ -90,9 +96,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
-    origin = request_origin() or own_origin()
-    if origin != own_origin() and not allowed(widget, origin):
-        raise Forbidden(reason="origin_not_allowed")
+    _reading_origin(widget)
     count = request.args.get("count", str(scheduling.DEFAULT_SLOT_COUNT))
     if not count.isdigit() or not 1 <= int(count) <= scheduling.MAX_SLOT_COUNT:
         raise BadRequest(fields={"count": f"A whole number from 1 to {scheduling.MAX_SLOT_COUNT}."})
