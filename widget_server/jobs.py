@@ -182,12 +182,9 @@ class Jobs:
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""
-        import datetime as dt
-
         ran = 0
-        moment = (
-            dt.datetime.fromtimestamp(now, dt.UTC).replace(tzinfo=None) if now is not None else None
-        )
+        # Huey keeps naive UTC timestamps.
+        moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None) if now is not None else None
         while True:
             if moment is not None:
                 for task in self.huey.read_schedule(moment):
