@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import postgres
-from tests.helpers import add_widget, base_config, migrated_copy
+from tests.helpers import add_account, add_widget, base_config, migrated_copy
 from widget_server import create_app
 from widget_server.guard import limiter
 
@@ -58,3 +58,9 @@ def runner(app: Flask) -> Any:
 @pytest.fixture
 def widget_id(app: Flask) -> str:
     return add_widget(app)
+
+
+@pytest.fixture
+def acme(app: Flask) -> tuple[str, str]:
+    """An account of `app` and its admin API key."""
+    return add_account(app)

@@ -1,4 +1,4 @@
-"""Test helpers: configuration, widgets, submissions and the job runner."""
+"""Test helpers: configuration, widgets, admin API keys, submissions and the job runner."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from widget_server import create_app, db
+from widget_server import admin, create_app, db
 from widget_server.jobs import Jobs
 from widget_server.models import Account, Callback, Widget
 from widget_server.widgets import clean
@@ -76,6 +76,40 @@ def add_widget(app: Flask, **properties: Any) -> str:
         session.add(widget)
         session.commit()
         return widget.id
+
+
+def add_account(app: Flask, name: str = "Acme") -> tuple[str, str]:
+    """Store an account and an admin API key of its own; return the account id and the key."""
+    with app.app_context():
+        session = db.session()
+        account = Account(name=name)
+        session.add(account)
+        session.flush()
+        _record, key = admin.create_key(session, account.id, "tests")
+        session.commit()
+        return account.id, key
+
+
+def admin_auth(key: str) -> dict[str, str]:
+    """The headers of an admin API request made with `key`."""
+    return {"X-Auth-Token": key}
+
+
+def put_widget(client: FlaskClient, account: str, key: str, **data: Any) -> Any:
+    """Create a widget through the admin API (a name and an extension unless given)."""
+    document = {"name": "Sales", "extension": "1001", **data}
+    return client.put(
+        f"/v1/accounts/{account}/clicktocall",
+        json={"data": document},
+        headers=admin_auth(key),
+    )
+
+
+def create_widget(client: FlaskClient, account: str, key: str, **data: Any) -> str:
+    """Create a widget through the admin API, as `put_widget`, and return its id."""
+    response = put_widget(client, account, key, **data)
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["data"]["id"])
 
 
 def form_token(client: FlaskClient, widget_id: str, origin: str = ORIGIN) -> str:

@@ -11,38 +11,23 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import ORIGIN, VALID_US, callbacks, form_token, run_jobs
-from widget_server import admin, db
-from widget_server.models import Account
+from tests.helpers import (
+    ORIGIN,
+    VALID_US,
+    add_account,
+    admin_auth,
+    callbacks,
+    form_token,
+    put_widget,
+    run_jobs,
+)
+from widget_server import admin
 
 SECRET_SETTING = "sk_live_0123456789abcdef"
 
 
-def _account(app: Flask, name: str = "Acme") -> tuple[str, str]:
-    with app.app_context():
-        session = db.session()
-        account = Account(name=name)
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "tests")
-        session.commit()
-        return account.id, key
-
-
-@pytest.fixture
-def acme(app: Flask) -> tuple[str, str]:
-    return _account(app)
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"X-Auth-Token": key}
-
-
 def _create(client: FlaskClient, account: str, key: str, **data: Any) -> Any:
-    document = {"name": "Sales", "extension": "1001", "auth_required": True, **data}
-    return client.put(
-        f"/v1/accounts/{account}/clicktocall", json={"data": document}, headers=_auth(key)
-    )
+    return put_widget(client, account, key, **{"auth_required": True, **data})
 
 
 def _assert_kazoo_success(body: dict[str, Any]) -> None:
@@ -61,28 +46,28 @@ def test_kazoo_create_list_get_update_delete(client: FlaskClient, acme: tuple[st
     widget_id = body["data"]["id"]
     assert body["data"]["extension"] == "1001" and body["data"]["throttle"] == 0
 
-    listed = client.get(f"/v1/accounts/{account}/clicktocall", headers=_auth(key)).get_json()
+    listed = client.get(f"/v1/accounts/{account}/clicktocall", headers=admin_auth(key)).get_json()
     _assert_kazoo_success(listed)
     assert listed["data"] == [
         {"id": widget_id, "name": "Sales", "extension": "1001", "realm": "pbx.example.com"}
     ]
 
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}"
-    patched = client.patch(url, json={"data": {"throttle": 3}}, headers=_auth(key)).get_json()
+    patched = client.patch(url, json={"data": {"throttle": 3}}, headers=admin_auth(key)).get_json()
     assert patched["data"]["throttle"] == 3 and patched["data"]["realm"] == "pbx.example.com"
     replaced = client.post(
         url,
         json={"data": {"id": widget_id, "name": "Support", "extension": "1002"}},
-        headers=_auth(key),
+        headers=admin_auth(key),
     ).get_json()
     _assert_kazoo_success(replaced)
     assert replaced["data"]["name"] == "Support"
     assert replaced["data"]["throttle"] == 0 and replaced["data"]["realm"] is None
 
-    assert client.get(url, headers=_auth(key)).get_json()["data"]["name"] == "Support"
-    deleted = client.delete(url, headers=_auth(key))
+    assert client.get(url, headers=admin_auth(key)).get_json()["data"]["name"] == "Support"
+    deleted = client.delete(url, headers=admin_auth(key))
     assert deleted.status_code == 200 and deleted.get_json()["data"]["id"] == widget_id
-    assert client.get(url, headers=_auth(key)).status_code == 404
+    assert client.get(url, headers=admin_auth(key)).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -119,10 +104,12 @@ def test_validation_errors_are_kazoo_shaped(
 def test_bodies_that_are_not_kazoo_envelopes(client: FlaskClient, acme: tuple[str, str]) -> None:
     account, key = acme
     url = f"/v1/accounts/{account}/clicktocall"
-    assert client.put(url, data="name=x", headers=_auth(key)).status_code == 415
-    not_object = client.put(url, data="[1]", content_type="application/json", headers=_auth(key))
+    assert client.put(url, data="name=x", headers=admin_auth(key)).status_code == 415
+    not_object = client.put(
+        url, data="[1]", content_type="application/json", headers=admin_auth(key)
+    )
     assert not_object.status_code == 400
-    no_data = client.put(url, json={"name": "Sales"}, headers=_auth(key))
+    no_data = client.put(url, json={"name": "Sales"}, headers=admin_auth(key))
     assert no_data.status_code == 400 and "data" in no_data.get_json()["data"]
 
 
@@ -142,22 +129,22 @@ def test_credentials_are_needed(client: FlaskClient, acme: tuple[str, str]) -> N
 
 
 def test_another_accounts_resources_answer_404(app: Flask, client: FlaskClient) -> None:
-    acme, acme_key = _account(app, "Acme")
-    other, other_key = _account(app, "Other")
+    acme, acme_key = add_account(app, "Acme")
+    other, other_key = add_account(app, "Other")
     widget_id = _create(client, other, other_key).get_json()["data"]["id"]
     base = f"/v1/accounts/{other}/clicktocall"
-    assert client.get(base, headers=_auth(acme_key)).status_code == 404
+    assert client.get(base, headers=admin_auth(acme_key)).status_code == 404
     for method in ("get", "delete", "patch", "post"):
         response = getattr(client, method)(
-            f"{base}/{widget_id}", json={"data": {}}, headers=_auth(acme_key)
+            f"{base}/{widget_id}", json={"data": {}}, headers=admin_auth(acme_key)
         )
         assert response.status_code == 404, method
     # Even under the key's own account, the other account's widget does not exist.
     mine = f"/v1/accounts/{acme}/clicktocall/{widget_id}"
-    assert client.get(mine, headers=_auth(acme_key)).status_code == 404
-    assert client.get(f"{mine}/history", headers=_auth(acme_key)).status_code == 404
+    assert client.get(mine, headers=admin_auth(acme_key)).status_code == 404
+    assert client.get(f"{mine}/history", headers=admin_auth(acme_key)).status_code == 404
     connect = client.post(
-        f"{mine}/connect", json={"data": {"contact": VALID_US}}, headers=_auth(acme_key)
+        f"{mine}/connect", json={"data": {"contact": VALID_US}}, headers=admin_auth(acme_key)
     )
     assert connect.status_code == 404
 
@@ -182,16 +169,16 @@ def test_provider_settings_are_write_only_and_keys_never_leak(
     replaced = client.post(
         url,
         json={"data": {"name": "Sales", "extension": "1001", "provider": "webhook"}},
-        headers=_auth(key),
+        headers=admin_auth(key),
     )
     assert replaced.status_code == 200, replaced.get_json()
     responses = [
         created,
         replaced,
-        client.get(url, headers=_auth(key)),
-        client.get(f"/v1/accounts/{account}/clicktocall", headers=_auth(key)),
-        client.get(f"{url}/history", headers=_auth(key)),
-        client.get(f"{url}/history?format=csv", headers=_auth(key)),
+        client.get(url, headers=admin_auth(key)),
+        client.get(f"/v1/accounts/{account}/clicktocall", headers=admin_auth(key)),
+        client.get(f"{url}/history", headers=admin_auth(key)),
+        client.get(f"{url}/history?format=csv", headers=admin_auth(key)),
     ]
     for response in responses:
         text = response.get_data(as_text=True)
@@ -219,7 +206,7 @@ def test_keyed_connect_places_a_call(
     widget_id = _public_widget(client, account, key, auth_required=True)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
     assert client.post(url, json={"data": {"contact": VALID_US}}).status_code == 401
-    response = client.post(url, json={"data": {"contact": VALID_US}}, headers=_auth(key))
+    response = client.post(url, json={"data": {"contact": VALID_US}}, headers=admin_auth(key))
     assert response.status_code == 202, response.get_json()
     body = response.get_json()
     _assert_kazoo_success(body)
@@ -235,10 +222,10 @@ def test_keyed_connect_keeps_number_policy(client: FlaskClient, acme: tuple[str,
     widget_id = _public_widget(client, account, key, auth_required=True)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
     for contact in ("+27 82 123 4567", "not a number", "+1 900 555 0123"):
-        response = client.post(url, json={"data": {"contact": contact}}, headers=_auth(key))
+        response = client.post(url, json={"data": {"contact": contact}}, headers=admin_auth(key))
         assert response.status_code in (400, 422), contact
         assert "contact" in response.get_json()["data"]
-    missing = client.post(url, json={"data": {}}, headers=_auth(key))
+    missing = client.post(url, json={"data": {}}, headers=admin_auth(key))
     assert missing.status_code == 400 and "contact" in missing.get_json()["data"]
 
 
@@ -273,7 +260,7 @@ def test_public_connect_needs_a_form_token_and_an_allowed_origin(
 def test_public_connect_is_rate_limited_per_ip(make_app: Any) -> None:
     app = make_app(SUBMIT_LIMIT_PER_IP="2 per minute")
     client = app.test_client()
-    account, key = _account(app)
+    account, key = add_account(app)
     widget_id = _public_widget(client, account, key)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
     codes = [
@@ -292,7 +279,7 @@ def test_get_connect_never_places_a_call(
     widget_id = _public_widget(client, account, key)
     response = client.get(
         f"/v1/accounts/{account}/clicktocall/{widget_id}/connect?contact=%2B12015550123",
-        headers=_auth(key),
+        headers=admin_auth(key),
     )
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
     assert "POST" in response.get_json()["message"]
@@ -304,7 +291,7 @@ def _connect_many(app: Flask, client: FlaskClient, account: str, key: str, count
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
     for n in range(count):
         contact = f"+1 201 555 01{n:02d}"
-        response = client.post(url, json={"data": {"contact": contact}}, headers=_auth(key))
+        response = client.post(url, json={"data": {"contact": contact}}, headers=admin_auth(key))
         assert response.status_code == 202, response.get_json()
         run_jobs(app)
     return widget_id
@@ -314,7 +301,7 @@ def test_history_pages_newest_first(app: Flask, client: FlaskClient, acme: tuple
     account, key = acme
     widget_id = _connect_many(app, client, account, key, 5)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/history"
-    first = client.get(f"{url}?page_size=2", headers=_auth(key)).get_json()
+    first = client.get(f"{url}?page_size=2", headers=admin_auth(key)).get_json()
     _assert_kazoo_success(first)
     assert first["page_size"] == 2 and first["next_start_key"]
     assert [i["contact"] for i in first["data"]] == ["+12015550104", "+12015550103"]
@@ -332,7 +319,9 @@ def test_history_pages_newest_first(app: Flask, client: FlaskClient, acme: tuple
     seen = [i["id"] for i in first["data"]]
     start = first["next_start_key"]
     while start:
-        page = client.get(f"{url}?page_size=2&start_key={start}", headers=_auth(key)).get_json()
+        page = client.get(
+            f"{url}?page_size=2&start_key={start}", headers=admin_auth(key)
+        ).get_json()
         seen += [i["id"] for i in page["data"]]
         start = page.get("next_start_key")
     assert len(seen) == len(set(seen)) == 5
@@ -344,7 +333,7 @@ def test_history_filters_and_rejects_bad_filters(
     account, key = acme
     widget_id = _connect_many(app, client, account, key, 2)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/history"
-    get = lambda q: client.get(f"{url}?{q}", headers=_auth(key))  # noqa: E731
+    get = lambda q: client.get(f"{url}?{q}", headers=admin_auth(key))  # noqa: E731
     assert len(get("status=completed").get_json()["data"]) == 2
     assert get("status=failed").get_json()["data"] == []
     assert get("created_from=4102444800").get_json()["data"] == []
@@ -367,8 +356,8 @@ def test_history_as_csv(app: Flask, client: FlaskClient, acme: tuple[str, str]) 
     widget_id = _connect_many(app, client, account, key, 2)
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/history"
     for response in (
-        client.get(f"{url}?format=csv", headers=_auth(key)),
-        client.get(url, headers={**_auth(key), "Accept": "text/csv"}),
+        client.get(f"{url}?format=csv", headers=admin_auth(key)),
+        client.get(url, headers={**admin_auth(key), "Accept": "text/csv"}),
     ):
         assert response.status_code == 200 and response.mimetype == "text/csv"
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

@@ -10,32 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
-from tests.helpers import ORIGIN, VALID_US
-from widget_server import admin, db
+from tests.helpers import ORIGIN, VALID_US, add_account, admin_auth, create_widget
+from widget_server import admin
 from widget_server.errors import TooManyRequests
-from widget_server.models import Account
-
-
-def _account(app: Flask) -> tuple[str, str]:
-    with app.app_context():
-        session = db.session()
-        account = Account(name="Acme")
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "tests")
-        session.commit()
-        return account.id, key
-
-
-def _widget(client: FlaskClient, account: str, key: str, **data: Any) -> str:
-    document = {"name": "Sales", "extension": "1001", "allowed_regions": ["US"], **data}
-    response = client.put(
-        f"/v1/accounts/{account}/clicktocall",
-        json={"data": document},
-        headers={"X-Auth-Token": key},
-    )
-    assert response.status_code == 200, response.get_json()
-    return str(response.get_json()["data"]["id"])
 
 
 def assert_kazoo_error(response: Any, status: int) -> dict[str, Any]:
@@ -55,8 +32,10 @@ def test_public_connect_limit_answers_429_in_kazoos_envelope(
 ) -> None:
     app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
     client = app.test_client()
-    account, key = _account(app)
-    widget_id = _widget(client, account, key, auth_required=False, allowed_origins=[ORIGIN])
+    account, key = add_account(app)
+    widget_id = create_widget(
+        client, account, key, allowed_regions=["US"], auth_required=False, allowed_origins=[ORIGIN]
+    )
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
     body = {"data": {"contact": VALID_US}}
     client.post(url, json=body, headers={"Origin": ORIGIN})
@@ -72,11 +51,11 @@ def test_admin_routes_are_limited_per_ip_in_kazoos_envelope(
 ) -> None:
     app = make_app(ADMIN_LIMIT_PER_IP="3 per minute")
     client = app.test_client()
-    account, key = _account(app)
+    account, key = add_account(app)
     url = f"/v1/accounts/{account}/clicktocall"
-    codes = [client.get(url, headers={"X-Auth-Token": key}).status_code for _ in range(3)]
+    codes = [client.get(url, headers=admin_auth(key)).status_code for _ in range(3)]
     assert codes == [200, 200, 200]
-    refused = client.get(url, headers={"X-Auth-Token": key})
+    refused = client.get(url, headers=admin_auth(key))
     assert assert_kazoo_error(refused, 429)["message"] == TooManyRequests.message
     assert int(refused.headers["Retry-After"]) > 0
     # Wrong keys count as well, so keys cannot be guessed at speed.
@@ -96,9 +75,9 @@ def test_public_api_limit_message_does_not_reveal_the_limit(
 def test_unknown_paths_and_methods_answer_in_kazoos_envelope(
     client: FlaskClient, app: Flask
 ) -> None:
-    account, key = _account(app)
-    widget_id = _widget(client, account, key)
-    auth = {"X-Auth-Token": key}
+    account, key = add_account(app)
+    widget_id = create_widget(client, account, key, allowed_regions=["US"])
+    auth = admin_auth(key)
     base = f"/v1/accounts/{account}/clicktocall"
     assert_kazoo_error(client.get(f"{base}/{widget_id}/nope", headers=auth), 404)
     assert_kazoo_error(client.get(f"/v1/accounts/{account}", headers=auth), 404)
@@ -111,14 +90,14 @@ def test_unknown_paths_and_methods_answer_in_kazoos_envelope(
 def test_oversized_and_non_json_bodies_answer_in_kazoos_envelope(
     client: FlaskClient, app: Flask
 ) -> None:
-    account, key = _account(app)
+    account, key = add_account(app)
     url = f"/v1/accounts/{account}/clicktocall"
     huge = {"data": {"name": "x" * 20_000, "extension": "1001"}}
-    assert_kazoo_error(client.put(url, json=huge, headers={"X-Auth-Token": key}), 413)
-    form = client.put(url, data={"name": "x"}, headers={"X-Auth-Token": key})
+    assert_kazoo_error(client.put(url, json=huge, headers=admin_auth(key)), 413)
+    form = client.put(url, data={"name": "x"}, headers=admin_auth(key))
     assert_kazoo_error(form, 415)
     broken = client.put(
-        url, data="{not json", content_type="application/json", headers={"X-Auth-Token": key}
+        url, data="{not json", content_type="application/json", headers=admin_auth(key)
     )
     assert_kazoo_error(broken, 400)
 
@@ -126,19 +105,19 @@ def test_oversized_and_non_json_bodies_answer_in_kazoos_envelope(
 def test_store_outage_and_bugs_answer_in_kazoos_envelope(
     client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    account, key = _account(app)
+    account, key = add_account(app)
     url = f"/v1/accounts/{account}/clicktocall"
 
     def database_down(*_args: object) -> None:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(admin, "account_widgets", database_down)
-    assert_kazoo_error(client.get(url, headers={"X-Auth-Token": key}), 503)
+    assert_kazoo_error(client.get(url, headers=admin_auth(key)), 503)
 
     def bug(*_args: object) -> None:
         raise RuntimeError("a secret detail")
 
     monkeypatch.setattr(admin, "account_widgets", bug)
-    response = client.get(url, headers={"X-Auth-Token": key})
+    response = client.get(url, headers=admin_auth(key))
     assert_kazoo_error(response, 500)
     assert "secret detail" not in response.get_data(as_text=True)

@@ -9,29 +9,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import VALID_US, callbacks, run_jobs
-from widget_server import admin, db
-from widget_server.models import Account, Widget
+from tests.helpers import VALID_US, admin_auth, callbacks, run_jobs
+from widget_server import db
+from widget_server.models import Widget
 
 KAZOO_ENVELOPE = {"auth_token", "data", "request_id", "revision", "status"}
 SECRET = "whsec-kazoo-0123456789abcdef"
 
 
-@pytest.fixture
-def acme(app: Flask) -> tuple[str, str]:
-    with app.app_context():
-        session = db.session()
-        account = Account(name="Acme")
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "kazoo client")
-        session.commit()
-        return account.id, key
-
-
 def curl_d(client: FlaskClient, method: str, url: str, key: str, document: Any = None) -> Any:
     """What `curl -X METHOD -H "X-Auth-Token: …" URL -d '{"data": …}'` sends: no JSON type."""
-    kwargs: dict[str, Any] = {"headers": {"X-Auth-Token": key}}
+    kwargs: dict[str, Any] = {"headers": admin_auth(key)}
     if document is not None:
         kwargs["data"] = json.dumps(document)
         kwargs["content_type"] = "application/x-www-form-urlencoded"
@@ -47,31 +35,30 @@ def kazoo_success(response: Any, status: int = 200) -> Any:
     return body["data"]
 
 
+def kazoo_create(client: FlaskClient, account: str, key: str, **document: Any) -> Any:
+    """Create a clicktocall as Kazoo's example does (`curl -X PUT`) and answer its document."""
+    url = f"/v1/accounts/{account}/clicktocall"
+    return kazoo_success(curl_d(client, "PUT", url, key, {"data": document}))
+
+
 def test_kazoo_examples_create_list_update_connect_history(
     app: Flask, client: FlaskClient, acme: tuple[str, str]
 ) -> None:
     account, key = acme
     base = f"/v1/accounts/{account}/clicktocall"
     # Create (Kazoo: PUT with name, extension, auth_required).
-    created = kazoo_success(
-        curl_d(
-            client,
-            "PUT",
-            base,
-            key,
-            {
-                "data": {
-                    "name": "Sales line",
-                    "extension": "1001",
-                    "auth_required": True,
-                    "whitelist": [r"\+1201\d{7}"],
-                    "throttle": 2,
-                    "allowed_regions": ["US"],
-                    "provider": "webhook",
-                    "provider_settings": {"url": "https://hooks.example.com/c", "secret": SECRET},
-                }
-            },
-        )
+    created = kazoo_create(
+        client,
+        account,
+        key,
+        name="Sales line",
+        extension="1001",
+        auth_required=True,
+        whitelist=[r"\+1201\d{7}"],
+        throttle=2,
+        allowed_regions=["US"],
+        provider="webhook",
+        provider_settings={"url": "https://hooks.example.com/c", "secret": SECRET},
     )
     c2c_id = created["id"]
     assert created["name"] == "Sales line" and created["whitelist"] == [r"\+1201\d{7}"]
@@ -110,9 +97,7 @@ def test_kazoos_get_connect_never_dials_here(
 ) -> None:
     account, key = acme
     base = f"/v1/accounts/{account}/clicktocall"
-    c2c_id = kazoo_success(
-        curl_d(client, "PUT", base, key, {"data": {"name": "S", "extension": "1001"}})
-    )["id"]
+    c2c_id = kazoo_create(client, account, key, name="S", extension="1001")["id"]
     # Kazoo starts a call on GET …/connect?contact=…; here that is refused.
     response = curl_d(client, "GET", f"{base}/{c2c_id}/connect?contact=%2B12015550123", key)
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
@@ -126,9 +111,7 @@ def test_auth_required_defaults_to_true_as_in_kazoo(
 ) -> None:
     account, key = acme
     base = f"/v1/accounts/{account}/clicktocall"
-    created = kazoo_success(
-        curl_d(client, "PUT", base, key, {"data": {"name": "S", "extension": "1001"}})
-    )
+    created = kazoo_create(client, account, key, name="S", extension="1001")
     assert created["auth_required"] is True
     anonymous = client.post(f"{base}/{created['id']}/connect", json={"data": {"contact": VALID_US}})
     assert anonymous.status_code == 401 and anonymous.get_json()["status"] == "error"
@@ -137,15 +120,7 @@ def test_auth_required_defaults_to_true_as_in_kazoo(
 def test_anonymous_bodies_must_be_json(client: FlaskClient, acme: tuple[str, str]) -> None:
     account, key = acme
     base = f"/v1/accounts/{account}/clicktocall"
-    created = kazoo_success(
-        curl_d(
-            client,
-            "PUT",
-            base,
-            key,
-            {"data": {"name": "S", "extension": "1001", "auth_required": False}},
-        )
-    )
+    created = kazoo_create(client, account, key, name="S", extension="1001", auth_required=False)
     # A cross-site form cannot label its body JSON; without a key, only JSON is read.
     response = client.post(
         f"{base}/{created['id']}/connect",

@@ -11,24 +11,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from tests.helpers import add_widget
+from tests.helpers import add_account, add_widget, admin_auth
 from widget_server import admin, crypto, db
-from widget_server.models import Account, ApiKey, Widget
-
-
-def _account_key(app: Flask) -> tuple[str, str]:
-    with app.app_context():
-        session = db.session()
-        account = Account(name="Acme")
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "ci")
-        session.commit()
-        return account.id, key
+from widget_server.models import ApiKey, Widget
 
 
 def test_key_is_stored_only_as_its_hash(app: Flask) -> None:
-    _account, key = _account_key(app)
+    _account, key = add_account(app)
     assert key.startswith("wsk_")
     with app.app_context():
         record = db.session().query(ApiKey).one()
@@ -37,7 +26,7 @@ def test_key_is_stored_only_as_its_hash(app: Flask) -> None:
 
 
 def test_authenticate_notes_last_use_and_refuses_revoked_or_forged(app: Flask) -> None:
-    _account, key = _account_key(app)
+    _account, key = add_account(app)
     with app.app_context():
         session = db.session()
         record = admin.authenticate(session, key)
@@ -51,15 +40,15 @@ def test_authenticate_notes_last_use_and_refuses_revoked_or_forged(app: Flask) -
 
 
 def test_revoked_key_answers_401(app: Flask) -> None:
-    account, key = _account_key(app)
+    account, key = add_account(app)
     client = app.test_client()
     url = f"/v1/accounts/{account}/clicktocall"
-    assert client.get(url, headers={"X-Auth-Token": key}).status_code == 200
+    assert client.get(url, headers=admin_auth(key)).status_code == 200
     with app.app_context():
         session = db.session()
         admin.revoke_key(session, session.query(ApiKey).one().id)
         session.commit()
-    response = client.get(url, headers={"X-Auth-Token": key})
+    response = client.get(url, headers=admin_auth(key))
     assert response.status_code == 401
     assert response.get_json()["status"] == "error"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ARTIFACTS, chromium
+from tests.browser import ARTIFACTS, chromium, watch_problems
 from tests.helpers import callbacks
 from tests.live import live_server
 from widget_server import db
@@ -29,17 +29,7 @@ def test_the_form_solves_altcha_in_the_browser_and_the_callback_is_accepted(
             session.commit()
         with chromium() as browser:
             page = browser.new_page()  # type: ignore[attr-defined]
-            problems: list[str] = []
-            # Script errors and failed requests (the browser's own favicon lookup aside).
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on(
-                "response",
-                lambda r: (
-                    r.status >= 400
-                    and not r.url.endswith("/favicon.ico")
-                    and problems.append(f"{r.status} {r.url}")
-                ),
-            )
+            problems = watch_problems(page)
             third_party: list[str] = []
             page.on(
                 "request",

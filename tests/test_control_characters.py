@@ -9,39 +9,15 @@ import json
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import ORIGIN, SERVER, form_token
-from widget_server import admin, db
-from widget_server.models import Account
-
-
-def _setup(app: Flask, client: FlaskClient) -> tuple[str, str, str]:
-    with app.app_context():
-        session = db.session()
-        account = Account(name="Acme")
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "tests")
-        session.commit()
-        account_id = account.id
-    created = client.put(
-        f"/v1/accounts/{account_id}/clicktocall",
-        json={
-            "data": {
-                "name": "Sales",
-                "extension": "1001",
-                "allowed_regions": ["US"],
-                "allowed_origins": [ORIGIN, SERVER],
-            }
-        },
-        headers={"X-Auth-Token": key},
-    )
-    assert created.status_code == 200, created.get_json()
-    return account_id, key, created.get_json()["data"]["id"]
+from tests.helpers import ORIGIN, SERVER, add_account, admin_auth, create_widget, form_token
 
 
 def test_nul_bytes_answer_4xx_everywhere(app: Flask, client: FlaskClient) -> None:
-    account, key, widget_id = _setup(app, client)
-    auth = {"X-Auth-Token": key}
+    account, key = add_account(app)
+    widget_id = create_widget(
+        client, account, key, allowed_regions=["US"], allowed_origins=[ORIGIN, SERVER]
+    )
+    auth = admin_auth(key)
     base = f"/v1/accounts/{account}/clicktocall"
     start_key = base64.urlsafe_b64encode(json.dumps(["2020-01-01T00:00:00", "\x00"]).encode())
     responses = {

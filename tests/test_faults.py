@@ -21,7 +21,15 @@ from sqlalchemy import create_engine, text
 from tests.fakes.ledger import serve_ledger
 from tests.fakes.webhook import Fake as WebhookFake
 from tests.helpers import ORIGIN, SECRET, add_widget, base_config, migrated_copy, submit_json
-from tests.processes import free_port, private_postgres, private_redis, processes, wait_for
+from tests.processes import (
+    PrivatePostgres,
+    PrivateRedis,
+    free_port,
+    private_postgres,
+    private_redis,
+    processes,
+    wait_for,
+)
 from widget_server import create_app, db
 from widget_server.models import Callback, CallEvent
 from widget_server.statuses import Status
@@ -136,6 +144,37 @@ def _outage_answers(visitor: Visitor) -> None:
 # --- a worker killed with SIGKILL while a dial job runs -----------------------------------
 
 
+def _through_a_restart(
+    tmp_path: Path,
+    env: dict[str, str],
+    app: Flask,
+    widget_id: str,
+    database_url: str,
+    store: PrivateRedis | PrivatePostgres,
+    store_name: str,
+) -> tuple[list[str], dict[str, str]]:
+    """Web and worker processes accept callbacks, answer 503 while `store` is stopped and
+    accept again once it is back; the ids accepted and every callback's final status."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with processes(env, tmp_path / "processes.log") as group:
+        group.web(port)
+        group.worker()
+        wait_for(lambda: _ready(base), "the web processes", 30)
+        visitor = Visitor(app, base, widget_id)
+        before = _accept_all(visitor, 4)
+        _wait_terminal(database_url, before)
+
+        store.stop()
+        _outage_answers(visitor)
+        store.start()
+        wait_for(lambda: _ready(base), f"readiness after {store_name} came back", 20)
+
+        after, _ = _accept_after_restart(visitor, 4)
+        statuses = _wait_terminal(database_url, before + after)
+    return before + after, statuses
+
+
 def test_worker_killed_mid_originate_ends_the_call_once_after_a_restart(tmp_path: Path) -> None:
     migrated_copy(tmp_path)
     database_url = f"sqlite:///{tmp_path / 'test.db'}"
@@ -248,24 +287,10 @@ def test_redis_restart_answers_503_meanwhile_and_loses_no_accepted_callback(
     widget_id = add_widget(app, provider_settings={"step_delay": 0.05, "talk_time": 0.05})
     with private_redis() as redis_server:
         env = _env(tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_server.url)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with processes(env, tmp_path / "processes.log") as group:
-            group.web(port)
-            group.worker()
-            wait_for(lambda: _ready(base), "the web processes", 30)
-            visitor = Visitor(app, base, widget_id)
-            before = _accept_all(visitor, 4)
-            _wait_terminal(database_url, before)
-
-            redis_server.stop()
-            _outage_answers(visitor)
-            redis_server.start()
-            wait_for(lambda: _ready(base), "readiness after Redis came back", 20)
-
-            after, _ = _accept_after_restart(visitor, 4)
-            statuses = _wait_terminal(database_url, before + after)
-    assert {statuses[callback_id] for callback_id in before + after} == {Status.COMPLETED}
+        accepted, statuses = _through_a_restart(
+            tmp_path, env, app, widget_id, database_url, redis_server, "Redis"
+        )
+    assert {statuses[callback_id] for callback_id in accepted} == {Status.COMPLETED}
     app.extensions["db_engine"].dispose()
 
 
@@ -287,22 +312,8 @@ def test_postgres_restart_answers_503_meanwhile_and_loses_no_accepted_callback(
         widget_id = add_widget(app, provider_settings={"step_delay": 0.05, "talk_time": 0.05})
         app.extensions["db_engine"].dispose()
         env = _env(tmp_path, DATABASE_URL=server.url, QUEUE_BACKEND="sqlite")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with processes(env, tmp_path / "processes.log") as group:
-            group.web(port)
-            group.worker()
-            wait_for(lambda: _ready(base), "the web processes", 30)
-            visitor = Visitor(app, base, widget_id)
-            before = _accept_all(visitor, 4)
-            _wait_terminal(server.url, before)
-
-            server.stop()
-            _outage_answers(visitor)
-            server.start()
-            wait_for(lambda: _ready(base), "readiness after PostgreSQL came back", 20)
-
-            after, _ = _accept_after_restart(visitor, 4)
-            statuses = _wait_terminal(server.url, before + after)
-        assert {statuses[callback_id] for callback_id in before + after} == {Status.COMPLETED}
+        accepted, statuses = _through_a_restart(
+            tmp_path, env, app, widget_id, server.url, server, "PostgreSQL"
+        )
+        assert {statuses[callback_id] for callback_id in accepted} == {Status.COMPLETED}
         assert len(statuses) == 8  # nothing stored for the refused submissions

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ARTIFACTS, chromium
+from tests.browser import ARTIFACTS, chromium, watch_problems
 from tests.helpers import add_widget, callbacks
-from tests.live import live_server
+from tests.live import LiveServer, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -19,18 +19,8 @@ def open_form(browser: Any, url: str, events: bool = True) -> tuple[Any, list[st
     page = browser.new_page()
     if not events:
         page.add_init_script("delete window.EventSource;")
-    problems: list[str] = []
+    problems = watch_problems(page)
     streams: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    # Any failed request but the browser's own favicon.ico guess is a problem.
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400
-            and not r.url.endswith("/favicon.ico")
-            and problems.append(f"{r.status} {r.url}")
-        ),
-    )
     page.on("request", lambda r: "/events" in r.url and streams.append(r.url))
     page.goto(url)
     page.wait_for_selector("#phone")
@@ -41,6 +31,17 @@ def submit(page: Any) -> None:
     page.fill("#phone", "201 555 0123")
     page.wait_for_timeout(1100)  # a human takes at least the minimum fill time
     page.click("button.submit")
+
+
+def retrying_widget(server: LiveServer) -> str:
+    """A widget of the live server whose agent never answers: a retry waits two minutes."""
+    return add_widget(
+        server.app,
+        allowed_origins=[server.url],
+        max_retries=2,
+        retry_delay=120,
+        provider_settings={"step_delay": 0.3, "fail": "agent_no_answer"},
+    )
 
 
 def test_live_status_follows_the_call_through_events(tmp_path: Path) -> None:
@@ -68,13 +69,7 @@ def test_visitor_cancels_while_a_retry_waits(tmp_path: Path, events: bool) -> No
         live_server(tmp_path, host_origins=[], FORM_TOKEN_MIN_AGE=1) as server,
         chromium() as browser,
     ):
-        widget_id = add_widget(
-            server.app,
-            allowed_origins=[server.url],
-            max_retries=2,
-            retry_delay=120,
-            provider_settings={"step_delay": 0.3, "fail": "agent_no_answer"},
-        )
+        widget_id = retrying_widget(server)
         page, problems, streams = open_form(browser, f"{server.url}/w/{widget_id}", events=events)
         submit(page)
         status = page.locator("[data-status]")
@@ -98,13 +93,7 @@ def test_status_page_cancels_without_javascript(tmp_path: Path) -> None:
         live_server(tmp_path, host_origins=[], FORM_TOKEN_MIN_AGE=1) as server,
         chromium() as browser,
     ):
-        widget_id = add_widget(
-            server.app,
-            allowed_origins=[server.url],
-            max_retries=2,
-            retry_delay=120,
-            provider_settings={"step_delay": 0.3, "fail": "agent_no_answer"},
-        )
+        widget_id = retrying_widget(server)
         context = browser.new_context(java_script_enabled=False)
         page = context.new_page()
         page.goto(f"{server.url}/w/{widget_id}")

@@ -29,6 +29,12 @@ def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app(EVENT_BASE_URL=EVENT_BASE)
 
 
+def dialled_twilio_call(app: Flask) -> tuple[str, str]:
+    """A Twilio widget's callback on its first attempt and the signed URL its events go to."""
+    callback_id = dialled_callback(app, twilio_widget(app))
+    return callback_id, url_for_event(app, callback_id, 1, "twilio")
+
+
 def test_event_urls_need_a_base_url(make_app: Callable[..., Flask]) -> None:
     app = make_app()
     with app.test_request_context():
@@ -59,8 +65,7 @@ def test_event_urls_need_a_base_url(make_app: Callable[..., Flask]) -> None:
 def test_each_twilio_status_moves_the_callback(
     app: Flask, params: dict[str, str], expected: str
 ) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     response = post_twilio(app.test_client(), url, params)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["applied"] is True
@@ -72,8 +77,7 @@ def test_each_twilio_status_moves_the_callback(
 def test_a_whole_call_walks_forward_and_duplicates_or_late_events_move_nothing(
     app: Flask,
 ) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     client = app.test_client()
     steps = [
         twilio_params("ringing"),
@@ -101,8 +105,7 @@ def test_a_whole_call_walks_forward_and_duplicates_or_late_events_move_nothing(
 
 
 def test_twilio_signature_must_verify(app: Flask) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     client = app.test_client()
     params = twilio_params("ringing")
     bad = [
@@ -123,8 +126,7 @@ def test_twilio_signature_must_verify(app: Flask) -> None:
 def test_forged_tampered_and_wrong_provider_urls_answer_403_and_change_nothing(
     app: Flask,
 ) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     ref = url.rsplit("/", 1)[1]
     payload, signature = ref.rsplit(".", 1)
     other_widget = webhook_widget(app)
@@ -147,8 +149,7 @@ def test_forged_tampered_and_wrong_provider_urls_answer_403_and_change_nothing(
 
 
 def test_events_are_post_only(app: Flask) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     response = app.test_client().get(url)
     assert response.status_code == 405
     assert response.get_json()["error"] == "method_not_allowed"
@@ -165,8 +166,7 @@ def test_events_are_post_only(app: Flask) -> None:
 def test_malformed_twilio_body_answers_400_naming_the_field(
     app: Flask, params: dict[str, str], field: str
 ) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     response = post_twilio(app.test_client(), url, params)
     assert response.status_code == 400
     assert field in response.get_json()["fields"]
@@ -174,8 +174,7 @@ def test_malformed_twilio_body_answers_400_naming_the_field(
 
 
 def test_unknown_twilio_status_is_stored_unapplied(app: Flask) -> None:
-    callback_id = dialled_callback(app, twilio_widget(app))
-    url = url_for_event(app, callback_id, 1, "twilio")
+    callback_id, url = dialled_twilio_call(app)
     response = post_twilio(app.test_client(), url, twilio_params("teleported"))
     assert response.status_code == 200
     assert response.get_json() == {"received": True, "applied": False, "known": False}

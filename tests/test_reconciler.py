@@ -52,6 +52,13 @@ def _drop_queue(app: Flask) -> None:
     app.extensions["jobs"].huey.flush()  # the jobs a crashed worker had taken
 
 
+def _lose_attempt(app: Flask, callback_id: str, attempt: int = 1) -> None:
+    """A worker took the job, committed the attempt, died; the callback has been quiet since."""
+    _drop_queue(app)
+    _crash_after_dialing(app, callback_id, attempt)
+    _age(app, callback_id)
+
+
 def _callback(app: Flask, callback_id: str) -> Callback:
     with app.app_context():
         callback = db.session().get(Callback, callback_id)
@@ -64,12 +71,21 @@ def _reconcile(app: Flask) -> dict[str, int]:
     return dict(app.extensions["jobs"].reconcile())
 
 
+def _server_dials(app: Flask, callback_id: str) -> int:
+    """How many attempts the server itself started (DIALING events it wrote)."""
+    with app.app_context():
+        dialing = (
+            db.session()
+            .query(CallEvent)
+            .filter_by(callback_id=callback_id, status=Status.DIALING, source="server")
+        )
+        return dialing.count()
+
+
 def test_a_lost_attempt_the_simulator_never_placed_is_dialled_once_more(app: Flask) -> None:
     widget_id = add_widget(app)
     callback_id = _accept(app, widget_id)
-    _drop_queue(app)
-    _crash_after_dialing(app, callback_id)
-    _age(app, callback_id)
+    _lose_attempt(app, callback_id)
 
     assert _reconcile(app) == {"redialled": 1}
     run_jobs(app)
@@ -80,13 +96,9 @@ def test_a_lost_attempt_the_simulator_never_placed_is_dialled_once_more(app: Fla
 def test_an_attempt_lost_twice_fails_as_lost(app: Flask) -> None:
     widget_id = add_widget(app)
     callback_id = _accept(app, widget_id)
-    _drop_queue(app)
-    _crash_after_dialing(app, callback_id)
-    _age(app, callback_id)
+    _lose_attempt(app, callback_id)
     assert _reconcile(app) == {"redialled": 1}
-    _drop_queue(app)
-    _crash_after_dialing(app, callback_id, attempt=2)
-    _age(app, callback_id)
+    _lose_attempt(app, callback_id, attempt=2)
 
     assert _reconcile(app) == {"lost": 1}
     callback = _callback(app, callback_id)
@@ -120,13 +132,7 @@ def test_a_requeued_callback_whose_first_job_survived_dials_once(app: Flask) -> 
     _age(app, callback_id)
     assert _reconcile(app) == {"requeued": 1}
     run_jobs(app)
-    with app.app_context():
-        dialing = (
-            db.session()
-            .query(CallEvent)
-            .filter_by(callback_id=callback_id, status=Status.DIALING, source="server")
-        )
-        assert dialing.count() == 1
+    assert _server_dials(app, callback_id) == 1
     assert _callback(app, callback_id).status == Status.COMPLETED
 
 
@@ -158,13 +164,7 @@ def test_a_retry_wait_whose_next_job_was_lost_dials_its_next_attempt_once(app: F
     run_jobs(app)
     callback = _callback(app, callback_id)
     assert (callback.status, callback.attempts) == (Status.COMPLETED, 2)
-    with app.app_context():
-        dialing = (
-            db.session()
-            .query(CallEvent)
-            .filter_by(callback_id=callback_id, status=Status.DIALING, source="server")
-        )
-        assert dialing.count() == 1  # two queued jobs, one originate
+    assert _server_dials(app, callback_id) == 1  # two queued jobs, one originate
 
 
 def test_without_a_status_query_a_lost_attempt_fails_and_nothing_is_sent(app: Flask) -> None:
@@ -173,9 +173,7 @@ def test_without_a_status_query_a_lost_attempt_fails_and_nothing_is_sent(app: Fl
         del settings["status_url"]
         widget_id = add_widget(app, provider="webhook", provider_settings=settings)
         callback_id = _accept(app, widget_id)
-        _drop_queue(app)
-        _crash_after_dialing(app, callback_id)
-        _age(app, callback_id)
+        _lose_attempt(app, callback_id)
 
         assert _reconcile(app) == {"lost": 1}
         assert ledger.originates == [] and ledger.status_queries == []
@@ -203,9 +201,7 @@ def test_an_attempt_the_receiver_never_saw_is_dialled_with_a_new_key(app: Flask)
     with serve_ledger() as ledger:
         widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
         callback_id = _accept(app, widget_id)
-        _drop_queue(app)
-        _crash_after_dialing(app, callback_id)
-        _age(app, callback_id)
+        _lose_attempt(app, callback_id)
 
         assert _reconcile(app) == {"redialled": 1}
         run_jobs(app)
@@ -232,9 +228,7 @@ def test_an_unreachable_provider_leaves_the_callback_for_the_next_pass(app: Flas
         settings = ledger.settings()
     widget_id = add_widget(app, provider="webhook", provider_settings=settings)  # now closed
     callback_id = _accept(app, widget_id)
-    _drop_queue(app)
-    _crash_after_dialing(app, callback_id)
-    _age(app, callback_id)
+    _lose_attempt(app, callback_id)
 
     assert _reconcile(app) == {"provider_unreachable": 1}
     assert _callback(app, callback_id).status == Status.DIALING

@@ -15,7 +15,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import ORIGIN, SERVER, VALID_US, add_widget, callbacks, form_token, submit_json
+from tests.helpers import (
+    ORIGIN,
+    SERVER,
+    VALID_US,
+    add_account,
+    add_widget,
+    admin_auth,
+    callbacks,
+    form_token,
+    submit_json,
+)
 from tests.test_jobs import RecordingProvider
 from widget_server import blocklist, db, providers
 from widget_server.callbacks import apply_status
@@ -415,9 +425,7 @@ def test_only_a_testing_configuration_accepts_an_injected_time(
 def test_admin_api_and_cli_refuse_bad_business_hours_per_field(
     app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:
-    from tests.test_admin_api import _account, _auth
-
-    account, key = _account(app)
+    account, key = add_account(app)
     document = {
         "name": "Sales",
         "extension": "1001",
@@ -427,7 +435,7 @@ def test_admin_api_and_cli_refuse_bad_business_hours_per_field(
         },
     }
     response = client.put(
-        f"/v1/accounts/{account}/clicktocall", json={"data": document}, headers=_auth(key)
+        f"/v1/accounts/{account}/clicktocall", json={"data": document}, headers=admin_auth(key)
     )
     assert response.status_code == 400
     data = response.get_json()["data"]

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from tests.fakes.server import serve_wsgi
-from tests.helpers import add_widget, run_jobs, submit_json
-from widget_server import admin, db, egress, webhooks
+from tests.helpers import add_account, add_widget, admin_auth, put_widget, run_jobs, submit_json
+from widget_server import db, egress, webhooks
 from widget_server.models import Callback, WebhookDelivery, Widget
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -81,6 +80,20 @@ def local_app(make_app: Callable[..., Flask]) -> Flask:
 def _hooked_widget(app: Flask, url: str, **properties: Any) -> str:
     with app.app_context():
         return add_widget(app, webhook_url=url, webhook_secret=SECRET, **properties)
+
+
+def _recorded_delivery(app: Flask, widget_id: str) -> int:
+    """A queued callback of the widget and its `callback.created` delivery, not yet sent."""
+    with app.app_context():
+        widget = db.session().get(Widget, widget_id)
+        assert widget is not None
+        callback = Callback(widget_id=widget_id, visitor_number="+12015550123", status="queued")
+        db.session().add(callback)
+        db.session().flush()
+        delivery = webhooks.record(db.session(), callback, webhooks.CREATED)
+        db.session().commit()
+        assert delivery is not None
+        return delivery.id
 
 
 def _deliveries(app: Flask) -> list[WebhookDelivery]:
@@ -263,16 +276,7 @@ def test_a_slow_receiver_times_out_and_is_retried(
     app = make_app(**LOCAL, WEBHOOK_TIMEOUT=1, WEBHOOK_MAX_ATTEMPTS=2)
     widget_id = _hooked_widget(app, receiver.url)
     receiver.delay = 1.5
-    with app.app_context():
-        widget = db.session().get(Widget, widget_id)
-        assert widget is not None
-        callback = Callback(widget_id=widget_id, visitor_number="+12015550123", status="queued")
-        db.session().add(callback)
-        db.session().flush()
-        delivery = webhooks.record(db.session(), callback, webhooks.CREATED)
-        db.session().commit()
-        assert delivery is not None
-        delivery_id = delivery.id
+    delivery_id = _recorded_delivery(app, widget_id)
     with app.app_context():
         app.extensions["jobs"].enqueue_webhook(delivery_id, 1)
     run_jobs(app)
@@ -330,16 +334,7 @@ def test_a_forged_webhook_job_sends_nothing(
     local_app: Flask, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     widget_id = _hooked_widget(local_app, receiver.url)
-    with local_app.app_context():
-        widget = db.session().get(Widget, widget_id)
-        assert widget is not None
-        callback = Callback(widget_id=widget_id, visitor_number="+12015550123", status="queued")
-        db.session().add(callback)
-        db.session().flush()
-        delivery = webhooks.record(db.session(), callback, webhooks.CREATED)
-        db.session().commit()
-        assert delivery is not None
-        delivery_id = delivery.id
+    delivery_id = _recorded_delivery(local_app, widget_id)
     jobs = local_app.extensions["jobs"]
     jobs._webhook(json.dumps({"wd": delivery_id, "a": 1}))  # unsigned
     with local_app.app_context():
@@ -423,28 +418,6 @@ def test_the_guarded_session_refuses_private_peers_and_allows_them_when_told(
 # Admin API and CLI --------------------------------------------------------------------
 
 
-def _account(app: Flask) -> tuple[str, str]:
-    from widget_server.models import Account
-
-    with app.app_context():
-        session = db.session()
-        account = Account(name="Acme")
-        session.add(account)
-        session.flush()
-        _record, key = admin.create_key(session, account.id, "tests")
-        session.commit()
-        return account.id, key
-
-
-def _create(client: FlaskClient, account: str, key: str, **data: Any) -> Any:
-    document = {"name": "Sales", "extension": "1001", **data}
-    return client.put(
-        f"/v1/accounts/{account}/clicktocall",
-        json={"data": document},
-        headers={"X-Auth-Token": key},
-    )
-
-
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
@@ -490,8 +463,8 @@ def _create(client: FlaskClient, account: str, key: str, **data: Any) -> Any:
 def test_owner_properties_are_validated_per_field(
     app: Flask, data: dict[str, Any], field: str, message: str
 ) -> None:
-    account, key = _account(app)
-    response = _create(app.test_client(), account, key, **data)
+    account, key = add_account(app)
+    response = put_widget(app.test_client(), account, key, **data)
     assert response.status_code == 400
     [rule] = response.get_json()["data"][field]
     assert response.get_json()["data"][field][rule]["message"] == message
@@ -501,9 +474,9 @@ def test_the_secret_is_write_only_encrypted_and_never_logged(
     local_app: Flask, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    account, key = _account(local_app)
+    account, key = add_account(local_app)
     client = local_app.test_client()
-    created = _create(
+    created = put_widget(
         client,
         account,
         key,
@@ -520,7 +493,7 @@ def test_the_secret_is_write_only_encrypted_and_never_logged(
     assert document["notify_emails"] == ["owner@example.com"]
     widget_id = document["id"]
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}"
-    headers = {"X-Auth-Token": key}
+    headers = admin_auth(key)
     # Sending the read document back (mask included) keeps the secret; so does a replace.
     # (provider settings are masked too; the client leaves them out to keep them)
     sent_back = {k: v for k, v in document.items() if k != "provider_settings"}
@@ -555,17 +528,17 @@ def test_the_secret_is_write_only_encrypted_and_never_logged(
 def test_the_test_endpoint_sends_a_sample_and_answers_the_result(
     local_app: Flask, receiver: Receiver
 ) -> None:
-    account, key = _account(local_app)
+    account, key = add_account(local_app)
     client = local_app.test_client()
-    headers = {"X-Auth-Token": key}
-    plain = _create(client, account, key).get_json()["data"]["id"]
+    headers = admin_auth(key)
+    plain = put_widget(client, account, key).get_json()["data"]["id"]
     missing = client.post(
         f"/v1/accounts/{account}/clicktocall/{plain}/webhook/test", headers=headers
     )
     assert missing.status_code == 400
     assert missing.get_json()["data"]["webhook_url"]["invalid"]["message"].startswith("is not set")
 
-    widget_id = _create(
+    widget_id = put_widget(
         client, account, key, webhook_url=receiver.url, webhook_secret=SECRET
     ).get_json()["data"]["id"]
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/webhook/test"
@@ -584,17 +557,17 @@ def test_the_test_endpoint_sends_a_sample_and_answers_the_result(
     failed = client.post(url, headers=headers).get_json()["data"]
     assert failed["status"] == "dead" and failed["last_status_code"] == 500
     assert client.post(url).status_code == 401
-    other_account, other_key = _account(local_app)
-    assert client.post(url, headers={"X-Auth-Token": other_key}).status_code == 404
+    other_account, other_key = add_account(local_app)
+    assert client.post(url, headers=admin_auth(other_key)).status_code == 404
 
 
 def test_the_delivery_log_lists_newest_first_and_filters(
     local_app: Flask, receiver: Receiver
 ) -> None:
-    account, key = _account(local_app)
+    account, key = add_account(local_app)
     client = local_app.test_client()
-    headers = {"X-Auth-Token": key}
-    widget_id = _create(
+    headers = admin_auth(key)
+    widget_id = put_widget(
         client, account, key, webhook_url=receiver.url, webhook_secret=SECRET
     ).get_json()["data"]["id"]
     base = f"/v1/accounts/{account}/clicktocall/{widget_id}/webhook"
