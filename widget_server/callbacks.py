@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import blocklist, clock, leases, metrics, owner_notices, phone_policy, scheduling, utm
+from . import (
+    blocklist,
+    clock,
+    decoys,
+    leases,
+    metrics,
+    owner_notices,
+    phone_policy,
+    scheduling,
+    utm,
+)
 from .errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from .human_checks import HumanCheckRefused
 from .i18n import N_
@@ -26,8 +35,6 @@ from .tokens import TokenRefused, Tokens
 log = logging.getLogger(__name__)
 
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
-# Status tokens for honeypot hits name no stored callback and always read "queued".
-DECOY_PREFIX = "decoy-"
 
 
 @dataclass(frozen=True)
@@ -213,10 +220,10 @@ def _decoy(
 ) -> Accepted:
     metrics.refused(reason)
     log.info("refused widget=%s reason=%s number=%s", widget.id, reason, phone_policy.mask(e164))
-    decoy = f"{DECOY_PREFIX}{secrets.token_hex(16)}"
+    decoy = decoys.make(widget.id, e164, booked)
     # A blocked number's booking looks booked too.
     status = Status.SCHEDULED if booked else Status.QUEUED
-    return Accepted(decoy, status, tokens.issue_status_token(decoy), scheduled_for=booked)
+    return Accepted(decoy.id, status, tokens.issue_status_token(decoy.ref()), scheduled_for=booked)
 
 
 def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:

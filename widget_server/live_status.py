@@ -18,7 +18,8 @@ from typing import Any
 from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Callback
+from .decoys import Decoy
+from .models import Callback, Widget
 from .phone_policy import mask
 from .scheduling import visitor_text
 from .statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
@@ -68,16 +69,25 @@ def iso_utc(instant: datetime | None) -> str | None:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None
 
 
-def decoy_view(decoy_id: str) -> dict[str, Any]:
-    """Return what a honeypot's decoy shows: a queued callback like any other."""
+def decoy_view(decoy: Decoy, widget: Widget | None) -> dict[str, Any]:
+    """Return what a decoy shows: a queued (or booked) callback like any other."""
+    status = Status.SCHEDULED if decoy.scheduled_for else Status.QUEUED
+    text = (
+        visitor_text(status, decoy.scheduled_for, widget)
+        if widget is not None
+        else str(VISITOR_TEXT[status])
+    )
     return {
-        "id": decoy_id,
-        "status": Status.QUEUED.value,
-        "text": str(VISITOR_TEXT[Status.QUEUED]),
+        "id": decoy.id,
+        "status": status.value,
+        "text": text,
         "reason": None,
         "terminal": False,
         "cancelable": True,
-        "updated_at": None,
+        "scheduled_for": iso_utc(decoy.scheduled_for),
+        "number": decoy.number,
+        "attempts": 0,
+        "updated_at": decoy.created_at.isoformat(),
     }
 
 

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from .. import clock, display, human_checks, scheduling, texts
-from ..callbacks import DECOY_PREFIX, Submission
+from ..callbacks import Submission
 from ..errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..guard import limiter, submit_limit_per_ip
 from ..live_status import decoy_view, iso_utc, visitor_view
@@ -18,7 +18,7 @@ from ..phone_policy import region_choices
 from ..tokens import tokens
 from . import payloads
 from .origins import allowed, own_origin, request_origin
-from .wiring import callback_for_status_token, submit_callback, widget_or_404
+from .wiring import callback_for_status_token, decoy_and_widget, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -152,11 +152,14 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
     callback_id, callback = callback_for_status_token(token)
-    if callback is None:  # a honeypot's decoy always reads "queued"
-        return cors(jsonify(decoy_view(callback_id.removeprefix(DECOY_PREFIX))), None, "GET")
-    widget = callback.widget
+    if callback is None:
+        decoy, widget = decoy_and_widget(callback_id)
+        view = decoy_view(decoy, widget)
+    else:
+        widget = callback.widget
+        view = visitor_view(callback)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
-    response = jsonify(visitor_view(callback))
+    response = jsonify(view)
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "GET")

@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext
 
 from .. import human_checks, metrics
 from ..callbacks import Accepted, Submission
+from ..decoys import parse as parse_decoy
 from ..errors import Forbidden, NotFound, WidgetServerError, error_response
 from ..guard import limiter, submit_limit_per_ip
 from ..models import Callback, Widget
@@ -172,17 +173,23 @@ def _refused(
 def status_page(widget_id: str, token: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     callback_id, callback = _callback_for(token, widget)
-    status = Status(callback.status) if callback else Status.QUEUED
+    if callback is not None:
+        status = Status(callback.status)
+        booked, number = callback.scheduled_for, mask(callback.visitor_number)
+    else:  # a decoy reads like a real callback: queued or booked, with its masked number
+        decoy = parse_decoy(callback_id)
+        status = Status.SCHEDULED if decoy.scheduled_for else Status.QUEUED
+        booked, number = decoy.scheduled_for, decoy.number
     context = {
         "status": status,
-        "text": visitor_text(status, callback.scheduled_for if callback else None, widget),
+        "text": visitor_text(status, booked, widget),
         "terminal": is_terminal(status),
         **live_page(widget, token, callback_id, callback),
     }
     html = render_template(
         "status.html",
         widget=widget,
-        number=mask(callback.visitor_number) if callback else "",
+        number=number,
         status_url=url_for("api.callback_status", token=token, locale=_locale()),
         host=host_origin(widget, request.args.get("host")),
         post_to_host=False,

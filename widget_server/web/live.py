@@ -18,7 +18,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from .. import db, lifecycle
-from ..callbacks import DECOY_PREFIX
 from ..errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
 from ..lifecycle import CancelResult
 from ..live_status import (
@@ -37,7 +36,7 @@ from ..statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
 from ..tokens import TokenRefused, tokens
 from .api import cors, preflight
 from .origins import own_origin, request_origin
-from .wiring import callback_for_status_token, widget_or_404
+from .wiring import callback_for_status_token, decoy_and_widget, widget_or_404
 
 bp = Blueprint("live", __name__)
 
@@ -45,7 +44,7 @@ bp = Blueprint("live", __name__)
 @bp.route("/v1/callbacks/<token>/events", methods=["GET", "OPTIONS"])
 def callback_events(token: str) -> ResponseReturnValue:
     callback_id, callback = callback_for_status_token(token)
-    widget = callback.widget if callback is not None else None
+    decoy, widget = decoy_and_widget(callback_id) if callback is None else (None, callback.widget)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
     config = current_app.config
@@ -55,10 +54,11 @@ def callback_events(token: str) -> ResponseReturnValue:
         retry_ms=int(config["LIVE_RETRY_MS"]),
     )
     read: Callable[[], dict[str, Any] | None]
-    if callback is None:
-        decoy = decoy_view(callback_id.removeprefix(DECOY_PREFIX))
-        read = lambda: decoy  # noqa: E731 - a honeypot's decoy never changes
+    if decoy is not None:
+        view = decoy_view(decoy, widget)
+        read = lambda: view  # noqa: E731 - a decoy never changes
     else:
+        assert callback is not None
         read = database_reader(current_app.extensions["db_sessions"], callback.id)
     # The stream opens its own short sessions: release the request's connection now.
     db.session().close()
@@ -73,17 +73,20 @@ def callback_events(token: str) -> ResponseReturnValue:
 @bp.route("/v1/callbacks/<token>/cancel", methods=["POST", "OPTIONS"])
 def cancel_json(token: str) -> ResponseReturnValue:
     callback_id, callback = callback_for_status_token(token)
-    widget = callback.widget if callback is not None else None
+    decoy, widget = decoy_and_widget(callback_id) if callback is None else (None, callback.widget)
     if request.method == "OPTIONS":
         return preflight(widget, "POST")
     # A cross-site "simple" request cannot set this content type without a preflight.
     if not request.is_json:
         raise UnsupportedMediaType()
-    if callback is None:
-        # A honeypot's decoy cancels like a real callback, and nothing is stored.
-        view = {**decoy_view(callback_id.removeprefix(DECOY_PREFIX))}
+    if decoy is not None:
+        # A decoy cancels like a real callback, and nothing is stored.
+        view = decoy_view(decoy, widget)
         view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
-        return cors(jsonify(view), None, "POST")
+        response = jsonify(view)
+        response.headers["Cache-Control"] = "no-store"
+        return cors(response, widget, "POST")
+    assert callback is not None
     result, canceled = lifecycle.cancel(db.session(), callback.id)
     if canceled is None:  # deleted a moment ago
         raise NotFound("No such callback.")

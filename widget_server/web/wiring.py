@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from .. import blocklist, db, human_checks, ids
-from ..callbacks import DECOY_PREFIX, Accepted, Submission, submit
+from ..callbacks import Accepted, Submission, submit
+from ..decoys import Decoy, is_decoy, parse
 from ..errors import NotFound, TooManyRequests
 from ..guard import hit_limits
 from ..jobs import jobs
@@ -72,9 +73,16 @@ def callback_for_status_token(token: str) -> tuple[str, Callback | None]:
         callback_id = tokens().read_status_token(token)
     except TokenRefused:
         raise NotFound("No such callback.") from None
-    if callback_id.startswith(DECOY_PREFIX):
+    if is_decoy(callback_id):
         return callback_id, None
     callback = db.session().get(Callback, callback_id)
     if callback is None:
         raise NotFound("No such callback.")
     return callback_id, callback
+
+
+def decoy_and_widget(ref: str) -> tuple[Decoy, Widget | None]:
+    """Read a decoy's status token reference, with the widget it answered for."""
+    decoy = parse(ref)
+    widget = db.session().get(Widget, decoy.widget_id) if decoy.widget_id else None
+    return decoy, widget
