@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
+from sqlalchemy import select
 
 from tests.helpers import add_widget, callbacks, form_token, submit_json
+from widget_server import db
+from widget_server.models import Lease
 
 
 def test_per_ip_limit_answers_429_json_with_retry_after(make_app: Callable[..., Flask]) -> None:
@@ -106,3 +109,23 @@ def test_throttle_caps_calls_in_progress(make_app: Callable[..., Flask]) -> None
     client = app.test_client()
     assert submit_json(client, widget_id).status_code == 202
     assert submit_json(client, widget_id, phone="+1 201 555 0124").status_code == 429
+
+
+def test_a_refusal_spends_its_token_and_gives_back_its_leases(
+    make_app: Callable[..., Flask],
+) -> None:
+    # The token, the leases and the callback share one transaction: a refusal after the
+    # leases were taken must still store the token as used, and must keep no lease.
+    app = make_app(SUBMIT_LIMIT_PER_WIDGET="1 per minute")
+    widget_id = add_widget(app, throttle=2)
+    client = app.test_client()
+    assert submit_json(client, widget_id).status_code == 202
+    token = form_token(client, widget_id)
+    refused = submit_json(client, widget_id, phone="+1 201 555 0124", token=token)
+    assert refused.status_code == 429  # the widget limit, after both leases were taken
+    with app.app_context():
+        held = db.session().scalars(select(Lease.key)).all()
+    assert len(held) == 2  # the first callback's widget slot and number, nothing more
+    again = submit_json(client, widget_id, phone="+1 201 555 0124", token=token)
+    assert again.status_code == 409  # token_reused
+    assert len(callbacks(app)) == 1
