@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
+from sqlalchemy import select
 
 from tests.helpers import add_widget, callbacks, form_token, submit_json
+from tests.processes import private_redis
+from widget_server import db
+from widget_server.errors import TooManyRequests
+from widget_server.guard import hit_limits
+from widget_server.models import Lease, Widget
 
 
 def test_per_ip_limit_answers_429_json_with_retry_after(make_app: Callable[..., Flask]) -> None:
@@ -106,3 +112,58 @@ def test_throttle_caps_calls_in_progress(make_app: Callable[..., Flask]) -> None
     client = app.test_client()
     assert submit_json(client, widget_id).status_code == 202
     assert submit_json(client, widget_id, phone="+1 201 555 0124").status_code == 429
+
+
+def test_a_refusal_spends_its_token_and_gives_back_its_leases(
+    make_app: Callable[..., Flask],
+) -> None:
+    # The token, the leases and the callback share one transaction: a refusal after the
+    # leases were taken must still store the token as used, and must keep no lease.
+    app = make_app(SUBMIT_LIMIT_PER_WIDGET="1 per minute")
+    widget_id = add_widget(app, throttle=2)
+    client = app.test_client()
+    assert submit_json(client, widget_id).status_code == 202
+    token = form_token(client, widget_id)
+    refused = submit_json(client, widget_id, phone="+1 201 555 0124", token=token)
+    assert refused.status_code == 429  # the widget limit, after both leases were taken
+    with app.app_context():
+        held = db.session().scalars(select(Lease.key)).all()
+    assert len(held) == 2  # the first callback's widget slot and number, nothing more
+    again = submit_json(client, widget_id, phone="+1 201 555 0124", token=token)
+    assert again.status_code == 409  # token_reused
+    assert len(callbacks(app)) == 1
+
+
+def test_limits_in_redis_count_exactly_as_hit_by_hit(make_app: Callable[..., Flask]) -> None:
+    # In Redis every hit of a submission runs in one script; it must refuse for the same
+    # reasons, in the same order, and count the same hits as the memory store's loop.
+    settings = {
+        "SUBMIT_LIMIT_PER_NUMBER": "2 per minute",
+        "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "3 per minute; 4 per hour",
+        "SUBMIT_LIMIT_PER_WIDGET": "7 per minute",
+        "DAILY_MINUTE_BUDGET": "17 per day",  # 3 estimated minutes a call: 5 calls
+    }
+    numbers = [f"+1201555{n:04d}" for n in (1, 1, 1, 2, 3, 2, 4, 5, 6, 2, 3, 3)]
+    seen: dict[str, list[str | None]] = {}
+    with private_redis() as store:
+        for uri in ("memory://", store.url):
+            app = make_app(RATELIMIT_STORAGE_URI=uri, **settings)
+            widget_id = add_widget(app)
+            with app.test_request_context(environ_base={"REMOTE_ADDR": "192.0.2.7"}):
+                widget = db.session().get(Widget, widget_id)
+                assert widget is not None
+                seen[uri] = [_refusal(widget, number) for number in numbers]
+    assert seen["memory://"] == seen[store.url]
+    assert seen[store.url] == [
+        *(None, None, "number_rate_limited", None, None, None),
+        *("distinct_numbers", "distinct_numbers", "distinct_numbers"),
+        *("number_rate_limited", "minute_budget", "number_rate_limited"),
+    ]
+
+
+def _refusal(widget: Widget, number: str) -> str | None:
+    try:
+        hit_limits(widget, number)
+    except TooManyRequests as refusal:
+        return refusal.reason
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from .models import BlockedEntry, utcnow
@@ -13,22 +13,33 @@ from .models import BlockedEntry, utcnow
 KINDS = ("number", "prefix", "ip", "optout")
 
 
-def _active(session: Session, kind: str) -> list[BlockedEntry]:
-    now = utcnow()
-    query = select(BlockedEntry).where(
-        BlockedEntry.kind == kind,
-        or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > now),
-    )
-    return list(session.scalars(query))
+def _active() -> ColumnElement[bool]:
+    return or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > utcnow())
 
 
 def number_blocked(session: Session, e164: str) -> str | None:
     """Return why a destination may not be called ("blocked" or "opted_out"), else None."""
-    if any(entry.value == e164 for entry in _active(session, "optout")):
+    # One query for every kind that can name a number: an exact opt-out or block, or a
+    # blocked prefix, which is any leading part of the number ("+2" … the whole of it).
+    # The (kind, value) unique index serves both lookups.
+    prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
+    kinds = set(
+        session.scalars(
+            select(BlockedEntry.kind).where(
+                _active(),
+                or_(
+                    and_(BlockedEntry.kind.in_(("optout", "number")), BlockedEntry.value == e164),
+                    and_(BlockedEntry.kind == "prefix", BlockedEntry.value.in_(prefixes)),
+                ),
+            )
+        )
+    )
+    # An opt-out is the callee's own wish: it is the reason given when several apply.
+    if "optout" in kinds:
         return "opted_out"
-    if any(entry.value == e164 for entry in _active(session, "number")):
+    if "number" in kinds:
         return "blocked_number"
-    if any(e164.startswith(entry.value) for entry in _active(session, "prefix")):
+    if "prefix" in kinds:
         return "blocked_prefix"
     return None
 
@@ -38,9 +49,14 @@ def address_blocked(session: Session, address: str | None) -> bool:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
-    for entry in _active(session, "ip"):
+    # Networks are matched here rather than in SQL, which SQLite cannot do; only the
+    # values are read, not whole rows.
+    networks = session.scalars(
+        select(BlockedEntry.value).where(BlockedEntry.kind == "ip", _active())
+    )
+    for value in networks:
         try:
-            if ip in ipaddress.ip_network(entry.value, strict=False):
+            if ip in ipaddress.ip_network(value, strict=False):
                 return True
         except ValueError:
             continue

@@ -109,8 +109,10 @@ def submit(
             fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
         ) from None
     key = submission.idempotency_key or form_token.nonce
-    earlier = session.scalars(
-        select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
+    earlier = session.execute(
+        select(Callback.id, Callback.status, Callback.scheduled_for).where(
+            Callback.widget_id == widget.id, Callback.idempotency_key == key
+        )
     ).first()
     if earlier is not None:
         return Accepted(
@@ -131,23 +133,32 @@ def submit(
             raise Unprocessable(
                 message, fields={"human_check": message}, reason=f"human_check_{refusal.reason}"
             ) from None
+    # From here on one transaction holds the spent token, the leases and the callback, and
+    # a single commit stores them: every outcome below commits the token as used.
     _use_token_once(session, form_token.nonce, widget.id)
     blocked = blocklist.number_blocked(session, number.e164)
     if blocked:
+        session.commit()
         # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
         return _decoy(tokens, widget, blocked, number.e164, booked)
     callback_id = new_id()
-    # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
-    if booked is None:
-        if not leases.take_widget_slot(
-            session, widget.id, widget.throttle, callback_id, lease_seconds
-        ):
-            raise _refused(widget, "throttle", number.e164)
-        if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
-            raise _refused(widget, "destination_busy", number.e164)
-    # Counted only now, so a visitor turned away while the lines are busy can try again;
-    # a refusal here rolls the leases above back with the transaction.
-    hit_limits(widget, number.e164)
+    try:
+        # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
+        if booked is None:
+            if not leases.take_widget_slot(
+                session, widget.id, widget.throttle, callback_id, lease_seconds
+            ):
+                raise _refused(widget, "throttle", number.e164)
+            if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
+                raise _refused(widget, "destination_busy", number.e164)
+        # Counted only now, so a visitor turned away while the lines are busy can try again.
+        hit_limits(widget, number.e164)
+    except (TooManyRequests, Unavailable):
+        # Refused (or the limit store is down): give back the leases this request took, but
+        # keep the token spent, as a refusal always has.
+        leases.release(session, callback_id)
+        session.commit()
+        raise
     callback = Callback(
         id=callback_id,
         idempotency_key=key,
@@ -172,8 +183,14 @@ def submit(
     try:
         session.commit()
     except IntegrityError:
-        # Another request with the same idempotency key was stored first.
+        # Another request with the same idempotency key was stored first. The rollback took
+        # the token's use with it: spend it again on its own, as for any other refusal.
         session.rollback()
+        try:
+            _use_token_once(session, form_token.nonce, widget.id)
+            session.commit()
+        except Conflict:
+            pass  # used again meanwhile: spent either way
         raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
     metrics.CALLBACK_STATUS.labels(callback.status).inc()
     try:
@@ -200,10 +217,13 @@ def submit(
 
 
 def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
-    # The primary key decides: of two concurrent uses, exactly one insert commits.
+    # The primary key decides: of two concurrent uses, exactly one insert commits. Flushed,
+    # not committed, so the token is stored by the same commit as the callback it pays for
+    # (one commit per submission instead of two): a second use of the nonce waits on this
+    # row until that commit, then fails as reused.
     session.add(UsedFormToken(nonce=nonce))
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)

@@ -10,30 +10,45 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import Lease, utcnow
+
+
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    # Both databases we run on speak INSERT … ON CONFLICT DO NOTHING … RETURNING.
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(Lease)
+    return postgresql.insert(Lease)
 
 
 def take(session: Session, key: str, holder: str, ttl: int) -> bool:
     """Take the slot `key` for `holder` unless someone holds it unexpired."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl)
-    try:
-        with session.begin_nested():
-            session.add(Lease(key=key, holder=holder, expires_at=expires))
+    # A free slot costs one statement: no savepoint and no error to recover from. A row
+    # comes back exactly when the insert won; of two concurrent takers, the primary key lets
+    # one in and the other waits for it, then inserts nothing.
+    inserted = session.execute(
+        _insert(session)
+        .values(key=key, holder=holder, expires_at=expires)
+        .on_conflict_do_nothing(index_elements=[Lease.key])
+        .returning(Lease.key)
+    ).first()
+    if inserted is not None:
         return True
-    except IntegrityError:
-        pass
-    # Taken: reclaim it only if it has expired (a conditional update is atomic too).
-    result = session.execute(
+    # Taken: reclaim it only if it has expired (a conditional update is atomic too, and
+    # unlike DO UPDATE … WHERE it locks no row it leaves alone, so takers of a busy slot
+    # never queue behind each other).
+    reclaimed = session.execute(
         update(Lease)
         .where(Lease.key == key, Lease.expires_at < now)
         .values(holder=holder, expires_at=expires)
+        .returning(Lease.key)
         .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    ).first()
+    return reclaimed is not None
 
 
 def take_widget_slot(
