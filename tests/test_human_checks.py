@@ -51,7 +51,7 @@ def captcha(request: pytest.FixtureRequest) -> Iterator[Fake]:
 
 def captcha_app(make_app: Callable[..., Flask], fake: Fake, **config: Any) -> Flask:
     setting = "TURNSTILE_VERIFY_URL" if fake.kind == "turnstile" else "HCAPTCHA_VERIFY_URL"
-    config.setdefault("HUMAN_CHECK_TIMEOUT", 0.5)
+    config.setdefault("HUMAN_CHECK_TIMEOUT", 5)
     return make_app(**{setting: fake.verify_url}, **config)
 
 
@@ -129,7 +129,9 @@ def test_a_captcha_passed_on_the_host_page_is_accepted_once(
 def test_a_captcha_refusal_places_no_call(
     make_app: Callable[..., Flask], captcha: Fake, calls: list, case: str
 ) -> None:
-    app = captcha_app(make_app, captcha, HUMAN_CHECK_TIMEOUT=0.3)
+    # A short timeout only where the fake hangs: on a busy machine a real answer can take
+    # longer than that, and must not be mistaken for a hang.
+    app = captcha_app(make_app, captcha, HUMAN_CHECK_TIMEOUT=0.3 if case == "timeout" else 5)
     config = captcha.config(
         "0x4AAAAAAAWrongSecretKey00000000" if case == "wrong_secret" else SECRET_KEY
     )
@@ -150,7 +152,8 @@ def test_a_captcha_refusal_places_no_call(
         captcha.mode = "malformed"
     started = time.monotonic()
     assert_refused(submit(client, widget_id, token))
-    assert time.monotonic() - started < 2  # the timeout setting holds
+    if case == "timeout":
+        assert time.monotonic() - started < 2  # the timeout setting holds
     assert captcha.verifications() == (0 if case == "missing" else 1)
     run_jobs(app)
     assert calls == []
