@@ -80,7 +80,7 @@ def widgets_create(
     session = db.session()
     if session.get(Account, account_id) is None:
         raise click.UsageError(f"no account {account_id}")
-    values = _json_properties(json_file)
+    values = json_properties(json_file)
     values.update({k: v for k, v in flags.items() if v is not None})
     if origins:
         values["allowed_origins"] = list(origins)
@@ -92,7 +92,7 @@ def widgets_create(
     click.echo(widget.id)
 
 
-def _json_properties(handle: Any) -> dict[str, Any]:
+def json_properties(handle: Any) -> dict[str, Any]:
     if handle is None:
         return {}
     try:
@@ -108,8 +108,13 @@ def _clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dic
     try:
         return widgets.clean(values, current)
     except widgets.WidgetInvalid as exc:
-        lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
-        raise click.UsageError(f"the widget cannot be saved:\n{lines}") from None
+        raise unsavable(exc) from None
+
+
+def unsavable(exc: widgets.WidgetInvalid) -> click.UsageError:
+    """Name each refused property and its reason, one per line."""
+    lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
+    return click.UsageError(f"the widget cannot be saved:\n{lines}")
 
 
 def _widget(widget_id: str) -> Widget:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from . import admin, db, widgets
+from .cli import json_properties, unsavable
 from .models import Account, Widget
 
 keys_cli = AppGroup("keys", help="Admin API keys (shown once, stored hashed).")
@@ -64,17 +65,11 @@ def widgets_update(widget_id: str, json_file: Any, replace: bool) -> None:
     widget = session.get(Widget, widget_id)
     if widget is None:
         raise click.UsageError(f"no widget {widget_id}")
-    try:
-        values = json.load(json_file)
-    except json.JSONDecodeError as exc:
-        raise click.UsageError(f"{json_file.name}: not valid JSON ({exc})") from None
-    if not isinstance(values, dict):
-        raise click.UsageError(f"{json_file.name}: must hold a JSON object")
+    values = json_properties(json_file)
     try:
         admin.update_widget(session, widget, values, replace=replace)
     except widgets.WidgetInvalid as exc:
-        lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
-        raise click.UsageError(f"the widget cannot be saved:\n{lines}") from None
+        raise unsavable(exc) from None
     click.echo(f"updated {widget_id}")
 
 
