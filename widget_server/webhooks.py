@@ -12,7 +12,6 @@ the reference check a receiver runs.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import egress
 from .models import Callback, WebhookDelivery, Widget, utcnow
+from .signing import timestamped_digest
 from .statuses import TERMINAL, Status
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,8 @@ def record(session: Session, callback: Callback, kind: str) -> WebhookDelivery |
 # Signing ---------------------------------------------------------------------------------
 
 
-def _digest(secret: str, timestamp: int, body: bytes) -> str:
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+    return f"t={timestamp},v1={timestamped_digest(secret, timestamp, body)}"
 
 
 def verify_signature(
@@ -150,7 +145,7 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         return False
-    expected = _digest(secret, timestamp, body)
+    expected = timestamped_digest(secret, timestamp, body)
     # Every candidate is compared, in constant time, so timing says nothing about which.
     matched = False
     for candidate in candidates:

@@ -13,7 +13,6 @@ receiver which only places calls can never take a query for an originate.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..signing import timestamped_digest
 from ..statuses import Status
 from .base import (
     CallRequest,
@@ -48,14 +48,9 @@ MAX_TIMEOUT = 120
 KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
 
 
-def _digest(secret: str, timestamp: str, body: bytes) -> str:
-    message = timestamp.encode("ascii") + b"." + body
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """Return the signature header value for `body` sent at `timestamp` (unix seconds)."""
-    return f"{VERSION}={_digest(secret, str(int(timestamp)), body)}"
+    return f"{VERSION}={timestamped_digest(secret, int(timestamp), body)}"
 
 
 def verify(
@@ -75,7 +70,7 @@ def verify(
     current = time.time() if now is None else now
     if abs(current - int(text)) > tolerance:
         return False
-    expected = f"{VERSION}={_digest(secret, text, body)}".encode()
+    expected = f"{VERSION}={timestamped_digest(secret, text, body)}".encode()
     # Several signatures let a receiver accept both secrets while rotating.
     return any(
         hmac.compare_digest(expected, part.strip().encode("utf-8", "replace"))
