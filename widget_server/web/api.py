@@ -18,7 +18,7 @@ from ..phone_policy import region_choices
 from ..tokens import tokens
 from . import payloads
 from .origins import allowed, own_origin, request_origin
-from .wiring import callback_for_status_token, decoy_and_widget, submit_callback, widget_or_404
+from .wiring import status_subject, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -151,12 +151,11 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
-    callback_id, callback = callback_for_status_token(token)
-    if callback is None:
-        decoy, widget = decoy_and_widget(callback_id)
+    callback, decoy, widget = status_subject(token)
+    if decoy is not None:
         view = decoy_view(decoy, widget)
     else:
-        widget = callback.widget
+        assert callback is not None
         view = visitor_view(callback)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")

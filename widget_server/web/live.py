@@ -36,15 +36,14 @@ from ..statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
 from ..tokens import TokenRefused, tokens
 from .api import cors, preflight
 from .origins import own_origin, request_origin
-from .wiring import callback_for_status_token, decoy_and_widget, widget_or_404
+from .wiring import callback_for_status_token, status_subject, widget_or_404
 
 bp = Blueprint("live", __name__)
 
 
 @bp.route("/v1/callbacks/<token>/events", methods=["GET", "OPTIONS"])
 def callback_events(token: str) -> ResponseReturnValue:
-    callback_id, callback = callback_for_status_token(token)
-    decoy, widget = decoy_and_widget(callback_id) if callback is None else (None, callback.widget)
+    callback, decoy, widget = status_subject(token)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
     config = current_app.config
@@ -72,8 +71,7 @@ def callback_events(token: str) -> ResponseReturnValue:
 
 @bp.route("/v1/callbacks/<token>/cancel", methods=["POST", "OPTIONS"])
 def cancel_json(token: str) -> ResponseReturnValue:
-    callback_id, callback = callback_for_status_token(token)
-    decoy, widget = decoy_and_widget(callback_id) if callback is None else (None, callback.widget)
+    callback, decoy, widget = status_subject(token)
     if request.method == "OPTIONS":
         return preflight(widget, "POST")
     # A cross-site "simple" request cannot set this content type without a preflight.

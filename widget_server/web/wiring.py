@@ -81,8 +81,15 @@ def callback_for_status_token(token: str) -> tuple[str, Callback | None]:
     return callback_id, callback
 
 
-def decoy_and_widget(ref: str) -> tuple[Decoy, Widget | None]:
-    """Read a decoy's status token reference, with the widget it answered for."""
-    decoy = parse(ref)
+def status_subject(token: str) -> tuple[Callback | None, Decoy | None, Widget | None]:
+    """Return (callback, decoy, widget) for a status token: exactly one of the first two.
+
+    A decoy's widget is read from its signed reference, so its answers carry the same CORS
+    headers as a real callback's.
+    """
+    callback_id, callback = callback_for_status_token(token)
+    if callback is not None:
+        return callback, None, callback.widget
+    decoy = parse(callback_id)
     widget = db.session().get(Widget, decoy.widget_id) if decoy.widget_id else None
-    return decoy, widget
+    return None, decoy, widget
