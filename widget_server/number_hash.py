@@ -25,17 +25,17 @@ def _secrets(config: Any) -> list[str]:
     return [config["SECRET_KEY"], *reversed(config.get("SECRET_KEY_FALLBACKS") or [])]
 
 
+def _hash(secret: str, e164: str) -> str:
+    return hmac.new(_key(secret), e164.encode(), hashlib.sha256).hexdigest()
+
+
 def number_hash(e164: str, config: Any = None) -> str:
     """Return the hex HMAC-SHA256 of an E.164 number under the current key."""
     config = config if config is not None else current_app.config
-    return hmac.new(_key(_secrets(config)[0]), e164.encode(), hashlib.sha256).hexdigest()
+    return _hash(_secrets(config)[0], e164)
 
 
 def candidates(e164: str, config: Any = None) -> list[str]:
     """Return the number's hash under every configured key, current first."""
     config = config if config is not None else current_app.config
-    return [
-        hmac.new(_key(secret), e164.encode(), hashlib.sha256).hexdigest()
-        for secret in _secrets(config)
-        if secret
-    ]
+    return [_hash(secret, e164) for secret in _secrets(config) if secret]
