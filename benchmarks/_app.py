@@ -22,7 +22,8 @@ def bench_app(provider: str = "simulator", **config: Any) -> tuple[Flask, str, P
     folder = Path(tempfile.mkdtemp(prefix="widget-server-bench-"))
     migrated_copy(folder)
     defaults: dict[str, Any] = {
-        "QUEUE_BACKEND": "sqlite", "QUEUE_PATH": str(folder / "queue.db"),
+        "QUEUE_BACKEND": "sqlite",
+        "QUEUE_PATH": str(folder / "queue.db"),
         "SUBMIT_LIMIT_PER_IP": "1000000 per minute",
         "SUBMIT_LIMIT_PER_NUMBER": "1000000 per minute",
     }

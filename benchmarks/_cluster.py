@@ -189,12 +189,22 @@ def gunicorn(
     cwd: Path = ROOT,
     ready_path: str = "/healthz",
     log: Path | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[Web]:
-    """Serve `app_spec` with gunicorn's sync workers on a free loopback port."""
+    """Serve `app_spec` with gunicorn on a free loopback port (sync workers unless `options`
+    say otherwise, e.g. ("-k", "gthread", "--threads", "16"))."""
     port = free_port()
     out = log.open("ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", app_spec],
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            *options,
+            "-b",
+            f"127.0.0.1:{port}",
+            app_spec,
+        ],
         cwd=cwd,
         env=env,
         stdout=out,
@@ -268,6 +278,72 @@ def children(pid: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (0 once it is gone)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def processes_matching(*words: str) -> list[int]:
+    """Processes whose command line holds every one of `words` (e.g. a database's name)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(word in command for word in words):
+            found.append(int(entry.name))
+    return found
+
+
+class CpuLedger:
+    """CPU time used by each group of processes over one stretch of a benchmark.
+
+    Groups are named callables returning pids, read at the start and the end: the web
+    workers, the database's backends (PostgreSQL names each backend's database in its
+    command line), Redis, and the load generator (the CPU of finished child processes).
+    """
+
+    def __init__(self, groups: dict[str, Any]) -> None:
+        self.groups = groups
+        self.used: dict[str, float] = {}
+
+    def __enter__(self) -> CpuLedger:
+        self._start = {name: self._read(pids) for name, pids in self.groups.items()}
+        self._children = _children_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, pids in self.groups.items():
+            end = self._read(pids)
+            self.used[name] = sum(end[pid] - self._start[name].get(pid, 0.0) for pid in end)
+        self.used["load generator"] = _children_cpu() - self._children
+
+    @staticmethod
+    def _read(pids: Any) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in pids()}
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        return {name: 1000 * used / max(requests, 1) for name, used in self.used.items()}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def memory_kb(pid: int) -> dict[str, int]:

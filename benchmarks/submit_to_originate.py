@@ -48,14 +48,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run(label: str, consumer_options: dict[str, Any] | None, count: int, idle: float,
-        **config: Any) -> dict:
+def run(
+    label: str, consumer_options: dict[str, Any] | None, count: int, idle: float, **config: Any
+) -> dict:
     app, widget_id, _ = bench_app(provider=TimedSimulator.name, **config)
     jobs = app.extensions["jobs"]
     consumer = jobs.consumer(in_process=True)
     if consumer_options:  # Huey's stock polling: start at 0.1 s, back off x1.15 up to 10 s
-        consumer = InProcessConsumer(jobs.huey, workers=2, worker_type="thread",
-                                     **consumer_options)
+        consumer = InProcessConsumer(jobs.huey, workers=2, worker_type="thread", **consumer_options)
     consumer.start()
     client = app.test_client()
     submitted: dict[str, float] = {}
@@ -88,14 +88,18 @@ def run(label: str, consumer_options: dict[str, Any] | None, count: int, idle: f
     while len(ORIGINATED.keys() & submitted.keys()) < count and time.monotonic() < deadline:
         time.sleep(0.05)
     consumer.stop(graceful=True)
-    latencies = {cid: (ORIGINATED[cid] - t) * 1000 for cid, t in submitted.items()
-                 if cid in ORIGINATED}
+    latencies = {
+        cid: (ORIGINATED[cid] - t) * 1000 for cid, t in submitted.items() if cid in ORIGINATED
+    }
     missing = count - len(latencies)
     values = list(latencies.values())
     idle_values = [latencies[cid] for cid in after_idle if cid in latencies]
     return {
-        "label": label, "n": len(values), "missing": missing,
-        "p50": statistics.median(values), "p99": percentile(values, 0.99),
+        "label": label,
+        "n": len(values),
+        "missing": missing,
+        "p50": statistics.median(values),
+        "p99": percentile(values, 0.99),
         "idle_p50": statistics.median(idle_values) if idle_values else float("nan"),
         "idle_max": max(idle_values) if idle_values else float("nan"),
         "idle_cpu": idle_cpu * 100,
@@ -106,8 +110,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--idle", type=float, default=60.0)
-    parser.add_argument("--compare-queues", action="store_true",
-                        help="our consumer on the SQLite queue vs on the Redis queue")
+    parser.add_argument(
+        "--compare-queues",
+        action="store_true",
+        help="our consumer on the SQLite queue vs on the Redis queue",
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)
     providers.REGISTRY[TimedSimulator.name] = TimedSimulator
@@ -116,17 +123,27 @@ def main() -> None:
         return
 
     tuned = run("tuned (flat 20 ms poll)", None, args.count, args.idle)
-    stock = run("huey defaults (0.1 s → 10 s backoff)",
-                {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 10.0}, args.count, args.idle)
-    print(f"submit → originate on the SQLite queue, {args.count} callbacks each, "
-          f"{args.idle:.0f} s idle before the last 10")
+    stock = run(
+        "huey defaults (0.1 s → 10 s backoff)",
+        {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 10.0},
+        args.count,
+        args.idle,
+    )
+    print(
+        f"submit → originate on the SQLite queue, {args.count} callbacks each, "
+        f"{args.idle:.0f} s idle before the last 10"
+    )
     for r in (tuned, stock):
-        print(f"  {r['label']:38} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
-              f"after idle: p50 {r['idle_p50']:7.1f} ms, max {r['idle_max']:7.1f} ms  "
-              f"idle CPU {r['idle_cpu']:4.1f} %  missing {r['missing']}")
-    print(f"  ratio tuned/defaults: p50 {tuned['p50'] / stock['p50']:.2f}  "
-          f"p99 {tuned['p99'] / stock['p99']:.2f}  "
-          f"after idle p50 {tuned['idle_p50'] / stock['idle_p50']:.3f}")
+        print(
+            f"  {r['label']:38} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
+            f"after idle: p50 {r['idle_p50']:7.1f} ms, max {r['idle_max']:7.1f} ms  "
+            f"idle CPU {r['idle_cpu']:4.1f} %  missing {r['missing']}"
+        )
+    print(
+        f"  ratio tuned/defaults: p50 {tuned['p50'] / stock['p50']:.2f}  "
+        f"p99 {tuned['p99'] / stock['p99']:.2f}  "
+        f"after idle p50 {tuned['idle_p50'] / stock['idle_p50']:.3f}"
+    )
     goal = tuned["p50"] <= 50 and tuned["p99"] <= 100 and tuned["idle_max"] <= 100
     print(f"  goal p50 <= 50 ms and p99 <= 100 ms, also after idle: {'met' if goal else 'MISSED'}")
 
@@ -136,15 +153,26 @@ def compare_queues(count: int, idle: float) -> None:
 
     sqlite = run("SQLite queue (flat 20 ms poll)", None, count, idle)
     with private_redis() as redis_url:
-        on_redis = run("Redis queue (blocking pop)", None, count, idle, QUEUE_BACKEND="redis",
-                       REDIS_URL=redis_url, RATELIMIT_STORAGE_URI="memory://")
+        on_redis = run(
+            "Redis queue (blocking pop)",
+            None,
+            count,
+            idle,
+            QUEUE_BACKEND="redis",
+            REDIS_URL=redis_url,
+            RATELIMIT_STORAGE_URI="memory://",
+        )
     print(f"submit → originate, {count} callbacks each, {idle:.0f} s idle before the last 10")
     for r in (sqlite, on_redis):
-        print(f"  {r['label']:32} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
-              f"after idle: p50 {r['idle_p50']:7.1f} ms, max {r['idle_max']:7.1f} ms  "
-              f"idle CPU {r['idle_cpu']:4.1f} %  missing {r['missing']}")
-    print(f"  ratio Redis/SQLite: p50 {on_redis['p50'] / sqlite['p50']:.2f}  "
-          f"p99 {on_redis['p99'] / sqlite['p99']:.2f}")
+        print(
+            f"  {r['label']:32} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
+            f"after idle: p50 {r['idle_p50']:7.1f} ms, max {r['idle_max']:7.1f} ms  "
+            f"idle CPU {r['idle_cpu']:4.1f} %  missing {r['missing']}"
+        )
+    print(
+        f"  ratio Redis/SQLite: p50 {on_redis['p50'] / sqlite['p50']:.2f}  "
+        f"p99 {on_redis['p99'] / sqlite['p99']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -130,7 +130,14 @@ def _items(
     limit: str, key: tuple[str, ...], cost: int
 ) -> list[tuple[RateLimitItem, tuple[str, ...], int]]:
     # A limit may be several ("10 per minute; 100 per day"): each counts on its own.
-    return [(item, key, cost) for item in parse_many(limit)]
+    return [(item, key, cost) for item in _parsed(limit)]
+
+
+@lru_cache(maxsize=256)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    # The same few strings (settings, widget overrides) come with every submission;
+    # parsed items are immutable, so one parse per string serves them all.
+    return tuple(parse_many(limit))
 
 
 def _hit_all(hits: list[Hit]) -> str | None:
