@@ -7,14 +7,18 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import update
 
+from tests.fakes.click2dial import Fake as Click2DialFake
 from tests.fakes.ledger import serve_ledger
+from tests.fakes.voiptech import Fake as VoiptechFake
 from tests.helpers import add_widget, run_jobs, submit_json
-from widget_server import db
-from widget_server.models import Callback, CallEvent, utcnow
+from widget_server import db, providers
+from widget_server.models import Callback, CallEvent, Lease, Widget, utcnow
 from widget_server.statuses import Status
 
+NUMBER = "+1 201 555 0123"
 
-def _accept(app: Flask, widget_id: str, phone: str = "+1 201 555 0123") -> str:
+
+def _accept(app: Flask, widget_id: str, phone: str = NUMBER) -> str:
     response = submit_json(app.test_client(), widget_id, phone)
     assert response.status_code == 202, response.get_json()
     return str(response.get_json()["id"])
@@ -256,3 +260,220 @@ def test_a_webhook_status_url_must_be_an_http_url() -> None:
     with pytest.raises(providers.ProviderConfigError) as refused:
         providers.validate("webhook", {**settings, "status_url": "ftp://crm.example/status"})
     assert set(refused.value.fields) == {"status_url"}
+
+
+# Providers that cannot report a call's outcome: no status query, no events after the
+# originate's answer. The default lease is 15 minutes; a widget's ring timeout of 20 s makes
+# a "dialing" callback stale after 2 * 20 + 120 s.
+INSIDE_THE_LEASE = 600
+PAST_THE_LEASE = 3600
+
+
+def _reconciler_events(app: Flask, callback_id: str) -> list[CallEvent]:
+    with app.app_context():
+        events = (
+            db.session()
+            .query(CallEvent)
+            .filter_by(callback_id=callback_id, source="reconciler")
+            .order_by(CallEvent.id)
+            .all()
+        )
+        for event in events:
+            db.session().expunge(event)
+        return events
+
+
+def _leases_held(app: Flask, callback_id: str) -> int:
+    with app.app_context():
+        return db.session().query(Lease).filter_by(holder=callback_id).count()
+
+
+def _click2dial_call(app: Flask, pbx: Click2DialFake, **properties: object) -> tuple[str, str, str]:
+    """Accept a callback and let the dial job place it: the PBX accepts, and says no more.
+
+    Returns the widget id, the callback id and the visitor's status URL (its path).
+    """
+    widget_id = add_widget(
+        app, provider="click2dial", provider_settings=pbx.provider_settings(), **properties
+    )
+    accepted = submit_json(app.test_client(), widget_id, NUMBER)
+    assert accepted.status_code == 202, accepted.get_json()
+    callback_id = str(accepted.get_json()["id"])
+    run_jobs(app)
+    assert pbx.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.provider_call_id) == (Status.DIALING, f"{callback_id}-1")
+    status_url = str(accepted.get_json()["status_url"]).removeprefix("http://localhost")
+    return widget_id, callback_id, status_url
+
+
+def test_click2dial_and_voiptech_cannot_report_a_calls_outcome() -> None:
+    assert not providers.provider_class("click2dial").supports_call_status
+    assert not providers.provider_class("voiptech").supports_call_status
+
+
+def test_a_placed_call_its_provider_cannot_report_is_left_alone_within_the_lease(
+    app: Flask,
+) -> None:
+    with Click2DialFake() as pbx:
+        _widget_id, callback_id, _status_url = _click2dial_call(app, pbx, throttle=1)
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)  # stale, but the call may go on
+
+        assert _reconcile(app) == {"untouched": 1}
+        assert pbx.originate_count() == 1
+    assert _callback(app, callback_id).status == Status.DIALING
+    assert _reconciler_events(app, callback_id) == []
+    assert _leases_held(app, callback_id) == 2  # the widget's slot and the number
+    refused = submit_json(app.test_client(), add_widget(app), NUMBER)
+    assert refused.status_code == 429  # the number is still in a call
+
+
+def test_a_placed_call_its_provider_cannot_report_completes_unreported_past_the_lease(
+    app: Flask,
+) -> None:
+    with Click2DialFake() as pbx:
+        widget_id, callback_id, status_url = _click2dial_call(app, pbx, throttle=1)
+        _age(app, callback_id, seconds=PAST_THE_LEASE)
+
+        assert _reconcile(app) == {"unreported": 1}
+        assert _reconcile(app) == {}  # settled once: a second pass finds nothing to do
+        assert pbx.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    assert callback.finished_at is not None
+    [event] = _reconciler_events(app, callback_id)
+    assert (event.status, event.cause, event.applied) == (Status.COMPLETED, "unreported", True)
+    assert event.details == {"reconciled": True, "last_confirmed": Status.DIALING}
+    assert _leases_held(app, callback_id) == 0
+    # The visitor sees a finished call, with no reason for an unhappy end.
+    shown = app.test_client().get(status_url).get_json()
+    assert (shown["status"], shown["terminal"], shown["reason"]) == ("completed", True, None)
+    # The throttle slot and the number are free again: the same widget may call it now.
+    assert submit_json(app.test_client(), widget_id, NUMBER).status_code == 202
+
+
+def test_an_agent_answered_call_its_provider_cannot_report_completes_unreported(
+    app: Flask,
+) -> None:
+    # Voiptech (like Asterisk and FreeSWITCH) answers once the agent picked up, then is silent.
+    with VoiptechFake() as pbx:
+        widget_id = add_widget(app, provider="voiptech", provider_settings=pbx.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        assert _callback(app, callback_id).status == Status.AGENT_ANSWERED
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+        assert _reconcile(app) == {}  # a conversation: not even stale yet
+
+        _age(app, callback_id, seconds=PAST_THE_LEASE)
+        assert _reconcile(app) == {"unreported": 1}
+        assert len(pbx.calls) == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    [event] = _reconciler_events(app, callback_id)
+    assert event.details == {"reconciled": True, "last_confirmed": Status.AGENT_ANSWERED}
+    assert _leases_held(app, callback_id) == 0
+
+
+def test_a_placed_call_whose_answer_named_no_call_completes_unreported(app: Flask) -> None:
+    with VoiptechFake() as pbx:
+        pbx.answer_next(200, '{"status": "ok"}')  # accepted, with no leg ids
+        widget_id = add_widget(app, provider="voiptech", provider_settings=pbx.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.provider_call_id) == (Status.AGENT_ANSWERED, None)
+    _age(app, callback_id, seconds=PAST_THE_LEASE)
+
+    assert _reconcile(app) == {"unreported": 1}
+    assert _callback(app, callback_id).status == Status.COMPLETED
+
+
+def test_a_placed_call_whose_provider_settings_no_longer_build_completes_unreported(
+    app: Flask,
+) -> None:
+    with Click2DialFake() as pbx:
+        widget_id, callback_id, _status_url = _click2dial_call(app, pbx)
+    with app.app_context():  # the widget's provider settings can no longer be used
+        session = db.session()
+        widget = session.get(Widget, widget_id)
+        assert widget is not None
+        widget.provider_settings = {"outbound_id": "not a number"}
+        session.commit()
+    _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+    assert _reconcile(app) == {"untouched": 1}
+
+    _age(app, callback_id, seconds=PAST_THE_LEASE)
+    assert _reconcile(app) == {"unreported": 1}
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+
+
+def test_an_attempt_a_provider_that_cannot_report_never_answered_still_fails_as_lost(
+    app: Flask,
+) -> None:
+    with Click2DialFake() as pbx:
+        widget_id = add_widget(
+            app, provider="click2dial", provider_settings=pbx.provider_settings()
+        )
+        callback_id = _accept(app, widget_id)
+        _lose_attempt(app, callback_id)  # no answer recorded: maybe no call was placed
+
+        assert _reconcile(app) == {"lost": 1}
+        assert pbx.originate_count() == 0
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.FAILED, "lost")
+    assert [e.cause for e in _reconciler_events(app, callback_id)] == ["lost"]
+    assert _leases_held(app, callback_id) == 0
+
+
+def test_a_late_report_of_an_earlier_attempt_is_no_answer_to_the_current_one(
+    app: Flask,
+) -> None:
+    with Click2DialFake() as pbx:
+        widget_id = add_widget(
+            app, provider="click2dial", provider_settings=pbx.provider_settings()
+        )
+        callback_id = _accept(app, widget_id)
+        _drop_queue(app)
+        _crash_after_dialing(app, callback_id, attempt=2)
+        with app.app_context():  # attempt 1's end arrives after attempt 2 started
+            session = db.session()
+            session.add(
+                CallEvent(
+                    callback_id=callback_id,
+                    status=Status.NO_ANSWER,
+                    source="click2dial",
+                    details={"attempt": 1},
+                    applied=False,
+                )
+            )
+            session.commit()
+        _age(app, callback_id, seconds=PAST_THE_LEASE)
+
+        assert _reconcile(app) == {"lost": 1}
+        assert pbx.originate_count() == 0
+    assert _callback(app, callback_id).status == Status.FAILED
+
+
+def test_a_provider_refusing_for_good_to_report_a_placed_call_completes_unreported(
+    app: Flask,
+) -> None:
+    with serve_ledger() as ledger:
+        widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        assert _callback(app, callback_id).status == Status.AGENT_RINGING
+        with app.app_context():  # the receiver's secret changed: it refuses every query
+            session = db.session()
+            widget = session.get(Widget, widget_id)
+            assert widget is not None
+            widget.provider_settings = ledger.settings(secret="whsec-another-secret-0000")
+            session.commit()
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+        assert _reconcile(app) == {"provider_unreachable": 1}
+
+        _age(app, callback_id, seconds=PAST_THE_LEASE)
+        assert _reconcile(app) == {"unreported": 1}
+        assert len(ledger.status_queries) == 0  # both refused before the ledger looked
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")

@@ -2,8 +2,9 @@
 
 A worker killed between "dialing" (committed before the provider is asked) and the
 provider's answer leaves a callback with no result; a job lost from the queue leaves one
-"queued" for good. Each pass looks at active callbacks with no progress for longer than a
-bound derived from the widget's ring timeout, and settles each one:
+"queued" for good; a provider that reports nothing after its originate leaves one in the
+status the originate confirmed. Each pass looks at active callbacks with no progress for
+longer than a bound derived from the widget's ring timeout, and settles each one:
 
 - queued, never dialled: its dial job was lost; dialling attempt 1 again is safe, because
   the dial job itself refuses an attempt that already started;
@@ -11,7 +12,11 @@ bound derived from the widget's ring timeout, and settles each one:
   its idempotency key). A recorded state is applied; "no such attempt" means no call was
   placed, so a new attempt is queued (once); a provider that cannot say leaves the
   callback "failed" with cause "lost" rather than risk ringing anyone twice;
-- a later status gone quiet: the provider is asked for the call's state when it can say.
+- a later status gone quiet (the provider took the attempt): the provider is asked for the
+  call's state when it can say (simulator, webhook with a status_url, Twilio). A provider
+  that cannot (every other adapter, or settings that no longer build) leaves the callback
+  as it is until it has been quiet for the lease, the longest a call counts as in
+  progress; then it ends "completed" with cause "unreported".
 
 The provider is asked outside any transaction (SQLite would otherwise hold its write lock
 across a network call); the answer is applied only if the callback did not move meanwhile.
@@ -40,6 +45,7 @@ LOST = "lost"
 REQUEUED = "requeued"
 REDIALLED = "lost_attempt_redialled"
 RETRY_REQUEUED = "retry_requeued"
+UNREPORTED = "unreported"
 # Once the agent has answered, the conversation may last; quiet is normal until the lease
 # (the longest a call counts as in progress) has run out.
 TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
@@ -80,6 +86,7 @@ class Candidate:
     provider_call_id: str | None
     last_event_id: int | None
     awaiting_answer: bool  # the attempt started, and nothing came back from the provider
+    lease_over: bool  # quiet for at least the lease: no call can still be going on
 
 
 def reconcile(
@@ -143,22 +150,38 @@ def _stale(
     if last is not None and isinstance(last.details.get("retry_in"), int | float):
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in)
-    if moment - max(last_seen, callback.updated_at) <= bound:
+    quiet = moment - max(last_seen, callback.updated_at)
+    if quiet <= bound:
         return None
-    awaiting = (
-        callback.status == Status.DIALING
-        and last is not None
-        and last.source == "server"
-        and last.status == Status.DIALING
-    )
     return Candidate(
         callback.id,
         callback.status,
         callback.attempts,
         callback.provider_call_id,
         last.id if last is not None else None,
-        awaiting,
+        callback.status == Status.DIALING and _awaiting_answer(session, callback),
+        # "dialing" is stale long before the lease runs out: a call its provider cannot
+        # report is looked at again on each pass, and settled only once this holds.
+        quiet >= timedelta(seconds=bounds.lease_seconds),
     )
+
+
+def _awaiting_answer(session: Session, callback: Callback) -> bool:
+    """Say whether nothing of the current attempt came back after the server's "dialing".
+
+    A late report of an earlier attempt (stored with its own attempt number) is no answer:
+    taking it for one would treat an attempt that may never have reached the provider as
+    a call it took.
+    """
+    events = session.scalars(
+        select(CallEvent).where(CallEvent.callback_id == callback.id).order_by(CallEvent.id.desc())
+    )
+    for event in events:
+        if event.source == "server" and event.status == Status.DIALING:
+            return True
+        if event.details.get("attempt", callback.attempts) == callback.attempts:
+            return False
+    return False
 
 
 def _settle(
@@ -172,9 +195,9 @@ def _settle(
         # The next attempt's job was lost: queue it again. The dial job only places a call
         # from retry_wait and never runs an attempt twice, so a late original is harmless.
         return _apply(session, candidate, enqueue_dial, retry=True)
-    if candidate.awaiting_answer or candidate.provider_call_id:
-        return _ask_provider(session, candidate, enqueue_dial)
-    return "untouched"
+    # Dialing or later: whether or not the provider named the call, only it can say more
+    # (a status query takes the idempotency key too), or the lease settles it.
+    return _ask_provider(session, candidate, enqueue_dial)
 
 
 def _ask_provider(
@@ -193,8 +216,10 @@ def _ask_provider(
     if provider is None or not provider.reports_call_status():
         if candidate.awaiting_answer:
             return _apply(session, candidate, enqueue_dial, fail=True)
-        # The provider answered the originate but reports nothing after it: the call was
-        # placed, and its lease frees the slot; calling it failed would be a guess.
+        if candidate.lease_over:
+            return _apply(session, candidate, enqueue_dial, unreported=True)
+        # The provider took the attempt and reports nothing after it: before the lease has
+        # run out the call may still be going on.
         return "untouched"
     try:
         state = provider.call_status(
@@ -203,6 +228,10 @@ def _ask_provider(
     except providers.ProviderError as exc:
         if not exc.retryable and candidate.awaiting_answer:
             return _apply(session, candidate, enqueue_dial, fail=True)
+        if not exc.retryable and candidate.lease_over:
+            # It took the call and refuses for good to say how it ended (credentials
+            # changed, call id refused): no different from a provider that cannot report.
+            return _apply(session, candidate, enqueue_dial, unreported=True)
         log.warning("provider status query for callback=%s failed: %s", callback.id, exc.cause)
         return "provider_unreachable"
     if not state.placed:
@@ -221,6 +250,7 @@ def _apply(
     retry: bool = False,
     redial: bool = False,
     fail: bool = False,
+    unreported: bool = False,
     event: providers.ProviderEvent | None = None,
     source: str = SOURCE,
 ) -> str:
@@ -264,6 +294,22 @@ def _apply(
             candidate.attempt + 1,
         )
         return "redialled"
+    if unreported:
+        # Once the lease has run out the call is certainly over. The provider took it and
+        # reports no outcome, so "completed" with cause "unreported" states exactly what is
+        # known, and does not send the owner a "failed call" alert for a call that may well
+        # have taken place. A terminal status, so apply_status also frees the leases.
+        apply_status(
+            session,
+            callback,
+            Status.COMPLETED,
+            source=SOURCE,
+            cause=UNREPORTED,
+            details={"reconciled": True, "last_confirmed": candidate.status},
+        )
+        session.commit()
+        log.info("callback=%s completed: its provider reports no outcome", callback.id)
+        return UNREPORTED
     if event is not None:
         apply_status(
             session,
