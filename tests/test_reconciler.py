@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import update
 
@@ -477,3 +478,25 @@ def test_a_provider_refusing_for_good_to_report_a_placed_call_completes_unreport
         assert len(ledger.status_queries) == 0  # both refused before the ledger looked
     callback = _callback(app, callback_id)
     assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+
+
+def test_a_call_its_provider_still_holds_is_left_alone(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider that knows the call and has no end for it yet: nothing is settled."""
+    from widget_server.providers import base, webhook
+
+    with serve_ledger() as ledger:
+        widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        _age(app, callback_id)
+        monkeypatch.setattr(
+            webhook.WebhookProvider,
+            "call_status",
+            lambda self, call_id, key: base.CallState(placed=True, event=None),
+        )
+
+        assert _reconcile(app) == {"in_progress": 1}
+    assert _callback(app, callback_id).status == Status.AGENT_RINGING
+    assert _reconciler_events(app, callback_id) == []

@@ -238,6 +238,9 @@ def _ask_provider(
         if candidate.awaiting_answer:
             return _apply(session, candidate, enqueue_dial, redial=True)
         return _apply(session, candidate, enqueue_dial, fail=True)
+    if state.event is None:
+        # Placed and, by the provider's own record, not over yet: nothing to settle.
+        return "in_progress"
     return _apply(session, candidate, enqueue_dial, event=state.event, source=provider.name)
 
 
