@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import update
 
+from tests.fakes.kazoo import Fake as KazooFake
 from tests.fakes.ledger import serve_ledger
 from tests.helpers import add_widget, run_jobs, submit_json
 from widget_server import db
@@ -232,6 +233,30 @@ def test_an_unreachable_provider_leaves_the_callback_for_the_next_pass(app: Flas
 
     assert _reconcile(app) == {"provider_unreachable": 1}
     assert _callback(app, callback_id).status == Status.DIALING
+
+
+def test_a_quiet_kazoo_call_is_settled_from_its_cdr(app: Flask) -> None:
+    with KazooFake() as kazoo:
+        widget_id = add_widget(app, provider="kazoo", provider_settings=kazoo.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        placed = _callback(app, callback_id)
+        assert placed.status == Status.DIALING  # Kazoo posts no events: it stays there
+        assert placed.provider_call_id
+        kazoo.end_call(placed.provider_call_id, "NORMAL_CLEARING", billing_seconds=95)
+        assert _reconcile(app) == {}  # not quiet for long enough yet
+
+        _age(app, callback_id)
+        assert _reconcile(app) == {"resolved": 1}
+        assert kazoo.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, None)
+    with app.app_context():
+        last = db.session().query(CallEvent).filter_by(callback_id=callback_id)
+        event = last.order_by(CallEvent.id.desc()).first()
+        assert event is not None
+        assert (event.status, event.source, event.applied) == (Status.COMPLETED, "kazoo", True)
+        assert event.provider_call_id == placed.provider_call_id
 
 
 def test_the_reconcile_command_reports_its_outcomes(app: Flask) -> None:
