@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from tests.fakes.click2dial import Fake as Click2DialFake
+from tests.fakes.kazoo import Fake as KazooFake
 from tests.fakes.ledger import serve_ledger
 from tests.fakes.voiptech import Fake as VoiptechFake
 from tests.helpers import add_widget, run_jobs, submit_json
@@ -237,6 +238,53 @@ def test_an_unreachable_provider_leaves_the_callback_for_the_next_pass(app: Flas
 
     assert _reconcile(app) == {"provider_unreachable": 1}
     assert _callback(app, callback_id).status == Status.DIALING
+
+
+def test_a_quiet_kazoo_call_is_settled_from_its_cdr(app: Flask) -> None:
+    with KazooFake() as kazoo:
+        widget_id = add_widget(app, provider="kazoo", provider_settings=kazoo.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        placed = _callback(app, callback_id)
+        assert placed.status == Status.DIALING  # Kazoo posts no events: it stays there
+        assert placed.provider_call_id
+        kazoo.end_call(placed.provider_call_id, "NORMAL_CLEARING", billing_seconds=95)
+        assert _reconcile(app) == {}  # not quiet for long enough yet
+
+        _age(app, callback_id)
+        assert _reconcile(app) == {"resolved": 1}
+        assert kazoo.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, None)
+    with app.app_context():
+        last = db.session().query(CallEvent).filter_by(callback_id=callback_id)
+        event = last.order_by(CallEvent.id.desc()).first()
+        assert event is not None
+        assert (event.status, event.source, event.applied) == (Status.COMPLETED, "kazoo", True)
+        assert event.provider_call_id == placed.provider_call_id
+
+
+def test_a_kazoo_call_still_in_its_history_without_a_cdr_waits_for_its_lease(
+    app: Flask,
+) -> None:
+    with KazooFake() as kazoo:
+        widget_id = add_widget(app, provider="kazoo", provider_settings=kazoo.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        assert _callback(app, callback_id).status == Status.DIALING
+
+        _age(app, callback_id, seconds=600)  # stale, but within the 900 s lease
+        assert _reconcile(app) == {"in_progress": 1}
+        assert _callback(app, callback_id).status == Status.DIALING
+        assert _reconciler_events(app, callback_id) == []
+
+        _age(app, callback_id, seconds=3600)  # past the lease, still no CDR
+        assert _reconcile(app) == {"unreported": 1}
+        assert _reconcile(app) == {}
+        assert kazoo.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    assert _leases_held(app, callback_id) == 0
 
 
 def test_the_reconcile_command_reports_its_outcomes(app: Flask) -> None:
@@ -490,7 +538,7 @@ def test_a_call_its_provider_still_holds_is_left_alone(
         widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
         callback_id = _accept(app, widget_id)
         run_jobs(app)
-        _age(app, callback_id)
+        _age(app, callback_id, seconds=600)  # stale, within the lease
         monkeypatch.setattr(
             webhook.WebhookProvider,
             "call_status",

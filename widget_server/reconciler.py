@@ -239,7 +239,11 @@ def _ask_provider(
             return _apply(session, candidate, enqueue_dial, redial=True)
         return _apply(session, candidate, enqueue_dial, fail=True)
     if state.event is None:
-        # Placed and, by the provider's own record, not over yet: nothing to settle.
+        # Placed and, by the provider's own record, not over yet. Past the lease (the
+        # longest a call counts as in progress) its record has stopped telling the truth, or
+        # will never end (a history entry that never gets its CDR): settle it as unreported.
+        if candidate.lease_over:
+            return _apply(session, candidate, enqueue_dial, unreported=True)
         return "in_progress"
     return _apply(session, candidate, enqueue_dial, event=state.event, source=provider.name)
 

@@ -1,4 +1,4 @@
-"""A strict local stand-in for Kazoo's Crossbar clicktocall API, as its document describes it."""
+"""A strict local stand-in for Kazoo's Crossbar clicktocall and CDR APIs, as documented."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ PATH_RE = re.compile(
     r"/(?P<ver>v1|v2)/accounts/(?P<account>[^/]+)/clicktocall"
     r"(?:/(?P<id>[^/]+))?(?:/(?P<action>connect|history))?"
 )
+CDR_PATH_RE = re.compile(r"/(?P<ver>v1|v2)/accounts/(?P<account>[^/]+)/cdrs/(?P<id>[^/]+)")
+GREGORIAN_OFFSET = 62167219200  # seconds from year 0 to the Unix epoch, as Kazoo counts
 CONTACT_RE = re.compile(r"\+?[0-9]{3,15}|sip:[^@\s]+@[A-Za-z0-9.-]+")
 STRINGS = (
     "name",
@@ -38,10 +40,13 @@ STRINGS = (
 
 
 class Fake(FakeHTTPServer):
-    """Kazoo's clicktocall endpoints for one account on a loopback port, recording requests.
+    """Kazoo's clicktocall and CDR endpoints for one account on a loopback port, recording
+    requests.
 
     Its originates are the connect requests (GET or POST); `answer_next` answers the next
-    valid one.
+    valid one. Each activation enters the clicktocall's history with its call_id and no
+    cdr_id while the call goes on; `end_call` writes its CDR and the history's cdr_id. A
+    CDR replaced by bytes in `cdrs` is answered as those bytes.
     """
 
     def __init__(self, account_id: str = ACCOUNT_ID, token: str = TOKEN) -> None:
@@ -50,6 +55,7 @@ class Fake(FakeHTTPServer):
         self.token = token
         self.clicktocalls: dict[str, dict[str, Any]] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
+        self.cdrs: dict[str, Any] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -57,6 +63,7 @@ class Fake(FakeHTTPServer):
         super().reset()
         self.clicktocalls.clear()
         self.history.clear()
+        self.cdrs.clear()
         self.clicktocalls[CLICKTOCALL_ID] = {**PRESET, "id": CLICKTOCALL_ID}
         self.history[CLICKTOCALL_ID] = []
 
@@ -71,18 +78,57 @@ class Fake(FakeHTTPServer):
             "read_timeout": 0.5,
         }
 
+    def end_call(
+        self,
+        call_id: str,
+        hangup_cause: str = "NORMAL_CLEARING",
+        billing_seconds: int = 0,
+        hangup_code: str | None = None,
+        ringing_seconds: int = 5,
+    ) -> str:
+        """End the activation whose call_id is `call_id`: store its CDR, return the CDR id."""
+        [item] = [
+            entry
+            for entries in self.history.values()
+            for entry in entries
+            if entry.get("call_id") == call_id
+        ]
+        now = int(time.time())
+        cdr_id = f"{time.strftime('%Y%m', time.gmtime(now))}-{call_id}"
+        cdr = {
+            "id": cdr_id,
+            "call_id": call_id,
+            "call_direction": "outbound",
+            "hangup_cause": hangup_cause,
+            "billing_seconds": str(billing_seconds),
+            "duration_seconds": str(ringing_seconds + billing_seconds),
+            "ringing_seconds": str(ringing_seconds),
+            "disposition": "SEND_BYE" if billing_seconds else "",
+            "other_leg_call_id": uuid.uuid4().hex if billing_seconds else "",
+            "timestamp": str(now + GREGORIAN_OFFSET),
+        }
+        if hangup_code is not None:
+            cdr["hangup_code"] = hangup_code
+        self.cdrs[cdr_id] = cdr
+        item["cdr_id"] = cdr_id
+        return cdr_id
+
     @Request.application
     def app(self, request: Request) -> Response:
         match = PATH_RE.fullmatch(request.path)
+        cdr = CDR_PATH_RE.fullmatch(request.path)
         action = match["action"] if match else None
         originate = action == "connect" and request.method in ("GET", "POST")
         body = self._record(request, originate)
-        if match is None:
+        found = match or cdr
+        if found is None:
             return self._error(404, "not_found")
         if self.mode == "bad_auth" or request.headers.get("X-Auth-Token") != self.token:
             return self._error(401, "invalid_credentials")
-        if match["account"] != self.account_id:
+        if found["account"] != self.account_id:
             return self._error(403, "forbidden")
+        if match is None:
+            return self._cdr(request, found["id"])
         allowed = {None: ("GET", "PUT"), "connect": ("GET", "POST"), "history": ("GET",)}
         methods = allowed[action] if action or not match["id"] else ("GET", "POST", "DELETE")
         if request.method not in methods:
@@ -139,12 +185,8 @@ class Fake(FakeHTTPServer):
             return canned
         if self._take_failure():
             return self._error(503, "service unavailable")
-        item = {
-            "contact": contact,
-            "timestamp": int(time.time()),
-            "call_id": uuid.uuid4().hex,
-            "cdr_id": uuid.uuid4().hex,
-        }
+        # The call is under way: its CDR, and the history's cdr_id, come when it ends.
+        item = {"contact": contact, "timestamp": int(time.time()), "call_id": uuid.uuid4().hex}
         if self.mode == "hang":
             # Answers long after the client gave up; not recorded as an activation.
             self._hang()
@@ -153,6 +195,16 @@ class Fake(FakeHTTPServer):
             return Response(b"\x00\x1f<html>502 Bad Gate", status=200, mimetype="application/json")
         self.history[c2c_id].append(item)
         return self._ok({**item, "extension": self.clicktocalls[c2c_id].get("extension")})
+
+    def _cdr(self, request: Request, cdr_id: str) -> Response:
+        if request.method != "GET":
+            return self._error(405, "method_not_allowed")
+        if cdr_id not in self.cdrs:
+            return self._error(404, "bad_identifier", {"cause": cdr_id})
+        cdr = self.cdrs[cdr_id]
+        if isinstance(cdr, bytes):
+            return Response(cdr, status=200, mimetype="application/json")
+        return self._ok(cdr)
 
     def _ok(self, data: Any) -> Response:
         return json_response(

@@ -1,4 +1,5 @@
-"""Kazoo clicktocall: exact requests, clicktocall sync, settings, numbers, errors, injection."""
+"""Kazoo clicktocall: exact requests, clicktocall sync, call status from the history and
+CDRs, settings, numbers, errors, injection."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import requests
 from tests.fakes.kazoo import ACCOUNT_ID, CLICKTOCALL_ID, TOKEN, Fake
 from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
+    CallState,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -21,6 +23,8 @@ AGENT = "1001"
 VISITOR = "+972533333333"
 PREFIX = f"/v2/accounts/{ACCOUNT_ID}/clicktocall"
 CONNECT = f"{PREFIX}/{CLICKTOCALL_ID}/connect"
+HISTORY = f"{PREFIX}/{CLICKTOCALL_ID}/history"
+CDRS = f"/v2/accounts/{ACCOUNT_ID}/cdrs"
 INJECTIONS = ["a&b=c", "a,b", "a;b", "a\r\nX-Injected: 1", "${sip_h_X}", 'a"<sip:x@y>']
 BASE = {
     "base_url": "https://kazoo.example.com:8000",
@@ -146,6 +150,216 @@ def test_history_refuses_ids_that_leave_the_path(
     with pytest.raises(ProviderConfigError):
         make_provider(fake, session).history(c2c_id)
     assert fake.received == []
+
+
+def placed_call(
+    fake: Fake, session: requests.Session, **overrides: Any
+) -> tuple[KazooProvider, str]:
+    """Originate one call through the fake; return the provider and the call's id."""
+    provider = make_provider(fake, session, **overrides)
+    call_id = provider.originate(make_call()).provider_call_id
+    assert call_id is not None
+    fake.received.clear()
+    return provider, call_id
+
+
+def test_call_status_reads_the_history_then_the_cdr(fake: Fake, session: requests.Session):
+    provider, call_id = placed_call(fake, session)
+    cdr_id = fake.end_call(call_id, "NORMAL_CLEARING", billing_seconds=42)
+
+    assert provider.reports_call_status()
+    state = provider.call_status(call_id, "cb123-1")
+
+    assert state.placed and state.event is not None
+    assert (state.event.status, state.event.cause) == ("completed", None)
+    assert state.event.provider_call_id == call_id
+    assert state.event.details == {
+        "hangup_cause": "NORMAL_CLEARING",
+        "billing_seconds": 42,
+        "cdr_id": cdr_id,
+    }
+    history, cdr = fake.received
+    assert (history["method"], history["path"]) == ("GET", HISTORY)
+    assert (cdr["method"], cdr["path"]) == ("GET", f"{CDRS}/{cdr_id}")
+    for sent in (history, cdr):
+        assert sent["headers"]["X-Auth-Token"] == TOKEN
+        assert sent["raw_body"] == b"" and sent["query"] == {}
+
+
+def test_call_status_uses_the_configured_api_version(fake: Fake, session: requests.Session):
+    provider, call_id = placed_call(fake, session, api_version="v1")
+    cdr_id = fake.end_call(call_id, "NORMAL_CLEARING", billing_seconds=3)
+    provider.call_status(call_id, "cb123-1")
+    assert [sent["path"] for sent in fake.received] == [
+        HISTORY.replace("/v2/", "/v1/"),
+        f"{CDRS}/{cdr_id}".replace("/v2/", "/v1/"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hangup_cause", "hangup_code", "billing", "status", "cause"),
+    [
+        ("NORMAL_CLEARING", "sip:200", 1, "completed", None),
+        ("USER_BUSY", None, 7, "completed", None),  # billed: answered, whatever came after
+        ("NO_ANSWER", None, 0, "no_answer", "agent_no_answer"),
+        ("NO_USER_RESPONSE", None, 0, "no_answer", "agent_no_answer"),
+        ("ORIGINATOR_CANCEL", None, 0, "no_answer", "agent_no_answer"),
+        ("ALLOTTED_TIMEOUT", None, 0, "no_answer", "agent_no_answer"),
+        ("USER_BUSY", "sip:486", 0, "busy", "agent_busy"),
+        ("CALL_REJECTED", "sip:486", 0, "busy", "agent_busy"),
+        ("NORMAL_CLEARING", "sip:600", 0, "busy", "agent_busy"),
+        ("CALL_REJECTED", "sip:603", 0, "failed", "call_rejected"),
+        ("UNALLOCATED_NUMBER", "sip:404", 0, "failed", "unallocated_number"),
+        ("NORMAL_CLEARING", None, 0, "failed", "normal_clearing"),
+        ("bye; <script>", None, 0, "failed", "call_failed"),
+    ],
+)
+def test_call_status_maps_the_cdr(
+    fake: Fake,
+    session: requests.Session,
+    hangup_cause: str,
+    hangup_code: str | None,
+    billing: int,
+    status: str,
+    cause: str | None,
+) -> None:
+    provider, call_id = placed_call(fake, session)
+    cdr_id = fake.end_call(call_id, hangup_cause, billing_seconds=billing, hangup_code=hangup_code)
+    state = provider.call_status(call_id, "cb123-1")
+    assert state.placed and state.event is not None
+    assert (state.event.status, state.event.cause) == (status, cause)
+    readable = hangup_cause if hangup_cause.isidentifier() else None
+    assert state.event.details == {
+        "hangup_cause": readable,
+        "billing_seconds": billing,
+        "cdr_id": cdr_id,
+    }
+
+
+def test_a_call_without_a_cdr_is_still_in_progress(fake: Fake, session: requests.Session):
+    provider, call_id = placed_call(fake, session)
+    assert provider.call_status(call_id, "cb123-1") == CallState(placed=True, event=None)
+    assert [sent["path"] for sent in fake.received] == [HISTORY]
+
+
+def test_a_call_the_history_does_not_hold_is_unknown(fake: Fake, session: requests.Session):
+    provider, _call_id = placed_call(fake, session)
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status("c2c-not-ours", "cb123-1")
+    assert info.value.cause == "unknown_call"
+    assert [sent["path"] for sent in fake.received] == [HISTORY]
+
+
+def test_a_cdr_kazoo_does_not_have_is_an_unknown_call(fake: Fake, session: requests.Session):
+    provider, call_id = placed_call(fake, session)
+    cdr_id = fake.end_call(call_id, "NORMAL_CLEARING", billing_seconds=30)
+    del fake.cdrs[cdr_id]
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status(call_id, "cb123-1")
+    assert info.value.cause == "unknown_call"
+
+
+def test_an_attempt_without_a_call_id_cannot_be_looked_up(
+    fake: Fake, session: requests.Session
+) -> None:
+    # connect takes no idempotency key: the history could never prove "not placed".
+    with pytest.raises(PermanentProviderError) as info:
+        make_provider(fake, session).call_status(None, "cb123-1")
+    assert info.value.cause == "not_supported"
+    assert fake.received == []
+
+
+def test_call_status_needs_a_known_clicktocall(fake: Fake, session: requests.Session):
+    assert KazooProvider.supports_call_status
+    provider = make_provider(fake, session, clicktocall_id=None, clicktocall={})
+    assert not provider.reports_call_status()
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status("c2c-abc", "cb123-1")
+    assert info.value.cause == "not_supported"
+    assert fake.received == []
+
+
+def test_call_status_with_a_wrong_token_is_an_auth_failure(
+    fake: Fake, session: requests.Session
+) -> None:
+    _provider, call_id = placed_call(fake, session)
+    fake.end_call(call_id, "NORMAL_CLEARING", billing_seconds=30)
+    with pytest.raises(PermanentProviderError) as info:
+        make_provider(fake, session, auth_token="wrong").call_status(call_id, "cb123-1")
+    assert info.value.cause == "auth_failed"
+    assert "invalid_credentials" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "cdr",
+    [
+        b"\x00\x1f<html>502 Bad Gate",
+        "a CDR",
+        [{"billing_seconds": "30"}],
+        {"hangup_cause": "NORMAL_CLEARING"},
+        {"hangup_cause": "NORMAL_CLEARING", "billing_seconds": "thirty"},
+        {"hangup_cause": "NORMAL_CLEARING", "billing_seconds": "-1"},
+        {"hangup_cause": "NORMAL_CLEARING", "billing_seconds": True},
+    ],
+)
+def test_an_unreadable_cdr_is_a_provider_error(
+    fake: Fake, session: requests.Session, cdr: Any
+) -> None:
+    provider, call_id = placed_call(fake, session)
+    fake.cdrs[fake.end_call(call_id)] = cdr
+    with pytest.raises(ProviderError) as info:
+        provider.call_status(call_id, "cb123-1")
+    assert info.value.cause == "malformed_answer"
+
+
+@pytest.mark.parametrize("cdr_id", ["../../users", "a/b", "x?y=1", ".", 7, ["x"]])
+def test_an_unusable_cdr_id_is_a_provider_error_and_never_reaches_a_path(
+    fake: Fake, session: requests.Session, cdr_id: Any
+) -> None:
+    provider, call_id = placed_call(fake, session)
+    [entry] = fake.history[CLICKTOCALL_ID]
+    entry["cdr_id"] = cdr_id
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status(call_id, "cb123-1")
+    assert info.value.cause == "malformed_answer"
+    assert [sent["path"] for sent in fake.received] == [HISTORY]
+
+
+def test_a_history_entry_that_is_not_an_object_is_a_provider_error(
+    fake: Fake, session: requests.Session
+) -> None:
+    provider, call_id = placed_call(fake, session)
+    fake.history[CLICKTOCALL_ID].insert(0, "not an object")
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status(call_id, "cb123-1")
+    assert info.value.cause == "malformed_answer"
+    assert [sent["path"] for sent in fake.received] == [HISTORY]
+
+
+def test_the_fake_cdr_route_follows_kazoos_document(fake: Fake, session: requests.Session):
+    _provider, call_id = placed_call(fake, session)
+    cdr_id = fake.end_call(call_id, "USER_BUSY", hangup_code="sip:486")
+    url = f"{fake.base_url}{CDRS}/{cdr_id}"
+    answer = session.get(url, headers={"X-Auth-Token": TOKEN})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "success"
+    assert body["data"]["call_id"] == call_id
+    assert {body["data"][key] for key in ("billing_seconds", "hangup_code")} == {"0", "sip:486"}
+    assert session.get(url, headers={"X-Auth-Token": "wrong"}).status_code == 401
+    assert session.get(url).status_code == 401
+    assert session.post(url, headers={"X-Auth-Token": TOKEN}, json={}).status_code == 405
+    unknown = session.get(f"{fake.base_url}{CDRS}/202401-nope", headers={"X-Auth-Token": TOKEN})
+    assert unknown.status_code == 404 and unknown.json()["status"] == "error"
+    other = f"{fake.base_url}/v2/accounts/{'0' * 32}/cdrs/{cdr_id}"
+    assert session.get(other, headers={"X-Auth-Token": TOKEN}).status_code == 403
+
+
+def test_call_status_connection_refused_is_retryable(session: requests.Session) -> None:
+    provider = KazooProvider({**BASE, "base_url": closed_port_url()}, session=session)
+    with pytest.raises(RetryableProviderError) as info:
+        provider.call_status("c2c-abc", "cb123-1")
+    assert info.value.cause == "connection_error"
 
 
 @pytest.mark.parametrize(

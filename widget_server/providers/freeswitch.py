@@ -27,6 +27,7 @@ from .base import (
     RetryableProviderError,
 )
 from .checks import unknown_settings, unsafe_text
+from .hangup_causes import agent_outcome, cause_code
 from .pbx_text import (
     ENDPOINT_RE,
     HOST_RE,
@@ -57,7 +58,6 @@ GATEWAY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # strips again (switch_separate_string) before the {...} variables are read.
 NAME_RE = re.compile(r"[\w.@+-]+(?: [\w.@+-]+)*")
 UUID_RE = re.compile(r"[A-Za-z0-9-]{1,64}")
-CAUSE_RE = re.compile(r"[A-Z0-9_]{1,64}")
 
 KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "password",
@@ -67,13 +67,6 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "caller_id_name",
 }
 
-# originate's "-ERR <CAUSE>" for the agent leg. A human outcome ends the callback with
-# that status; every other cause is an error named after it.
-TERMINAL_CAUSES = {
-    "NO_ANSWER": (Status.NO_ANSWER, "agent_no_answer"),
-    "NO_USER_RESPONSE": (Status.NO_ANSWER, "agent_no_answer"),
-    "USER_BUSY": (Status.BUSY, "agent_busy"),
-}
 # Nobody picked up on congestion, so trying again cannot ring anyone twice.
 RETRYABLE_CAUSES = frozenset({"NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
 
@@ -359,10 +352,13 @@ def _result(body: bytes, job_uuid: str) -> OriginateResult:
         raise PermanentProviderError(
             "freeswitch: unreadable originate answer", cause="malformed_answer"
         )
+    # "-ERR <CAUSE>" is the agent leg's hangup cause: a person's answer ends the callback
+    # with that status; every other cause is an error named after it.
     name = rest.split()[0] if rest else ""
-    if name in TERMINAL_CAUSES:
-        status, cause = TERMINAL_CAUSES[name]
+    outcome = agent_outcome(name)
+    if outcome is not None:
+        status, cause = outcome
         return OriginateResult(None, status, {**details, "hangup_cause": name}, cause=cause)
-    cause = name.lower() if CAUSE_RE.fullmatch(name) else "originate_failed"
+    cause = cause_code(name, "originate_failed")
     error = RetryableProviderError if name in RETRYABLE_CAUSES else PermanentProviderError
     raise error(f"freeswitch: originate failed: {cause}", cause=cause)

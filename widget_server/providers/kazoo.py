@@ -5,9 +5,15 @@ API (Crossbar, ``X-Auth-Token`` header, JSON envelopes ``{"data": …}``):
     POST /{ver}/accounts/{account_id}/clicktocall/{id}             replace its properties
     POST /{ver}/accounts/{account_id}/clicktocall/{id}/connect     {"data": {"contact": "+…"}}
     GET  /{ver}/accounts/{account_id}/clicktocall/{id}/history     past activations
+    GET  /{ver}/accounts/{account_id}/cdrs/{cdr_id}                one call leg's CDR
 The visitor is sent as ``contact`` in E.164 with its "+", so a clicktocall whitelist must
 match that form. The provider call id is ``data.call_id`` of the connect answer, else the
 envelope's ``request_id``.
+
+call_status finds the call in the clicktocall's history by its ``call_id``: an entry
+without ``cdr_id`` is a call still going; with one, the CDR's ``billing_seconds`` and
+``hangup_cause`` say how it ended. It needs ``clicktocall_id`` in the settings, and a call
+id: connect takes no idempotency key, so an attempt whose answer was lost cannot be found.
 
 Settings:
     base_url        required; the Crossbar API, e.g. https://kazoo.example.com:8000
@@ -36,13 +42,23 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 from ..phone_policy import whitelist_errors
 from ..statuses import Status
-from .base import CallRequest, OriginateResult, ProviderConfigError, ProviderError
+from .base import (
+    CallRequest,
+    CallState,
+    OriginateResult,
+    PermanentProviderError,
+    ProviderConfigError,
+    ProviderError,
+    ProviderEvent,
+)
 from .checks import printable
+from .hangup_causes import AGENT_OUTCOMES, CAUSE_RE, agent_outcome, cause_code
 from .http import HTTPProvider, setting_errors
 from .numbers import visitor_e164
 
@@ -72,6 +88,15 @@ ACCOUNT_ID_RE = re.compile(r"[0-9a-f]{32}")
 # Ids go into URL paths: nothing that could end a path segment or start a query.
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]{1,4096}=*")
+# A CDR id embeds the leg's call id, which may hold "@", "." or ":"; it is percent-encoded
+# into its path segment, and must not start with "." so it can never be "." or "..".
+CDR_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@:+~-]{0,254}")
+SECONDS_RE = re.compile(r"[0-9]{1,9}")
+# SIP's "486 Busy Here" and "600 Busy Everywhere", whatever hangup cause they came with.
+BUSY_CODES = frozenset({"sip:486", "sip:600"})
+# Causes a CDR carries for a leg that rang until it was given up on (the clicktocall's own
+# ring timeout), which originate's answer never does: nobody answered.
+GAVE_UP_CAUSES = frozenset({"ORIGINATOR_CANCEL", "ALLOTTED_TIMEOUT"})
 # "SIP URI or DID or Internal Extension"; no characters with meaning in a dial string.
 EXTENSION_RE = re.compile(
     r"\+?[0-9]{2,15}|[A-Za-z0-9_.-]{1,64}"
@@ -103,6 +128,7 @@ TEXT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 class KazooProvider(HTTPProvider):
     name = "kazoo"
     default_base_url = ""  # required setting: every Kazoo cluster has its own address
+    supports_call_status = True  # by call id, through a known clicktocall's history
 
     def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
         super().__init__(settings, session)
@@ -184,6 +210,40 @@ class KazooProvider(HTTPProvider):
             provider_call_id=provider_call_id, status=Status.DIALING, details=details
         )
 
+    def reports_call_status(self) -> bool:
+        # call_status gets only the call id, so the clicktocall whose history holds the call
+        # must come from the settings: the id of one that originate created is kept in that
+        # call's details, which never reach call_status.
+        return self.clicktocall_id is not None
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        """Return what became of a call, from the clicktocall's history and the call's CDR."""
+        if provider_call_id is None:
+            # connect takes no idempotency key, so nothing ties an attempt whose answer was
+            # lost to a history entry: the history cannot prove that no call was placed, and
+            # "not placed" would be a guess that could ring the visitor twice.
+            raise PermanentProviderError(
+                f"{self.name}: a call without a call id cannot be looked up",
+                cause="not_supported",
+            )
+        if self.clicktocall_id is None:
+            return super().call_status(provider_call_id, idempotency_key)
+        entry = self._history_entry(self.clicktocall_id, provider_call_id)
+        if entry is None:
+            # Never "not placed": the call id came from Kazoo's answer, so a call may exist
+            # that this history does not show (another clicktocall since, a request_id
+            # kept as the call id); "not placed" could get it dialled a second time.
+            raise PermanentProviderError(
+                f"{self.name}: the clicktocall history has no such call", cause="unknown_call"
+            )
+        cdr_id = entry.get("cdr_id")
+        if cdr_id in (None, ""):
+            return CallState(placed=True, event=None)  # no CDR yet: the call is still going
+        if not isinstance(cdr_id, str) or not CDR_ID_RE.fullmatch(cdr_id):
+            raise self.malformed()
+        event = cdr_event(self._cdr(cdr_id), provider_call_id, cdr_id)
+        return CallState(placed=True, event=event)
+
     def raise_for_status(self, response: requests.Response) -> None:
         try:
             super().raise_for_status(response)
@@ -211,9 +271,34 @@ class KazooProvider(HTTPProvider):
             raise self.malformed()
         return value
 
+    def _history_entry(self, clicktocall_id: str, call_id: str) -> dict[str, Any] | None:
+        entries = self.history(clicktocall_id)
+        if not all(isinstance(entry, dict) for entry in entries):
+            raise self.malformed()
+        return next((entry for entry in entries if entry.get("call_id") == call_id), None)
+
+    def _cdr(self, cdr_id: str) -> dict[str, Any]:
+        try:
+            body = self._send("GET", self._account_path("cdrs", quote(cdr_id, safe="")))
+        except PermanentProviderError as exc:
+            if exc.cause != "http_404":
+                raise
+            raise PermanentProviderError(
+                f"{self.name}: the call's CDR is not found", cause="unknown_call"
+            ) from None
+        if not isinstance(body["data"], dict):
+            raise self.malformed()
+        return body["data"]
+
     def _path(self, *parts: str) -> str:
+        return self._account_path("clicktocall", *parts)
+
+    def _account_path(self, *parts: str) -> str:
+        # Kazoo's clicktocall document shows v1 paths and its CDR document v2; Crossbar
+        # serves both versions, so every request uses the one configured version, as the
+        # rest of that cluster's clients do.
         account = self.settings["account_id"]
-        return "/".join((f"/{self.settings['api_version']}/accounts/{account}/clicktocall", *parts))
+        return "/".join((f"/{self.settings['api_version']}/accounts/{account}", *parts))
 
     def _send(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
         headers = {"X-Auth-Token": self.settings["auth_token"]}
@@ -222,6 +307,38 @@ class KazooProvider(HTTPProvider):
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             raise self.malformed()
         return body
+
+
+def cdr_event(cdr: Mapping[str, Any], provider_call_id: str, cdr_id: str) -> ProviderEvent:
+    """Map a finished call's CDR to this product's status; raise ProviderError if unreadable.
+
+    The call Kazoo answers connect with rings the clicktocall's extension (the agent) and
+    reaches the contact only once that leg is answered, so its CDR is read as the agent
+    leg's, with the causes FreeSWITCH's originate answer gets: billed seconds mean the call
+    was answered and went on; a busy or unanswered end is the agent's; any other cause
+    fails the callback under the cause's own name.
+    """
+    billing = _seconds(cdr.get("billing_seconds"))
+    if billing is None:
+        # Without billed seconds an answered call cannot be told from an unanswered one.
+        raise PermanentProviderError(
+            "kazoo: the CDR is not the documented shape", cause="malformed_answer"
+        )
+    hangup_cause = cdr.get("hangup_cause")
+    if not isinstance(hangup_cause, str) or not CAUSE_RE.fullmatch(hangup_cause):
+        hangup_cause = None  # a cause's name is kept, never other text
+    details = {"hangup_cause": hangup_cause, "billing_seconds": billing, "cdr_id": cdr_id}
+    if billing > 0:
+        status, cause = Status.COMPLETED, None
+    elif cdr.get("hangup_code") in BUSY_CODES:
+        status, cause = AGENT_OUTCOMES["USER_BUSY"]
+    elif hangup_cause in GAVE_UP_CAUSES:
+        status, cause = AGENT_OUTCOMES["NO_ANSWER"]
+    elif (outcome := agent_outcome(hangup_cause)) is not None:
+        status, cause = outcome
+    else:
+        status, cause = Status.FAILED, cause_code(hangup_cause, "call_failed")
+    return ProviderEvent(status, provider_call_id=provider_call_id, cause=cause, details=details)
 
 
 def clicktocall_data(
@@ -264,6 +381,15 @@ def _property_error(key: str, value: Any) -> str | None:
     if key == "throttle":
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10000
         return None if ok else "must be a whole number from 0 (no limit) to 10000"
+    return None
+
+
+def _seconds(value: object) -> int | None:
+    # CDR fields are strings ("42"); a number is taken too, anything else is unreadable.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and SECONDS_RE.fullmatch(value):
+        return int(value)
     return None
 
 
