@@ -23,11 +23,14 @@ run: $(STAMP) catalogues
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 # With WIDGET_SERVER_TEST_POSTGRES set (CI sets it), everything that touches the database
-# runs a second time on PostgreSQL, one fresh database per test.
+# runs a second time on PostgreSQL, one fresh database per test, with rate-limit state in
+# Redis (WIDGET_SERVER_TEST_REDIS, default database 11 of the local server).
+TEST_REDIS ?= redis://127.0.0.1:6379/11
 test: $(STAMP) catalogues
 	$(BIN)/pytest
 	@if [ -n "$$WIDGET_SERVER_TEST_POSTGRES" ]; then \
-		echo "== again on PostgreSQL =="; \
+		echo "== again on PostgreSQL, limits in Redis =="; \
+		WIDGET_SERVER_TEST_REDIS="$${WIDGET_SERVER_TEST_REDIS:-$(TEST_REDIS)}" \
 		$(BIN)/pytest -p no:cacheprovider -m "not browser" --ignore=tests/providers; \
 	fi
 

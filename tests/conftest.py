@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import postgres
-from tests.helpers import add_account, add_widget, base_config, migrated_copy
+from tests.helpers import TEST_REDIS_ENV, add_account, add_widget, base_config, migrated_copy
 from widget_server import create_app
 from widget_server.guard import limiter
 
@@ -19,6 +21,10 @@ from widget_server.guard import limiter
 @pytest.fixture
 def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
+    if redis_limits := os.environ.get(TEST_REDIS_ENV):
+        # Each test starts with no limit counted, as with a fresh in-memory store; the apps
+        # of one test share it, as processes of one deployment do.
+        redis.Redis.from_url(redis_limits).flushdb()
     postgres_url = postgres.database_for_test() if postgres.enabled() else None
 
     def factory(**overrides: Any) -> Flask:

@@ -25,6 +25,9 @@ VALID_ZA = "082 123 4567"
 _template_db: Path | None = None
 
 
+TEST_REDIS_ENV = "WIDGET_SERVER_TEST_REDIS"
+
+
 def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
@@ -38,6 +41,10 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "1000 per minute",
         "SUBMIT_LIMIT_PER_WIDGET": "1000 per minute",
     }
+    if redis_limits := os.environ.get(TEST_REDIS_ENV):
+        # The PostgreSQL pass in CI keeps rate-limit state in a real Redis, as production
+        # does: flask-limiter's per-IP limits and the limit script of every submission.
+        config["RATELIMIT_STORAGE_URI"] = redis_limits
     config.update(overrides)
     return config
 
