@@ -273,12 +273,12 @@ def test_a_kazoo_call_still_in_its_history_without_a_cdr_waits_for_its_lease(
         run_jobs(app)
         assert _callback(app, callback_id).status == Status.DIALING
 
-        _age(app, callback_id, seconds=600)  # stale, but within the 900 s lease
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)  # stale, but within the lease
         assert _reconcile(app) == {"in_progress": 1}
         assert _callback(app, callback_id).status == Status.DIALING
         assert _reconciler_events(app, callback_id) == []
 
-        _age(app, callback_id, seconds=3600)  # past the lease, still no CDR
+        _age(app, callback_id, seconds=PAST_THE_LEASE)  # still no CDR
         assert _reconcile(app) == {"unreported": 1}
         assert _reconcile(app) == {}
         assert kazoo.originate_count() == 1
@@ -538,7 +538,7 @@ def test_a_call_its_provider_still_holds_is_left_alone(
         widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
         callback_id = _accept(app, widget_id)
         run_jobs(app)
-        _age(app, callback_id, seconds=600)  # stale, within the lease
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)  # stale, within the lease
         monkeypatch.setattr(
             webhook.WebhookProvider,
             "call_status",
