@@ -1,5 +1,5 @@
 """Faults survived, nothing lost: a worker killed mid-call, Redis and PostgreSQL restarted,
-a provider that times out for minutes.
+a provider that times out for minutes, web and worker processes stopped with SIGTERM.
 
 The store tests start private redis-server and PostgreSQL instances on free ports (never
 the machine's shared ones) and always stop them. Each test is bounded well under a minute.
@@ -8,6 +8,7 @@ the machine's shared ones) and always stop them. Each test is bounded well under
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -208,6 +209,100 @@ def test_worker_killed_mid_originate_ends_the_call_once_after_a_restart(tmp_path
         assert statuses[callback_id] == Status.COMPLETED
         assert ledger.originates_for(callback_id) == 1
         assert ledger.status_queries == [f"{callback_id}-1"]
+    app.extensions["db_engine"].dispose()
+
+
+# --- SIGTERM: graceful stops ---------------------------------------------------------------
+
+
+def test_a_worker_stopped_with_sigterm_finishes_its_dial_job_first(tmp_path: Path) -> None:
+    migrated_copy(tmp_path)
+    database_url = f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(
+        base_config(tmp_path, QUEUE_BACKEND="sqlite", QUEUE_PATH=str(tmp_path / "queue.db"))
+    )
+    env = _env(tmp_path, DATABASE_URL=database_url, QUEUE_BACKEND="sqlite")
+    with serve_ledger() as ledger, processes(env, tmp_path / "processes.log") as group:
+        ledger.hold = True  # the originate is under way when the stop comes
+        widget_id = add_widget(
+            app, provider="webhook", provider_settings=ledger.settings(read_timeout=30)
+        )
+        worker = group.worker()
+        response = submit_json(app.test_client(), widget_id)
+        assert response.status_code == 202
+        callback_id = response.get_json()["id"]
+        assert ledger.arrived.wait(30), "the originate never reached the provider"
+
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        assert worker.poll() is None, "the worker left its dial job unfinished"
+        ledger.release()
+        assert worker.wait(timeout=20) == 0
+    # The job in hand ran to its end: the provider's answer is recorded, nothing was lost
+    # for the reconciler to find, and the provider was asked once.
+    assert _statuses(database_url)[callback_id] == Status.AGENT_RINGING
+    assert ledger.originates_for(callback_id) == 1
+    assert ledger.status_queries == []
+    app.extensions["db_engine"].dispose()
+
+
+def test_web_processes_stopped_with_sigterm_lose_no_accepted_callback(tmp_path: Path) -> None:
+    migrated_copy(tmp_path)
+    database_url = f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(base_config(tmp_path))
+    widget_id = add_widget(app, provider_settings={"step_delay": 0.05, "talk_time": 0.05})
+    env = _env(tmp_path, DATABASE_URL=database_url, QUEUE_BACKEND="sqlite")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with app.app_context():
+        tokens = Tokens(app)
+        pending = [
+            (tokens.issue_form_token(widget_id, ORIGIN), f"+1 201 555 {n:04d}") for n in range(400)
+        ]
+    lock = threading.Lock()
+    accepted: list[str] = []
+    answers: list[str] = []  # a status code, or the error that ended a request
+
+    def visitor() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                token, phone = pending.pop()
+            try:
+                response = requests.post(
+                    f"{base}/v1/widgets/{widget_id}/callbacks",
+                    json={"phone": phone, "token": token},
+                    headers={"Origin": ORIGIN},
+                    timeout=20,
+                )
+            except requests.ConnectionError:
+                with lock:
+                    answers.append("connection")  # the listener is gone: never accepted
+                return
+            with lock:
+                answers.append(str(response.status_code))
+                if response.status_code == 202:
+                    accepted.append(response.json()["id"])
+
+    with processes(env, tmp_path / "processes.log") as group:
+        web = group.web(port)
+        wait_for(lambda: _ready(base), "the web processes", 30)
+        visitors = [threading.Thread(target=visitor) for _ in range(8)]
+        for thread in visitors:
+            thread.start()
+        wait_for(lambda: len(accepted) >= 20, "submissions under way", 30)
+        web.send_signal(signal.SIGTERM)  # gunicorn: finish the requests in hand, then exit
+        assert web.wait(timeout=30) == 0
+        for thread in visitors:
+            thread.join(timeout=30)
+
+        assert set(answers) <= {"202", "connection"}, answers
+        # Every submission the server stored was answered 202, and every 202 is stored.
+        assert set(_statuses(database_url)) == set(accepted)
+        group.worker()  # a consumer started after the web stopped dials all of them
+        statuses = _wait_terminal(database_url, accepted)
+    assert {statuses[callback_id] for callback_id in accepted} == {Status.COMPLETED}
     app.extensions["db_engine"].dispose()
 
 
