@@ -58,7 +58,7 @@ from .base import (
     ProviderEvent,
 )
 from .checks import printable
-from .hangup_causes import AGENT_OUTCOMES, CAUSE_RE, agent_outcome, cause_code
+from .hangup_causes import CAUSE_RE, agent_outcome, cause_code
 from .http import HTTPProvider, setting_errors
 from .numbers import visitor_e164
 
@@ -312,11 +312,12 @@ class KazooProvider(HTTPProvider):
 def cdr_event(cdr: Mapping[str, Any], provider_call_id: str, cdr_id: str) -> ProviderEvent:
     """Map a finished call's CDR to this product's status; raise ProviderError if unreadable.
 
-    The call Kazoo answers connect with rings the clicktocall's extension (the agent) and
-    reaches the contact only once that leg is answered, so its CDR is read as the agent
-    leg's, with the causes FreeSWITCH's originate answer gets: billed seconds mean the call
-    was answered and went on; a busy or unanswered end is the agent's; any other cause
-    fails the callback under the cause's own name.
+    Billed seconds mean the call was answered and went on; a busy or unanswered end gives
+    that status; any other cause fails the callback under the cause's own name. Which
+    party a busy or unanswered end belongs to is left unsaid (causes "busy", "no_answer"):
+    the clicktocall document calls the history's call id the leg out to the contact, while
+    connect rings the extension first, so a CDR cannot be pinned on the agent or on the
+    visitor, and the visitor is never told a reason that may be the wrong one.
     """
     billing = _seconds(cdr.get("billing_seconds"))
     if billing is None:
@@ -328,14 +329,16 @@ def cdr_event(cdr: Mapping[str, Any], provider_call_id: str, cdr_id: str) -> Pro
     if not isinstance(hangup_cause, str) or not CAUSE_RE.fullmatch(hangup_cause):
         hangup_cause = None  # a cause's name is kept, never other text
     details = {"hangup_cause": hangup_cause, "billing_seconds": billing, "cdr_id": cdr_id}
+    outcome = agent_outcome(hangup_cause)
     if billing > 0:
         status, cause = Status.COMPLETED, None
     elif cdr.get("hangup_code") in BUSY_CODES:
-        status, cause = AGENT_OUTCOMES["USER_BUSY"]
+        status, cause = Status.BUSY, "busy"
     elif hangup_cause in GAVE_UP_CAUSES:
-        status, cause = AGENT_OUTCOMES["NO_ANSWER"]
-    elif (outcome := agent_outcome(hangup_cause)) is not None:
-        status, cause = outcome
+        status, cause = Status.NO_ANSWER, "no_answer"
+    elif outcome is not None:
+        status = outcome[0]
+        cause = "busy" if status == Status.BUSY else "no_answer"
     else:
         status, cause = Status.FAILED, cause_code(hangup_cause, "call_failed")
     return ProviderEvent(status, provider_call_id=provider_call_id, cause=cause, details=details)
