@@ -14,6 +14,7 @@ from tests.fakes.ledger import serve_ledger
 from tests.fakes.voiptech import Fake as VoiptechFake
 from tests.helpers import add_widget, run_jobs, submit_json
 from widget_server import db, providers
+from widget_server.callbacks import apply_status
 from widget_server.models import Callback, CallEvent, Lease, Widget, utcnow
 from widget_server.statuses import Status
 
@@ -548,3 +549,57 @@ def test_a_call_its_provider_still_holds_is_left_alone(
         assert _reconcile(app) == {"in_progress": 1}
     assert _callback(app, callback_id).status == Status.AGENT_RINGING
     assert _reconciler_events(app, callback_id) == []
+
+
+def _move(app: Flask, callback_id: str, status: Status) -> None:
+    """Record a provider's report that moved the callback on (as its events would)."""
+    with app.app_context():
+        session = db.session()
+        callback = session.get(Callback, callback_id)
+        assert callback is not None
+        apply_status(session, callback, status, source="webhook")
+        session.commit()
+
+
+def _events(app: Flask, callback_id: str) -> int:
+    with app.app_context():
+        return db.session().query(CallEvent).filter_by(callback_id=callback_id).count()
+
+
+def test_a_conversation_its_provider_can_report_is_asked_about_before_the_lease(
+    app: Flask,
+) -> None:
+    with serve_ledger() as ledger:
+        widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        _move(app, callback_id, Status.CONNECTED)
+        ledger.state = "connected"  # the conversation goes on
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+        recorded = _events(app, callback_id)
+
+        assert _reconcile(app) == {"in_progress": 1}
+        assert ledger.status_queries == [f"{callback_id}-1"]
+        assert _events(app, callback_id) == recorded  # nothing new: nothing recorded
+        assert _callback(app, callback_id).status == Status.CONNECTED
+
+        ledger.state = "completed"  # it ended, and the report of it was lost
+        assert _reconcile(app) == {"resolved": 1}
+    assert _callback(app, callback_id).status == Status.COMPLETED
+    assert _leases_held(app, callback_id) == 0
+
+
+def test_a_conversation_still_reported_going_past_the_lease_completes_unreported(
+    app: Flask,
+) -> None:
+    with serve_ledger() as ledger:
+        widget_id = add_widget(app, provider="webhook", provider_settings=ledger.settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        _move(app, callback_id, Status.CONNECTED)
+        ledger.state = "connected"
+        _age(app, callback_id, seconds=PAST_THE_LEASE)
+
+        assert _reconcile(app) == {"unreported": 1}
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 
 from . import lifecycle, metrics, providers
 from .callbacks import apply_status
-from .models import Callback, CallEvent, utcnow
-from .statuses import Status, is_terminal
+from .models import Callback, CallEvent, Widget, utcnow
+from .statuses import Status, can_move, is_terminal
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,16 @@ class Bounds:
     grace: float  # seconds beyond the ring timeouts (queue backlog, slow provider answers)
     lease_seconds: float
 
-    def stale_after(self, status: str, ring_timeout: int, retry_in: float = 0) -> timedelta:
-        if status in TALKING:
+    def stale_after(
+        self, status: str, ring_timeout: int, retry_in: float = 0, asks: bool = False
+    ) -> timedelta:
+        if status in TALKING and not asks:
+            # Nobody can say when the conversation ends: leave it until the lease runs out.
             seconds = max(self.lease_seconds, 2 * ring_timeout + self.grace)
+        elif status in TALKING:
+            # A provider that can say whether the call is still up is asked as soon as a
+            # ringing leg would have ended, so a finished call ends here minutes after it.
+            seconds = 2 * ring_timeout + self.grace
         elif status in (Status.QUEUED, Status.RETRY_WAIT):
             seconds = self.grace  # a retry wait also gets its own delay (retry_in) below
         else:
@@ -150,7 +157,8 @@ def _stale(
     retry_in = 0.0
     if last is not None and isinstance(last.details.get("retry_in"), int | float):
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
-    bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in)
+    asks = callback.status in TALKING and _provider_answers(callback.widget)
+    bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
@@ -165,6 +173,14 @@ def _stale(
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
     )
+
+
+def _provider_answers(widget: Widget) -> bool:
+    """Say whether the widget's provider answers status queries with its settings."""
+    try:
+        return providers.build(widget.provider, widget.provider_settings).reports_call_status()
+    except providers.ProviderConfigError:
+        return False
 
 
 def _awaiting_answer(session: Session, callback: Callback) -> bool:
@@ -239,10 +255,11 @@ def _ask_provider(
         if candidate.awaiting_answer:
             return _apply(session, candidate, enqueue_dial, redial=True)
         return _apply(session, candidate, enqueue_dial, fail=True)
-    if state.event is None:
-        # Placed and, by the provider's own record, not over yet. Past the lease (the
-        # longest a call counts as in progress) its record has stopped telling the truth, or
-        # will never end (a history entry that never gets its CDR): settle it as unreported.
+    if state.event is None or not can_move(candidate.status, state.event.status):
+        # Placed and, by the provider's own record, not over yet (no state, or none later
+        # than what is known: nothing to record). Past the lease (the longest a call counts
+        # as in progress) its record has stopped telling the truth, or will never end (a
+        # history entry that never gets its CDR): settle it as unreported.
         if candidate.lease_over:
             return _apply(session, candidate, enqueue_dial, unreported=True)
         return "in_progress"
