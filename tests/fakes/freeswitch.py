@@ -1,4 +1,5 @@
-"""A fake FreeSWITCH event socket: auth, event subscription, bgapi and BACKGROUND_JOB."""
+"""A fake FreeSWITCH event socket: auth, event subscription, bgapi and BACKGROUND_JOB, and
+`api uuid_exists` against the channels its originates left up."""
 
 from __future__ import annotations
 
@@ -98,6 +99,15 @@ class Fake(FakeTCPServer):
         self.honour_job_uuid = True  # old versions ignore the client's Job-UUID header
         self.chunked = False  # send everything in tiny pieces to exercise framing
         self.reject_connection = False  # answer like an ACL refusal
+        self.api_body: str | None = None  # body of every uuid_exists answer; default true/false
+        self.refuse_api = False  # refuse api commands like a user without them in its allow list
+        # Channel uuids that are up: each successful originate adds its agent leg's.
+        self.live_channels: set[str] = set()
+
+    def hang_up(self, channel: str) -> None:
+        """End a channel, as the agent or the visitor hanging up does."""
+        with self._lock:
+            self.live_channels.discard(channel)
 
     def originate_count(self) -> int:
         return sum(1 for c in self.received if "originate" in c)
@@ -196,6 +206,8 @@ class Fake(FakeTCPServer):
                 self.errors.append("bgapi before subscribing to BACKGROUND_JOB")
             record["originate"] = parse_originate(command[len("bgapi originate ") :])
             return self._bgapi(sock, command, headers, record["originate"])
+        if command.startswith("api "):
+            return self._api(sock, command[len("api ") :])
         self._reply(sock, "-ERR command not found")
         return True
 
@@ -221,7 +233,36 @@ class Fake(FakeTCPServer):
             result = "-USAGE: <call url> <exten>|&<application_name>(<app_args>)\n"
         else:
             result = self.job_result or f"+OK {uuid.uuid4()}\n"
+        if result.startswith("+OK "):
+            with self._lock:
+                self.live_channels.add(result[len("+OK ") :].strip())
         self._send(sock, _job_event(job, arg, result))
+        return True
+
+    def _api(self, sock: Any, args: str) -> bool:
+        if self._take_failure():
+            return False  # dropped before any answer
+        if self.mode == "hang":
+            self._hang()
+            return False
+        if self.mode == "malformed":
+            self._send(sock, "This is not an event socket reply\n\n")
+            return True
+        if self.refuse_api:
+            self._reply(sock, "-ERR permission denied")
+            return True
+        name, _, arg = args.partition(" ")
+        if name != "uuid_exists":
+            body = f"-ERR {name} Command not found!\n"
+        elif self.api_body is not None:
+            body = self.api_body
+        else:
+            # Like switch_ivr_uuid_exists: "false" for any uuid it does not hold, whether
+            # that channel ended or never existed.
+            with self._lock:
+                body = "true" if arg in self.live_channels else "false"
+        data = body.encode()
+        self._send(sock, f"Content-Type: api/response\nContent-Length: {len(data)}\n\n{body}")
         return True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import re
 import socket
@@ -14,8 +16,10 @@ from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
 from tests.providers.common import call_builder, live_env
 from widget_server.providers import freeswitch
 from widget_server.providers.base import (
+    CallState,
     PermanentProviderError,
     ProviderConfigError,
+    ProviderEvent,
     RetryableProviderError,
 )
 from widget_server.providers.freeswitch import FreeSwitchProvider, parse_plain_event
@@ -317,6 +321,212 @@ def test_connection_refused_is_retryable() -> None:
     settings = {**BASE_SETTINGS, "host": "127.0.0.1", "port": port}
     with pytest.raises(RetryableProviderError) as caught:
         FreeSwitchProvider(settings).originate(make_call())
+    assert caught.value.cause == "connection_error"
+
+
+# Call status -------------------------------------------------------------------------------
+
+UNKNOWN_UUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def answered_call(fake: Fake) -> tuple[FreeSwitchProvider, str]:
+    """Place a call the agent answered; return the provider and the agent leg's uuid."""
+    provider = FreeSwitchProvider(fake.provider_settings())
+    result = provider.originate(make_call())
+    assert result.status == Status.AGENT_ANSWERED
+    assert result.provider_call_id
+    return provider, result.provider_call_id
+
+
+def status_commands(fake: Fake, since: int) -> list[str]:
+    return fake.commands()[since:]
+
+
+def gone(channel: str) -> CallState:
+    event = ProviderEvent(
+        Status.COMPLETED, provider_call_id=channel, cause="unreported", details={"channel": "gone"}
+    )
+    return CallState(placed=True, event=event)
+
+
+def test_call_status_is_supported() -> None:
+    assert FreeSwitchProvider.supports_call_status
+    assert FreeSwitchProvider(BASE_SETTINGS).reports_call_status()
+
+
+def test_a_channel_still_up_is_a_call_in_progress(fake: Fake) -> None:
+    provider, channel = answered_call(fake)
+    since = len(fake.received)
+
+    state = provider.call_status(channel, f"{CALLBACK_ID}-1")
+
+    assert state == CallState(placed=True, event=None)
+    assert status_commands(fake, since) == [
+        f"auth {PASSWORD}",
+        f"api uuid_exists {channel}",
+        "exit",
+    ]
+    assert fake.errors == []
+
+
+def test_a_channel_hung_up_is_a_completed_call_without_outcome(fake: Fake) -> None:
+    provider, channel = answered_call(fake)
+    fake.hang_up(channel)
+    since = len(fake.received)
+
+    state = provider.call_status(channel, f"{CALLBACK_ID}-1")
+
+    assert state == gone(channel)
+    assert state.event is not None
+    assert state.event.provider_call_id == channel
+    assert status_commands(fake, since) == [
+        f"auth {PASSWORD}",
+        f"api uuid_exists {channel}",
+        "exit",
+    ]
+    assert fake.errors == []
+
+
+def test_a_never_seen_channel_is_answered_like_a_hung_up_one(fake: Fake) -> None:
+    # FreeSWITCH answers "false" for every uuid it does not hold, so a channel it never had
+    # looks exactly like one that ended. That is sound: call_status is only asked about
+    # uuids FreeSWITCH itself returned from originate, so "false" means that channel ended.
+    provider, channel = answered_call(fake)
+    fake.hang_up(channel)
+    hung_up = provider.call_status(channel, f"{CALLBACK_ID}-1")
+
+    never_seen = provider.call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+
+    assert never_seen == gone(UNKNOWN_UUID)
+    assert hung_up.event is not None
+    assert never_seen == dataclasses.replace(
+        hung_up, event=dataclasses.replace(hung_up.event, provider_call_id=UNKNOWN_UUID)
+    )
+    assert fake.commands()[-2] == f"api uuid_exists {UNKNOWN_UUID}"
+
+
+def test_only_the_asked_channel_is_looked_at(fake: Fake) -> None:
+    provider, first = answered_call(fake)
+    _, second = answered_call(fake)
+    fake.hang_up(first)
+
+    assert provider.call_status(first, f"{CALLBACK_ID}-1") == gone(first)
+    assert provider.call_status(second, f"{CALLBACK_ID}-2") == CallState(placed=True)
+
+
+def test_a_lost_originate_answer_cannot_be_looked_up(fake: Fake) -> None:
+    with pytest.raises(PermanentProviderError) as caught:
+        FreeSwitchProvider(fake.provider_settings()).call_status(None, f"{CALLBACK_ID}-1")
+    assert type(caught.value) is PermanentProviderError
+    assert caught.value.cause == "not_supported"
+    assert fake.received == []
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        "",
+        "not a uuid",
+        "6b0f0b4e-3f7a-4a59-9d0e-1c2b3a4d5e6f\n\napi system id",
+        "6b0f0b4e-3f7a-4a59-9d0e-1c2b3a4d5e6f exit",
+        "../6b0f0b4e",
+        "a" * 65,
+        *INJECTIONS,
+    ],
+)
+def test_an_implausible_channel_uuid_is_refused_before_contact(fake: Fake, channel: str) -> None:
+    with pytest.raises(PermanentProviderError) as caught:
+        FreeSwitchProvider(fake.provider_settings()).call_status(channel, f"{CALLBACK_ID}-1")
+    assert caught.value.cause == "invalid_call_id"
+    assert fake.received == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["-ERR no reply\n", "-USAGE: <uuid>\n", "maybe", "", "true false", "TRUE", "yes\n"],
+)
+def test_an_answer_other_than_true_or_false_is_malformed(fake: Fake, body: str) -> None:
+    provider, channel = answered_call(fake)
+    fake.api_body = body
+    with pytest.raises(PermanentProviderError) as caught:
+        provider.call_status(channel, f"{CALLBACK_ID}-1")
+    assert caught.value.cause == "malformed_answer"
+
+
+def test_answers_with_surrounding_whitespace_are_read(fake: Fake) -> None:
+    provider, channel = answered_call(fake)
+    fake.api_body = "true\n"
+    assert provider.call_status(channel, f"{CALLBACK_ID}-1") == CallState(placed=True)
+    fake.api_body = "false\n"
+    assert provider.call_status(channel, f"{CALLBACK_ID}-1") == gone(channel)
+
+
+def test_a_refused_api_command_is_malformed(fake: Fake) -> None:
+    provider, channel = answered_call(fake)
+    fake.refuse_api = True
+    with pytest.raises(PermanentProviderError) as caught:
+        provider.call_status(channel, f"{CALLBACK_ID}-1")
+    assert caught.value.cause == "malformed_answer"
+
+
+def test_call_status_survives_tiny_reads(fake: Fake) -> None:
+    provider, channel = answered_call(fake)
+    fake.chunked = True
+    assert provider.call_status(channel, f"{CALLBACK_ID}-1") == CallState(placed=True)
+
+
+def test_call_status_with_a_wrong_password_is_an_auth_failure(
+    fake: Fake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    password = "not-the-password"
+    settings = dict(fake.provider_settings(), password=password)
+    with pytest.raises(PermanentProviderError) as caught:
+        FreeSwitchProvider(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+    assert caught.value.cause == "auth_failed"
+    assert fake.commands() == [f"auth {password}"]  # nothing asked after the refusal
+    assert password not in str(caught.value)
+    assert password not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "cause"),
+    [
+        ("bad_auth", PermanentProviderError, "auth_failed"),
+        ("malformed", PermanentProviderError, "malformed_answer"),
+        ("hang", RetryableProviderError, "timeout"),
+        ("error_then_ok", RetryableProviderError, "connection_error"),
+    ],
+)
+def test_call_status_contract_modes(fake: Fake, mode: str, error: type, cause: str) -> None:
+    provider, channel = answered_call(fake)
+    fake.mode = mode
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        provider.call_status(channel, f"{CALLBACK_ID}-1")
+    assert type(caught.value) is error
+    assert caught.value.cause == cause
+    assert PASSWORD not in str(caught.value)
+    assert time.monotonic() - started < 1.5
+    if mode == "error_then_ok":
+        assert provider.call_status(channel, f"{CALLBACK_ID}-1") == CallState(placed=True)
+
+
+def test_call_status_acl_refusal_is_permanent(fake: Fake) -> None:
+    fake.reject_connection = True
+    with pytest.raises(PermanentProviderError) as caught:
+        FreeSwitchProvider(fake.provider_settings()).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+    assert caught.value.cause == "access_denied"
+    assert fake.received == []
+
+
+def test_call_status_connection_refused_is_retryable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {**BASE_SETTINGS, "host": "127.0.0.1", "port": port}
+    with pytest.raises(RetryableProviderError) as caught:
+        FreeSwitchProvider(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
     assert caught.value.cause == "connection_error"
 
 

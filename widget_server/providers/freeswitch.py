@@ -2,6 +2,9 @@
 
 One short session per attempt: auth, `event plain BACKGROUND_JOB`, `bgapi originate`
 with a Job-UUID header, the BACKGROUND_JOB event carrying originate's answer, `exit`.
+originate's `+OK <uuid>` names the agent leg's channel; FreeSWITCH reports nothing after
+it, so call_status asks in a session of its own (auth, `api uuid_exists <uuid>`, `exit`)
+whether that channel is still up.
 Framing follows mod_event_socket: header blocks end with a blank line, a Content-Length
 header announces a body of that many bytes, and plain events carry their own header
 block (values URL-encoded) followed by their own Content-Length body.
@@ -20,10 +23,13 @@ from urllib.parse import unquote
 from ..statuses import Status
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     Provider,
     ProviderConfigError,
+    ProviderError,
+    ProviderEvent,
     RetryableProviderError,
 )
 from .checks import unknown_settings, unsafe_text
@@ -176,6 +182,22 @@ class _Connection:
                 self._other(headers, body)
         return self.jobs.pop(job_uuid)
 
+    def api_response(self, deadline: float) -> bytes:
+        """Return the body of the api/response answering an `api` command."""
+        while True:
+            headers, body = self.message(deadline)
+            kind = headers.get("Content-Type")
+            if kind == "api/response":
+                return body
+            if kind == "command/reply":
+                # An api command gets a command/reply only when it is refused before it runs
+                # (an event-socket user not allowed that command): there is no answer to read.
+                raise PermanentProviderError(
+                    f"freeswitch: api command refused: {headers.get('Reply-Text', '')[:80]}",
+                    cause="malformed_answer",
+                )
+            self._other(headers, body)
+
     def _other(self, headers: Mapping[str, str], body: bytes) -> None:
         kind = headers.get("Content-Type")
         if kind in ("text/disconnect-notice", "text/rude-rejection"):
@@ -192,6 +214,7 @@ class _Connection:
 
 class FreeSwitchProvider(Provider):
     name = "freeswitch"
+    supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,13 +249,7 @@ class FreeSwitchProvider(Provider):
         queued = False
         try:
             with connect(self.settings) as sock:
-                esl = _Connection(sock)
-                _greeting(esl.message(time.monotonic() + read_timeout))
-                esl.send(f"auth {self.settings['password']}\n\n")
-                if not esl.reply(time.monotonic() + read_timeout).startswith("+OK"):
-                    raise PermanentProviderError(
-                        "freeswitch: password refused", cause="auth_failed"
-                    )
+                esl = self._login(sock, read_timeout)
                 esl.send("event plain BACKGROUND_JOB\n\n")
                 reply = esl.reply(time.monotonic() + read_timeout)
                 if not reply.startswith("+OK"):
@@ -245,17 +262,62 @@ class FreeSwitchProvider(Provider):
                 # originate answers once the agent answers or rings out: allow the full ring.
                 body = esl.job(job_uuid, time.monotonic() + call.timeout + read_timeout)
                 _exit(esl, min(read_timeout, 2.0))
-        except _Garbled:
-            raise PermanentProviderError(
-                "freeswitch: answer is not event-socket framing", cause="malformed_answer"
-            ) from None
-        except TimeoutError:
-            raise lost(self.name, "timed out", "timeout", queued=queued, step="accepted") from None
-        except (_Closed, OSError):
-            raise lost(
-                self.name, "connection lost", "connection_error", queued=queued, step="accepted"
-            ) from None
+        except (_Garbled, _Closed, OSError) as exc:
+            raise _session_error(exc, queued=queued) from None
         return _result(body, job_uuid)
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        """Say whether the agent leg's channel, which originate answered with, is still up."""
+        if provider_call_id is None:
+            # The channel uuid is known only from originate's answer, and FreeSWITCH keeps
+            # nothing else that ties a channel to this attempt: without that answer no query
+            # can show that no call was placed, and "not placed" would be a guess that could
+            # ring the agent and the visitor twice.
+            raise PermanentProviderError(
+                f"{self.name}: a call whose channel uuid is unknown cannot be looked up",
+                cause="not_supported",
+            )
+        if not UUID_RE.fullmatch(provider_call_id):
+            raise PermanentProviderError(
+                f"{self.name}: not a channel uuid", cause="invalid_call_id"
+            )
+        read_timeout = float(self.settings["read_timeout"])
+        try:
+            with connect(self.settings) as sock:
+                esl = self._login(sock, read_timeout)
+                esl.send(f"api uuid_exists {provider_call_id}\n\n")
+                body = esl.api_response(time.monotonic() + read_timeout)
+                _exit(esl, min(read_timeout, 2.0))
+        except (_Garbled, _Closed, OSError) as exc:
+            # Asking places no call, so every failure to get an answer may be retried.
+            raise _session_error(exc, queued=False) from None
+        answer = body.decode("utf-8", "replace").strip()
+        if answer == "true":
+            return CallState(placed=True, event=None)
+        if answer == "false":
+            # originate's +OK meant the agent answered, and the agent leg lives as long as
+            # the call: with its channel gone the call is over. FreeSWITCH keeps no record of
+            # how it went (whether the visitor answered, for how long), so it ends
+            # "completed" with cause "unreported", exactly what is known.
+            event = ProviderEvent(
+                Status.COMPLETED,
+                provider_call_id=provider_call_id,
+                cause="unreported",
+                details={"channel": "gone"},
+            )
+            return CallState(placed=True, event=event)
+        raise PermanentProviderError(
+            f"{self.name}: unreadable uuid_exists answer", cause="malformed_answer"
+        )
+
+    def _login(self, sock: socket.socket, read_timeout: float) -> _Connection:
+        """Read the greeting and authenticate; the password goes into the auth command only."""
+        esl = _Connection(sock)
+        _greeting(esl.message(time.monotonic() + read_timeout))
+        esl.send(f"auth {self.settings['password']}\n\n")
+        if not esl.reply(time.monotonic() + read_timeout).startswith("+OK"):
+            raise PermanentProviderError("freeswitch: password refused", cause="auth_failed")
+        return esl
 
     def originate_command(self, call: CallRequest) -> str:
         """Return the `originate` API command for one attempt (without `bgapi`)."""
@@ -316,6 +378,17 @@ def _greeting(message: tuple[dict[str, str], bytes]) -> None:
         )
     if kind != "auth/request":
         raise _Garbled(f"greeting {kind}")
+
+
+def _session_error(exc: Exception, *, queued: bool) -> ProviderError:
+    """Return the error for a session that broke off (`queued`: after bgapi took originate)."""
+    if isinstance(exc, _Garbled):
+        return PermanentProviderError(
+            "freeswitch: answer is not event-socket framing", cause="malformed_answer"
+        )
+    if isinstance(exc, TimeoutError):
+        return lost("freeswitch", "timed out", "timeout", queued=queued, step="accepted")
+    return lost("freeswitch", "connection lost", "connection_error", queued=queued, step="accepted")
 
 
 def _job_uuid(reply: str) -> str:
