@@ -1,4 +1,5 @@
-"""A fake Asterisk Manager Interface: strict Login/Originate/Logoff framing over TCP."""
+"""A fake Asterisk Manager Interface: strict Login/Originate/CoreShowChannels/Logoff framing
+over TCP, with the channels of the calls it placed."""
 
 from __future__ import annotations
 
@@ -53,6 +54,27 @@ class Fake(FakeTCPServer):
         self.send_originate_response = True
         self.event_first = False  # send OriginateResponse before "successfully queued"
         self.refuse_originate: str | None = None  # answer Originate with this error message
+        self.visitor_leg = True  # an answered originate also brings up the visitor's channel
+        self.refuse_status: str | None = None  # answer CoreShowChannels with this error message
+        self.stray_blocks = False  # mix other sessions' traffic into the channel list
+        self.miscount = 0  # added to the list's ListItems, as in a list that lost an item
+        self.channels: list[dict[str, str]] = []  # live channels, oldest first
+
+    def hang_up(self, uniqueid: str, *, agent_only: bool = False) -> None:
+        """End the call whose agent channel is `uniqueid`: drop its channels (or the agent's)."""
+        with self._lock:
+            self.channels = [
+                channel
+                for channel in self.channels
+                if channel["Uniqueid"] != uniqueid
+                and (agent_only or channel["Linkedid"] != uniqueid)
+            ]
+
+    def add_channel(self, uniqueid: str, linkedid: str | None = None, **fields: str) -> None:
+        """Bring up a channel of some other call."""
+        channel = _channel(f"PJSIP/trunk-{uniqueid}", uniqueid, linkedid or uniqueid)
+        with self._lock:
+            self.channels.append({**channel, **fields})
 
     def originate_count(self) -> int:
         return sum(1 for a in self.received if str(a.get("Action", "")).lower() == "originate")
@@ -100,6 +122,9 @@ class Fake(FakeTCPServer):
             elif name == "originate":
                 if not self._originate(sock, action, reply):
                     return
+            elif name == "coreshowchannels":
+                if not self._core_show_channels(sock, action, reply):
+                    return
             elif name == "logoff":
                 reply.send(Response="Goodbye", Message="Thanks for all the fish.")
                 return
@@ -135,8 +160,11 @@ class Fake(FakeTCPServer):
         if self.refuse_originate:
             reply.send(Response="Error", Message=self.refuse_originate)
             return True
-        uniqueid = f"1700000000.{self._next_number()}"
+        number = self._next_number()
+        uniqueid = f"1700000000.{number}"
         event = self._originate_event(action, uniqueid)
+        if event and self.reason == 4:
+            self._bring_up(action, uniqueid, number)
         sock.sendall(_block(Event="Newchannel", Channel="PJSIP/1001-00000001"))
         if self.event_first and event:
             sock.sendall(event)
@@ -145,6 +173,60 @@ class Fake(FakeTCPServer):
         sock.sendall(self._originate_event(other, "1699999999.1") or b"")
         if event and not self.event_first:
             sock.sendall(event)
+        return True
+
+    def _bring_up(self, action: dict[str, Any], uniqueid: str, number: int) -> None:
+        """Add the answered agent's channel and, dialled from it, the visitor's."""
+        agent = _channel(f"{action['Channel']}-0001", uniqueid, uniqueid, Application="Dial")
+        added = [agent]
+        if self.visitor_leg:
+            visitor = _channel(
+                f"PJSIP/trunk-{number:08x}", f"1700000001.{number}", uniqueid, Application="AppDial"
+            )
+            added.append(visitor)
+        with self._lock:
+            self.channels.extend(added)
+
+    def _core_show_channels(self, sock: Any, action: dict[str, Any], reply: _Replier) -> bool:
+        """Answer as Asterisk does: a list ack, one CoreShowChannel per channel, the end."""
+        extra = set(action) - {"Action", "ActionID"}
+        if extra:
+            self.errors.append(f"CoreShowChannels takes no {sorted(extra)}")
+        action_id = action.get("ActionID")
+        if not action_id:
+            self.errors.append("CoreShowChannels without ActionID")
+            action_id = ""
+        if self._take_failure():
+            return False  # dropped before any answer
+        if self.mode == "hang":
+            self._hang()
+            return False
+        if self.refuse_status:
+            reply.send(Response="Error", Message=self.refuse_status)
+            return True
+        reply.send(Response="Success", EventList="start", Message="Channels will follow")
+        if self.mode == "malformed":
+            sock.sendall(b"Hello, this is not AMI\r\n\r\n")
+            return True
+        with self._lock:
+            channels = list(self.channels)
+        blocks = [_block(Event="CoreShowChannel", ActionID=action_id, **c) for c in channels]
+        if self.stray_blocks:
+            other = _channel("PJSIP/1001-0002", "1700000000.1", "1700000000.1")
+            blocks[1:1] = [
+                _block(Event="CoreShowChannel", ActionID="someone-else", **other),
+                _block(Event="Hangup", Privilege="call,all", Uniqueid="1700000000.1"),
+                _block(Response="Success", ActionID="someone-else", Ping="Pong"),
+            ]
+        blocks.append(
+            _block(
+                Event="CoreShowChannelsComplete",
+                ActionID=action_id,
+                EventList="Complete",
+                ListItems=str(len(channels) + self.miscount),
+            )
+        )
+        sock.sendall(b"".join(blocks))
         return True
 
     def _originate_event(self, action: dict[str, Any], uniqueid: str) -> bytes | None:
@@ -176,6 +258,31 @@ def _originate_problem(action: dict[str, Any]) -> str | None:
     if not str(action["Timeout"]).isdigit():
         return "Invalid Timeout"
     return None
+
+
+def _channel(name: str, uniqueid: str, linkedid: str, **fields: str) -> dict[str, str]:
+    """Return a live channel with the headers a CoreShowChannel event carries."""
+    return {
+        "Channel": name,
+        "ChannelState": "6",
+        "ChannelStateDesc": "Up",
+        "CallerIDNum": "1000",
+        "CallerIDName": "Website",
+        "ConnectedLineNum": "<unknown>",
+        "ConnectedLineName": "<unknown>",
+        "Language": "en",
+        "AccountCode": "",
+        "Context": "from-internal",
+        "Exten": "",
+        "Priority": "1",
+        "Uniqueid": uniqueid,
+        "Linkedid": linkedid,
+        "BridgeId": "",
+        "Application": "",
+        "ApplicationData": "",
+        "Duration": "00:00:12",
+        **fields,
+    }
 
 
 def _block(**headers: str) -> bytes:

@@ -16,9 +16,11 @@ from tests.fakes.server import serve_tcp
 from tests.providers.common import call_builder, live_env
 from widget_server.providers.asterisk import AsteriskProvider, frame
 from widget_server.providers.base import (
+    CallState,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
+    ProviderEvent,
     RetryableProviderError,
 )
 from widget_server.statuses import Status
@@ -410,6 +412,226 @@ def test_frame_refuses_line_breaks_in_any_header(value: str) -> None:
 
 def test_frame_ends_every_line_with_crlf() -> None:
     assert frame([("Action", "Ping"), ("ActionID", "1")]) == b"Action: Ping\r\nActionID: 1\r\n\r\n"
+
+
+# Call status -------------------------------------------------------------------------------
+
+STATUS_ACTIONS = [
+    {
+        "Action": "Login",
+        "ActionID": f"{KEY}-status-login",
+        "Username": USERNAME,
+        "Secret": SECRET,
+        "Events": "off",
+    },
+    {"Action": "CoreShowChannels", "ActionID": f"{KEY}-status"},
+    {"Action": "Logoff", "ActionID": f"{KEY}-status-logoff"},
+]
+
+
+def placed_call(fake: Fake) -> str:
+    """Originate a call the agent answers; return its Uniqueid with the traffic forgotten."""
+    result = AsteriskProvider(fake.provider_settings()).originate(make_call())
+    assert result.status == Status.AGENT_ANSWERED and result.provider_call_id
+    fake.received.clear()
+    return result.provider_call_id
+
+
+def gone(call_id: str) -> CallState:
+    event = ProviderEvent(
+        Status.COMPLETED, provider_call_id=call_id, cause="unreported", details={"channel": "gone"}
+    )
+    return CallState(placed=True, event=event)
+
+
+def test_asterisk_reports_call_status() -> None:
+    assert AsteriskProvider.supports_call_status
+    assert AsteriskProvider(BASE_SETTINGS).reports_call_status()
+
+
+def test_a_call_whose_channels_are_up_is_still_going(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    assert [c["Linkedid"] for c in fake.channels] == [call_id, call_id]
+
+    state = AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+
+    assert state == CallState(placed=True, event=None)
+    assert fake.received == STATUS_ACTIONS
+    assert fake.errors == []
+
+
+def test_the_visitors_channel_alone_keeps_the_call_going(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    fake.hang_up(call_id, agent_only=True)
+    [visitor] = fake.channels
+    assert visitor["Uniqueid"] != call_id and visitor["Linkedid"] == call_id
+
+    state = AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+
+    assert state == CallState(placed=True, event=None)
+
+
+def test_the_agents_channel_alone_keeps_the_call_going(fake: Fake) -> None:
+    fake.visitor_leg = False
+    call_id = placed_call(fake)
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY).event is None
+
+
+def test_a_call_whose_channels_are_gone_is_completed_unreported(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    fake.add_channel("1700000100.7")
+    fake.hang_up(call_id)
+
+    state = AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+
+    assert state == gone(call_id)
+    assert fake.received == STATUS_ACTIONS
+    assert fake.errors == []
+
+
+def test_an_empty_channel_list_means_the_call_is_over(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    fake.hang_up(call_id)
+    assert fake.channels == []
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == gone(call_id)
+
+
+def test_only_the_calls_own_channels_count(fake: Fake) -> None:
+    first = placed_call(fake)
+    second = AsteriskProvider(fake.provider_settings()).originate(make_call(attempt=2))
+    fake.add_channel("1700000100.7")
+    fake.add_channel("1700000101.8", linkedid="1700000100.7")
+    # Ids that merely start like the call's, or hold it, are other calls.
+    fake.add_channel(f"{first}0", linkedid=f"{first}0")
+    fake.add_channel(f"9{first}", linkedid=f"{first}.1")
+    fake.hang_up(first)
+    provider = AsteriskProvider(fake.provider_settings())
+
+    assert provider.call_status(first, KEY) == gone(first)
+    assert provider.call_status(second.provider_call_id, f"{CALLBACK_ID}-2").event is None
+
+
+def test_other_traffic_amid_the_list_is_skipped(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    fake.add_channel("1700000100.7")
+    fake.hang_up(call_id)
+    # Another action's list names the call's Uniqueid: it is not this answer.
+    fake.stray_blocks = True
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == gone(call_id)
+
+
+def test_no_call_id_is_not_supported_and_sends_nothing(fake: Fake) -> None:
+    placed_call(fake)
+    with pytest.raises(PermanentProviderError) as caught:
+        AsteriskProvider(fake.provider_settings()).call_status(None, KEY)
+    assert caught.value.cause == "not_supported"
+    assert fake.received == []
+    assert fake.actions("CoreShowChannels") == []
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    [
+        "",
+        "1700000000",
+        "1700000000.",
+        ".42",
+        "1700000000..42",
+        "pbx1-1700000000.42",
+        "1700000000.42\r\nAction: Hangup",
+        "1700000000.42\n",
+        "CA0123456789abcdef0123456789abcdef",
+        "1" * 253 + ".42",  # 256 characters
+    ],
+)
+def test_an_implausible_call_id_is_refused_before_contact(fake: Fake, call_id: str) -> None:
+    with pytest.raises(PermanentProviderError) as caught:
+        AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+    assert caught.value.cause == "invalid_call_id"
+    assert fake.received == []
+
+
+def test_a_long_uniqueid_within_bounds_is_asked(fake: Fake) -> None:
+    call_id = "1" * 252 + ".42"  # 255 characters
+    fake.add_channel(call_id)
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY).event is None
+
+
+@pytest.mark.parametrize(
+    ("message", "cause"),
+    [
+        ("Permission denied", "permission_denied"),
+        ("Invalid/unknown command", "status_refused"),
+    ],
+)
+def test_a_refused_status_query(fake: Fake, message: str, cause: str) -> None:
+    call_id = placed_call(fake)
+    fake.refuse_status = message
+    with pytest.raises(PermanentProviderError) as caught:
+        AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+    assert type(caught.value) is PermanentProviderError
+    assert caught.value.cause == cause
+
+
+def test_a_list_that_lost_an_item_is_malformed(fake: Fake) -> None:
+    call_id = placed_call(fake)
+    fake.hang_up(call_id)
+    fake.add_channel("1700000100.7")
+    fake.miscount = 1
+    with pytest.raises(PermanentProviderError) as caught:
+        AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
+    assert caught.value.cause == "malformed_answer"
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "cause"),
+    [
+        ("bad_auth", PermanentProviderError, "auth_failed"),
+        ("malformed", PermanentProviderError, "malformed_answer"),
+        ("hang", RetryableProviderError, "timeout"),
+        ("error_then_ok", RetryableProviderError, "connection_error"),
+    ],
+)
+def test_status_contract_modes(fake: Fake, mode: str, error: type, cause: str) -> None:
+    call_id = placed_call(fake)
+    fake.mode = mode
+    provider = AsteriskProvider(fake.provider_settings())
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        provider.call_status(call_id, KEY)
+    assert type(caught.value) is error
+    assert caught.value.cause == cause
+    assert SECRET not in str(caught.value)
+    assert time.monotonic() - started < 1.5
+    if mode == "bad_auth":
+        assert fake.actions("CoreShowChannels") == []
+    if mode == "error_then_ok":
+        assert provider.call_status(call_id, KEY).event is None
+
+
+def test_status_query_with_the_server_down_is_retryable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {**BASE_SETTINGS, "host": "127.0.0.1", "port": port}
+    with pytest.raises(RetryableProviderError) as caught:
+        AsteriskProvider(settings).call_status("1700000000.1", KEY)
+    assert caught.value.cause == "connection_error"
+
+
+def test_the_fake_lists_channels_only_after_login(fake: Fake) -> None:
+    with socket.create_connection(fake.address, timeout=2) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"Asterisk Call Manager/")
+        sock.sendall(frame([("Action", "CoreShowChannels"), ("ActionID", "x")]))
+        answer = [reader.readline() for _ in range(4)]
+    assert answer == [
+        b"Response: Error\r\n",
+        b"ActionID: x\r\n",
+        b"Message: Authentication Required\r\n",
+        b"\r\n",
+    ]
+    assert fake.errors == ["coreshowchannels before login"]
 
 
 # A real Asterisk ---------------------------------------------------------------------------

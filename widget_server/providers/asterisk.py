@@ -3,6 +3,11 @@
 One short TCP session per attempt: banner, Login, Originate (Async) and the matching
 OriginateResponse event, Logoff. The manager user needs `write = originate` and
 `read = call` (OriginateResponse is a "call" event; Login asks for call events only).
+
+call_status asks in a session of its own (Login with no events, CoreShowChannels, Logoff)
+whether any channel of an answered call is still up; it needs `write = reporting` too.
+Asterisk keeps no record over AMI of how a finished call went, so a call whose channels
+are gone is only known to be over.
 """
 
 from __future__ import annotations
@@ -11,15 +16,17 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from ..statuses import Status
 from .base import (
     CallRequest,
+    CallState,
     OriginateResult,
     PermanentProviderError,
     Provider,
     ProviderConfigError,
+    ProviderEvent,
     RetryableProviderError,
 )
 from .checks import unknown_settings, unsafe_text
@@ -51,6 +58,10 @@ CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
 # Templates are written by the site owner; checked with their placeholder removed.
 DIAL_RE = re.compile(r"[A-Za-z0-9_./+*#@:=,()&^|-]+")
 CALLER_ID_RE = re.compile(r'(?:"[^"\\<>]{1,64}" ?)?<\+?[0-9*#]{1,32}>|\+?[0-9*#]{1,32}')
+# A channel's Uniqueid as Asterisk makes it ("1700000000.42"): digits joined by dots. The
+# id is only compared, never sent, but one Asterisk cannot have made would match no channel
+# and read as a call that ended.
+UNIQUEID_RE = re.compile(r"(?=[0-9.]{3,255}\Z)[0-9]+(?:\.[0-9]+)+")
 
 KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "username",
@@ -168,6 +179,7 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
 
 class AsteriskProvider(Provider):
     name = "asterisk"
+    supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,50 +223,97 @@ class AsteriskProvider(Provider):
     def originate(self, call: CallRequest) -> OriginateResult:
         # Everything is built (and refused) before the PBX is contacted.
         action_id = checked(self.name, call.idempotency_key, ID_RE, "idempotency key")
-        login = frame(
-            [
-                ("Action", "Login"),
-                ("ActionID", f"{action_id}-login"),
-                ("Username", self.settings["username"]),
-                ("Secret", self.settings["secret"]),
-                ("Events", "call"),
-            ]
-        )
+        login = self.login_frame(action_id, events="call")
         originate = frame(self.originate_headers(call))
         logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
         read_timeout = float(self.settings["read_timeout"])
         queued = False
         try:
             with connect(self.settings) as sock:
-                ami = _Connection(sock)
-                banner = ami.line(time.monotonic() + read_timeout)
-                if not banner.startswith(BANNER):
-                    raise _Garbled(banner[:80])
-                ami.send(login)
-                reply = ami.wait(
-                    _response_to(f"{action_id}-login"), time.monotonic() + read_timeout
-                )
-                _check_login(reply)
+                ami = _logged_in(sock, login, action_id, read_timeout)
                 ami.send(originate)
                 reply = ami.wait(_response_to(action_id), time.monotonic() + read_timeout)
-                _check_queued(reply)
+                _check_reply(reply, "originate", "originate_refused")
                 queued = True
                 # The event comes when the agent answers or rings out: allow the full ring.
                 event = ami.wait(
                     _originate_response(action_id), time.monotonic() + call.timeout + read_timeout
                 )
                 _logoff(ami, logoff, min(read_timeout, 2.0))
-        except _Garbled:
-            raise PermanentProviderError(
-                "asterisk: answer is not AMI", cause="malformed_answer"
-            ) from None
-        except TimeoutError:
-            raise lost(self.name, "timed out", "timeout", queued=queued, step="queued") from None
-        except (_Closed, OSError):
-            raise lost(
-                self.name, "connection lost", "connection_error", queued=queued, step="queued"
-            ) from None
+        except (_Garbled, _Closed, OSError) as exc:
+            self.session_failed(exc, queued=queued)
         return _result(event)
+
+    def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
+        """Say whether a channel of the answered call is still up, from CoreShowChannels."""
+        if provider_call_id is None:
+            # The originate's answer was lost, so no channel is known: the channel list
+            # cannot prove that no call was placed, and "not placed" would be a guess that
+            # could ring someone twice.
+            raise PermanentProviderError(
+                f"{self.name}: a call without a channel id cannot be looked up",
+                cause="not_supported",
+            )
+        if not isinstance(provider_call_id, str) or not UNIQUEID_RE.fullmatch(provider_call_id):
+            raise PermanentProviderError(
+                f"{self.name}: not a channel Uniqueid", cause="invalid_call_id"
+            )
+        key = checked(self.name, idempotency_key, ID_RE, "idempotency key")
+        action_id = f"{key}-status"
+        # No events: only this action's answer is wanted, and a busy PBX's call events
+        # would only have to be skipped.
+        login = self.login_frame(action_id, events="off")
+        query = frame([("Action", "CoreShowChannels"), ("ActionID", action_id)])
+        logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
+        read_timeout = float(self.settings["read_timeout"])
+        try:
+            with connect(self.settings) as sock:
+                ami = _logged_in(sock, login, action_id, read_timeout)
+                ami.send(query)
+                deadline = time.monotonic() + read_timeout
+                _check_reply(
+                    ami.wait(_response_to(action_id), deadline), "status", "status_refused"
+                )
+                up = _channel_listed(ami, action_id, provider_call_id, deadline)
+                _logoff(ami, logoff, min(read_timeout, 2.0))
+        except (_Garbled, _Closed, OSError) as exc:
+            self.session_failed(exc, queued=False)
+        if up:
+            return CallState(placed=True, event=None)
+        # The Originate succeeded, so the agent answered; no channel of the call is left, so
+        # it is over. Asterisk keeps no record over AMI of how it went: "completed", with
+        # cause "unreported", says no more than that.
+        event = ProviderEvent(
+            Status.COMPLETED,
+            provider_call_id=provider_call_id,
+            cause="unreported",
+            details={"channel": "gone"},
+        )
+        return CallState(placed=True, event=event)
+
+    def login_frame(self, action_id: str, *, events: str) -> bytes:
+        """Return the Login action for a session whose actions use `action_id`."""
+        return frame(
+            [
+                ("Action", "Login"),
+                ("ActionID", f"{action_id}-login"),
+                ("Username", self.settings["username"]),
+                ("Secret", self.settings["secret"]),
+                ("Events", events),
+            ]
+        )
+
+    def session_failed(self, exc: BaseException, *, queued: bool) -> NoReturn:
+        """Raise the provider error for a session that broke off (`queued`: after Originate)."""
+        if isinstance(exc, _Garbled):
+            raise PermanentProviderError(
+                f"{self.name}: answer is not AMI", cause="malformed_answer"
+            ) from None
+        if isinstance(exc, TimeoutError):
+            raise lost(self.name, "timed out", "timeout", queued=queued, step="queued") from None
+        raise lost(
+            self.name, "connection lost", "connection_error", queued=queued, step="queued"
+        ) from None
 
     def originate_headers(self, call: CallRequest) -> list[tuple[str, str]]:
         """Return the Originate action's headers for one attempt."""
@@ -317,15 +376,56 @@ def _check_login(reply: Mapping[str, str]) -> None:
     raise PermanentProviderError(f"asterisk: login failed: {message[:100]}", cause="login_failed")
 
 
-def _check_queued(reply: Mapping[str, str]) -> None:
+def _check_reply(reply: Mapping[str, str], what: str, refused: str) -> None:
+    """Accept a Success reply; raise `refused` (or permission_denied) for an Error."""
     response = reply.get("Response")
     if response == "Success":
         return
     if response != "Error":
         raise _Garbled(f"Response: {response}")
     message = reply.get("Message", "")
-    cause = "permission_denied" if "permission" in message.lower() else "originate_refused"
-    raise PermanentProviderError(f"asterisk: originate refused: {message[:100]}", cause=cause)
+    cause = "permission_denied" if "permission" in message.lower() else refused
+    raise PermanentProviderError(f"asterisk: {what} refused: {message[:100]}", cause=cause)
+
+
+def _logged_in(
+    sock: socket.socket, login: bytes, action_id: str, read_timeout: float
+) -> _Connection:
+    """Read the banner and log in; return the session's connection."""
+    ami = _Connection(sock)
+    banner = ami.line(time.monotonic() + read_timeout)
+    if not banner.startswith(BANNER):
+        raise _Garbled(banner[:80])
+    ami.send(login)
+    reply = ami.wait(_response_to(f"{action_id}-login"), time.monotonic() + read_timeout)
+    _check_login(reply)
+    return ami
+
+
+def _channel_listed(ami: _Connection, action_id: str, call_id: str, deadline: float) -> bool:
+    """Read CoreShowChannels' list to its end; say whether a channel of `call_id` is in it.
+
+    The agent's channel has the call's Uniqueid; the visitor's, dialled from it, carries
+    it as Linkedid and may outlive it.
+    """
+    listed = 0
+    found = False
+    while True:
+        block = ami.block(deadline)
+        if block.get("ActionID") != action_id:
+            continue  # an event or another action's answer: not this list
+        event = block.get("Event")
+        if event == "CoreShowChannel":
+            listed += 1
+            found = found or call_id in (block.get("Uniqueid"), block.get("Linkedid"))
+        elif event == "CoreShowChannelsComplete":
+            # "Gone" is concluded from what is missing, so a list that lost an item is
+            # no answer.
+            if block.get("ListItems") != str(listed):
+                raise _Garbled(f"ListItems: {block.get('ListItems', '')[:20]}")
+            return found
+        else:
+            raise _Garbled(f"Event: {str(event)[:40]}")
 
 
 def _logoff(ami: _Connection, logoff: bytes, wait: float) -> None:
