@@ -8,7 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
+from tests.fakes.asterisk import Fake as AsteriskFake
 from tests.fakes.click2dial import Fake as Click2DialFake
+from tests.fakes.freeswitch import Fake as FreeswitchFake
 from tests.fakes.kazoo import Fake as KazooFake
 from tests.fakes.ledger import serve_ledger
 from tests.fakes.voiptech import Fake as VoiptechFake
@@ -603,3 +605,27 @@ def test_a_conversation_still_reported_going_past_the_lease_completes_unreported
         assert _reconcile(app) == {"unreported": 1}
     callback = _callback(app, callback_id)
     assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+
+
+@pytest.mark.parametrize("fake_class", [FreeswitchFake, AsteriskFake], ids=["esl", "ami"])
+def test_a_pbx_conversation_ends_minutes_after_its_channels_are_gone(
+    app: Flask, fake_class: type[FreeswitchFake] | type[AsteriskFake]
+) -> None:
+    provider = "freeswitch" if fake_class is FreeswitchFake else "asterisk"
+    with fake_class() as pbx:
+        widget_id = add_widget(app, provider=provider, provider_settings=pbx.provider_settings())
+        callback_id = _accept(app, widget_id)
+        run_jobs(app)
+        placed = _callback(app, callback_id)
+        assert placed.status == Status.AGENT_ANSWERED and placed.provider_call_id
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+        recorded = _events(app, callback_id)
+
+        assert _reconcile(app) == {"in_progress": 1}  # still talking: nothing recorded
+        assert _events(app, callback_id) == recorded
+        pbx.hang_up(placed.provider_call_id)
+        assert _reconcile(app) == {"resolved": 1}
+        assert pbx.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    assert _leases_held(app, callback_id) == 0

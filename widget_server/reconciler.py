@@ -14,10 +14,11 @@ longer than a bound derived from the widget's ring timeout, and settles each one
   callback "failed" with cause "lost" rather than risk ringing anyone twice;
 - a later status gone quiet (the provider took the attempt): the provider is asked for the
   call's state when it can say (simulator, webhook with a status_url, Twilio, Kazoo with a
-  known clicktocall). A provider that cannot (every other adapter, or settings that no
-  longer build), or one that says the call is still going, leaves the callback as it is
-  until it has been quiet for the lease, the longest a call counts as in progress; then
-  it ends "completed" with cause "unreported".
+  known clicktocall; FreeSWITCH and Asterisk say whether the call is still up). A
+  provider that cannot (the HTTP click-to-call adapters, or settings that no longer
+  build), or one that says the call is still going, leaves the callback as it is until it
+  has been quiet for the lease, the longest a call counts as in progress; then it ends
+  "completed" with cause "unreported".
 
 The provider is asked outside any transaction (SQLite would otherwise hold its write lock
 across a network call); the answer is applied only if the callback did not move meanwhile.

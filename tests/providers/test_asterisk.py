@@ -537,7 +537,8 @@ def test_no_call_id_is_not_supported_and_sends_nothing(fake: Fake) -> None:
         "1700000000.",
         ".42",
         "1700000000..42",
-        "pbx1-1700000000.42",
+        "pbx1 1700000000.42",
+        "-1700000000.42",
         "1700000000.42\r\nAction: Hangup",
         "1700000000.42\n",
         "CA0123456789abcdef0123456789abcdef",
@@ -549,6 +550,12 @@ def test_an_implausible_call_id_is_refused_before_contact(fake: Fake, call_id: s
         AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
     assert caught.value.cause == "invalid_call_id"
     assert fake.received == []
+
+
+def test_a_uniqueid_with_the_systemname_prefix_is_asked(fake: Fake) -> None:
+    call_id = "pbx1-1700000000.42"  # asterisk.conf: systemname = pbx1
+    fake.add_channel(call_id)
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY).event is None
 
 
 def test_a_long_uniqueid_within_bounds_is_asked(fake: Fake) -> None:

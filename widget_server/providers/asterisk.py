@@ -58,10 +58,11 @@ CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
 # Templates are written by the site owner; checked with their placeholder removed.
 DIAL_RE = re.compile(r"[A-Za-z0-9_./+*#@:=,()&^|-]+")
 CALLER_ID_RE = re.compile(r'(?:"[^"\\<>]{1,64}" ?)?<\+?[0-9*#]{1,32}>|\+?[0-9*#]{1,32}')
-# A channel's Uniqueid as Asterisk makes it ("1700000000.42"): digits joined by dots. The
-# id is only compared, never sent, but one Asterisk cannot have made would match no channel
-# and read as a call that ended.
-UNIQUEID_RE = re.compile(r"(?=[0-9.]{3,255}\Z)[0-9]+(?:\.[0-9]+)+")
+# A channel's Uniqueid as Asterisk makes it ("1700000000.42"): digits joined by dots, after
+# "<systemname>-" when asterisk.conf sets a systemname ("pbx1-1700000000.42"). The id is
+# only compared, never sent, but one Asterisk cannot have made would match no channel and
+# read as a call that ended.
+UNIQUEID_RE = re.compile(r"(?=[A-Za-z0-9_.-]{3,255}\Z)(?:[A-Za-z0-9_-]{1,64}-)?[0-9]+(?:\.[0-9]+)+")
 
 KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "username",
