@@ -44,6 +44,9 @@ def _split_args(text: str) -> list[str]:
     return parts
 
 
+NOT_AMI = b"Hello, this is not AMI\r\n\r\n"
+
+
 class Fake(FakeTCPServer):
     """An AMI server on 127.0.0.1; see tests/fakes/base.py for the shared contract."""
 
@@ -149,14 +152,8 @@ class Fake(FakeTCPServer):
             self.errors.append(problem)
             reply.send(Response="Error", Message=problem)
             return True
-        if self._take_failure():
-            return False  # dropped before any answer
-        if self.mode == "hang":
-            self._hang()
-            return False
-        if self.mode == "malformed":
-            sock.sendall(b"Hello, this is not AMI\r\n\r\n")
-            return True
+        if (misbehaved := self._misbehave(sock, NOT_AMI)) is not None:
+            return misbehaved
         if self.refuse_originate:
             reply.send(Response="Error", Message=self.refuse_originate)
             return True
@@ -206,7 +203,7 @@ class Fake(FakeTCPServer):
             return True
         reply.send(Response="Success", EventList="start", Message="Channels will follow")
         if self.mode == "malformed":
-            sock.sendall(b"Hello, this is not AMI\r\n\r\n")
+            sock.sendall(NOT_AMI)
             return True
         with self._lock:
             channels = list(self.channels)

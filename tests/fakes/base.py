@@ -181,6 +181,22 @@ class SessionFake(ModeSwitch):
         """Hold the answer back until the fake closes or the client surely gave up."""
         self._closing.wait(self.hang_seconds)
 
+    def _misbehave(self, sock: Any, garbage: bytes) -> bool | None:
+        """Act out the failure mode in force instead of an answer.
+
+        None: answer normally. Otherwise what the session handler returns: False drops the
+        session (a one-off failure, or a hang), True keeps it after sending `garbage`.
+        """
+        if self._take_failure():
+            return False  # dropped before any answer
+        if self.mode == "hang":
+            self._hang()
+            return False
+        if self.mode == "malformed":
+            sock.sendall(garbage)
+            return True
+        return None
+
 
 class FakeTCPServer(SessionFake):
     """A line-based TCP service on 127.0.0.1; subclasses implement `_session(sock)`."""

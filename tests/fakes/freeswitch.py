@@ -88,6 +88,9 @@ def parse_originate(args: str) -> dict[str, Any]:
     return parsed
 
 
+NOT_ESL = b"This is not an event socket reply\n\n"
+
+
 class Fake(FakeTCPServer):
     """An event socket on 127.0.0.1; see tests/fakes/base.py for the shared contract."""
 
@@ -214,14 +217,8 @@ class Fake(FakeTCPServer):
     def _bgapi(
         self, sock: Any, command: str, headers: dict[str, str], parsed: dict[str, Any]
     ) -> bool:
-        if self._take_failure():
-            return False  # dropped before any answer
-        if self.mode == "hang":
-            self._hang()
-            return False
-        if self.mode == "malformed":
-            self._send(sock, "This is not an event socket reply\n\n")
-            return True
+        if (misbehaved := self._misbehave(sock, NOT_ESL)) is not None:
+            return misbehaved
         job = headers.get("Job-UUID") if self.honour_job_uuid else None
         job = job or str(uuid.uuid4())
         self._reply(sock, f"+OK Job-UUID: {job}", **{"Job-UUID": job})
@@ -240,14 +237,8 @@ class Fake(FakeTCPServer):
         return True
 
     def _api(self, sock: Any, args: str) -> bool:
-        if self._take_failure():
-            return False  # dropped before any answer
-        if self.mode == "hang":
-            self._hang()
-            return False
-        if self.mode == "malformed":
-            self._send(sock, "This is not an event socket reply\n\n")
-            return True
+        if (misbehaved := self._misbehave(sock, NOT_ESL)) is not None:
+            return misbehaved
         if self.refuse_api:
             self._reply(sock, "-ERR permission denied")
             return True
