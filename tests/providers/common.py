@@ -11,9 +11,12 @@ import pytest
 
 from widget_server.providers.base import (
     CallRequest,
+    CallState,
     PermanentProviderError,
+    ProviderEvent,
     RetryableProviderError,
 )
+from widget_server.statuses import Status
 
 # The usual mapping of an HTTP error status to a typed error and its cause; adapters that
 # map differently keep their own table.
@@ -61,3 +64,11 @@ def live_env(names: Mapping[str, str], what: str) -> dict[str, str]:
         print(reason)
         pytest.skip(reason)
     return {key: os.environ[name] for key, name in names.items()}
+
+
+def channels_gone(call_id: str) -> CallState:
+    """What a PBX adapter answers for a call none of whose channels is left."""
+    event = ProviderEvent(
+        Status.COMPLETED, provider_call_id=call_id, cause="unreported", details={"channel": "gone"}
+    )
+    return CallState(placed=True, event=event)

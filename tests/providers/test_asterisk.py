@@ -13,14 +13,13 @@ import pytest
 
 from tests.fakes.asterisk import SECRET, USERNAME, Fake, asterisk_variables
 from tests.fakes.server import serve_tcp
-from tests.providers.common import call_builder, live_env
+from tests.providers.common import call_builder, channels_gone, live_env
 from widget_server.providers.asterisk import AsteriskProvider, frame
 from widget_server.providers.base import (
     CallState,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
-    ProviderEvent,
     RetryableProviderError,
 )
 from widget_server.statuses import Status
@@ -437,13 +436,6 @@ def placed_call(fake: Fake) -> str:
     return result.provider_call_id
 
 
-def gone(call_id: str) -> CallState:
-    event = ProviderEvent(
-        Status.COMPLETED, provider_call_id=call_id, cause="unreported", details={"channel": "gone"}
-    )
-    return CallState(placed=True, event=event)
-
-
 def test_asterisk_reports_call_status() -> None:
     assert AsteriskProvider.supports_call_status
     assert AsteriskProvider(BASE_SETTINGS).reports_call_status()
@@ -484,7 +476,7 @@ def test_a_call_whose_channels_are_gone_is_completed_unreported(fake: Fake) -> N
 
     state = AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY)
 
-    assert state == gone(call_id)
+    assert state == channels_gone(call_id)
     assert fake.received == STATUS_ACTIONS
     assert fake.errors == []
 
@@ -493,7 +485,9 @@ def test_an_empty_channel_list_means_the_call_is_over(fake: Fake) -> None:
     call_id = placed_call(fake)
     fake.hang_up(call_id)
     assert fake.channels == []
-    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == gone(call_id)
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == channels_gone(
+        call_id
+    )
 
 
 def test_only_the_calls_own_channels_count(fake: Fake) -> None:
@@ -507,7 +501,7 @@ def test_only_the_calls_own_channels_count(fake: Fake) -> None:
     fake.hang_up(first)
     provider = AsteriskProvider(fake.provider_settings())
 
-    assert provider.call_status(first, KEY) == gone(first)
+    assert provider.call_status(first, KEY) == channels_gone(first)
     assert provider.call_status(second.provider_call_id, f"{CALLBACK_ID}-2").event is None
 
 
@@ -517,7 +511,9 @@ def test_other_traffic_amid_the_list_is_skipped(fake: Fake) -> None:
     fake.hang_up(call_id)
     # Another action's list names the call's Uniqueid: it is not this answer.
     fake.stray_blocks = True
-    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == gone(call_id)
+    assert AsteriskProvider(fake.provider_settings()).call_status(call_id, KEY) == channels_gone(
+        call_id
+    )
 
 
 def test_no_call_id_is_not_supported_and_sends_nothing(fake: Fake) -> None:

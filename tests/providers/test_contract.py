@@ -27,9 +27,14 @@ from widget_server.providers import (
 NAMES = sorted(set(providers.REGISTRY) - {"simulator"})
 AGENT = "+14155550111"  # a number every provider can ring as its agent leg
 CALL = CallRequest(
-    callback_id="0123456789abcdef0123456789abcdef", attempt=1, agent=AGENT,
-    visitor_e164="+12015550123", timeout=20, caller_id_number="+14155550100",
-    extra={"crm_id": "42"}, page_url="https://shop.example.com/offer",
+    callback_id="0123456789abcdef0123456789abcdef",
+    attempt=1,
+    agent=AGENT,
+    visitor_e164="+12015550123",
+    timeout=20,
+    caller_id_number="+14155550100",
+    extra={"crm_id": "42"},
+    page_url="https://shop.example.com/offer",
 )
 
 
@@ -109,8 +114,13 @@ def test_a_callback_goes_end_to_end_through_the_job_runner(fake: Any, app: Flask
     fake.reset()
     fake.mode = "error_then_ok"  # the first attempt fails transiently and is retried
     widget_id = add_widget(
-        app, provider=fake_module_name(fake), provider_settings=fake.provider_settings(),
-        extension=AGENT, caller_id_number="+14155550100", max_retries=1, retry_delay=5,
+        app,
+        provider=fake_module_name(fake),
+        provider_settings=fake.provider_settings(),
+        extension=AGENT,
+        caller_id_number="+14155550100",
+        max_retries=1,
+        retry_delay=5,
     )
     response = submit_json(app.test_client(), widget_id, phone="(201) 555-0123")
     assert response.status_code == 202

@@ -13,13 +13,12 @@ from urllib.parse import unquote
 import pytest
 
 from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
-from tests.providers.common import call_builder, live_env
+from tests.providers.common import call_builder, channels_gone, live_env
 from widget_server.providers import freeswitch
 from widget_server.providers.base import (
     CallState,
     PermanentProviderError,
     ProviderConfigError,
-    ProviderEvent,
     RetryableProviderError,
 )
 from widget_server.providers.freeswitch import FreeSwitchProvider, parse_plain_event
@@ -342,13 +341,6 @@ def status_commands(fake: Fake, since: int) -> list[str]:
     return fake.commands()[since:]
 
 
-def gone(channel: str) -> CallState:
-    event = ProviderEvent(
-        Status.COMPLETED, provider_call_id=channel, cause="unreported", details={"channel": "gone"}
-    )
-    return CallState(placed=True, event=event)
-
-
 def test_call_status_is_supported() -> None:
     assert FreeSwitchProvider.supports_call_status
     assert FreeSwitchProvider(BASE_SETTINGS).reports_call_status()
@@ -376,7 +368,7 @@ def test_a_channel_hung_up_is_a_completed_call_without_outcome(fake: Fake) -> No
 
     state = provider.call_status(channel, f"{CALLBACK_ID}-1")
 
-    assert state == gone(channel)
+    assert state == channels_gone(channel)
     assert state.event is not None
     assert state.event.provider_call_id == channel
     assert status_commands(fake, since) == [
@@ -397,7 +389,7 @@ def test_a_never_seen_channel_is_answered_like_a_hung_up_one(fake: Fake) -> None
 
     never_seen = provider.call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
 
-    assert never_seen == gone(UNKNOWN_UUID)
+    assert never_seen == channels_gone(UNKNOWN_UUID)
     assert hung_up.event is not None
     assert never_seen == dataclasses.replace(
         hung_up, event=dataclasses.replace(hung_up.event, provider_call_id=UNKNOWN_UUID)
@@ -410,7 +402,7 @@ def test_only_the_asked_channel_is_looked_at(fake: Fake) -> None:
     _, second = answered_call(fake)
     fake.hang_up(first)
 
-    assert provider.call_status(first, f"{CALLBACK_ID}-1") == gone(first)
+    assert provider.call_status(first, f"{CALLBACK_ID}-1") == channels_gone(first)
     assert provider.call_status(second, f"{CALLBACK_ID}-2") == CallState(placed=True)
 
 
@@ -458,7 +450,7 @@ def test_answers_with_surrounding_whitespace_are_read(fake: Fake) -> None:
     fake.api_body = "true\n"
     assert provider.call_status(channel, f"{CALLBACK_ID}-1") == CallState(placed=True)
     fake.api_body = "false\n"
-    assert provider.call_status(channel, f"{CALLBACK_ID}-1") == gone(channel)
+    assert provider.call_status(channel, f"{CALLBACK_ID}-1") == channels_gone(channel)
 
 
 def test_a_refused_api_command_is_malformed(fake: Fake) -> None:

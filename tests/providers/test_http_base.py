@@ -40,8 +40,9 @@ def answering(status: int, body: str = '{"id": "c1"}', delay: float = 0) -> Any:
     return app
 
 
-CALL = CallRequest(callback_id="cb", attempt=1, agent="1001", visitor_e164="+12015550123",
-                   timeout=20)
+CALL = CallRequest(
+    callback_id="cb", attempt=1, agent="1001", visitor_e164="+12015550123", timeout=20
+)
 
 
 @pytest.mark.parametrize(

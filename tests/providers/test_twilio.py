@@ -26,8 +26,16 @@ EVENT_URL = "https://widgets.example/v1/events/twilio/ref.sig?x=1&y=2"
 CALLS_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
 PARENT_SID = "CA" + "a" * 32
 CHILD_SID = "CA" + "b" * 32
-INJECTIONS = ["&To=+15550000000", ",", ";", '"><Hangup/><x a="', '"/><Hangup/>', "<Play>x</Play>",
-              "\r\nX-Injected: 1", "${To}"]
+INJECTIONS = [
+    "&To=+15550000000",
+    ",",
+    ";",
+    '"><Hangup/><x a="',
+    '"/><Hangup/>',
+    "<Play>x</Play>",
+    "\r\nX-Injected: 1",
+    "${To}",
+]
 
 make_call = call_builder(
     callback_id="cb123", agent=AGENT, visitor_e164=VISITOR, event_url=EVENT_URL
@@ -152,8 +160,14 @@ def test_default_base_url_is_twilio() -> None:
 
 @pytest.mark.parametrize(
     "visitor",
-    ["+919100000000", "+12025550123", "+447911123456", "+4915123456789", "+27821234567",
-     "+5511987654321"],
+    [
+        "+919100000000",
+        "+12025550123",
+        "+447911123456",
+        "+4915123456789",
+        "+27821234567",
+        "+5511987654321",
+    ],
 )
 def test_visitor_is_dialled_in_e164(fake: Fake, session: requests.Session, visitor: str):
     make_provider(fake, session).originate(make_call(visitor_e164=visitor))
@@ -177,8 +191,10 @@ def test_visitor_not_in_e164_is_refused_unsent(
         ("+14155550111", "+14155550111"),
         ("+44 20 7946 0958", "+442079460958"),
         ("sip:agent@acme.sip.twilio.com", "sip:agent@acme.sip.twilio.com"),
-        ("sip:agent@acme.sip.twilio.com;transport=tls",
-         "sip:agent@acme.sip.twilio.com;transport=tls"),
+        (
+            "sip:agent@acme.sip.twilio.com;transport=tls",
+            "sip:agent@acme.sip.twilio.com;transport=tls",
+        ),
         ("client:agent_7", "client:agent_7"),
     ],
 )
@@ -191,8 +207,17 @@ def test_agent_is_sent_as_to(
 
 @pytest.mark.parametrize(
     "agent",
-    ["101", "14155550111", "sip:a b@x", 'sip:a"@x', "sip:<a>@x", "sip:a@x\r\nX: 1",
-     "client:a-b", "${agent}", "+14155550111;ext=1"],
+    [
+        "101",
+        "14155550111",
+        "sip:a b@x",
+        'sip:a"@x',
+        "sip:<a>@x",
+        "sip:a@x\r\nX: 1",
+        "client:a-b",
+        "${agent}",
+        "+14155550111;ext=1",
+    ],
 )
 def test_unusable_agent_is_refused_unsent(fake: Fake, session: requests.Session, agent: str):
     with pytest.raises(ProviderConfigError) as info:
@@ -204,23 +229,47 @@ def test_unusable_agent_is_refused_unsent(fake: Fake, session: requests.Session,
 @pytest.mark.parametrize(
     ("status", "body", "error", "cause"),
     [
-        (400, {"code": 21211, "message": "Invalid 'To' Phone Number: +14155550111",
-               "status": 400}, PermanentProviderError, "twilio_21211"),
+        (
+            400,
+            {"code": 21211, "message": "Invalid 'To' Phone Number: +14155550111", "status": 400},
+            PermanentProviderError,
+            "twilio_21211",
+        ),
         (400, "<html>bad</html>", PermanentProviderError, "http_400"),
-        (401, {"code": 20003, "message": "Authenticate", "status": 401},
-         PermanentProviderError, "auth_failed"),
-        (404, {"code": 20404, "message": "Not found", "status": 404},
-         PermanentProviderError, "twilio_20404"),
-        (429, {"code": 20429, "message": "Too Many Requests", "status": 429},
-         RetryableProviderError, "http_429"),
-        (500, {"code": 20500, "message": "Internal Server Error", "status": 500},
-         RetryableProviderError, "http_500"),
+        (
+            401,
+            {"code": 20003, "message": "Authenticate", "status": 401},
+            PermanentProviderError,
+            "auth_failed",
+        ),
+        (
+            404,
+            {"code": 20404, "message": "Not found", "status": 404},
+            PermanentProviderError,
+            "twilio_20404",
+        ),
+        (
+            429,
+            {"code": 20429, "message": "Too Many Requests", "status": 429},
+            RetryableProviderError,
+            "http_429",
+        ),
+        (
+            500,
+            {"code": 20500, "message": "Internal Server Error", "status": 500},
+            RetryableProviderError,
+            "http_500",
+        ),
         (503, "Service Unavailable", RetryableProviderError, "http_503"),
     ],
 )
 def test_http_errors_are_mapped(
-    fake: Fake, session: requests.Session, status: int, body: Any,
-    error: type[ProviderError], cause: str,
+    fake: Fake,
+    session: requests.Session,
+    status: int,
+    body: Any,
+    error: type[ProviderError],
+    cause: str,
 ) -> None:
     fake.answer_next(status, body)
     with pytest.raises(error) as info:
@@ -251,10 +300,19 @@ def test_ring_time_out_of_range_is_refused_unsent(
     [
         ({"data": {"To": AGENT, "From": FROM_NUMBER, "Twiml": "<Response/>"}}, 401, 20003),
         ({"json": {"To": AGENT}, "auth": (ACCOUNT_SID, AUTH_TOKEN)}, 400, 21201),
-        ({"data": {"To": "4155550111", "From": FROM_NUMBER, "Twiml": "<Response/>"},
-          "auth": (ACCOUNT_SID, AUTH_TOKEN)}, 400, 21211),
-        ({"data": {"To": AGENT, "From": FROM_NUMBER}, "auth": (ACCOUNT_SID, AUTH_TOKEN)},
-         400, 21205),
+        (
+            {
+                "data": {"To": "4155550111", "From": FROM_NUMBER, "Twiml": "<Response/>"},
+                "auth": (ACCOUNT_SID, AUTH_TOKEN),
+            },
+            400,
+            21211,
+        ),
+        (
+            {"data": {"To": AGENT, "From": FROM_NUMBER}, "auth": (ACCOUNT_SID, AUTH_TOKEN)},
+            400,
+            21205,
+        ),
     ],
 )
 def test_fake_refuses_like_twilio(
@@ -338,8 +396,12 @@ def test_cancel_refuses_what_is_not_a_call_sid(
 
 
 def event(status: str, *, child: bool = False, **extra: str) -> dict[str, str]:
-    payload = {"AccountSid": ACCOUNT_SID, "CallSid": CHILD_SID if child else PARENT_SID,
-               "CallStatus": status, **extra}
+    payload = {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": CHILD_SID if child else PARENT_SID,
+        "CallStatus": status,
+        **extra,
+    }
     if child:
         payload["ParentCallSid"] = PARENT_SID
     return payload
@@ -447,16 +509,21 @@ def test_free_text_never_adds_a_parameter_or_element(
     call = make_call(callee_id_name=text, extra={"note": text, text: "x"}, page_url=text)
     make_provider(fake, session).originate(call)
     [sent] = fake.received
-    assert set(sent["body"]) == {"To", "From", "Twiml", "Timeout", "StatusCallback",
-                                 "StatusCallbackEvent", "StatusCallbackMethod"}
+    assert set(sent["body"]) == {
+        "To",
+        "From",
+        "Twiml",
+        "Timeout",
+        "StatusCallback",
+        "StatusCallbackEvent",
+        "StatusCallbackMethod",
+    }
     assert b"note" not in sent["raw_body"]
     assert "X-Injected" not in sent["headers"]
 
 
 @pytest.mark.parametrize("text", [t for t in INJECTIONS if not set(t) & set(" \r\n")])
-def test_event_url_is_escaped_in_twiml(
-    fake: Fake, session: requests.Session, text: str
-) -> None:
+def test_event_url_is_escaped_in_twiml(fake: Fake, session: requests.Session, text: str) -> None:
     url = f"{EVENT_URL}{text}"
     make_provider(fake, session).originate(make_call(event_url=url))
     body = fake.received[0]["body"]

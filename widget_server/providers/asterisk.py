@@ -26,8 +26,8 @@ from .base import (
     PermanentProviderError,
     Provider,
     ProviderConfigError,
-    ProviderEvent,
     RetryableProviderError,
+    channels_gone,
 )
 from .checks import unknown_settings, unsafe_text
 from .pbx_text import (
@@ -281,16 +281,8 @@ class AsteriskProvider(Provider):
             self.session_failed(exc, queued=False)
         if up:
             return CallState(placed=True, event=None)
-        # The Originate succeeded, so the agent answered; no channel of the call is left, so
-        # it is over. Asterisk keeps no record over AMI of how it went: "completed", with
-        # cause "unreported", says no more than that.
-        event = ProviderEvent(
-            Status.COMPLETED,
-            provider_call_id=provider_call_id,
-            cause="unreported",
-            details={"channel": "gone"},
-        )
-        return CallState(placed=True, event=event)
+        # No channel of the call is left, and AMI keeps no record of how it went.
+        return channels_gone(provider_call_id)
 
     def login_frame(self, action_id: str, *, events: str) -> bytes:
         """Return the Login action for a session whose actions use `action_id`."""

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
+from ..statuses import Status
+
 
 class ProviderError(Exception):
     """A provider refused or failed; `cause` is a short stable code stored on the callback."""
@@ -98,6 +100,19 @@ class CallState:
 
     placed: bool
     event: ProviderEvent | None = None
+
+
+def channels_gone(provider_call_id: str) -> CallState:
+    """A PBX call whose channels are all gone: the originate's success meant the agent had
+    answered, so the call is over; the PBX keeps no record of how it went, and "completed"
+    with cause "unreported" says no more than that."""
+    event = ProviderEvent(
+        Status.COMPLETED,
+        provider_call_id=provider_call_id,
+        cause="unreported",
+        details={"channel": "gone"},
+    )
+    return CallState(placed=True, event=event)
 
 
 @dataclass(frozen=True)

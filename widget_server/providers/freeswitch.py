@@ -29,8 +29,8 @@ from .base import (
     Provider,
     ProviderConfigError,
     ProviderError,
-    ProviderEvent,
     RetryableProviderError,
+    channels_gone,
 )
 from .checks import unknown_settings, unsafe_text
 from .hangup_causes import agent_outcome, cause_code
@@ -295,17 +295,9 @@ class FreeSwitchProvider(Provider):
         if answer == "true":
             return CallState(placed=True, event=None)
         if answer == "false":
-            # originate's +OK meant the agent answered, and the agent leg lives as long as
-            # the call: with its channel gone the call is over. FreeSWITCH keeps no record of
-            # how it went (whether the visitor answered, for how long), so it ends
-            # "completed" with cause "unreported", exactly what is known.
-            event = ProviderEvent(
-                Status.COMPLETED,
-                provider_call_id=provider_call_id,
-                cause="unreported",
-                details={"channel": "gone"},
-            )
-            return CallState(placed=True, event=event)
+            # The agent leg lives as long as the call: with its channel gone the call is
+            # over, and FreeSWITCH keeps no record of how it went.
+            return channels_gone(provider_call_id)
         raise PermanentProviderError(
             f"{self.name}: unreadable uuid_exists answer", cause="malformed_answer"
         )
