@@ -66,6 +66,9 @@ class Fake(FakeHTTPServer):
         self.cdrs.clear()
         self.clicktocalls[CLICKTOCALL_ID] = {**PRESET, "id": CLICKTOCALL_ID}
         self.history[CLICKTOCALL_ID] = []
+        # Crossbar pages lists: with a page size, the history answers that many entries
+        # and a `next_start_key` while more follow (`?start_key=` fetches them).
+        self.history_page_size: int | None = None
 
     def provider_settings(self) -> dict[str, Any]:
         """Return working settings for a widget that uses this fake's preset clicktocall."""
@@ -144,7 +147,7 @@ class Fake(FakeHTTPServer):
         if action == "connect":
             return self._connect(c2c_id, body, request)
         if action == "history":
-            return self._ok(self.history[c2c_id])
+            return self._history_page(self.history[c2c_id], request.args.get("start_key"))
         if request.method == "GET":
             return self._ok(
                 self.clicktocalls[c2c_id]
@@ -206,7 +209,20 @@ class Fake(FakeHTTPServer):
             return Response(cdr, status=200, mimetype="application/json")
         return self._ok(cdr)
 
-    def _ok(self, data: Any) -> Response:
+    def _history_page(self, entries: list[dict[str, Any]], start_key: str | None) -> Response:
+        size = self.history_page_size
+        if size is None:
+            return self._ok(entries)
+        if start_key is not None and not start_key.isdigit():
+            return self._error(400, "invalid start_key")
+        start = int(start_key or 0)
+        page = entries[start : start + size]
+        paging: dict[str, Any] = {"page_size": len(page), "start_key": str(start)}
+        if start + size < len(entries):
+            paging["next_start_key"] = str(start + size)
+        return self._ok(page, **paging)
+
+    def _ok(self, data: Any, **envelope: Any) -> Response:
         return json_response(
             200,
             {
@@ -215,6 +231,7 @@ class Fake(FakeHTTPServer):
                 "revision": uuid.uuid4().hex,
                 "request_id": uuid.uuid4().hex,
                 "status": "success",
+                **envelope,
             },
         )
 

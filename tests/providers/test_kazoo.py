@@ -17,7 +17,7 @@ from widget_server.providers.base import (
     ProviderError,
     RetryableProviderError,
 )
-from widget_server.providers.kazoo import KazooProvider, clicktocall_data
+from widget_server.providers.kazoo import MAX_HISTORY_PAGES, KazooProvider, clicktocall_data
 
 AGENT = "1001"
 VISITOR = "+972533333333"
@@ -240,6 +240,64 @@ def test_a_call_without_a_cdr_is_still_in_progress(fake: Fake, session: requests
     provider, call_id = placed_call(fake, session)
     assert provider.call_status(call_id, "cb123-1") == CallState(placed=True, event=None)
     assert [sent["path"] for sent in fake.received] == [HISTORY]
+
+
+def test_the_history_is_read_page_by_page_until_the_call_turns_up(
+    fake: Fake, session: requests.Session
+) -> None:
+    provider = make_provider(fake, session)
+    call_ids = [provider.originate(make_call()).provider_call_id for _ in range(5)]
+    fake.history_page_size = 2
+    fake.received.clear()
+
+    assert provider.call_status(call_ids[2], "cb123-1") == CallState(placed=True, event=None)
+    # Pages 1 and 2 hold the third call; the fifth is never fetched.
+    assert [sent["query"] for sent in fake.received] == [{}, {"start_key": ["2"]}]
+    assert [item["call_id"] for item in provider.history(CLICKTOCALL_ID)] == call_ids
+
+
+def test_a_call_on_no_page_is_unknown_after_the_last_page(
+    fake: Fake, session: requests.Session
+) -> None:
+    provider, _call_id = placed_call(fake, session)
+    for _ in range(2):
+        provider.originate(make_call())
+    fake.history_page_size = 1
+    fake.received.clear()
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status("c2c-not-ours", "cb123-1")
+    assert info.value.cause == "unknown_call"
+    assert len(fake.received) == 3  # one request per page, then no next_start_key
+
+
+@pytest.mark.parametrize("next_key", [42, "x" * 1025])
+def test_an_unusable_next_start_key_is_a_provider_error(
+    fake: Fake, session: requests.Session, monkeypatch: pytest.MonkeyPatch, next_key: object
+) -> None:
+    provider, _call_id = placed_call(fake, session)
+    monkeypatch.setattr(
+        fake, "_history_page", lambda entries, start: fake._ok(entries, next_start_key=next_key)
+    )
+    with pytest.raises(ProviderError) as info:
+        provider.call_status("c2c-not-ours", "cb123-1")
+    assert info.value.cause == "malformed_answer"
+    assert len(fake.received) == 1
+
+
+def test_a_history_that_never_ends_is_read_for_a_bounded_number_of_pages(
+    fake: Fake, session: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider, _call_id = placed_call(fake, session)
+    pages = iter(range(1000))
+    monkeypatch.setattr(
+        fake,
+        "_history_page",
+        lambda entries, start: fake._ok([], next_start_key=f"k{next(pages)}"),
+    )
+    with pytest.raises(PermanentProviderError) as info:
+        provider.call_status("c2c-not-ours", "cb123-1")
+    assert info.value.cause == "unknown_call"
+    assert len(fake.received) == MAX_HISTORY_PAGES
 
 
 def test_a_call_the_history_does_not_hold_is_unknown(fake: Fake, session: requests.Session):

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -87,6 +87,8 @@ DEFAULT_NAME = "widget-server"
 ACCOUNT_ID_RE = re.compile(r"[0-9a-f]{32}")
 # Ids go into URL paths: nothing that could end a path segment or start a query.
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Pages of a clicktocall's history read at most when looking a call up.
+MAX_HISTORY_PAGES = 20
 TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]{1,4096}=*")
 # A CDR id embeds the leg's call id, which may hold "@", "." or ":"; it is percent-encoded
 # into its path segment, and must not start with "." so it can never be "." or "..".
@@ -187,12 +189,28 @@ class KazooProvider(HTTPProvider):
 
     def history(self, clicktocall_id: str) -> list[Any]:
         """Return the clicktocall's past activations (contact, timestamp, call_id, cdr_id)."""
+        return list(self._history_pages(clicktocall_id))
+
+    def _history_pages(self, clicktocall_id: str) -> Iterator[Any]:
+        """Yield the history's entries page by page, as Crossbar pages its lists: an answer
+        with `next_start_key` has more, fetched with `?start_key=`; bounded, so a server
+        that keeps answering with one more page cannot hold a worker for good."""
         if not isinstance(clicktocall_id, str) or not ID_RE.fullmatch(clicktocall_id):
             raise ProviderConfigError({"clicktocall_id": "letters, digits, - and _ only"})
-        body = self._send("GET", self._path(clicktocall_id, "history"))
-        if not isinstance(body["data"], list):
-            raise self.malformed()
-        return body["data"]
+        path = self._path(clicktocall_id, "history")
+        start_key: str | None = None
+        for _ in range(MAX_HISTORY_PAGES):
+            query = f"?start_key={quote(start_key, safe='')}" if start_key else ""
+            body = self._send("GET", path + query)
+            if not isinstance(body["data"], list):
+                raise self.malformed()
+            yield from body["data"]
+            next_key = body.get("next_start_key")
+            if next_key in (None, ""):
+                return
+            if not isinstance(next_key, str) or len(next_key) > 1024 or next_key == start_key:
+                raise self.malformed()
+            start_key = next_key
 
     def originate(self, call: CallRequest) -> OriginateResult:
         contact = visitor_e164(call)
@@ -272,10 +290,13 @@ class KazooProvider(HTTPProvider):
         return value
 
     def _history_entry(self, clicktocall_id: str, call_id: str) -> dict[str, Any] | None:
-        entries = self.history(clicktocall_id)
-        if not all(isinstance(entry, dict) for entry in entries):
-            raise self.malformed()
-        return next((entry for entry in entries if entry.get("call_id") == call_id), None)
+        # Pages are read only until the call turns up.
+        for entry in self._history_pages(clicktocall_id):
+            if not isinstance(entry, dict):
+                raise self.malformed()
+            if entry.get("call_id") == call_id:
+                return entry
+        return None
 
     def _cdr(self, cdr_id: str) -> dict[str, Any]:
         try:
