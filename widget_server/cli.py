@@ -112,12 +112,16 @@ def _clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dic
 
 
 def unsavable(exc: widgets.WidgetInvalid) -> click.UsageError:
-    """Name each refused property and its reason, one per line."""
-    lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
-    return click.UsageError(f"the widget cannot be saved:\n{lines}")
+    return refused_fields("the widget cannot be saved", exc.fields)
 
 
-def _widget(widget_id: str) -> Widget:
+def refused_fields(title: str, fields: dict[str, str]) -> click.UsageError:
+    """Name each refused field and its reason, one per line."""
+    lines = "\n".join(f"  {k}: {v}" for k, v in fields.items())
+    return click.UsageError(f"{title}:\n{lines}")
+
+
+def widget_or_usage_error(widget_id: str) -> Widget:
     widget = db.session().get(Widget, widget_id)
     if widget is None:
         raise click.UsageError(f"no widget {widget_id}")
@@ -148,7 +152,7 @@ def widgets_list(account_id: str | None) -> None:
 @click.argument("widget_id")
 def widgets_show(widget_id: str) -> None:
     """Print a widget's properties as JSON."""
-    click.echo(json.dumps(describe(_widget(widget_id)), indent=2, default=str))
+    click.echo(json.dumps(describe(widget_or_usage_error(widget_id)), indent=2, default=str))
 
 
 @widgets_cli.command("delete")
@@ -156,7 +160,7 @@ def widgets_show(widget_id: str) -> None:
 def widgets_delete(widget_id: str) -> None:
     """Delete a widget and its call log."""
     session = db.session()
-    session.delete(_widget(widget_id))
+    session.delete(widget_or_usage_error(widget_id))
     session.commit()
     click.echo(f"deleted {widget_id}")
 
@@ -171,7 +175,7 @@ def widgets_delete(widget_id: str) -> None:
 )
 def widgets_snippet(widget_id: str, base_url: str) -> None:
     """Print the script tag to paste into a page."""
-    widget = _widget(widget_id)
+    widget = widget_or_usage_error(widget_id)
     click.echo(snippet(widget, base_url))
 
 
@@ -186,7 +190,7 @@ def snippet(widget: Widget, base_url: str) -> str:
 @click.option("--limit", default=50, show_default=True)
 def widgets_callbacks(widget_id: str, limit: int) -> None:
     """List a widget's callbacks, newest first (numbers masked)."""
-    _widget(widget_id)
+    widget_or_usage_error(widget_id)
     query = (
         select(Callback)
         .where(Callback.widget_id == widget_id)

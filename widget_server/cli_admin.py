@@ -10,8 +10,8 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from . import admin, db, widgets
-from .cli import json_properties, unsavable
-from .models import Account, Widget
+from .cli import json_properties, refused_fields, unsavable, widget_or_usage_error
+from .models import Account
 
 keys_cli = AppGroup("keys", help="Admin API keys (shown once, stored hashed).")
 
@@ -62,9 +62,7 @@ def keys_revoke(key_id: str) -> None:
 def widgets_update(widget_id: str, json_file: Any, replace: bool) -> None:
     """Update a widget's properties from a JSON object (merged unless --replace)."""
     session = db.session()
-    widget = session.get(Widget, widget_id)
-    if widget is None:
-        raise click.UsageError(f"no widget {widget_id}")
+    widget = widget_or_usage_error(widget_id)
     values = json_properties(json_file)
     try:
         admin.update_widget(session, widget, values, replace=replace)
@@ -93,9 +91,7 @@ def widgets_history(
 ) -> None:
     """A widget's call history as the admin API answers it: JSON (or CSV), newest first."""
     session = db.session()
-    widget = session.get(Widget, widget_id)
-    if widget is None:
-        raise click.UsageError(f"no widget {widget_id}")
+    widget = widget_or_usage_error(widget_id)
     args = {
         "status": status,
         "created_from": created_from,
@@ -106,8 +102,7 @@ def widgets_history(
     try:
         query = admin.history_query({k: v for k, v in args.items() if v is not None})
     except admin.HistoryQueryInvalid as exc:
-        lines = "\n".join(f"  {k}: {v}" for k, v in exc.fields.items())
-        raise click.UsageError(f"invalid filters:\n{lines}") from None
+        raise refused_fields("invalid filters", exc.fields) from None
     page = admin.history(session, widget, query)
     if as_csv:
         click.echo(admin.history_csv(page.items), nl=False)

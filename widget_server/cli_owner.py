@@ -9,18 +9,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db, retention, webhooks
-from .models import Account, Widget
+from .cli import widget_or_usage_error
+from .models import Account
 from .phone_policy import mask
 from .web.owner_api import DELIVERY_STATUSES, e164_or_none
 
 retention_cli = AppGroup("retention", help="Erase visitors' numbers: by age, or one on request.")
-
-
-def _widget(widget_id: str) -> Widget:
-    widget = db.session().get(Widget, widget_id)
-    if widget is None:
-        raise click.UsageError(f"no widget {widget_id}")
-    return widget
 
 
 @click.command("webhook-test")
@@ -28,7 +22,7 @@ def _widget(widget_id: str) -> Widget:
 @click.argument("widget_id")
 def webhook_test(widget_id: str) -> None:
     """Send a sample webhook.test event to the widget's webhook now and print the result."""
-    widget = _widget(widget_id)
+    widget = widget_or_usage_error(widget_id)
     if not widget.webhook_url or not widget.webhook_secret:
         raise click.UsageError("the widget has no webhook_url (and webhook_secret) set")
     delivery = webhooks.send_test(db.session(), widget, current_app.config)
@@ -46,7 +40,7 @@ def webhook_test(widget_id: str) -> None:
 @click.option("--status", type=click.Choice(DELIVERY_STATUSES))
 def webhook_deliveries(widget_id: str, limit: int, status: str | None) -> None:
     """List the widget's webhook deliveries, newest first."""
-    widget = _widget(widget_id)
+    widget = widget_or_usage_error(widget_id)
     for delivery in webhooks.deliveries(db.session(), widget, limit=limit, status=status):
         code = delivery.last_status_code or "-"
         click.echo(
