@@ -97,10 +97,7 @@ def receive(
         raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
     _authenticate(provider, incoming)
     payload = _payload(provider, incoming)
-    if isinstance(provider, twilio.TwilioProvider | webhook.WebhookProvider):
-        reported = provider.parse_event(payload)
-    else:
-        reported = webhook.parse_event(payload)
+    reported = provider.parse_event(payload)
     if not reported:
         status_field = "CallStatus" if isinstance(provider, twilio.TwilioProvider) else "status"
         lifecycle.record_unknown(

@@ -18,8 +18,9 @@ from widget_server.providers.base import (
     ProviderConfigError,
     ProviderEvent,
     RetryableProviderError,
+    parse_report,
 )
-from widget_server.providers.webhook import WebhookProvider, parse_event, sign, verify
+from widget_server.providers.webhook import WebhookProvider, sign, verify
 from widget_server.statuses import Status
 
 CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -320,7 +321,7 @@ def test_bad_settings(changes: dict, field: str) -> None:
     ],
 )
 def test_parse_event(payload: object, events: list) -> None:
-    assert parse_event(payload) == events
+    assert parse_report(payload) == events
     if isinstance(payload, dict):
         provider = WebhookProvider({"url": "https://hooks.example.com/x", "secret": SECRET})
         assert provider.parse_event(payload) == events

@@ -7,6 +7,7 @@ stores what they return.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,10 @@ from typing import Any, ClassVar
 import phonenumbers
 
 from ..statuses import Status
+from .checks import unsafe_text
+
+STATUSES = frozenset(status.value for status in Status)
+MAX_CALL_ID = 255
 
 
 class ProviderError(Exception):
@@ -164,5 +169,36 @@ class Provider(ABC):
         )
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
-        """Map a provider's event payload to ProviderEvents (empty: nothing to report)."""
+        """Map a provider's event payload to ProviderEvents (empty: nothing to report).
+
+        By default the product's own report shape (parse_report): what the webhook provider
+        documents and a PBX dialplan can post; providers with their own format override it.
+        """
+        return parse_report(payload)
+
+
+def parse_report(payload: object) -> list[ProviderEvent]:
+    """Map a {"status", "call_id", "cause"} report to events; unknown statuses are dropped."""
+    if not isinstance(payload, Mapping):
         return []
+    status = payload.get("status")
+    if not isinstance(status, str) or status not in STATUSES:
+        return []
+    call_id = report_call_id(payload.get("call_id"))
+    cause = payload.get("cause")
+    if isinstance(cause, str):
+        # Causes are short stored codes: keep them that way whatever the sender wrote.
+        cause = re.sub(r"[^a-z0-9_]+", "_", cause.lower()).strip("_")[:64] or None
+    else:
+        cause = None
+    return [ProviderEvent(Status(status), provider_call_id=call_id, cause=cause)]
+
+
+def report_call_id(value: object) -> str | None:
+    """A call id as a report names it (string or number), or None if unusable."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    if not text or len(text) > MAX_CALL_ID or unsafe_text(text):
+        return None
+    return text

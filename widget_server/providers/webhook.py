@@ -26,13 +26,15 @@ import requests
 from ..signing import timestamped_digest
 from ..statuses import Status
 from .base import (
+    STATUSES,
     CallRequest,
     CallState,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
-    ProviderEvent,
     RetryableProviderError,
+    parse_report,
+    report_call_id,
 )
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
@@ -40,10 +42,8 @@ from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
 VERSION = "v1"
 TOLERANCE = 300
 MIN_SECRET = 16
-STATUSES = frozenset(status.value for status in Status)
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
-MAX_CALL_ID = 255
 MAX_TIMEOUT = 120
 KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
 
@@ -76,32 +76,6 @@ def verify(
         hmac.compare_digest(expected, part.strip().encode("utf-8", "replace"))
         for part in signature.split(",")
     )
-
-
-def parse_event(payload: object) -> list[ProviderEvent]:
-    """Map a {"status", "call_id", "cause"} report to events; unknown statuses are dropped."""
-    if not isinstance(payload, Mapping):
-        return []
-    status = payload.get("status")
-    if not isinstance(status, str) or status not in STATUSES:
-        return []
-    call_id = _call_id(payload.get("call_id"))
-    cause = payload.get("cause")
-    if isinstance(cause, str):
-        # Causes are short stored codes: keep them that way whatever the sender wrote.
-        cause = re.sub(r"[^a-z0-9_]+", "_", cause.lower()).strip("_")[:64] or None
-    else:
-        cause = None
-    return [ProviderEvent(Status(status), provider_call_id=call_id, cause=cause)]
-
-
-def _call_id(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    text = str(value)
-    if not text or len(text) > MAX_CALL_ID or unsafe_text(text):
-        return None
-    return text
 
 
 class WebhookProvider(HTTPProvider):
@@ -186,7 +160,7 @@ class WebhookProvider(HTTPProvider):
         if response.status_code == 404:
             return CallState(placed=False)
         self.raise_for_status(response)
-        events = parse_event(self.json(response))
+        events = parse_report(self.json(response))
         if not events:
             raise self.malformed()
         return CallState(placed=True, event=events[0])
@@ -222,16 +196,13 @@ class WebhookProvider(HTTPProvider):
                 "webhook: answer is not a JSON object", cause="malformed_answer"
             )
         raw_id = data.get("call_id")
-        call_id = _call_id(raw_id)
+        call_id = report_call_id(raw_id)
         if raw_id is not None and call_id is None:
             raise PermanentProviderError("webhook: unusable call_id", cause="malformed_answer")
         status = data.get("status")
         if not isinstance(status, str) or status not in STATUSES:
             status = Status.DIALING
         return OriginateResult(call_id, Status(status), details)
-
-    def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
-        return parse_event(payload)
 
 
 def _http_url(url: str) -> bool:
