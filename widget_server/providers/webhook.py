@@ -109,19 +109,9 @@ class WebhookProvider(HTTPProvider):
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
-        key = call.idempotency_key
-        if not KEY_RE.fullmatch(key):
-            raise PermanentProviderError(
-                "webhook: unusable idempotency key", cause="invalid_parameter"
-            )
+        key = _checked_key(call.idempotency_key)
         body = self.body(call)
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Widget-Server-Timestamp": str(timestamp),
-            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
-            "Idempotency-Key": key,
-        }
+        headers = {**self._signed_headers(body), "Idempotency-Key": key}
         # A redirect would turn the POST into a body-less GET elsewhere: treat 3xx as refused.
         response = self.request("POST", self.url, data=body, headers=headers, allow_redirects=False)
         return self.result(response)
@@ -130,28 +120,19 @@ class WebhookProvider(HTTPProvider):
         return bool(self.settings.get("status_url"))
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
-        if not KEY_RE.fullmatch(idempotency_key):
-            raise PermanentProviderError(
-                "webhook: unusable idempotency key", cause="invalid_parameter"
-            )
-        payload = {
-            "type": "callback.status",
-            "idempotency_key": idempotency_key,
-            "call_id": provider_call_id,
-        }
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Widget-Server-Timestamp": str(timestamp),
-            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
-        }
+        key = _checked_key(idempotency_key)
         url = self.settings.get("status_url")
         if not url:
             return super().call_status(provider_call_id, idempotency_key)
+        payload = {"type": "callback.status", "idempotency_key": key, "call_id": provider_call_id}
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
         try:
             response = self.session.post(
-                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                url,
+                data=body,
+                headers=self._signed_headers(body),
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException:
             raise RetryableProviderError(
@@ -164,6 +145,15 @@ class WebhookProvider(HTTPProvider):
         if not events:
             raise self.malformed()
         return CallState(placed=True, event=events[0])
+
+    def _signed_headers(self, body: bytes) -> dict[str, str]:
+        """The JSON content type and the signature of `body`, timestamped now."""
+        timestamp = int(time.time())
+        return {
+            "Content-Type": "application/json",
+            "X-Widget-Server-Timestamp": str(timestamp),
+            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
+        }
 
     def body(self, call: CallRequest) -> bytes:
         """Return the exact JSON bytes that are signed and sent."""
@@ -203,6 +193,13 @@ class WebhookProvider(HTTPProvider):
         if not isinstance(status, str) or status not in STATUSES:
             status = Status.DIALING
         return OriginateResult(call_id, Status(status), details)
+
+
+def _checked_key(key: str) -> str:
+    # The key goes into a header and a signed body: only a plain token is ever sent.
+    if not KEY_RE.fullmatch(key):
+        raise PermanentProviderError("webhook: unusable idempotency key", cause="invalid_parameter")
+    return key
 
 
 def _http_url(url: str) -> bool:
