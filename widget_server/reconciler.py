@@ -51,6 +51,8 @@ UNREPORTED = "unreported"
 # Once the agent has answered, the conversation may last; quiet is normal until the lease
 # (the longest a call counts as in progress) has run out.
 TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
+# Not yet dialled (or between attempts): a lost job is queued again, no provider is asked.
+NOT_ASKED = frozenset({Status.QUEUED, Status.RETRY_WAIT})
 CHECKED = (
     Status.QUEUED,
     Status.RETRY_WAIT,
@@ -79,7 +81,7 @@ class Bounds:
             # A provider that can say whether the call is still up is asked as soon as a
             # ringing leg would have ended, so a finished call ends here minutes after it.
             seconds = 2 * ring_timeout + self.grace
-        elif status in (Status.QUEUED, Status.RETRY_WAIT):
+        elif status in NOT_ASKED:
             seconds = self.grace  # a retry wait also gets its own delay (retry_in) below
         else:
             # Both legs ring for at most the widget's timeout each.
@@ -96,6 +98,8 @@ class Candidate:
     last_event_id: int | None
     awaiting_answer: bool  # the attempt started, and nothing came back from the provider
     lease_over: bool  # quiet for at least the lease: no call can still be going on
+    # The widget's provider, for a callback past queued (None: its settings no longer build).
+    provider: providers.Provider | None = None
 
 
 def reconcile(
@@ -158,11 +162,16 @@ def _stale(
     retry_in = 0.0
     if last is not None and isinstance(last.details.get("retry_in"), int | float):
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
-    asks = callback.status in TALKING and _provider_answers(callback.widget)
+    # Built once per pass: before the bound when the bound depends on it (a conversation
+    # is asked about sooner when its provider can answer), else only once found stale.
+    provider = _provider(callback.widget) if callback.status in TALKING else None
+    asks = provider is not None and provider.reports_call_status()
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
+    if callback.status not in TALKING and callback.status not in NOT_ASKED:
+        provider = _provider(callback.widget)
     return Candidate(
         callback.id,
         callback.status,
@@ -173,15 +182,16 @@ def _stale(
         # "dialing" is stale long before the lease runs out: a call its provider cannot
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
+        provider,
     )
 
 
-def _provider_answers(widget: Widget) -> bool:
-    """Say whether the widget's provider answers status queries with its settings."""
+def _provider(widget: Widget) -> providers.Provider | None:
+    """The widget's provider, or None when its settings no longer build."""
     try:
-        return providers.build(widget.provider, widget.provider_settings).reports_call_status()
+        return providers.build(widget.provider, widget.provider_settings)
     except providers.ProviderConfigError:
-        return False
+        return None
 
 
 def _awaiting_answer(session: Session, callback: Callback) -> bool:
@@ -224,12 +234,8 @@ def _ask_provider(
     callback = session.get(Callback, candidate.callback_id)
     if callback is None:
         return "untouched"
-    widget = callback.widget
     key = f"{callback.id}-{candidate.attempt}"
-    try:
-        provider = providers.build(widget.provider, widget.provider_settings)
-    except providers.ProviderConfigError:
-        provider = None
+    provider = candidate.provider
     session.rollback()
     if provider is None or not provider.reports_call_status():
         if candidate.awaiting_answer:
