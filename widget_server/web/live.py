@@ -81,17 +81,16 @@ def cancel_json(token: str) -> ResponseReturnValue:
         # A decoy cancels like a real callback, and nothing is stored.
         view = decoy_view(decoy, widget)
         view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
-        response = jsonify(view)
-        response.headers["Cache-Control"] = "no-store"
-        return cors(response, widget, "POST")
-    assert callback is not None
-    result, canceled = lifecycle.cancel(db.session(), callback.id)
-    if canceled is None:  # deleted a moment ago
-        raise NotFound("No such callback.")
-    if result is CancelResult.TOO_LATE:
-        message = ENDED_TEXT if is_terminal(canceled.status) else TOO_LATE_TEXT
-        raise Conflict(str(message), reason="cancel_too_late")
-    response = jsonify(visitor_view(canceled))
+    else:
+        assert callback is not None
+        result, canceled = lifecycle.cancel(db.session(), callback.id)
+        if canceled is None:  # deleted a moment ago
+            raise NotFound("No such callback.")
+        if result is CancelResult.TOO_LATE:
+            message = ENDED_TEXT if is_terminal(canceled.status) else TOO_LATE_TEXT
+            raise Conflict(str(message), reason="cancel_too_late")
+        view = visitor_view(canceled)
+    response = jsonify(view)
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "POST")
 
