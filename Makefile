@@ -37,6 +37,7 @@ test: $(STAMP) catalogues
 lint: $(STAMP)
 	$(BIN)/ruff check widget_server tests benchmarks wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/widget_size.py

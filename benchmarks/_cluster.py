@@ -31,8 +31,9 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers import ORIGIN, SECRET, add_widget  # noqa: E402
-from widget_server import create_app, db  # noqa: E402
-from widget_server.tokens import Tokens  # noqa: E402
+from widget_server import create_app  # noqa: E402
+from widget_server.core import db  # noqa: E402
+from widget_server.core.tokens import Tokens  # noqa: E402
 
 POSTGRES = os.environ.get(
     "WIDGET_SERVER_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from tests import postgres
 from tests.helpers import TEST_REDIS_ENV, add_account, add_widget, base_config, migrated_copy
 from widget_server import create_app
-from widget_server.guard import limiter
+from widget_server.web.limits import limiter
 
 
 @pytest.fixture

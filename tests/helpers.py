@@ -11,10 +11,12 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from widget_server import admin, create_app, db
+from widget_server import create_app
+from widget_server.core import db
+from widget_server.core.models import Account, Callback, Widget
 from widget_server.jobs import Jobs
-from widget_server.models import Account, Callback, Widget
-from widget_server.widgets import clean
+from widget_server.owners import admin
+from widget_server.owners.widgets import clean
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 ORIGIN = "https://shop.example.com"

@@ -15,9 +15,9 @@ from flask import Flask
 from tests.fakes import twilio as fake_twilio
 from tests.fakes import webhook as fake_webhook
 from tests.helpers import add_widget
-from widget_server import db
-from widget_server.events import event_url
-from widget_server.models import Callback, CallEvent
+from widget_server.calls.provider_events import event_url
+from widget_server.core import db
+from widget_server.core.models import Callback, CallEvent
 
 EVENT_BASE = "http://localhost"  # the test client's own address
 TWILIO_SETTINGS = {

@@ -12,7 +12,8 @@ import uuid
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from widget_server import create_app, db
+from widget_server import create_app
+from widget_server.core import db
 
 _template: str | None = None
 

@@ -21,7 +21,7 @@ from tests.helpers import (
     put_widget,
     run_jobs,
 )
-from widget_server import admin
+from widget_server.owners import admin
 
 SECRET_SETTING = "sk_live_0123456789abcdef"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import Flask
 
 from tests.helpers import run_jobs
-from widget_server import db
-from widget_server.models import Widget
+from widget_server.core import db
+from widget_server.core.models import Widget
 
 SECRET = "whsec-cli-0123456789abcdef"
 

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
 from tests.helpers import ORIGIN, VALID_US, add_account, admin_auth, create_widget
-from widget_server import admin
-from widget_server.errors import TooManyRequests
+from widget_server.core.errors import TooManyRequests
+from widget_server.owners import admin
 
 
 def assert_kazoo_error(response: Any, status: int) -> dict[str, Any]:

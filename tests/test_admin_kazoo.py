@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import VALID_US, admin_auth, callbacks, run_jobs
-from widget_server import db
-from widget_server.models import Widget
+from widget_server.core import db
+from widget_server.core.models import Widget
 
 KAZOO_ENVELOPE = {"auth_token", "data", "request_id", "revision", "status"}
 SECRET = "whsec-kazoo-0123456789abcdef"

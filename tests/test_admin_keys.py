@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import text
 
 from tests.helpers import add_account, add_widget, admin_auth
-from widget_server import admin, crypto, db
-from widget_server.models import ApiKey, Widget
+from widget_server.core import crypto, db
+from widget_server.core.models import ApiKey, Widget
+from widget_server.owners import admin
 
 
 def test_key_is_stored_only_as_its_hash(app: Flask) -> None:

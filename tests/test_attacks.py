@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import ORIGIN, SECRET, add_widget, callbacks, form_token, run_jobs
-from widget_server import blocklist, db, providers
-from widget_server.models import Lease
-from widget_server.phone_policy import NumberPolicy, PolicyRefusal, check
+from widget_server import providers
+from widget_server.calls import blocklist
+from widget_server.core import db
+from widget_server.core.models import Lease
+from widget_server.core.tokens import FORM_SALT, STATUS_SALT
+from widget_server.intake.phone_policy import NumberPolicy, PolicyRefusal, check
 from widget_server.providers import CallRequest, OriginateResult, Provider
-from widget_server.tokens import FORM_SALT, STATUS_SALT
 
 
 class CountingProvider(Provider):

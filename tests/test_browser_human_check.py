@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from tests.browser import ARTIFACTS, chromium, watch_problems
 from tests.helpers import callbacks
 from tests.live import live_server
-from widget_server import db
-from widget_server.models import ConsumedChallenge, Widget
+from widget_server.core import db
+from widget_server.core.models import ConsumedChallenge, Widget
 
 pytestmark = pytest.mark.browser
 

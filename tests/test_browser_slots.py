@@ -13,9 +13,9 @@ from sqlalchemy import select
 from tests.browser import ARTIFACTS, chromium
 from tests.live import host_site, live_server
 from tests.test_browser import HOST_JS, click_widget_button, host_page, widget_frame
-from widget_server import db
-from widget_server.clock import Clock
-from widget_server.models import Callback, CallEvent, Widget
+from widget_server.core import db
+from widget_server.core.clock import Clock
+from widget_server.core.models import Callback, CallEvent, Widget
 
 pytestmark = pytest.mark.browser
 

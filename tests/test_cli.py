@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
-from widget_server import db
-from widget_server.models import Widget
+from widget_server.core import db
+from widget_server.core.models import Widget
 
 
 def invoke(app: Flask, *args: str) -> Any:

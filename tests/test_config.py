@@ -9,8 +9,8 @@ from flask import Flask
 
 from tests.helpers import SECRET, base_config
 from widget_server import create_app
-from widget_server.settings import ConfigError
-from widget_server.tokens import Tokens
+from widget_server.core.settings import ConfigError
+from widget_server.core.tokens import Tokens
 
 
 @pytest.fixture

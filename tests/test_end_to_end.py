@@ -6,8 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import ORIGIN, callbacks, run_jobs, submit_json
-from widget_server import db
-from widget_server.models import CallEvent
+from widget_server.core import db
+from widget_server.core.models import CallEvent
 
 
 def test_callback_walks_through_every_simulator_status(

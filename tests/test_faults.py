@@ -31,10 +31,11 @@ from tests.processes import (
     processes,
     wait_for,
 )
-from widget_server import create_app, db
-from widget_server.models import Callback, CallEvent
-from widget_server.statuses import Status
-from widget_server.tokens import Tokens
+from widget_server import create_app
+from widget_server.core import db
+from widget_server.core.models import Callback, CallEvent
+from widget_server.core.statuses import Status
+from widget_server.core.tokens import Tokens
 
 pytestmark = pytest.mark.faults
 TERMINAL = "('completed','failed','no_answer','busy','canceled','rejected')"

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from widget_server import hours, widgets
-from widget_server.hours import is_open, next_open, schedule_for, slots
+from widget_server.calls import hours
+from widget_server.calls.hours import is_open, next_open, schedule_for, slots
+from widget_server.owners import widgets
 
 
 def utc(*parts: int) -> datetime:

@@ -9,10 +9,11 @@ import pytest
 from flask import Flask
 
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
-from widget_server import db, providers
-from widget_server.callbacks import apply_status
+from widget_server import providers
+from widget_server.calls.status_machine import apply_status
+from widget_server.core import db
+from widget_server.core.models import Callback
 from widget_server.jobs import Jobs
-from widget_server.models import Callback
 from widget_server.providers import CallRequest, OriginateResult, Provider
 
 
@@ -193,7 +194,7 @@ def test_a_widget_with_broken_provider_settings_fails_cleanly(
 ) -> None:
     widget_id = add_widget(app)
     with app.app_context():
-        from widget_server.models import Widget
+        from widget_server.core.models import Widget
 
         session = db.session()
         session.get(Widget, widget_id).provider_settings = {"fail": "sometimes"}

@@ -22,10 +22,10 @@ from tests.helpers import (
     run_jobs,
     submit_json,
 )
-from widget_server import db
-from widget_server.callbacks import apply_status
-from widget_server.live_status import StreamSettings, status_stream
-from widget_server.models import Callback, Lease
+from widget_server.calls.live_status import StreamSettings, status_stream
+from widget_server.calls.status_machine import apply_status
+from widget_server.core import db
+from widget_server.core.models import Callback, Lease
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_BUDGET = 12 * 1024

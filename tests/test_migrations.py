@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import inspect
 
 from tests.helpers import SECRET
-from widget_server import db
-from widget_server.models import Base
+from widget_server.core import db
+from widget_server.core.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +93,7 @@ def test_upgrade_from_the_first_revision_keeps_existing_widgets(empty_app: Flask
         )
     db.upgrade(empty_app)
     with empty_app.app_context():
-        from widget_server.models import Widget
+        from widget_server.core.models import Widget
 
         widget = db.session().get(Widget, "w1")
         assert widget is not None and widget.limits == {} and widget.human_check == {}

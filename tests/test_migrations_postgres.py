@@ -15,8 +15,9 @@ from sqlalchemy import inspect, text
 
 from tests import postgres
 from tests.helpers import SECRET
-from widget_server import create_app, db
-from widget_server.models import Base
+from widget_server import create_app
+from widget_server.core import db
+from widget_server.core.models import Base
 
 pytestmark = pytest.mark.postgres
 
@@ -111,7 +112,7 @@ def test_each_earlier_revision_upgrades_to_head(empty_url: str) -> None:
         }
     )
     with app.app_context():
-        from widget_server.models import Widget
+        from widget_server.core.models import Widget
 
         widget = db.session().get(Widget, "w1")
         assert widget is not None

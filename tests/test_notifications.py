@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
-from widget_server import settings
+from widget_server.core import settings
 
 OWNERS = ["owner@example.com", "sales@example.com"]
 PAGE = "https://shop.example.com/offer?utm_source=news"

@@ -10,14 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
-from widget_server.phone_policy import (
-    WHITELIST_PRESETS,
-    NumberPolicy,
-    PolicyRefusal,
-    check,
-    mask,
-    whitelist_errors,
-)
+from widget_server.core.numbers import mask, whitelist_errors
+from widget_server.intake.phone_policy import WHITELIST_PRESETS, NumberPolicy, PolicyRefusal, check
 
 ZA = NumberPolicy(default_region="ZA", allowed_regions=["ZA"])
 US = NumberPolicy(default_region="US", allowed_regions=["US"])

@@ -21,7 +21,7 @@ from tests.lifecycle import (
     url_for_event,
     webhook_widget,
 )
-from widget_server.events import event_url
+from widget_server.calls.provider_events import event_url
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from tests.helpers import add_widget, callbacks, form_token, submit_json
 from tests.processes import private_redis
-from widget_server import db
-from widget_server.errors import TooManyRequests
-from widget_server.guard import hit_limits
-from widget_server.models import Lease, Widget
+from widget_server.core import db
+from widget_server.core.errors import TooManyRequests
+from widget_server.core.models import Lease, Widget
+from widget_server.intake.guard import hit_limits
 
 
 def test_per_ip_limit_answers_429_json_with_retry_after(make_app: Callable[..., Flask]) -> None:
@@ -163,7 +163,7 @@ def test_limits_in_redis_count_exactly_as_hit_by_hit(make_app: Callable[..., Fla
 
 def _refusal(widget: Widget, number: str) -> str | None:
     try:
-        hit_limits(widget, number)
+        hit_limits(widget, number, "ip:192.0.2.7")
     except TooManyRequests as refusal:
         return refusal.reason
     return None

@@ -15,10 +15,11 @@ from tests.fakes.kazoo import Fake as KazooFake
 from tests.fakes.ledger import serve_ledger
 from tests.fakes.voiptech import Fake as VoiptechFake
 from tests.helpers import add_widget, run_jobs, submit_json
-from widget_server import db, providers
-from widget_server.callbacks import apply_status
-from widget_server.models import Callback, CallEvent, Lease, Widget, utcnow
-from widget_server.statuses import Status
+from widget_server import providers
+from widget_server.calls.status_machine import apply_status
+from widget_server.core import db
+from widget_server.core.models import Callback, CallEvent, Lease, Widget, utcnow
+from widget_server.core.statuses import Status
 
 NUMBER = "+1 201 555 0123"
 

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from tests.helpers import ORIGIN, SERVER, VALID_US, run_jobs, submit_json
 from tests.test_webhooks import LOCAL, SECRET, Receiver, receiver  # noqa: F401 (fixture)
-from widget_server import admin, blocklist, db
-from widget_server.models import Account, Callback, CallEvent, WebhookDelivery, Widget, utcnow
-from widget_server.number_hash import candidates, number_hash
-from widget_server.widgets import clean
+from widget_server.calls import blocklist
+from widget_server.core import db
+from widget_server.core.models import Account, Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from widget_server.intake.number_hash import candidates, number_hash
+from widget_server.owners import admin
+from widget_server.owners.widgets import clean
 
 NUMBERS = ["+12015550123", "+12015550124", "+12015550125", "+12015550126"]
 PAGE = "https://shop.example.com/offer?utm_source=news&email=ada%40example.com#top"

@@ -13,9 +13,9 @@ from flask import Flask
 from tests.fakes.webhook import Fake as WebhookFake
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
 from tests.lifecycle import EVENT_BASE, post_webhook_event, state, webhook_widget
-from widget_server import db
+from widget_server.core import db
+from widget_server.core.models import CallEvent, Lease, utcnow
 from widget_server.jobs import Jobs
-from widget_server.models import CallEvent, Lease, utcnow
 from widget_server.providers import CallRequest, OriginateResult
 from widget_server.providers.simulator import SimulatorProvider
 

@@ -27,11 +27,13 @@ from tests.helpers import (
     submit_json,
 )
 from tests.test_jobs import RecordingProvider
-from widget_server import blocklist, db, providers
-from widget_server.callbacks import apply_status
-from widget_server.clock import Clock
+from widget_server import providers
+from widget_server.calls import blocklist
+from widget_server.calls.status_machine import apply_status
+from widget_server.core import db
+from widget_server.core.clock import Clock
+from widget_server.core.models import BlockedEntry, Callback, CallEvent, Widget
 from widget_server.jobs import Jobs
-from widget_server.models import BlockedEntry, Callback, CallEvent, Widget
 from widget_server.providers import CallRequest
 
 BERLIN_HOURS = {

@@ -33,8 +33,9 @@ from schemathesis.checks import (
 )
 
 from tests.helpers import ORIGIN, SERVER, form_token
-from widget_server import admin, db
-from widget_server.models import Account
+from widget_server.core import db
+from widget_server.core.models import Account
+from widget_server.owners import admin
 
 # Schema-valid cases per operation, and schema-breaking ones per operation that takes a JSON
 # body or a query string: about 1,100 requests in all (routes without parameters have fewer

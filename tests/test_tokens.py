@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import ORIGIN, SECRET, VALID_US, add_widget, callbacks, form_token, submit_json
-from widget_server.tokens import FORM_SALT, STATUS_SALT, TokenRefused, Tokens
+from widget_server.core.tokens import FORM_SALT, STATUS_SALT, TokenRefused, Tokens
 
 
 def test_a_double_submit_gets_the_same_answer_and_one_callback(

@@ -18,8 +18,9 @@ from sqlalchemy import select, text
 
 from tests.fakes.server import serve_wsgi
 from tests.helpers import add_account, add_widget, admin_auth, put_widget, run_jobs, submit_json
-from widget_server import db, egress, webhooks
-from widget_server.models import Callback, WebhookDelivery, Widget
+from widget_server.core import db, egress
+from widget_server.core.models import Callback, WebhookDelivery, Widget
+from widget_server.notify import webhooks
 
 SECRET = "whsec-test-0123456789abcdef"
 PAGE = "https://shop.example.com/offer?utm_source=news&utm_medium=email&utm_campaign=spring&x=1"
@@ -338,7 +339,7 @@ def test_a_forged_webhook_job_sends_nothing(
     jobs = local_app.extensions["jobs"]
     jobs._webhook(json.dumps({"wd": delivery_id, "a": 1}))  # unsigned
     with local_app.app_context():
-        from widget_server.tokens import tokens
+        from widget_server.core.tokens import tokens
 
         forged = tokens().sign_job({"wd": delivery_id, "a": 1})[:-2] + "xx"
     jobs._webhook(forged)

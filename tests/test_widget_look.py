@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import ORIGIN, add_widget, submit_json
-from widget_server import display
-from widget_server.widgets import WidgetInvalid, clean
+from widget_server.owners import display
+from widget_server.owners.widgets import WidgetInvalid, clean
 
 BASE = {"name": "Sales", "extension": "1001"}
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-ROOT = Path(__file__).resolve().parent.parent
+from .core.settings import ROOT
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,7 +20,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("WIDGET_SERVER_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
-    from . import cli, clock, db, guard, i18n, jobs, logs, metrics, settings, tokens, web
+    from . import cli, jobs, web
+    from .core import clock, db, i18n, logs, metrics, settings, tokens
 
     settings.load(app, test_config)
     logs.configure(app)
@@ -36,7 +36,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     tokens.init_app(app)
     clock.init_app(app)
-    guard.init_app(app)
     jobs.init_app(app)
     metrics.init_app(app)
     web.init_app(app)

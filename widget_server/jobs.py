@@ -10,10 +10,13 @@ from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
-from . import clock, db, dialer, notifications, reconciler, retention, scheduling, webhooks
-from .events import event_url
+from .calls import dialer, reconciler, scheduling
+from .calls.provider_events import event_url
+from .core import clock, db
+from .core.tokens import TokenRefused, tokens
+from .notify import mail, webhooks
+from .owners import retention
 from .providers import ProviderEvent
-from .tokens import TokenRefused, tokens
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ class Jobs:
         with self.app.app_context():
             job = _verified(signed, "owner email")
             if job is not None:
-                notifications.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
+                mail.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
 
     def sweep_webhooks(self) -> int:
         """Queue webhook deliveries whose job never ran (every 5 minutes)."""

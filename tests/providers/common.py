@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from widget_server.core.statuses import Status
 from widget_server.providers.base import (
     CallRequest,
     CallState,
@@ -16,7 +17,6 @@ from widget_server.providers.base import (
     ProviderEvent,
     RetryableProviderError,
 )
-from widget_server.statuses import Status
 
 # The usual mapping of an HTTP error status to a typed error and its cause; adapters that
 # map differently keep their own table.

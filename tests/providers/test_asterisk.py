@@ -14,6 +14,7 @@ import pytest
 from tests.fakes.asterisk import SECRET, USERNAME, Fake, asterisk_variables
 from tests.fakes.server import serve_tcp
 from tests.providers.common import call_builder, channels_gone, live_env
+from widget_server.core.statuses import Status
 from widget_server.providers.asterisk import AsteriskProvider, frame
 from widget_server.providers.base import (
     CallState,
@@ -22,7 +23,6 @@ from widget_server.providers.base import (
     ProviderConfigError,
     RetryableProviderError,
 )
-from widget_server.statuses import Status
 
 CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 KEY = f"{CALLBACK_ID}-1"

@@ -14,6 +14,7 @@ import pytest
 
 from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
 from tests.providers.common import call_builder, channels_gone, live_env
+from widget_server.core.statuses import Status
 from widget_server.providers import freeswitch
 from widget_server.providers.base import (
     CallState,
@@ -22,7 +23,6 @@ from widget_server.providers.base import (
     RetryableProviderError,
 )
 from widget_server.providers.freeswitch import FreeSwitchProvider, parse_plain_event
-from widget_server.statuses import Status
 
 CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -12,6 +12,7 @@ import requests
 
 from tests.fakes.webhook import PATH, SECRET, Fake, reference_signature, reference_verify
 from tests.providers.common import call_builder, live_env
+from widget_server.core.statuses import Status
 from widget_server.providers.base import (
     OriginateResult,
     PermanentProviderError,
@@ -21,7 +22,6 @@ from widget_server.providers.base import (
     parse_report,
 )
 from widget_server.providers.webhook import WebhookProvider, sign, verify
-from widget_server.statuses import Status
 
 CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 KEY = f"{CALLBACK_ID}-1"

@@ -5,8 +5,8 @@ from typing import Any, Literal
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
-from widget_server.db import make_engine
-from widget_server.models import Base
+from widget_server.core.db import make_engine
+from widget_server.core.models import Base
 
 config = context.config
 

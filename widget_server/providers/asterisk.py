@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .checks import unsafe_text
 
 STATUSES = frozenset(status.value for status in Status)

@@ -34,7 +34,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .http import HTTPProvider, setting_errors
 from .numbers import E164_RE

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .checks import printable
 from .http import HTTPProvider, setting_errors

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..statuses import Status
+from ..core.statuses import Status
 
 CAUSE_RE = re.compile(r"[A-Z0-9_]{1,64}")
 

@@ -46,8 +46,8 @@ from urllib.parse import quote
 
 import requests
 
-from ..phone_policy import whitelist_errors
-from ..statuses import Status
+from ..core.numbers import whitelist_errors
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,

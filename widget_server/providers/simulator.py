@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,

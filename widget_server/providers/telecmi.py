@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 
 import requests
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     OriginateResult,

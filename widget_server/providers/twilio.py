@@ -44,7 +44,7 @@ from xml.etree import ElementTree
 
 import requests
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,

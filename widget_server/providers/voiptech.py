@@ -54,7 +54,7 @@ from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..statuses import Status
+from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .checks import printable
 from .http import READ_TIMEOUT, HTTPProvider, setting_errors

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..signing import timestamped_digest
-from ..statuses import Status
+from ..core.signing import timestamped_digest
+from ..core.statuses import Status
 from .base import (
     STATUSES,
     CallRequest,

@@ -6,32 +6,38 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from ..owners.texts import text
     from . import (
         admin_api,
         api,
         booking,
         embed,
-        errors,
-        events,
-        form,
+        error_handlers,
+        form_page,
         headers,
         health,
+        limits,
         live,
         openapi,
         optout,
         owner_api,
+        provider_hooks,
     )
 
+    # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
+    app.jinja_env.globals.update(widget_text=text)
+
+    limits.init_app(app)
     app.register_blueprint(embed.bp)
-    app.register_blueprint(form.bp)
+    app.register_blueprint(form_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(live.bp)
-    app.register_blueprint(events.bp)
+    app.register_blueprint(provider_hooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(optout.bp)
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(owner_api.bp)
     app.register_blueprint(openapi.bp)
-    errors.init_app(app)
+    error_handlers.init_app(app)
     headers.init_app(app)
     booking.init_app(app)

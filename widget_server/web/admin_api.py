@@ -12,9 +12,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from .. import admin, blocklist, db, widgets
-from ..callbacks import Submission, submit
-from ..errors import (
+from ..calls import blocklist
+from ..core import db
+from ..core.errors import (
     BadRequest,
     Forbidden,
     NotFound,
@@ -22,11 +22,13 @@ from ..errors import (
     UnsupportedMediaType,
     WidgetServerError,
 )
-from ..guard import hit_limits, limiter, submit_limit_per_ip
+from ..core.models import ApiKey, Widget
+from ..intake.submission import Submission, submit
 from ..jobs import jobs
-from ..models import ApiKey, Widget
+from ..owners import admin, widgets
 from . import payloads
-from .origins import allowed, own_origin, request_origin
+from .limits import hit_submission_limits, limiter, submit_limit_per_ip
+from .request_origin import allowed, own_origin, request_origin
 from .wiring import submit_callback
 
 log = logging.getLogger(__name__)
@@ -323,7 +325,7 @@ def _submit_keyed(widget: Widget, submission: Submission) -> Any:
         widget,
         submission,
         tokens=admin.KeyedTokens(current_app),
-        hit_limits=hit_limits,
+        hit_limits=hit_submission_limits,
         enqueue_dial=jobs().enqueue_dial,
         enqueue_dial_at=jobs().enqueue_dial_at,
         lease_seconds=current_app.config["LEASE_SECONDS"],

@@ -8,16 +8,19 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from .. import clock, display, human_checks, scheduling, texts
-from ..callbacks import Submission
-from ..errors import BadRequest, Forbidden, UnsupportedMediaType
-from ..guard import limiter, submit_limit_per_ip
-from ..live_status import decoy_view, iso_utc, visitor_view
-from ..models import Widget
-from ..phone_policy import region_choices
-from ..tokens import tokens
+from ..calls import scheduling
+from ..calls.live_status import iso_utc, visitor_view
+from ..core import clock
+from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
+from ..core.models import Widget
+from ..core.tokens import tokens
+from ..intake import decoys, human_checks
+from ..intake.phone_policy import region_choices
+from ..intake.submission import Submission
+from ..owners import display, texts
 from . import payloads
-from .origins import allowed, own_origin, request_origin
+from .limits import limiter, submit_limit_per_ip
+from .request_origin import allowed, own_origin, request_origin
 from .wiring import status_subject, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -153,7 +156,7 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
 def callback_status(token: str) -> ResponseReturnValue:
     callback, decoy, widget = status_subject(token)
     if decoy is not None:
-        view = decoy_view(decoy, widget)
+        view = decoys.view(decoy, widget)
     else:
         assert callback is not None
         view = visitor_view(callback)

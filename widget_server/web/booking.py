@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Flask
 
-from .. import clock, scheduling
-from ..models import Widget
+from ..calls import scheduling
+from ..core import clock
+from ..core.models import Widget
 
 
 def booking_offer(widget: Widget) -> dict[str, Any]:

@@ -20,15 +20,16 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from .. import db, display
-from ..errors import NotFound
-from ..i18n import supported
-from ..models import Account, Widget
+from ..core import db
+from ..core.errors import NotFound
+from ..core.i18n import supported
+from ..core.models import Account, Widget
+from ..owners import display
+from ..owners.accounts import DEMO_ACCOUNT
 from .wiring import widget_or_404
 
 bp = Blueprint("embed", __name__)
 
-DEMO_ACCOUNT = "Demo"
 # Short enough that a fix reaches every host page within minutes; ETags make revalidation cheap.
 LOADER_MAX_AGE = 300
 

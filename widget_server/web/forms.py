@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from ..i18n import N_
-from ..models import Widget
-from ..phone_policy import region_choices
-from ..texts import text
+from ..core.i18n import N_
+from ..core.models import Widget
+from ..intake.phone_policy import region_choices
+from ..owners.texts import text
 
 # WTForms' own messages that a visitor can meet, so the catalogues carry them too.
 WTFORMS_MESSAGES = (N_("Not a valid choice."),)

@@ -6,9 +6,9 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from .. import db
-from ..guard import limiter
+from ..core import db
 from ..jobs import jobs
+from .limits import limiter
 
 bp = Blueprint("health", __name__)
 

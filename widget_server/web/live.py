@@ -17,25 +17,26 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from .. import db, lifecycle
-from ..errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
-from ..lifecycle import CancelResult
-from ..live_status import (
+from ..calls import lifecycle
+from ..calls.lifecycle import CancelResult
+from ..calls.live_status import (
     CANCELED_TEXT,
     ENDED_TEXT,
     TOO_LATE_TEXT,
     StreamSettings,
     database_reader,
-    decoy_view,
     reason_text,
     status_stream,
     visitor_view,
 )
-from ..models import Callback, Widget
-from ..statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
-from ..tokens import TokenRefused, tokens
+from ..core import db
+from ..core.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
+from ..core.models import Callback, Widget
+from ..core.statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
+from ..core.tokens import TokenRefused, tokens
+from ..intake import decoys
 from .api import cors, preflight
-from .origins import own_origin, request_origin
+from .request_origin import own_origin, request_origin
 from .wiring import callback_for_status_token, status_subject, widget_or_404
 
 bp = Blueprint("live", __name__)
@@ -54,7 +55,7 @@ def callback_events(token: str) -> ResponseReturnValue:
     )
     read: Callable[[], dict[str, Any] | None]
     if decoy is not None:
-        view = decoy_view(decoy, widget)
+        view = decoys.view(decoy, widget)
         read = lambda: view  # noqa: E731 - a decoy never changes
     else:
         assert callback is not None
@@ -79,7 +80,7 @@ def cancel_json(token: str) -> ResponseReturnValue:
         raise UnsupportedMediaType()
     if decoy is not None:
         # A decoy cancels like a real callback, and nothing is stored.
-        view = decoy_view(decoy, widget)
+        view = decoys.view(decoy, widget)
         view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
     else:
         assert callback is not None

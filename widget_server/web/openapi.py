@@ -21,8 +21,11 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from .. import admin, phone_policy, providers, webhooks, widgets
-from ..statuses import Status
+from .. import providers
+from ..core.statuses import Status
+from ..intake import phone_policy
+from ..notify import webhooks
+from ..owners import admin, widgets
 
 bp = Blueprint("openapi", __name__)
 

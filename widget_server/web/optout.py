@@ -9,12 +9,13 @@ from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
-from .. import blocklist, db
-from ..errors import BadRequest, Forbidden, UnsupportedMediaType
-from ..guard import limiter, submit_limit_per_ip
-from ..i18n import N_
-from ..phone_policy import mask
-from .origins import own_origin, request_origin
+from ..calls import blocklist
+from ..core import db
+from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
+from ..core.i18n import N_
+from ..core.numbers import mask
+from .limits import limiter, submit_limit_per_ip
+from .request_origin import own_origin, request_origin
 
 bp = Blueprint("optout", __name__)
 log = logging.getLogger(__name__)

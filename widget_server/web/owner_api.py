@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import phonenumbers
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from .. import db, retention, webhooks
-from ..guard import limiter
-from ..phone_policy import mask
+from ..core import db
+from ..core.numbers import mask
+from ..notify import webhooks
+from ..owners import retention
 from .admin_api import (
     KazooInvalid,
     _authenticated,
@@ -26,6 +26,7 @@ from .admin_api import (
     envelope,
     kazoo_error,
 )
+from .limits import limiter
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,6 @@ bp.register_error_handler(HTTPException, kazoo_error)
 limiter.limit(admin_limit_per_ip)(bp)
 
 MAX_DELIVERIES = 500
-DELIVERY_STATUSES = webhooks.DELIVERY_STATUSES
-
-
 @bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
 def webhook_test(account_id: str, widget_id: str) -> ResponseReturnValue:
     _authenticated(account_id)
@@ -57,25 +55,12 @@ def webhook_deliveries(account_id: str, widget_id: str) -> ResponseReturnValue:
     if not (raw_size.isdigit() and 1 <= int(raw_size) <= MAX_DELIVERIES):
         errors["page_size"] = f"must be an integer from 1 to {MAX_DELIVERIES}"
     status = request.args.get("status") or None
-    if status is not None and status not in DELIVERY_STATUSES:
-        errors["status"] = "must be one of " + ", ".join(DELIVERY_STATUSES)
+    if status is not None and status not in webhooks.DELIVERY_STATUSES:
+        errors["status"] = "must be one of " + ", ".join(webhooks.DELIVERY_STATUSES)
     if errors:
         raise KazooInvalid(fields=errors)
     found = webhooks.deliveries(db.session(), widget, limit=int(raw_size), status=status)
     return envelope([webhooks.describe(delivery) for delivery in found])
-
-
-def e164_or_none(value: object) -> str | None:
-    """Read a number for erasure: any valid-looking international number, as E.164."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 40:
-        return None
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 @bp.route("/erase", methods=["POST"])
@@ -83,7 +68,7 @@ def erase(account_id: str) -> ResponseReturnValue:
     _authenticated(account_id)
     data: dict[str, Any] = _data()
     errors = {key: "unknown property" for key in data if key != "number"}
-    e164 = e164_or_none(data.get("number"))
+    e164 = retention.e164_or_none(data.get("number"))
     if e164 is None:
         errors["number"] = "must be an international number such as +12015550123"
     if errors or e164 is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import BadRequest
-from ..widgets import CONTROL
+from ..core.errors import BadRequest
+from ..owners.widgets import CONTROL
 
 MAX_EXTRA_KEYS = 20
 MAX_EXTRA_VALUE = 256

@@ -7,15 +7,17 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from .. import blocklist, db, human_checks, ids
-from ..callbacks import Accepted, Submission, submit
-from ..decoys import Decoy, is_decoy, parse
-from ..errors import NotFound, TooManyRequests
-from ..guard import hit_limits
+from ..calls import blocklist
+from ..core import db, ids
+from ..core.errors import NotFound, TooManyRequests
+from ..core.models import Callback, Widget
+from ..core.tokens import TokenRefused, tokens
+from ..intake import human_checks
+from ..intake.decoys import Decoy, is_decoy, parse
+from ..intake.submission import Accepted, Submission, submit
 from ..jobs import jobs
-from ..models import Callback, Widget
-from ..tokens import TokenRefused, tokens
-from .origins import own_origin, request_origin
+from .limits import hit_submission_limits
+from .request_origin import own_origin, request_origin
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def submit_callback(widget: Widget, submission: Submission) -> Accepted:
         widget,
         submission,
         tokens=tokens(),
-        hit_limits=hit_limits,
+        hit_limits=hit_submission_limits,
         enqueue_dial=jobs().enqueue_dial,
         enqueue_dial_at=jobs().enqueue_dial_at,
         lease_seconds=current_app.config["LEASE_SECONDS"],

@@ -32,7 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_account_id"), ["account_id"], unique=False)
     # Provider settings written before this revision stay plaintext JSON until the widget is
-    # next saved; reads accept both shapes (see widget_server.crypto).
+    # next saved; reads accept both shapes (see widget_server.core.crypto).
 
 
 def downgrade() -> None:

@@ -1,0 +1,83 @@
+"""The package's shape: no import cycles, the request seen only by HTTP code, a small root.
+
+The layer order itself is the import contract in pyproject.toml (`make lint` runs it);
+these tests hold what a layers contract cannot: cycles inside one layer, and names.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import grimp
+
+PACKAGE = Path(__file__).resolve().parent.parent / "widget_server"
+# core is the app's plumbing (request ids in logs, request timing, the locale selector);
+# the stages above it get what they need from a request as arguments.
+DOMAIN = ("intake", "calls", "owners", "notify", "providers")
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    # Tarjan's strongly connected components over the package's own modules.
+    modules = sorted(m for m in graph.modules if m.startswith("widget_server"))
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in graph.find_modules_directly_imported_by(module):
+            if not target.startswith("widget_server"):
+                continue
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in modules:
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_itself_round_a_loop() -> None:
+    graph = grimp.build_graph("widget_server")
+    # A package's __init__ importing its own modules inside a function (an app factory)
+    # is not a loop of the code's own making: leave the package faces out.
+    for face in ("widget_server", "widget_server.cli", "widget_server.web"):
+        for target in list(graph.find_modules_directly_imported_by(face)):
+            graph.remove_import(importer=face, imported=target)
+    assert _cycles(graph) == []
+
+
+def test_domain_code_never_reads_the_request() -> None:
+    offenders = []
+    for package in DOMAIN:
+        for path in (PACKAGE / package).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module in ("flask", "werkzeug"):
+                    names = {alias.name for alias in node.names}
+                    if names & {"request", "Request", "session", "g"}:
+                        offenders.append(f"{path.relative_to(PACKAGE)}: {sorted(names)}")
+    assert offenders == []
+
+
+def test_the_package_root_holds_only_the_factory_and_the_job_wiring() -> None:
+    modules = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert modules == ["__init__.py", "jobs.py"]

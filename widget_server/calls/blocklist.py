@@ -1,0 +1,105 @@
+"""Block lists: numbers, number prefixes and client addresses, with expiry; callee opt-outs."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from ..core.models import BlockedEntry, utcnow
+
+KINDS = ("number", "prefix", "ip", "optout")
+
+
+def _active() -> ColumnElement[bool]:
+    return or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > utcnow())
+
+
+def number_blocked(session: Session, e164: str) -> str | None:
+    """Return why a destination may not be called ("blocked" or "opted_out"), else None."""
+    # One query for every kind that can name a number: an exact opt-out or block, or a
+    # blocked prefix, which is any leading part of the number ("+2" … the whole of it).
+    # The (kind, value) unique index serves both lookups.
+    prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
+    kinds = set(
+        session.scalars(
+            select(BlockedEntry.kind).where(
+                _active(),
+                or_(
+                    and_(BlockedEntry.kind.in_(("optout", "number")), BlockedEntry.value == e164),
+                    and_(BlockedEntry.kind == "prefix", BlockedEntry.value.in_(prefixes)),
+                ),
+            )
+        )
+    )
+    # An opt-out is the callee's own wish: it is the reason given when several apply.
+    if "optout" in kinds:
+        return "opted_out"
+    if "number" in kinds:
+        return "blocked_number"
+    if "prefix" in kinds:
+        return "blocked_prefix"
+    return None
+
+
+def address_blocked(session: Session, address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    # Networks are matched here rather than in SQL, which SQLite cannot do; only the
+    # values are read, not whole rows.
+    networks = session.scalars(
+        select(BlockedEntry.value).where(BlockedEntry.kind == "ip", _active())
+    )
+    for value in networks:
+        try:
+            if ip in ipaddress.ip_network(value, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def add(
+    session: Session,
+    kind: str,
+    value: str,
+    reason: str | None = None,
+    expires_at: datetime | None = None,
+) -> BlockedEntry:
+    """Add or refresh an entry; raise ValueError when the value does not fit its kind."""
+    value = normalise(kind, value)
+    entry = session.scalars(
+        select(BlockedEntry).where(BlockedEntry.kind == kind, BlockedEntry.value == value)
+    ).first()
+    if entry is None:
+        entry = BlockedEntry(kind=kind, value=value)
+        session.add(entry)
+    entry.reason, entry.expires_at = reason, expires_at
+    return entry
+
+
+def remove(session: Session, kind: str, value: str) -> bool:
+    entry = session.scalars(
+        select(BlockedEntry).where(
+            BlockedEntry.kind == kind, BlockedEntry.value == normalise(kind, value)
+        )
+    ).first()
+    if entry is not None:
+        session.delete(entry)
+    return entry is not None
+
+
+def normalise(kind: str, value: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    value = value.strip()
+    if kind == "ip":
+        return str(ipaddress.ip_network(value, strict=False))
+    digits = value.removeprefix("+")
+    if not digits.isdigit() or not 1 <= len(digits) <= 15:
+        raise ValueError("numbers and prefixes are E.164 digits, e.g. +2782 or +27821234567")
+    return f"+{digits}"

@@ -1,0 +1,237 @@
+"""A callback's life once it is queued: provider events per attempt, retries, cancel.
+
+Attempts: the dialer numbers each originate (1, 2, …) and stores the number on the callback.
+Every event names the attempt it belongs to (its signed event URL or its signed job), and
+only an event for the current attempt can move the callback; older ones are stored with
+`applied=False`.
+
+Retries: when the agent leg is not answered (no answer, busy, failed) or the provider fails
+in a way worth repeating, and the widget's `max_retries` allows another attempt, the
+callback goes to `retry_wait` instead of ending and the next attempt is queued after
+`retry_delay * 2 ** (attempt - 1)` seconds (at most an hour). That is the one step back in a
+callback's life: the next attempt starts again at `dialing`. A visitor who does not answer
+is not called again. A dial job only places a call from `queued`, `scheduled` or
+`retry_wait`, so there is never more than one live call per callback, and a canceled
+callback never dials again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from ..core import metrics
+from ..core.models import Callback, CallEvent, Widget, utcnow
+from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
+from ..providers import ProviderEvent
+from . import leases
+from .status_machine import apply_status
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = 3600
+# Ends of an attempt that another attempt may fix: the agent was away or the provider
+# stumbled. A visitor who did not answer or was busy is not called again.
+RETRY_CAUSES = frozenset(
+    {"agent_no_answer", "agent_busy", "agent_failed", "provider_unavailable", "provider_timeout"}
+)
+RETRY_ENDS = frozenset({Status.NO_ANSWER, Status.BUSY, Status.FAILED})
+UNKNOWN = "unknown"  # CallEvent.status of a report this product has no status for
+
+EnqueueDial = Callable[[str, int, float], None]
+DEFAULT_LEASE = 15 * 60  # settings.DEFAULTS["LEASE_SECONDS"], outside an app
+
+
+def retry_delay(widget: Widget, attempt: int) -> int:
+    """Return the seconds to wait before the attempt after `attempt` (exponential backoff)."""
+    return int(min(widget.retry_delay * 2 ** (attempt - 1), MAX_RETRY_DELAY))
+
+
+def may_retry(widget: Widget, callback: Callback) -> bool:
+    return not is_terminal(callback.status) and callback.attempts <= widget.max_retries
+
+
+def lock(session: Session, callback_id: str) -> Callback | None:
+    """Load a callback fresh and locked (SELECT … FOR UPDATE; SQLite serialises writers)."""
+    return session.get(Callback, callback_id, with_for_update=True, populate_existing=True)
+
+
+def _lease_seconds() -> int:
+    return int(current_app.config["LEASE_SECONDS"]) if has_app_context() else DEFAULT_LEASE
+
+
+def retry_later(
+    session: Session,
+    callback: Callback,
+    *,
+    source: str,
+    cause: str | None,
+    enqueue_dial: EnqueueDial,
+    delay: int | None = None,
+) -> int:
+    """End the current attempt without ending the callback; queue the next one.
+
+    Committed before the job is queued, so the next dial job finds `retry_wait`. `delay`
+    defaults to the widget's backoff; the reconciler passes 0 for an attempt that provably
+    never reached the provider.
+    """
+    if delay is None:
+        delay = retry_delay(callback.widget, callback.attempts)
+    session.add(
+        CallEvent(
+            callback_id=callback.id,
+            status=Status.RETRY_WAIT,
+            cause=cause,
+            source=source,
+            details={"attempt": callback.attempts, "retry_in": delay},
+            applied=True,
+        )
+    )
+    metrics.CALLBACK_STATUS.labels(Status.RETRY_WAIT).inc()
+    callback.status = Status.RETRY_WAIT
+    callback.cause = cause
+    callback.updated_at = utcnow()
+    # The callback keeps its slots through the wait and the next attempt: a long backoff
+    # must not let its leases lapse, or the same number could be taken by another request.
+    leases.extend(
+        session, callback.id, callback.updated_at + timedelta(seconds=delay + _lease_seconds())
+    )
+    session.commit()
+    try:
+        enqueue_dial(callback.id, callback.attempts + 1, delay)
+    except Exception as exc:
+        log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
+        apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
+        session.commit()
+        return delay
+    log.info(
+        "retry callback=%s attempt=%s in %ss cause=%s",
+        callback.id,
+        callback.attempts + 1,
+        delay,
+        cause,
+    )
+    return delay
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    applied: bool  # the callback moved (or went to retry_wait)
+    stale: bool = False  # the event belonged to an attempt that is over
+    retry_in: int | None = None
+
+
+def record_event(
+    session: Session,
+    callback_id: str,
+    attempt: int | None,
+    event: ProviderEvent,
+    *,
+    source: str,
+    enqueue_dial: EnqueueDial,
+) -> EventOutcome | None:
+    """Store one provider event and move the callback if it is news for the current attempt.
+
+    `attempt` None (an event job queued before attempts were carried) counts as current.
+    Returns None when the callback does not exist.
+    """
+    callback = lock(session, callback_id)
+    if callback is None:
+        return None
+    details: dict[str, Any] = {**event.details, "attempt": attempt or callback.attempts}
+    current = attempt is None or attempt == callback.attempts
+    if not current or callback.status == Status.RETRY_WAIT:
+        # A late report of an attempt that is over: kept for the record, never applied.
+        _store(session, callback, event.status, event, source, details)
+        session.commit()
+        return EventOutcome(applied=False, stale=True)
+    widget = callback.widget
+    if event.status in RETRY_ENDS and event.cause in RETRY_CAUSES and may_retry(widget, callback):
+        _store(session, callback, event.status, event, source, {**details, "retried": True})
+        delay = retry_later(
+            session, callback, source=source, cause=event.cause, enqueue_dial=enqueue_dial
+        )
+        return EventOutcome(applied=True, retry_in=delay)
+    moved = apply_status(
+        session,
+        callback,
+        event.status,
+        source=source,
+        cause=event.cause,
+        provider_call_id=event.provider_call_id,
+        details=details,
+    )
+    session.commit()
+    return EventOutcome(applied=moved)
+
+
+def record_unknown(
+    session: Session, callback_id: str, attempt: int, source: str, reported: str
+) -> None:
+    """Keep a provider's report that maps to no status, without moving anything."""
+    session.add(
+        CallEvent(
+            callback_id=callback_id,
+            status=UNKNOWN,
+            source=source,
+            details={"attempt": attempt, "reported": reported[:64]},
+            applied=False,
+        )
+    )
+    session.commit()
+
+
+def _store(
+    session: Session,
+    callback: Callback,
+    status: str,
+    event: ProviderEvent,
+    source: str,
+    details: dict[str, Any],
+) -> None:
+    session.add(
+        CallEvent(
+            callback_id=callback.id,
+            status=status,
+            cause=event.cause,
+            source=source,
+            provider_call_id=event.provider_call_id,
+            details=details,
+            applied=False,
+        )
+    )
+
+
+class CancelResult(StrEnum):
+    CANCELED = "canceled"
+    ALREADY_CANCELED = "already_canceled"
+    TOO_LATE = "too_late"  # a call is under way or the callback has ended
+    UNKNOWN = "unknown"
+
+
+def cancel(session: Session, callback_id: str) -> tuple[CancelResult, Callback | None]:
+    """Cancel a callback that has no live call (queued, scheduled, waiting for a retry).
+
+    Under the row lock, so a dial job deciding at the same moment either sees `canceled`
+    and never dials, or has already moved to `dialing` and the cancel answers too late.
+    """
+    callback = lock(session, callback_id)
+    if callback is None:
+        return CancelResult.UNKNOWN, None
+    if callback.status == Status.CANCELED:
+        session.rollback()
+        return CancelResult.ALREADY_CANCELED, callback
+    if callback.status not in NOT_YET_DIALING:
+        session.rollback()
+        return CancelResult.TOO_LATE, callback
+    apply_status(session, callback, Status.CANCELED, source="visitor", cause="visitor_canceled")
+    session.commit()
+    log.info("canceled callback=%s by the visitor", callback.id)
+    return CancelResult.CANCELED, callback

@@ -1,0 +1,374 @@
+"""Reconcile callbacks a crash left behind, without ever dialling an attempt twice.
+
+A worker killed between "dialing" (committed before the provider is asked) and the
+provider's answer leaves a callback with no result; a job lost from the queue leaves one
+"queued" for good; a provider that reports nothing after its originate leaves one in the
+status the originate confirmed. Each pass looks at active callbacks with no progress for
+longer than a bound derived from the widget's ring timeout, and settles each one:
+
+- queued, never dialled: its dial job was lost; dialling attempt 1 again is safe, because
+  the dial job itself refuses an attempt that already started;
+- dialing with no answer recorded: the provider is asked what became of the attempt (by
+  its idempotency key). A recorded state is applied; "no such attempt" means no call was
+  placed, so a new attempt is queued (once); a provider that cannot say leaves the
+  callback "failed" with cause "lost" rather than risk ringing anyone twice;
+- a later status gone quiet (the provider took the attempt): the provider is asked for the
+  call's state when it can say (simulator, webhook with a status_url, Twilio, Kazoo with a
+  known clicktocall; FreeSWITCH and Asterisk say whether the call is still up). A
+  provider that cannot (the HTTP click-to-call adapters, or settings that no longer
+  build), or one that says the call is still going, leaves the callback as it is until it
+  has been quiet for the lease, the longest a call counts as in progress; then it ends
+  "completed" with cause "unreported".
+
+The provider is asked outside any transaction (SQLite would otherwise hold its write lock
+across a network call); the answer is applied only if the callback did not move meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import providers
+from ..core import metrics
+from ..core.models import Callback, CallEvent, Widget, utcnow
+from ..core.statuses import Status, can_move, is_terminal
+from . import lifecycle
+from .status_machine import apply_status
+
+log = logging.getLogger(__name__)
+
+SOURCE = "reconciler"
+LOST = "lost"
+REQUEUED = "requeued"
+REDIALLED = "lost_attempt_redialled"
+RETRY_REQUEUED = "retry_requeued"
+UNREPORTED = "unreported"
+# Once the agent has answered, the conversation may last; quiet is normal until the lease
+# (the longest a call counts as in progress) has run out.
+TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
+# Not yet dialled (or between attempts): a lost job is queued again, no provider is asked.
+NOT_ASKED = frozenset({Status.QUEUED, Status.RETRY_WAIT})
+CHECKED = (
+    Status.QUEUED,
+    Status.RETRY_WAIT,
+    Status.DIALING,
+    Status.AGENT_RINGING,
+    Status.AGENT_ANSWERED,
+    Status.VISITOR_RINGING,
+    Status.CONNECTED,
+)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long a callback may stay quiet before a pass looks at it."""
+
+    grace: float  # seconds beyond the ring timeouts (queue backlog, slow provider answers)
+    lease_seconds: float
+
+    def stale_after(
+        self, status: str, ring_timeout: int, retry_in: float = 0, asks: bool = False
+    ) -> timedelta:
+        if status in TALKING and not asks:
+            # Nobody can say when the conversation ends: leave it until the lease runs out.
+            seconds = max(self.lease_seconds, 2 * ring_timeout + self.grace)
+        elif status in TALKING:
+            # A provider that can say whether the call is still up is asked as soon as a
+            # ringing leg would have ended, so a finished call ends here minutes after it.
+            seconds = 2 * ring_timeout + self.grace
+        elif status in NOT_ASKED:
+            seconds = self.grace  # a retry wait also gets its own delay (retry_in) below
+        else:
+            # Both legs ring for at most the widget's timeout each.
+            seconds = 2 * ring_timeout + self.grace
+        return timedelta(seconds=seconds + retry_in)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    callback_id: str
+    status: str
+    attempt: int
+    provider_call_id: str | None
+    last_event_id: int | None
+    awaiting_answer: bool  # the attempt started, and nothing came back from the provider
+    lease_over: bool  # quiet for at least the lease: no call can still be going on
+    # The widget's provider, for a callback past queued (None: its settings no longer build).
+    provider: providers.Provider | None = None
+
+
+def reconcile(
+    session: Session,
+    *,
+    bounds: Bounds,
+    enqueue_dial: Callable[[str, int], None],
+    now: datetime | None = None,
+    limit: int = 200,
+) -> Counter[str]:
+    """Run one pass; return how many callbacks ended in each outcome."""
+    moment = now or utcnow()
+    outcomes: Counter[str] = Counter()
+    earliest = moment - timedelta(seconds=bounds.grace)
+    # updated_at only moves with the status, so it never lies after the last event: a cheap
+    # first filter on the (status, updated_at) index.
+    ids = session.scalars(
+        select(Callback.id)
+        .where(Callback.status.in_(CHECKED), Callback.updated_at < earliest)
+        .order_by(Callback.updated_at)
+        .limit(limit)
+    ).all()
+    for callback_id in ids:
+        candidate = _stale(session, callback_id, bounds, moment)
+        session.rollback()  # no transaction is held while the provider is asked
+        if candidate is None:
+            continue
+        try:
+            outcome = _settle(session, candidate, enqueue_dial)
+        except Exception:
+            session.rollback()
+            log.exception("reconciling callback=%s failed; next pass tries again", callback_id)
+            outcome = "error"
+        outcomes[outcome] += 1
+        metrics.RECONCILED.labels(outcome).inc()
+    if ids:
+        log.info("reconciler pass: %s", dict(outcomes) or "nothing stale")
+    return outcomes
+
+
+def _last_event(session: Session, callback_id: str) -> CallEvent | None:
+    return session.scalars(
+        select(CallEvent)
+        .where(CallEvent.callback_id == callback_id)
+        .order_by(CallEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _stale(
+    session: Session, callback_id: str, bounds: Bounds, moment: datetime
+) -> Candidate | None:
+    callback = session.get(Callback, callback_id)
+    if callback is None or is_terminal(callback.status):
+        return None
+    if callback.scheduled_for is not None and callback.scheduled_for > moment:
+        return None
+    last = _last_event(session, callback_id)
+    last_seen = last.occurred_at if last is not None else callback.updated_at
+    retry_in = 0.0
+    if last is not None and isinstance(last.details.get("retry_in"), int | float):
+        retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
+    # Built once per pass: before the bound when the bound depends on it (a conversation
+    # is asked about sooner when its provider can answer), else only once found stale.
+    provider = _provider(callback.widget) if callback.status in TALKING else None
+    asks = provider is not None and provider.reports_call_status()
+    bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
+    quiet = moment - max(last_seen, callback.updated_at)
+    if quiet <= bound:
+        return None
+    if callback.status not in TALKING and callback.status not in NOT_ASKED:
+        provider = _provider(callback.widget)
+    return Candidate(
+        callback.id,
+        callback.status,
+        callback.attempts,
+        callback.provider_call_id,
+        last.id if last is not None else None,
+        callback.status == Status.DIALING and _awaiting_answer(session, callback),
+        # "dialing" is stale long before the lease runs out: a call its provider cannot
+        # report is looked at again on each pass, and settled only once this holds.
+        quiet >= timedelta(seconds=bounds.lease_seconds),
+        provider,
+    )
+
+
+def _provider(widget: Widget) -> providers.Provider | None:
+    """The widget's provider, or None when its settings no longer build."""
+    try:
+        return providers.build(widget.provider, widget.provider_settings)
+    except providers.ProviderConfigError:
+        return None
+
+
+def _awaiting_answer(session: Session, callback: Callback) -> bool:
+    """Say whether nothing of the current attempt came back after the server's "dialing".
+
+    A late report of an earlier attempt (stored with its own attempt number) is no answer:
+    taking it for one would treat an attempt that may never have reached the provider as
+    a call it took.
+    """
+    events = session.scalars(
+        select(CallEvent).where(CallEvent.callback_id == callback.id).order_by(CallEvent.id.desc())
+    )
+    for event in events:
+        if event.source == "server" and event.status == Status.DIALING:
+            return True
+        if event.details.get("attempt", callback.attempts) == callback.attempts:
+            return False
+    return False
+
+
+def _settle(
+    session: Session, candidate: Candidate, enqueue_dial: Callable[[str, int], None]
+) -> str:
+    if candidate.status == Status.QUEUED:
+        if candidate.attempt != 0:
+            return "untouched"
+        return _apply(session, candidate, enqueue_dial, requeue=True)
+    if candidate.status == Status.RETRY_WAIT:
+        # The next attempt's job was lost: queue it again. The dial job only places a call
+        # from retry_wait and never runs an attempt twice, so a late original is harmless.
+        return _apply(session, candidate, enqueue_dial, retry=True)
+    # Dialing or later: whether or not the provider named the call, only it can say more
+    # (a status query takes the idempotency key too), or the lease settles it.
+    return _ask_provider(session, candidate, enqueue_dial)
+
+
+def _ask_provider(
+    session: Session, candidate: Candidate, enqueue_dial: Callable[[str, int], None]
+) -> str:
+    callback = session.get(Callback, candidate.callback_id)
+    if callback is None:
+        return "untouched"
+    key = f"{callback.id}-{candidate.attempt}"
+    provider = candidate.provider
+    session.rollback()
+    if provider is None or not provider.reports_call_status():
+        if candidate.awaiting_answer:
+            return _apply(session, candidate, enqueue_dial, fail=True)
+        if candidate.lease_over:
+            return _apply(session, candidate, enqueue_dial, unreported=True)
+        # The provider took the attempt and reports nothing after it: before the lease has
+        # run out the call may still be going on.
+        return "untouched"
+    try:
+        state = provider.call_status(
+            None if candidate.awaiting_answer else candidate.provider_call_id, key
+        )
+    except providers.ProviderError as exc:
+        if not exc.retryable and candidate.awaiting_answer:
+            return _apply(session, candidate, enqueue_dial, fail=True)
+        if not exc.retryable and candidate.lease_over:
+            # It took the call and refuses for good to say how it ended (credentials
+            # changed, call id refused): no different from a provider that cannot report.
+            return _apply(session, candidate, enqueue_dial, unreported=True)
+        log.warning("provider status query for callback=%s failed: %s", callback.id, exc.cause)
+        return "provider_unreachable"
+    if not state.placed:
+        if candidate.awaiting_answer:
+            return _apply(session, candidate, enqueue_dial, redial=True)
+        return _apply(session, candidate, enqueue_dial, fail=True)
+    if state.event is None or not can_move(candidate.status, state.event.status):
+        # Placed and, by the provider's own record, not over yet (no state, or none later
+        # than what is known: nothing to record). Past the lease (the longest a call counts
+        # as in progress) its record has stopped telling the truth, or will never end (a
+        # history entry that never gets its CDR): settle it as unreported.
+        if candidate.lease_over:
+            return _apply(session, candidate, enqueue_dial, unreported=True)
+        return "in_progress"
+    return _apply(session, candidate, enqueue_dial, event=state.event, source=provider.name)
+
+
+def _apply(
+    session: Session,
+    candidate: Candidate,
+    enqueue_dial: Callable[[str, int], None],
+    *,
+    requeue: bool = False,
+    retry: bool = False,
+    redial: bool = False,
+    fail: bool = False,
+    unreported: bool = False,
+    event: providers.ProviderEvent | None = None,
+    source: str = SOURCE,
+) -> str:
+    # Lock, then make sure nothing happened while the provider was being asked.
+    callback = session.get(Callback, candidate.callback_id, with_for_update=True)
+    last = _last_event(session, candidate.callback_id)
+    if (
+        callback is None
+        or callback.status != candidate.status
+        or callback.attempts != candidate.attempt
+        or (last.id if last is not None else None) != candidate.last_event_id
+    ):
+        session.rollback()
+        return "moved_meanwhile"
+    if requeue:
+        apply_status(session, callback, Status.QUEUED, source=SOURCE, cause=REQUEUED)
+        session.commit()
+        enqueue_dial(callback.id, 1)
+        log.warning("callback=%s re-queued: its dial job was lost", callback.id)
+        return REQUEUED
+    if retry:
+        session.rollback()
+        enqueue_dial(callback.id, candidate.attempt + 1)
+        log.warning("callback=%s next attempt re-queued: its job was lost", callback.id)
+        return RETRY_REQUEUED
+    if redial and not _redialled_before(session, callback.id):
+        # The attempt never reached the provider: the next one starts from retry_wait, the
+        # only way back before dialing, with no backoff.
+        lifecycle.retry_later(
+            session,
+            callback,
+            source=SOURCE,
+            cause=REDIALLED,
+            enqueue_dial=lambda callback_id, attempt, _delay: enqueue_dial(callback_id, attempt),
+            delay=0,
+        )
+        log.warning(
+            "callback=%s attempt=%s never reached the provider; dialling attempt %s",
+            callback.id,
+            candidate.attempt,
+            candidate.attempt + 1,
+        )
+        return "redialled"
+    if unreported:
+        # Once the lease has run out the call is certainly over. The provider took it and
+        # reports no outcome, so "completed" with cause "unreported" states exactly what is
+        # known, and does not send the owner a "failed call" alert for a call that may well
+        # have taken place. A terminal status, so apply_status also frees the leases.
+        apply_status(
+            session,
+            callback,
+            Status.COMPLETED,
+            source=SOURCE,
+            cause=UNREPORTED,
+            details={"reconciled": True, "last_confirmed": candidate.status},
+        )
+        session.commit()
+        log.info("callback=%s completed: its provider reports no outcome", callback.id)
+        return UNREPORTED
+    if event is not None:
+        apply_status(
+            session,
+            callback,
+            event.status,
+            source=source,
+            cause=event.cause,
+            provider_call_id=event.provider_call_id,
+            details={"reconciled": True},
+        )
+        session.commit()
+        return "resolved"
+    # fail, or a second lost attempt: give up rather than keep ringing into the void.
+    apply_status(session, callback, Status.FAILED, source=SOURCE, cause=LOST)
+    session.commit()
+    log.warning("callback=%s failed: its attempt's outcome is lost", callback.id)
+    return LOST
+
+
+def _redialled_before(session: Session, callback_id: str) -> bool:
+    return (
+        session.scalars(
+            select(CallEvent.id).where(
+                CallEvent.callback_id == callback_id, CallEvent.cause == REDIALLED
+            )
+        ).first()
+        is not None
+    )

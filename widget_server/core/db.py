@@ -1,0 +1,129 @@
+"""The database: one engine per app, a session per request or job, Alembic migrations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is missing migrations; the server must not run on it."""
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+    app.before_request(_refuse_unmigrated)
+
+
+def _refuse_unmigrated() -> None:
+    # Checked until it first succeeds; serving on an old schema would fail in odd places.
+    app = current_app
+    if app.extensions.get("schema_current"):
+        return
+    try:
+        require_current_schema(app)
+    except SchemaOutOfDate as exc:
+        log.error("refusing requests: %s", exc)
+        raise Unavailable(
+            "The server's database needs an upgrade; the operator has been told."
+        ) from None
+    app.extensions["schema_current"] = True
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # Web threads and queue workers share the file: wait for locks instead of failing.
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Leave transactions to SQLAlchemy's "begin" event below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A deferred transaction that later writes can fail with "database is locked" at once;
+    # taking the write lock up front makes writers queue on busy_timeout instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def session() -> Session:
+    """Return this app context's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessions"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(app: Flask, revision: str = "head") -> None:
+    command.upgrade(alembic_config(app.config["DATABASE_URL"]), revision)
+
+
+def current_revision(app: Flask) -> str | None:
+    with app.extensions["db_engine"].connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(app: Flask) -> str | None:
+    return ScriptDirectory.from_config(
+        alembic_config(app.config["DATABASE_URL"])
+    ).get_current_head()
+
+
+def require_current_schema(app: Flask) -> None:
+    """Raise SchemaOutOfDate unless the database is at the newest migration."""
+    try:
+        current = current_revision(app)
+    except SQLAlchemyError as exc:
+        raise SchemaOutOfDate(f"cannot read the database: {exc.__class__.__name__}") from None
+    head = head_revision(app)
+    if current != head:
+        raise SchemaOutOfDate(
+            f"the database is at migration {current or 'none'}, the code needs {head}. "
+            "Run: flask --app widget_server db upgrade"
+        )

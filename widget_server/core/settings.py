@@ -1,0 +1,273 @@
+"""Load and check the server's settings: defaults, an optional instance file, environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# The project checkout: static/, templates/ and translations/ live beside the package.
+ROOT = Path(__file__).resolve().parents[2]
+
+ENV_PREFIX = "WIDGET_SERVER"
+INSTANCE_FILE = "widget_server.toml"
+
+DEFAULTS: dict[str, Any] = {
+    # "development" generates and keeps a secret key in instance/; anything else needs one.
+    "ENV": "production",
+    "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],
+    # Fernet keys for provider settings at rest; the first encrypts, all decrypt. Empty:
+    # keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+    "SETTINGS_ENCRYPTION_KEYS": [],
+    "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    "REDIS_URL": None,  # set: rate-limit state and the job queue live in Redis
+    "RATELIMIT_STORAGE_URI": None,  # None: derived from REDIS_URL, else memory://
+    "QUEUE_BACKEND": None,  # None: "redis" with REDIS_URL, else "sqlite"; "memory" for tests
+    "QUEUE_PATH": None,  # SQLite queue file; None: instance/queue.db
+    "QUEUE_WORKERS": 2,
+    # Huey's default consumer backs off to one poll every 10 s when idle, which makes the
+    # first callback after a quiet spell wait seconds. A flat 20 ms poll costs ~1 % CPU.
+    "QUEUE_POLL_INTERVAL": 0.02,
+    "PROXY_HOPS": 0,  # reverse proxies in front of the server whose X-Forwarded-For we trust
+    "SUBMIT_LIMIT_PER_IP": "5 per minute;20 per hour",
+    "SUBMIT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
+    "SUBMIT_LIMIT_PER_PREFIX": "10 per hour;30 per day",
+    "PREFIX_DIGITS": 8,  # leading E.164 digits that make a destination prefix
+    "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "3 per hour",
+    "SUBMIT_LIMIT_PER_WIDGET": "60 per hour;300 per day",
+    # Every admin API request per client IP, keyed or not (connect counts here as well).
+    "ADMIN_LIMIT_PER_IP": "300 per minute",
+    "ACCOUNT_DAILY_CALL_BUDGET": "500 per day",
+    "DAILY_CALL_BUDGET": "2000 per day",
+    "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
+    "ESTIMATED_CALL_MINUTES": 3,
+    "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
+    "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
+    # Human checks: where Turnstile and hCaptcha verify tokens, and how long to wait for
+    # them (past it the submission is refused: human checks fail closed).
+    "TURNSTILE_VERIFY_URL": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    "HCAPTCHA_VERIFY_URL": "https://api.hcaptcha.com/siteverify",
+    "HUMAN_CHECK_TIMEOUT": 5.0,
+    "LEASE_SECONDS": 15 * 60,  # a call in progress stops counting after this, reported or not
+    # Seconds a callback may stay quiet beyond its widget's ring timeouts (twice `timeout`)
+    # before the reconciler asks the provider what became of it.
+    "RECONCILE_GRACE": 120,
+    "MAX_CONTENT_LENGTH": 16 * 1024,
+    "DEMO_PAGE": False,
+    "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
+    # Where providers post call events; None: PUBLIC_ORIGIN (no events without either).
+    "EVENT_BASE_URL": None,
+    # The visitor's live status stream: database poll interval, how long one connection
+    # may hold a web thread before the browser reconnects, and the reconnect delay.
+    "LIVE_POLL_INTERVAL": 1.0,
+    "LIVE_STREAM_SECONDS": 30,
+    "LIVE_RETRY_MS": 2000,
+    "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
+    # Outbound webhooks to site owners: attempts in all, and the first retry's delay (s),
+    # doubled for each later retry up to WEBHOOK_MAX_RETRY_DELAY.
+    "WEBHOOK_MAX_ATTEMPTS": 6,
+    "WEBHOOK_RETRY_BASE_DELAY": 30,
+    "WEBHOOK_MAX_RETRY_DELAY": 6 * 60 * 60,
+    "WEBHOOK_TIMEOUT": 10,  # seconds to connect and to wait for the answer
+    # SSRF care: webhooks go to public https:// URLs only unless these allow more.
+    "WEBHOOK_ALLOW_HTTP": False,
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    # Email to the site owner for missed and failed callbacks; off while SMTP_HOST is unset.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": True,
+    "SMTP_SSL": False,
+    "SMTP_FROM": None,
+    "SMTP_TIMEOUT": 10,
+    # Days after which finished callbacks lose the visitor's number and details; 0 keeps them.
+    "RETENTION_DAYS": 0,
+}
+
+DEVELOPMENT_DEFAULTS: dict[str, Any] = {
+    "DEMO_PAGE": True,
+    "LOG_FORMAT": "text",
+}
+
+
+class ConfigError(RuntimeError):
+    """The server cannot start with these settings."""
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config from defaults, the instance file and the environment, then check it."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    else:
+        _load_instance_file(app)
+        app.config.from_prefixed_env(ENV_PREFIX)
+    if app.config["ENV"] == "development":
+        for key, value in DEVELOPMENT_DEFAULTS.items():
+            app.config.setdefault(key, value)
+            if app.config[key] == DEFAULTS.get(key):
+                app.config[key] = value
+    _derive(app)
+    _check(app)
+
+
+def _load_instance_file(app: Flask) -> None:
+    path = Path(app.instance_path) / INSTANCE_FILE
+    if not path.exists():
+        return
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
+    app.config.from_mapping({key.upper(): value for key, value in values.items()})
+
+
+def _derive(app: Flask) -> None:
+    config = app.config
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'widget_server.core.db'}"
+    if not config["QUEUE_BACKEND"]:
+        config["QUEUE_BACKEND"] = "redis" if config["REDIS_URL"] else "sqlite"
+    if not config["QUEUE_PATH"]:
+        config["QUEUE_PATH"] = str(Path(app.instance_path) / "queue.db")
+    if not config["RATELIMIT_STORAGE_URI"]:
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    if not config["SECRET_KEY"] and config["ENV"] == "development":
+        config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    fallbacks = config["SECRET_KEY_FALLBACKS"]
+    if isinstance(fallbacks, str):  # one old key, or several separated by commas
+        config["SECRET_KEY_FALLBACKS"] = [key for key in fallbacks.split(",") if key]
+
+
+def _development_secret(instance: Path) -> str:
+    # Kept on disk so that form and status links survive a restart of `make run`.
+    path = instance / "development_secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _check(app: Flask) -> None:
+    config = app.config
+    key = config["SECRET_KEY"]
+    if not key or not isinstance(key, str):
+        raise ConfigError(
+            f"{ENV_PREFIX}_SECRET_KEY is not set. Set it to a long random string "
+            f"(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+            f"or set {ENV_PREFIX}_ENV=development for a local key."
+        )
+    if len(key) < 32 and config["ENV"] != "development" and not config.get("TESTING"):
+        raise ConfigError(f"{ENV_PREFIX}_SECRET_KEY is too short: use at least 32 characters.")
+    if not all(isinstance(old, str) and old for old in config["SECRET_KEY_FALLBACKS"]):
+        raise ConfigError(f"{ENV_PREFIX}_SECRET_KEY_FALLBACKS must be a list of strings.")
+    for name in (
+        "PROXY_HOPS",
+        "QUEUE_WORKERS",
+        "FORM_TOKEN_MAX_AGE",
+        "FORM_TOKEN_MIN_AGE",
+        "LEASE_SECONDS",
+        "RECONCILE_GRACE",
+        "MAX_CONTENT_LENGTH",
+        "WEBHOOK_MAX_ATTEMPTS",
+        "WEBHOOK_RETRY_BASE_DELAY",
+        "WEBHOOK_MAX_RETRY_DELAY",
+        "WEBHOOK_TIMEOUT",
+        "SMTP_PORT",
+        "SMTP_TIMEOUT",
+        "RETENTION_DAYS",
+    ):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be a whole number ≥ 0, not {value!r}.")
+    poll = config["QUEUE_POLL_INTERVAL"]
+    if isinstance(poll, bool) or not isinstance(poll, int | float) or not 0 < poll <= 10:
+        raise ConfigError(f"{ENV_PREFIX}_QUEUE_POLL_INTERVAL must be seconds in (0, 10].")
+    timeout = config["HUMAN_CHECK_TIMEOUT"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+        raise ConfigError(f"{ENV_PREFIX}_HUMAN_CHECK_TIMEOUT must be seconds in (0, 60].")
+    for name in ("TURNSTILE_VERIFY_URL", "HCAPTCHA_VERIFY_URL"):
+        url = config[name]
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be an http(s) URL.")
+    _check_live(config)
+    base = config["EVENT_BASE_URL"]
+    if base is not None and not (
+        isinstance(base, str) and base.startswith(("http://", "https://")) and " " not in base
+    ):
+        raise ConfigError(f"{ENV_PREFIX}_EVENT_BASE_URL must be an absolute http(s) URL.")
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"{ENV_PREFIX}_LOG_FORMAT must be json or text.")
+    if config["QUEUE_BACKEND"] not in ("sqlite", "redis", "memory"):
+        raise ConfigError(f"{ENV_PREFIX}_QUEUE_BACKEND must be sqlite, redis or memory.")
+    if config["QUEUE_BACKEND"] == "redis" and not config["REDIS_URL"]:
+        raise ConfigError(f"{ENV_PREFIX}_QUEUE_BACKEND=redis needs {ENV_PREFIX}_REDIS_URL.")
+    if config["FORM_TOKEN_MIN_AGE"] >= config["FORM_TOKEN_MAX_AGE"]:
+        raise ConfigError(f"{ENV_PREFIX}_FORM_TOKEN_MIN_AGE must be below FORM_TOKEN_MAX_AGE.")
+    _check_limits(config)
+    _check_owner_notices(config)
+
+
+def _check_owner_notices(config: Any) -> None:
+    for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE", "SMTP_STARTTLS", "SMTP_SSL"):
+        if not isinstance(config[name], bool):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be true or false.")
+    if config["WEBHOOK_MAX_ATTEMPTS"] < 1 or config["WEBHOOK_TIMEOUT"] < 1:
+        raise ConfigError(
+            f"{ENV_PREFIX}_WEBHOOK_MAX_ATTEMPTS and {ENV_PREFIX}_WEBHOOK_TIMEOUT must be ≥ 1."
+        )
+    if config["SMTP_HOST"]:
+        if config["SMTP_STARTTLS"] and config["SMTP_SSL"]:
+            raise ConfigError(
+                f"{ENV_PREFIX}_SMTP_STARTTLS and {ENV_PREFIX}_SMTP_SSL exclude each other: "
+                "STARTTLS upgrades a plain connection (port 587), SSL starts with TLS (465)."
+            )
+        if not config["SMTP_FROM"] or "@" not in str(config["SMTP_FROM"]):
+            raise ConfigError(f"{ENV_PREFIX}_SMTP_FROM must be an email address with SMTP_HOST.")
+
+
+def _check_live(config: Any) -> None:
+    for name, low, high in (
+        ("LIVE_POLL_INTERVAL", 0.05, 30),
+        ("LIVE_STREAM_SECONDS", 1, 600),
+        ("LIVE_RETRY_MS", 100, 60000),
+    ):
+        value = config[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be a number from {low} to {high}.")
+
+
+def _check_limits(config: Any) -> None:
+    from limits import parse_many
+
+    for name in (
+        "SUBMIT_LIMIT_PER_IP",
+        "SUBMIT_LIMIT_PER_NUMBER",
+        "SUBMIT_LIMIT_PER_PREFIX",
+        "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP",
+        "SUBMIT_LIMIT_PER_WIDGET",
+        "ADMIN_LIMIT_PER_IP",
+        "ACCOUNT_DAILY_CALL_BUDGET",
+        "DAILY_CALL_BUDGET",
+        "DAILY_MINUTE_BUDGET",
+    ):
+        try:
+            if not parse_many(config[name]):
+                raise ValueError("empty")
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"{ENV_PREFIX}_{name}: {config[name]!r} is not a rate limit such as "
+                "'5 per minute;20 per hour'."
+            ) from None

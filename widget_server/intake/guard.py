@@ -1,0 +1,188 @@
+"""Abuse guard: client identity, per-IP limits (flask-limiter) and per-number limits (limits)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import lru_cache
+
+from flask import current_app
+from limits import RateLimitItem, parse, parse_many
+from limits.storage import RedisSentinelStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis.commands.core import Script
+
+from ..core.errors import TooManyRequests, Unavailable
+from ..core.models import Widget
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "widget-server"
+# The `limits` storage these hits count in: the one flask-limiter counts per-IP limits in.
+STORAGE = "widget_server.limit_storage"
+
+
+# Widget `limits` keys that override these settings, each a `limits` string.
+LIMIT_SETTINGS = {
+    "per_number": "SUBMIT_LIMIT_PER_NUMBER",
+    "per_prefix": "SUBMIT_LIMIT_PER_PREFIX",
+    "distinct_numbers_per_ip": "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP",
+    "per_widget": "SUBMIT_LIMIT_PER_WIDGET",
+}
+
+
+def _limit(widget: Widget, key: str) -> str:
+    return str(widget.limits.get(key) or current_app.config[LIMIT_SETTINGS[key]])
+
+
+# One hit of a submission: the limit, the key it counts under, the cost, the refusal
+# reason, and for a gate (reason None, the "pair" below) how many hits after it to skip
+# when it does not open; a gate that does not open refuses nothing.
+Hit = tuple[RateLimitItem, tuple[str, ...], int, str | None, int]
+
+
+def hit_limits(widget: Widget, e164: str, client: str) -> None:
+    """Count one accepted-looking request against every key; refuse when any is over.
+
+    Keys: the destination number (across all widgets), its prefix (appended digits land in
+    one bucket), distinct numbers per client, the widget, and the daily call and minute
+    budgets of the account and of the server.
+    """
+    config = current_app.config
+    prefix = e164[: 1 + int(config["PREFIX_DIGITS"])]
+    minutes = max(1, round(widget.timeout / 60 + float(config["ESTIMATED_CALL_MINUTES"])))
+    checks = [
+        (_limit(widget, "per_number"), ("number", e164), 1, "number_rate_limited"),
+        (_limit(widget, "per_prefix"), ("prefix", prefix), 1, "prefix_rate_limited"),
+        (_limit(widget, "per_widget"), ("widget", widget.id), 1, "widget_rate_limited"),
+        (
+            config["ACCOUNT_DAILY_CALL_BUDGET"],
+            ("account-calls", widget.account_id),
+            1,
+            "account_budget",
+        ),
+        (config["DAILY_CALL_BUDGET"], ("server-calls",), 1, "server_budget"),
+        (config["DAILY_MINUTE_BUDGET"], ("server-minutes",), minutes, "minute_budget"),
+    ]
+    # A number this client has not asked for this hour counts as one more distinct one:
+    # the "pair" gate opens onto the distinct-numbers limit only the first time.
+    distinct = _items(_limit(widget, "distinct_numbers_per_ip"), ("distinct", client), 1)
+    hits: list[Hit] = [
+        (PAIR, ("pair", client, e164), 1, None, len(distinct)),
+        *((item, key, cost, "distinct_numbers", 0) for item, key, cost in distinct),
+    ]
+    for limit, key, cost, reason in checks:
+        hits += [(item, key, cost, reason, 0) for item, key, cost in _items(limit, key, cost)]
+    try:
+        refused = _hit_all(hits)
+    except Exception as exc:
+        # Fail closed: without the limit store nothing may be dialled.
+        log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
+        raise Unavailable(reason="limit_store_down") from None
+    if refused is None:
+        return
+    if refused.endswith("budget"):
+        log.warning(
+            "budget reached (%s): widget=%s paused until the window frees up",
+            refused,
+            widget.id,
+        )
+    raise TooManyRequests(reason=refused)
+
+
+PAIR = parse("1 per hour")
+
+
+def _items(
+    limit: str, key: tuple[str, ...], cost: int
+) -> list[tuple[RateLimitItem, tuple[str, ...], int]]:
+    # A limit may be several ("10 per minute; 100 per day"): each counts on its own.
+    return [(item, key, cost) for item in _parsed(limit)]
+
+
+@lru_cache(maxsize=256)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    # The same few strings (settings, widget overrides) come with every submission;
+    # parsed items are immutable, so one parse per string serves them all.
+    return tuple(parse_many(limit))
+
+
+def _hit_all(hits: list[Hit]) -> str | None:
+    """Hit each limit in order; return the reason of the first that refuses, else None.
+
+    Each hit checks and counts in one atomic step, so concurrent requests cannot all slip
+    in under a limit the way a test-then-hit would let them; the limits after a refusal
+    are not counted. A gate (reason None) that does not open skips as many hits after it
+    as it names, instead of refusing.
+    """
+    storage = current_app.extensions[STORAGE]
+    # Not RedisClusterStorage: one script may not touch keys on several cluster nodes.
+    if isinstance(storage, RedisStorage) and type(storage) in (RedisStorage, RedisSentinelStorage):
+        # Every hit in one round trip instead of one each.
+        return _hit_all_in_redis(storage, hits)
+    window = MovingWindowRateLimiter(storage)
+    skip = 0
+    for item, key, cost, reason, gate_skip in hits:
+        if skip:
+            skip -= 1
+        elif not window.hit(item, NAMESPACE, *key, cost=cost):
+            if reason is not None:
+                return reason
+            skip = gate_skip
+    return None
+
+
+# limits' own moving-window acquire (acquire_moving_window.lua), looped over every key in
+# order: same keys, same entries, same test-and-add, stopping at the first refusal.
+HIT_ALL_SCRIPT = """
+local timestamp = tonumber(ARGV[1])
+local skip = 0
+for i, key in ipairs(KEYS) do
+  local base = 2 + (i - 1) * 4
+  local limit = tonumber(ARGV[base])
+  local expiry = tonumber(ARGV[base + 1])
+  local amount = tonumber(ARGV[base + 2])
+  local gate_skip = tonumber(ARGV[base + 3])
+  if skip > 0 then
+    skip = skip - 1
+  else
+    local acquired = amount <= limit
+    if acquired then
+      local entry = redis.call('lindex', key, limit - amount)
+      if entry and tonumber(entry) >= timestamp - expiry then
+        acquired = false
+      end
+    end
+    if acquired then
+      local entries = {}
+      for n = 1, amount do
+        entries[n] = timestamp
+      end
+      for n = 1, #entries, 5000 do
+        redis.call('lpush', key, unpack(entries, n, math.min(n + 4999, #entries)))
+      end
+      redis.call('ltrim', key, 0, limit - 1)
+      redis.call('expire', key, expiry)
+    elseif gate_skip < 0 then
+      return i
+    else
+      skip = gate_skip
+    end
+  end
+end
+return 0
+"""
+
+
+@lru_cache(maxsize=8)  # one per limit store (an app has one)
+def _script(storage: RedisStorage) -> Script:
+    return storage.get_connection().register_script(HIT_ALL_SCRIPT.encode())
+
+
+def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit]) -> str | None:
+    keys = [storage.prefixed_key(item.key_for(NAMESPACE, *key)) for item, key, *_ in hits]
+    args: list[float | int] = [time.time()]
+    for item, _key, cost, reason, gate_skip in hits:
+        args += [item.amount, item.get_expiry(), cost, -1 if reason is not None else gate_skip]
+    refused = int(_script(storage)(keys=keys, args=args))
+    return hits[refused - 1][3] if refused else None

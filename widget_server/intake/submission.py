@@ -1,0 +1,245 @@
+"""Callbacks: accept a visitor's request, record provider events, move the status forward."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..calls import blocklist, leases, scheduling
+from ..calls.status_machine import apply_status
+from ..core import clock, metrics
+from ..core.errors import Conflict, TooManyRequests, Unavailable, Unprocessable
+from ..core.i18n import N_
+from ..core.models import Callback, CallEvent, UsedFormToken, Widget, new_id
+from ..core.numbers import mask
+from ..core.statuses import Status
+from ..core.tokens import TokenRefused, Tokens
+from ..notify import owner_notices
+from . import decoys, phone_policy, utm
+from .human_checks import HumanCheckRefused
+from .number_hash import number_hash
+
+log = logging.getLogger(__name__)
+
+TOKEN_MESSAGE = N_("This form has expired. Please try again.")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a visitor sent, already shaped by the web layer (form or JSON)."""
+
+    phone: object
+    token: object
+    origin: str  # the host page's origin the token must be bound to
+    region: str | None = None
+    name: str | None = None
+    page_url: str | None = None
+    locale: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    honeypot: str = ""
+    consent: bool = True
+    idempotency_key: str | None = None  # None: the form token's nonce serves as the key
+    human_check: object = None  # the Turnstile/hCaptcha token or ALTCHA payload, if any
+    scheduled_for: str | None = None  # a slot the visitor picked (ISO 8601), None: call now
+
+
+@dataclass(frozen=True)
+class Accepted:
+    callback_id: str
+    status: str
+    status_token: str
+    replayed: bool = False  # the same answer as an earlier submission with this key
+    scheduled_for: datetime | None = None
+
+
+def policy_for(widget: Widget) -> phone_policy.NumberPolicy:
+    return phone_policy.NumberPolicy(
+        default_region=widget.default_region,
+        allowed_regions=widget.regions,
+        allowed_types=tuple(widget.allowed_number_types) or phone_policy.DEFAULT_NUMBER_TYPES,
+        whitelist=tuple(widget.whitelist),
+    )
+
+
+def submit(
+    session: Session,
+    widget: Widget,
+    submission: Submission,
+    *,
+    tokens: Tokens,
+    hit_limits: Callable[[Widget, str], None],
+    enqueue_dial: Callable[[str, int], None],
+    lease_seconds: int,
+    check_human: Callable[[Widget, Submission], None] | None = None,
+    enqueue_dial_at: Callable[[str, int, datetime], None] | None = None,
+) -> Accepted:
+    """Run every check, persist the callback, then enqueue its signed dial job."""
+    if submission.honeypot:
+        # Bots get the same answer as people, and nothing is stored or dialled.
+        return _decoy(tokens, widget, "honeypot")
+    if widget.require_consent and not submission.consent:
+        raise Unprocessable(
+            fields={"consent": gettext("Please agree so we can call you.")}, reason="consent"
+        )
+    try:
+        number = phone_policy.check(submission.phone, policy_for(widget), submission.region)
+    except phone_policy.PolicyRefusal as refusal:
+        log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
+        raise Unprocessable(fields={"phone": refusal.message}, reason=refusal.reason) from None
+    # Checked before the token is used up, so a visitor can pick another slot and resend.
+    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
+    try:
+        form_token = tokens.read_form_token(submission.token, widget.id, submission.origin)
+    except TokenRefused as refusal:
+        log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
+        raise Unprocessable(
+            fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
+        ) from None
+    key = submission.idempotency_key or form_token.nonce
+    earlier = session.execute(
+        select(Callback.id, Callback.status, Callback.scheduled_for).where(
+            Callback.widget_id == widget.id, Callback.idempotency_key == key
+        )
+    ).first()
+    if earlier is not None:
+        return Accepted(
+            earlier.id,
+            earlier.status,
+            tokens.issue_status_token(earlier.id),
+            replayed=True,
+            scheduled_for=earlier.scheduled_for,
+        )
+    if check_human is not None:
+        # After the cheap checks (a request without a valid form token never costs a call to
+        # a captcha provider) and before the form token is spent, so a visitor who failed
+        # the check can try again on the same page.
+        try:
+            check_human(widget, submission)
+        except HumanCheckRefused as refusal:
+            message = gettext("Please confirm you are not a robot, then try again.")
+            raise Unprocessable(
+                message, fields={"human_check": message}, reason=f"human_check_{refusal.reason}"
+            ) from None
+    # From here on one transaction holds the spent token, the leases and the callback, and
+    # a single commit stores them: every outcome below commits the token as used.
+    _use_token_once(session, form_token.nonce, widget.id)
+    blocked = blocklist.number_blocked(session, number.e164)
+    if blocked:
+        session.commit()
+        # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
+        return _decoy(tokens, widget, blocked, number.e164, booked)
+    callback_id = new_id()
+    try:
+        # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
+        if booked is None:
+            if not leases.take_widget_slot(
+                session, widget.id, widget.throttle, callback_id, lease_seconds
+            ):
+                raise _refused(widget, "throttle", number.e164)
+            if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
+                raise _refused(widget, "destination_busy", number.e164)
+        # Counted only now, so a visitor turned away while the lines are busy can try again.
+        hit_limits(widget, number.e164)
+    except (TooManyRequests, Unavailable):
+        # Refused (or the limit store is down): give back the leases this request took, but
+        # keep the token spent, as a refusal always has.
+        leases.release(session, callback_id)
+        session.commit()
+        raise
+    callback = Callback(
+        id=callback_id,
+        idempotency_key=key,
+        widget_id=widget.id,
+        visitor_number=number.e164,
+        visitor_name=submission.name or None,
+        page_url=submission.page_url,
+        origin=submission.origin,
+        locale=submission.locale,
+        extra=dict(submission.extra),
+        status=Status.SCHEDULED if booked else Status.QUEUED,
+        scheduled_for=booked,
+        utm=utm.from_page_url(submission.page_url),
+        # Kept when retention erases the number, so the record still belongs to it.
+        number_hash=number_hash(number.e164),
+    )
+    callback.widget = widget
+    session.add(callback)
+    session.add(CallEvent(callback_id=callback.id, status=callback.status, source="server"))
+    owner_notices.callback_created(session, callback)
+    # Committed before the job exists, so a worker never looks for a callback not yet stored.
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same idempotency key was stored first. The rollback took
+        # the token's use with it: spend it again on its own, as for any other refusal.
+        session.rollback()
+        try:
+            _use_token_once(session, form_token.nonce, widget.id)
+            session.commit()
+        except Conflict:
+            pass  # used again meanwhile: spent either way
+        raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
+    metrics.CALLBACK_STATUS.labels(callback.status).inc()
+    try:
+        if booked is None:
+            enqueue_dial(callback.id, 1)
+        elif enqueue_dial_at is not None:
+            enqueue_dial_at(callback.id, 1, booked)
+        else:
+            raise RuntimeError("no way to schedule a booked callback")
+    except Exception as exc:
+        log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
+        apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
+        session.commit()
+        raise Unavailable(reason="queue_down") from None
+    log.info(
+        "accepted callback=%s widget=%s number=%s",
+        callback.id,
+        widget.id,
+        mask(number.e164),
+    )
+    return Accepted(
+        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
+    )
+
+
+def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
+    # The primary key decides: of two concurrent uses, exactly one insert commits. Flushed,
+    # not committed, so the token is stored by the same commit as the callback it pays for
+    # (one commit per submission instead of two): a second use of the nonce waits on this
+    # row until that commit, then fails as reused.
+    session.add(UsedFormToken(nonce=nonce))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        log.info("refused widget=%s reason=token_reused", widget_id)
+        message = gettext(TOKEN_MESSAGE)
+        raise Conflict(message, fields={"token": message}, reason="token_reused") from None
+
+
+def _decoy(
+    tokens: Tokens,
+    widget: Widget,
+    reason: str,
+    e164: str | None = None,
+    booked: datetime | None = None,
+) -> Accepted:
+    metrics.refused(reason)
+    log.info("refused widget=%s reason=%s number=%s", widget.id, reason, mask(e164))
+    decoy = decoys.make(widget.id, e164, booked)
+    # A blocked number's booking looks booked too.
+    status = Status.SCHEDULED if booked else Status.QUEUED
+    return Accepted(decoy.id, status, tokens.issue_status_token(decoy.ref()), scheduled_for=booked)
+
+
+def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:
+    log.info("refused widget=%s reason=%s number=%s", widget.id, reason, mask(e164))
+    return TooManyRequests(reason=reason)

@@ -1,0 +1,2 @@
+"""Telling site owners what happened: signed webhooks and emails, queued after commit.
+"""

@@ -1,0 +1,348 @@
+"""Admin domain: API keys, widgets as Kazoo clicktocall documents, and their call history."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core import ids
+from ..core.models import ApiKey, Callback, Widget, utcnow
+from ..core.statuses import Status
+from ..core.tokens import FormToken, Tokens
+from ..intake import human_checks
+from . import widgets
+
+KEY_PREFIX = "wsk_"
+LOOKUP_CHARS = 12
+SUMMARY_FIELDS = ("id", "name", "extension", "realm")
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+
+# API keys
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, account_id: str, name: str) -> tuple[ApiKey, str]:
+    """Store a new key for an account; return the record and the key, which is not kept."""
+    lookup = secrets.token_hex(LOOKUP_CHARS // 2)
+    key = f"{KEY_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"
+    record = ApiKey(account_id=account_id, name=name, lookup=lookup, key_hash=_hash(key))
+    session.add(record)
+    session.flush()
+    return record, key
+
+
+def authenticate(session: Session, presented: str) -> ApiKey | None:
+    """Return the live key matching `presented` and note its use; None for anything else."""
+    if not presented.startswith(KEY_PREFIX) or len(presented) > 128:
+        return None
+    lookup = presented[len(KEY_PREFIX) : len(KEY_PREFIX) + LOOKUP_CHARS]
+    if not ids.plausible(lookup):
+        return None  # not a key this server made; keeps odd bytes out of the query
+    record = session.scalars(select(ApiKey).where(ApiKey.lookup == lookup)).first()
+    expected = record.key_hash if record is not None else _hash("")
+    # Compared in constant time even when no key has this lookup part.
+    matches = hmac.compare_digest(_hash(presented), expected)
+    if record is None or not matches or record.revoked_at is not None:
+        return None
+    record.last_used_at = utcnow()
+    session.commit()
+    return record
+
+
+def revoke_key(session: Session, key_id: str, account_id: str | None = None) -> ApiKey | None:
+    record = session.get(ApiKey, key_id) if ids.plausible(key_id) else None
+    if record is None or (account_id is not None and record.account_id != account_id):
+        return None
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+    return record
+
+
+def list_keys(session: Session, account_id: str | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.created_at)
+    if account_id is not None:
+        query = query.where(ApiKey.account_id == account_id)
+    return list(session.scalars(query))
+
+
+# Widgets (Kazoo's clicktocall documents)
+
+
+def settings_hint(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Show which provider settings are set, revealing at most the last four characters."""
+    hint = {}
+    for name, value in settings.items():
+        text = str(value)
+        hint[name] = "••••" + text[-4:] if len(text) >= 12 else "••••"
+    return hint
+
+
+def document(widget: Widget) -> dict[str, Any]:
+    """Return a widget as its clicktocall document; provider settings are masked."""
+    values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
+    values["provider_settings"] = settings_hint(widget.provider_settings)
+    values["human_check"] = human_checks.masked(widget.human_check or {})
+    values["webhook_secret"] = secret_hint(widget.webhook_secret)
+    return {"id": widget.id, **values}
+
+
+def secret_hint(secret: str | None) -> str | None:
+    """Say only whether a write-only secret is set: no part of it is ever answered."""
+    return "••••" if secret else None
+
+
+def summary(widget: Widget) -> dict[str, Any]:
+    return {key: getattr(widget, key) for key in SUMMARY_FIELDS}
+
+
+def account_widgets(session: Session, account_id: str) -> list[Widget]:
+    query = select(Widget).where(Widget.account_id == account_id).order_by(Widget.created_at)
+    return list(session.scalars(query))
+
+
+def find_widget(session: Session, account_id: str, widget_id: str) -> Widget | None:
+    """Return the account's widget, or None: another account's widget is not found either."""
+    widget = session.get(Widget, widget_id) if ids.plausible(widget_id) else None
+    return widget if widget is not None and widget.account_id == account_id else None
+
+
+def create_widget(session: Session, account_id: str, values: dict[str, Any]) -> Widget:
+    widget = Widget(account_id=account_id, **widgets.clean(values))
+    session.add(widget)
+    session.commit()
+    return widget
+
+
+def _current(widget: Widget) -> dict[str, Any]:
+    return {key: getattr(widget, key) for key in widgets.PROPERTIES}
+
+
+def update_widget(
+    session: Session, widget: Widget, values: dict[str, Any], *, replace: bool
+) -> Widget:
+    """Save new properties: `replace` (Kazoo's POST) resets omitted ones to their defaults.
+
+    Provider settings and the webhook secret are write-only, so a replace that omits them
+    keeps the stored ones rather than erasing credentials the client could never read back.
+    """
+    if values.get("webhook_secret") == secret_hint("set"):
+        # A client sending back the document it read: the mask means "keep the secret".
+        values = {k: v for k, v in values.items() if k != "webhook_secret"}
+    current = _current(widget)
+    # The human check's secret key is write-only too: sending the masked document back, or
+    # leaving the key out, keeps the stored one.
+    if "human_check" in values:
+        values = {
+            **values,
+            "human_check": human_checks.keep_stored_secret(
+                values["human_check"], widget.human_check
+            ),
+        }
+    values = _unmasked(widget, values)
+    if replace:
+        base = dict(widgets.DEFAULTS)
+        if "provider_settings" not in values and values.get("provider", widget.provider) == (
+            widget.provider
+        ):
+            base["provider_settings"] = widget.provider_settings
+        if "human_check" not in values:
+            # Never turn a widget's bot protection off by leaving a field out.
+            base["human_check"] = widget.human_check
+        # The webhook secret is write-only too: a replace without it keeps the stored one.
+        if "webhook_secret" not in values:
+            base["webhook_secret"] = widget.webhook_secret
+        cleaned = widgets.clean(values, base)
+    else:
+        cleaned = widgets.clean(values, current)
+    for key, value in cleaned.items():
+        setattr(widget, key, value)
+    session.commit()
+    return widget
+
+
+def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
+    """Put stored provider settings back where a client sent their masked hint.
+
+    Kazoo clients fetch a document, change a property and POST the whole document back;
+    its provider settings are the hints they were shown, which must not become credentials.
+    """
+    sent = values.get("provider_settings")
+    if not isinstance(sent, dict) or values.get("provider", widget.provider) != widget.provider:
+        return values
+    stored = widget.provider_settings
+    hints = settings_hint(stored)
+    restored = {
+        name: stored[name] if name in stored and value == hints[name] else value
+        for name, value in sent.items()
+    }
+    return {**values, "provider_settings": restored}
+
+
+def delete_widget(session: Session, widget: Widget) -> None:
+    session.delete(widget)
+    session.commit()
+
+
+# History (Kazoo's /history: a view of the widget's callbacks)
+
+
+class HistoryQueryInvalid(ValueError):
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    page_size: int = DEFAULT_PAGE_SIZE
+    start_key: tuple[datetime, str] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[dict[str, Any]]
+    next_start_key: str | None
+
+
+def parse_time(value: str) -> datetime:
+    """Read ISO 8601 or Unix seconds as an aware UTC datetime."""
+    text = value.strip()
+    if text.lstrip("-").replace(".", "", 1).isdigit():
+        return datetime.fromtimestamp(float(text), UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def history_query(args: Mapping[str, str]) -> HistoryQuery:
+    """Check query-string filters; raise HistoryQueryInvalid naming the bad ones."""
+    errors: dict[str, str] = {}
+    page_size = DEFAULT_PAGE_SIZE
+    if "page_size" in args:
+        raw = args["page_size"]
+        if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE_SIZE:
+            page_size = int(raw)
+        else:
+            errors["page_size"] = f"must be an integer from 1 to {MAX_PAGE_SIZE}"
+    start_key = None
+    if args.get("start_key"):
+        try:
+            start_key = _read_start_key(args["start_key"])
+        except ValueError:
+            errors["start_key"] = "not a start_key from an earlier page"
+    times: dict[str, datetime | None] = {}
+    for name in ("created_from", "created_to"):
+        times[name] = None
+        if args.get(name):
+            try:
+                times[name] = parse_time(args[name])
+            except (ValueError, OverflowError, OSError):
+                errors[name] = "must be ISO 8601 or Unix seconds"
+    status = args.get("status") or None
+    if status is not None and status not in {s.value for s in Status}:
+        errors["status"] = "must be one of " + ", ".join(s.value for s in Status)
+    if errors:
+        raise HistoryQueryInvalid(errors)
+    return HistoryQuery(page_size, start_key, times["created_from"], times["created_to"], status)
+
+
+def _start_key(callback: Callback) -> str:
+    raw = json.dumps([callback.created_at.isoformat(), callback.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_start_key(value: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        created, callback_id = json.loads(raw)
+        if not isinstance(callback_id, str) or not ids.plausible(callback_id):
+            raise ValueError("bad callback id")
+        return datetime.fromisoformat(created), callback_id
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ValueError("bad start_key") from None
+
+
+def history(session: Session, widget: Widget, query: HistoryQuery) -> HistoryPage:
+    """Return one page of the widget's callbacks, newest first."""
+    statement = select(Callback).where(Callback.widget_id == widget.id)
+    if query.created_from is not None:
+        statement = statement.where(Callback.created_at >= query.created_from)
+    if query.created_to is not None:
+        statement = statement.where(Callback.created_at <= query.created_to)
+    if query.status is not None:
+        statement = statement.where(Callback.status == query.status)
+    if query.start_key is not None:
+        created, callback_id = query.start_key
+        statement = statement.where(
+            (Callback.created_at < created)
+            | ((Callback.created_at == created) & (Callback.id <= callback_id))
+        )
+    statement = statement.order_by(Callback.created_at.desc(), Callback.id.desc())
+    rows = list(session.scalars(statement.limit(query.page_size + 1)))
+    following = _start_key(rows[query.page_size]) if len(rows) > query.page_size else None
+    return HistoryPage([history_item(cb) for cb in rows[: query.page_size]], following)
+
+
+def history_item(callback: Callback) -> dict[str, Any]:
+    return {
+        "id": callback.id,
+        "contact": callback.visitor_number,
+        "timestamp": callback.created_at.isoformat(),
+        "call_id": callback.provider_call_id,
+        "status": callback.status,
+        "result": callback.status,
+        "cause": callback.cause,
+        "attempts": callback.attempts,
+    }
+
+
+HISTORY_COLUMNS = ("id", "timestamp", "contact", "status", "result", "cause", "attempts", "call_id")
+
+
+def history_csv(items: list[dict[str, Any]]) -> str:
+    """History items as CSV, one row per callback, cells safe for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HISTORY_COLUMNS)
+    for item in items:
+        writer.writerow([csv_safe(item[column]) for column in HISTORY_COLUMNS])
+    return out.getvalue()
+
+
+class KeyedTokens(Tokens):
+    """Tokens for a connect made with an API key: the key stands in for the form token.
+
+    Every other check of `callbacks.submit` (number policy, blocklist, leases, limits) runs
+    unchanged; each keyed connect gets a fresh nonce unless an idempotency key is given.
+    """
+
+    def read_form_token(self, token: object, widget_id: str, origin: str) -> FormToken:
+        return FormToken(widget_id=widget_id, origin=origin, nonce=secrets.token_hex(16), age=0.0)
+
+
+def csv_safe(value: object) -> str:
+    """Keep a cell from being read as a formula by spreadsheets (E.164 numbers pass as is)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "@", "\t", "\r", "-") or (text[:1] == "+" and not text[1:].isdigit()):
+        return "'" + text
+    return text

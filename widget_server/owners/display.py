@@ -1,0 +1,199 @@
+"""How and where a widget's button shows on a host page: its theme and its display rules.
+
+The server checks both when a widget is saved and hands the loader ready-made values
+(a contrast-checked text colour, path patterns as regular expressions, a ``tel:`` link),
+so the loader on every host page stays a few hundred bytes of plain decisions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import phonenumbers
+
+from ..core.i18n import RIGHT_TO_LEFT
+
+DEFAULT_COLOR = "#0b5cad"
+COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+POSITIONS = ("right", "left")
+# Icons are characters drawn by the system font: no image request, nothing to sanitise.
+ICONS = {"none": "", "phone": "\u2706", "chat": "\U0001f4ac"}
+MAX_RADIUS = 32
+OUTSIDE_HOURS = ("show", "hide", "schedule")
+MAX_PATTERNS = 50
+MAX_DELAY = 600
+# A path pattern is a path with * for "anything": "/shop/*", "*/checkout", "/".
+PATH_PATTERN = re.compile(r"[*/][A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,199}")
+
+
+# The button's stylesheet, adopted by the loader's shadow root (a constructed stylesheet,
+# so it works under a strict style-src). Colours are checked by COLOR before they get here.
+BUTTON_CSS = (
+    ":host{all:initial}"
+    ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;"
+    "gap:8px;height:52px;padding:0 20px;border-radius:$radius;background:$color;"
+    "color:$text;font:600 15px/1 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3)}"
+    # A black-white-black focus ring: at least 3:1 against any host page background.
+    ".b:focus-visible,a:focus-visible{outline:2px solid #fff;outline-offset:2px;"
+    "box-shadow:0 0 0 6px #000}"
+    ".p{position:absolute;bottom:64px;right:0;width:360px;max-width:calc(100vw - 24px);"
+    "max-height:calc(100vh - 96px);overflow:auto;background:#fff;border-radius:12px;"
+    "box-shadow:0 8px 30px rgba(0,0,0,.3)}.l .p{right:auto;left:0}"
+    ".p[hidden],.n{display:none}iframe{border:0;width:100%;height:480px;display:block}"
+    "@media (max-width:640px){.n{display:block;padding:14px;text-align:center;"
+    "font:600 16px system-ui,sans-serif;color:#0b3d91}}"
+    "@media (prefers-reduced-motion:no-preference){.b{transition:transform .15s}"
+    ".b:hover{transform:scale(1.04)}}"
+)
+
+
+def button_css(color: str, radius: int) -> str:
+    return (
+        BUTTON_CSS.replace("$radius", f"{int(radius)}px")
+        .replace("$color", color)
+        .replace("$text", text_color(color))
+    )
+
+
+def form_css(widget: Any) -> str:
+    """The form page's accent (its submit button) in the widget's colour, readable text on it."""
+    theme = widget.theme if isinstance(widget.theme, dict) else {}
+    color = theme.get("color")
+    if not (isinstance(color, str) and COLOR.fullmatch(color)):
+        return ""  # the form's own light and dark defaults
+    return f":root{{--accent:{color};--accent-fg:{text_color(color)}}}\n"
+
+
+def theme_errors(value: object) -> str | None:
+    """Say what is wrong with a widget's `theme` (None when it can be saved)."""
+    if not isinstance(value, dict):
+        return "must be an object"
+    for key, item in value.items():
+        if key == "color":
+            if not isinstance(item, str) or not COLOR.fullmatch(item):
+                return "color: must be a colour such as #0b5cad or #06c"
+        elif key == "position":
+            if item not in POSITIONS:
+                return "position: must be right or left"
+        elif key == "radius":
+            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= MAX_RADIUS:
+                return f"radius: must be an integer from 0 to {MAX_RADIUS} (pixels)"
+        elif key == "icon":
+            if item not in ICONS:
+                return "icon: must be one of " + ", ".join(ICONS)
+        else:
+            return f"{key}: unknown setting; use color, position, radius or icon"
+    return None
+
+
+def rules_errors(value: object) -> str | None:
+    """Say what is wrong with a widget's `display_rules` (None when they can be saved)."""
+    if not isinstance(value, dict):
+        return "must be an object"
+    for key, item in value.items():
+        if key in ("show_on", "hide_on"):
+            if not isinstance(item, list) or len(item) > MAX_PATTERNS:
+                return f"{key}: must be a list of at most {MAX_PATTERNS} path patterns"
+            for index, pattern in enumerate(item):
+                if not isinstance(pattern, str) or not PATH_PATTERN.fullmatch(pattern):
+                    return (
+                        f"{key}: entry {index} must be a URL path such as /shop/* "
+                        "(starting with / or *, at most 200 characters, * matches anything)"
+                    )
+        elif key == "delay_seconds":
+            if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= MAX_DELAY:
+                return f"delay_seconds: must be an integer from 0 to {MAX_DELAY}"
+        elif key == "outside_hours":
+            if item not in OUTSIDE_HOURS:
+                return "outside_hours: must be one of " + ", ".join(OUTSIDE_HOURS)
+        elif key == "call_now":
+            if item is not None and _call_now_number(item) is None:
+                return "call_now: must be a valid phone number in international form (+…)"
+        else:
+            return (
+                f"{key}: unknown rule; use show_on, hide_on, delay_seconds, outside_hours "
+                "or call_now"
+            )
+    return None
+
+
+def pattern_regex(pattern: str) -> str:
+    """Turn a path pattern into an anchored regular expression both Python and JS read alike."""
+    parts = (
+        re.sub(r"[\\^$.|?*+()\[\]{}/]", lambda m: "\\" + m.group(0), p) for p in pattern.split("*")
+    )
+    return "^" + ".*".join(parts) + "$"
+
+
+def _call_now_number(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rgb/#rrggbb colours (1 to 21)."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _luminance(color: str) -> float:
+    digits = color[1:]
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    channels = []
+    for i in (0, 2, 4):
+        c = int(digits[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def text_color(background: str) -> str:
+    """Black or white, whichever reads better; either reaches 4.5:1 on any colour."""
+    return (
+        "#000000"
+        if contrast(background, "#000000") >= contrast(background, "#ffffff")
+        else "#ffffff"
+    )
+
+
+def embed_config(
+    widget: Any, locale: str, texts: dict[str, str], color: object = None
+) -> dict[str, Any]:
+    """What the loader needs to draw and place the button, in the visitor's language.
+
+    `color` is the tag's data-color, which wins over the theme when it is a colour.
+    """
+    theme = widget.theme if isinstance(widget.theme, dict) else {}
+    rules = widget.display_rules if isinstance(widget.display_rules, dict) else {}
+    if not (isinstance(color, str) and COLOR.fullmatch(color)):
+        color = (
+            theme.get("color") if COLOR.fullmatch(str(theme.get("color", ""))) else DEFAULT_COLOR
+        )
+    side = theme.get("position") if theme.get("position") in POSITIONS else "right"
+    if locale in RIGHT_TO_LEFT:  # mirrored layout: the corner a right-to-left reader expects
+        side = "left" if side == "right" else "right"
+    number = _call_now_number(rules.get("call_now"))
+    return {
+        "dir": "rtl" if locale in RIGHT_TO_LEFT else "ltr",
+        "lang": locale,
+        "color": color,
+        "text_color": text_color(str(color)),
+        "css": button_css(str(color), theme.get("radius", 26)),
+        "side": side,
+        "icon": ICONS.get(str(theme.get("icon", "none")), ""),
+        "label": texts["button"],
+        "schedule_label": texts["schedule_button"],
+        "call_now": {"href": f"tel:{number}", "label": texts["call_now"]} if number else None,
+        "show_on": [pattern_regex(p) for p in rules.get("show_on", [])],
+        "hide_on": [pattern_regex(p) for p in rules.get("hide_on", [])],
+        "delay_seconds": rules.get("delay_seconds", 0),
+        "outside_hours": rules.get("outside_hours", "show"),
+    }

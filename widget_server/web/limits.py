@@ -1,0 +1,50 @@
+"""flask-limiter's per-address limits, and the client key every limit of a request uses."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+
+from ..core.models import Widget
+from ..intake.guard import STORAGE, hit_limits
+
+
+def client_ip_key() -> str:
+    """Key a client by IP, grouping IPv6 by /64 (one subscriber usually holds a whole /64)."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        # Never let an unreadable address turn the limit off: all such clients share a key.
+        return "ip:unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"ip:{ip.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"ip:{ip}"
+
+
+limiter = Limiter(
+    key_func=client_ip_key,
+    strategy="moving-window",
+    headers_enabled=True,
+    key_prefix="widget-server",
+)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+    # The submission's own limits (per number, prefix, widget, budgets) count beside these.
+    app.extensions[STORAGE] = limiter.storage
+
+
+def submit_limit_per_ip() -> str:
+    return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
+
+
+def hit_submission_limits(widget: Widget, e164: str) -> None:
+    """Count a submission against the per-number, widget and budget limits, for this client."""
+    hit_limits(widget, e164, client_ip_key())

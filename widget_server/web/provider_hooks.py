@@ -1,0 +1,47 @@
+"""Provider event webhooks: `POST /v1/events/<provider>/<signed_ref>`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..calls.provider_events import EVENT_PATH, IncomingEvent, event_base_url, receive
+from ..core import db
+from ..core.tokens import tokens
+from ..jobs import jobs
+
+bp = Blueprint("events", __name__, url_prefix=EVENT_PATH)
+
+
+def _called_url() -> str:
+    """Return the URL as the provider called it (Twilio signs exactly that)."""
+    base = event_base_url()
+    if base is None:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")
+
+
+# POST only: every adapter asks its provider for POSTed callbacks (Twilio's
+# StatusCallbackMethod is set to POST), so no state change ever rides on a GET.
+@bp.post("/<provider>/<ref>")
+def provider_event(provider: str, ref: str) -> ResponseReturnValue:
+    body = request.get_json(silent=True) if request.is_json else None
+    incoming = IncomingEvent(
+        provider=provider[:32],
+        ref=ref,
+        url=_called_url(),
+        form=request.form.to_dict(flat=True),
+        json=body,
+        raw=request.get_data(cache=True),
+        headers={
+            name: request.headers.get(name, "")
+            for name in (
+                "X-Twilio-Signature",
+                "X-Widget-Server-Timestamp",
+                "X-Widget-Server-Signature",
+            )
+        },
+    )
+    received = receive(db.session(), incoming, tokens=tokens(), enqueue_dial=jobs().enqueue_dial)
+    return jsonify(received=True, applied=received.applied, known=received.known), 200
