@@ -27,7 +27,7 @@ from ..intake.submission import Submission, submit
 from ..jobs import jobs
 from ..owners import admin, widgets
 from . import payloads
-from .limits import hit_submission_limits, limiter, submit_limit_per_ip
+from .limits import hit_submission_limits, limiter, per_client_submissions
 from .request_origin import allowed, own_origin, request_origin
 from .wiring import submit_callback
 
@@ -247,8 +247,7 @@ def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<widget_id>/connect", methods=["GET", "POST"])
-@limiter.limit(
-    submit_limit_per_ip,
+@per_client_submissions(
     methods=["POST"],
     exempt_when=lambda: bool(presented_key()),
     override_defaults=False,  # the admin limit of the blueprint applies as well

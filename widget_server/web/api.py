@@ -19,7 +19,7 @@ from ..intake.phone_policy import region_choices
 from ..intake.submission import Submission
 from ..owners import display, texts
 from . import payloads
-from .limits import limiter, submit_limit_per_ip
+from .limits import per_client_submissions
 from .request_origin import allowed, own_origin, request_origin
 from .wiring import status_subject, submit_callback, widget_or_404
 
@@ -115,7 +115,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
-@limiter.limit(submit_limit_per_ip, methods=["POST"])
+@per_client_submissions(methods=["POST"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":

@@ -28,7 +28,7 @@ from ..intake.decoys import parse as parse_decoy
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
-from .limits import limiter, submit_limit_per_ip
+from .limits import per_client_submissions
 from .live import live_page
 from .request_origin import host_origin, own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
@@ -78,7 +78,7 @@ def show(widget_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/w/<widget_id>")
-@limiter.limit(submit_limit_per_ip)
+@per_client_submissions()
 def submit(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     as_json = request.accept_mimetypes.best == "application/json"

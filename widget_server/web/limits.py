@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -43,6 +44,16 @@ def init_app(app: Flask) -> None:
 
 def submit_limit_per_ip() -> str:
     return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
+
+
+# Every route that can ask for a call (the HTML form, the JSON API, the public connect)
+# counts in one bucket per client: SUBMIT_LIMIT_PER_IP is a limit per client, not per route.
+SUBMISSIONS = "submissions"
+
+
+def per_client_submissions(**options: Any) -> Any:
+    """Limit a submission route to the client's one shared SUBMIT_LIMIT_PER_IP bucket."""
+    return limiter.shared_limit(submit_limit_per_ip, scope=SUBMISSIONS, **options)
 
 
 def hit_submission_limits(widget: Widget, e164: str) -> None:
