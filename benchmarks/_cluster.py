@@ -157,6 +157,11 @@ def numbers(count: int, offset: int = 0) -> list[str]:
     return found
 
 
+# The scraper's token: /metrics answers only with it.
+METRICS_TOKEN = "bench-metrics-token"
+SCRAPE_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def environment(database_url: str, redis_url: str, instance: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -165,6 +170,7 @@ def environment(database_url: str, redis_url: str, instance: Path, **extra: str)
         "WIDGET_SERVER_REDIS_URL": redis_url,
         "WIDGET_SERVER_INSTANCE_PATH": str(instance),
         "PROMETHEUS_MULTIPROC_DIR": str(instance / "metrics"),
+        "WIDGET_SERVER_METRICS_TOKEN": METRICS_TOKEN,
     }
     (instance / "metrics").mkdir(parents=True, exist_ok=True)
     env.update({f"WIDGET_SERVER_{key}": value for key, value in BENCH_SETTINGS.items()})

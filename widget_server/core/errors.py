@@ -40,6 +40,11 @@ class BadRequest(WidgetServerError):
     code, error = 400, "bad_request"
 
 
+class Unauthorized(WidgetServerError):
+    code, error = 401, "unauthorized"
+    message = "Present the operator's token: Authorization: Bearer <token>."
+
+
 class Forbidden(WidgetServerError):
     code, error = 403, "forbidden"
     message = N_("This site is not allowed to use this widget.")

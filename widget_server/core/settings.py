@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     # keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
     "SETTINGS_ENCRYPTION_KEYS": [],
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    # Bearer token a Prometheus scraper presents at /metrics. Unset: /metrics answers 404,
+    # since its refusal counts (opted_out, honeypot, ...) would tell a bot what works.
+    "METRICS_TOKEN": None,
     "REDIS_URL": None,  # set: rate-limit state and the job queue live in Redis
     "RATELIMIT_STORAGE_URI": None,  # None: derived from REDIS_URL, else memory://
     "QUEUE_BACKEND": None,  # None: "redis" with REDIS_URL, else "sqlite"; "memory" for tests

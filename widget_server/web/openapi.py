@@ -756,12 +756,20 @@ def _public_paths() -> dict[str, Schema]:
         },
         "/metrics": {
             "get": {
-                "summary": "Prometheus metrics",
+                "summary": "Prometheus metrics (the operator's METRICS_TOKEN as a Bearer token)",
                 "responses": {
                     "200": {
                         "description": "Metrics",
                         "content": _content({"type": "string"}, "text/plain"),
-                    }
+                    },
+                    "401": {
+                        "description": "Without the operator's token",
+                        "content": _content({"type": "string"}, "text/html"),
+                    },
+                    "404": {
+                        "description": "No METRICS_TOKEN is set: there is no metrics route",
+                        "content": _content({"type": "string"}, "text/html"),
+                    },
                 },
             }
         },
