@@ -14,9 +14,10 @@ from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
 from .core import clock, db
 from .core.tokens import TokenRefused, tokens
-from .notify import mail, webhooks
+from .intake import optout
+from .notify import mail, sms, webhooks
 from .owners import retention
-from .providers import ProviderEvent
+from .providers import PermanentProviderError, ProviderEvent
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ class Jobs:
             name="owner_email", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
         )(self._run_owner_email)
         self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
+        # Texts to a callee proving an opt-out: retried like emails, never in a call's way.
+        self._optout_code = self.huey.task(
+            name="optout_code", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
+        )(self._run_optout_code)
+        self.huey.periodic_task(crontab(minute="*/10"), name="optout_purge")(self.purge_optouts)
         self.huey.periodic_task(crontab(minute="*/5"), name="webhook_sweep")(self.sweep_webhooks)
         # Every consumer's scheduler enqueues it each minute; concurrent passes are safe
         # (row locks, and the dial job refuses an attempt that already started).
@@ -117,6 +123,9 @@ class Jobs:
         # Its own key for the callback: this token can never pass for a provider event's.
         self._owner_email(tokens().sign_job({"email": callback_id, "s": status}))
 
+    def enqueue_optout_code(self, request_id: str) -> None:
+        self._optout_code(tokens().sign_job({"optout": request_id}))
+
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
@@ -160,6 +169,29 @@ class Jobs:
             job = _verified(signed, "owner email")
             if job is not None:
                 mail.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
+
+    def _run_optout_code(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, "opt-out code")
+            sender = sms.sender(self.app.config)
+            if job is None or sender is None:
+                return
+            try:
+                optout.send_code(
+                    db.session(),
+                    job.get("optout"),
+                    now=clock.now(),
+                    key=optout.code_key(self.app.config),
+                    sender=sender,
+                )
+            except PermanentProviderError as exc:
+                # A number that cannot take texts: nothing to retry; the request expires.
+                log.warning("opt-out code not sent: %s", exc.cause)
+
+    def purge_optouts(self) -> int:
+        """Delete expired opt-out requests and the numbers they held (every 10 minutes)."""
+        with self.app.app_context():
+            return optout.purge_expired(db.session(), clock.now())
 
     def sweep_webhooks(self) -> int:
         """Queue webhook deliveries whose job never ran (every 5 minutes)."""

@@ -49,6 +49,16 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_CALL_BUDGET": "2000 per day",
     "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
     "ESTIMATED_CALL_MINUTES": 3,
+    # Opt-outs are proved by a code texted to the number (Twilio's Messages API, on the
+    # operator's account). Without a sender, /optout says so and takes no opt-out.
+    "OPTOUT_SMS_ACCOUNT_SID": None,
+    "OPTOUT_SMS_AUTH_TOKEN": None,
+    "OPTOUT_SMS_FROM": None,  # an E.164 number or alphanumeric sender id
+    "OPTOUT_SMS_BASE_URL": "https://api.twilio.com",
+    "OPTOUT_CODE_SECONDS": 15 * 60,
+    "OPTOUT_CODE_ATTEMPTS": 5,  # wrong codes before a request is spent
+    # Codes texted to one number: a stranger cannot use the service to pester it.
+    "OPTOUT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
     # Human checks: where Turnstile and hCaptcha verify tokens, and how long to wait for
@@ -265,6 +275,7 @@ def _check_limits(config: Any) -> None:
         "ACCOUNT_DAILY_CALL_BUDGET",
         "DAILY_CALL_BUDGET",
         "DAILY_MINUTE_BUDGET",
+        "OPTOUT_LIMIT_PER_NUMBER",
     ):
         try:
             if not parse_many(config[name]):

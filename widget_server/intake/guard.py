@@ -95,12 +95,7 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
     ]
     for limit, key, cost, reason in checks:
         hits += [(item, key, cost, reason, 0) for item, key, cost in _items(limit, key, cost)]
-    try:
-        refused = _hit_all(hits)
-    except Exception as exc:
-        # Fail closed: without the limit store nothing may be dialled.
-        log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
-        raise Unavailable(reason="limit_store_down") from None
+    refused = _count(hits)
     if refused is None:
         return
     if refused.endswith("budget"):
@@ -113,6 +108,27 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
 
 
 PAIR = parse("1 per hour")
+
+
+def hit_optout_limits(e164: str) -> None:
+    """Count one opt-out code for `e164`; refuse when the number has had its share."""
+    limit = str(current_app.config["OPTOUT_LIMIT_PER_NUMBER"])
+    hits: list[Hit] = [
+        (item, key, cost, "optout_rate_limited", 0)
+        for item, key, cost in _items(limit, ("optout-number", e164), 1)
+    ]
+    refused = _count(hits)
+    if refused is not None:
+        raise TooManyRequests(reason=refused)
+
+
+def _count(hits: list[Hit]) -> str | None:
+    try:
+        return _hit_all(hits)
+    except Exception as exc:
+        # Fail closed: without the limit store nothing may be dialled (or texted).
+        log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
+        raise Unavailable(reason="limit_store_down") from None
 
 
 def _items(

@@ -705,9 +705,9 @@ def _public_paths() -> dict[str, Schema]:
             },
         },
         "/optout": {
-            "get": html_op("Opt-out page", errors=()),
+            "get": html_op("Opt-out page: the number, then the code texted to it", errors=()),
             "post": html_op(
-                "Opt a number out (from this server's own page)",
+                "Ask for an opt-out code (from this server's own page)",
                 errors=("400", "403", "413", "429", *STORE),
                 requestBody={
                     "required": True,
@@ -718,15 +718,38 @@ def _public_paths() -> dict[str, Schema]:
                 },
             ),
         },
+        "/optout/confirm": {
+            "post": html_op(
+                "Confirm an opt-out with the texted code (from this server's own page)",
+                errors=("403", "413", "422", "429", *STORE),
+                requestBody={
+                    "required": True,
+                    "content": _content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "request": {"type": "string"},
+                                "code": {"type": "string"},
+                            },
+                        },
+                        "application/x-www-form-urlencoded",
+                    ),
+                },
+            ),
+        },
         "/v1/optout": {
             "post": json_op(
-                "Opt a number out (the same answer whatever the number)",
+                "Ask for an opt-out code texted to the number (the same answer whatever the"
+                " number; 503 where no text sender is set up)",
                 {
                     "202": {
                         "type": "object",
-                        "required": ["status", "message"],
+                        "required": ["status", "request", "confirm_url", "expires_in", "message"],
                         "properties": {
-                            "status": {"const": "recorded"},
+                            "status": {"const": "code_sent"},
+                            "request": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                            "confirm_url": {"type": "string", "format": "uri"},
+                            "expires_in": {"type": "integer"},
                             "message": {"type": "string"},
                         },
                     }
@@ -736,6 +759,27 @@ def _public_paths() -> dict[str, Schema]:
                     "type": "object",
                     "required": ["phone"],
                     "properties": {"phone": {"type": "string", "maxLength": 40}},
+                },
+            )
+        },
+        "/v1/optout/confirm": {
+            "post": json_op(
+                "Confirm an opt-out with the code texted to the number",
+                {
+                    "200": {
+                        "type": "object",
+                        "required": ["status", "message"],
+                        "properties": {
+                            "status": {"const": "opted_out"},
+                            "message": {"type": "string"},
+                        },
+                    }
+                },
+                errors=(*BODY_ERRORS, "422", "429", *STORE),
+                body={
+                    "type": "object",
+                    "required": ["request", "code"],
+                    "properties": {"request": {"type": "string"}, "code": {"type": "string"}},
                 },
             )
         },
