@@ -3,10 +3,10 @@
 An event URL is `<EVENT_BASE_URL>/v1/events/<provider>/<ref>`; the ref is signed (its own
 salt) and names the callback, the attempt and the provider, so it cannot be guessed, and an
 event cannot be moved to another call, attempt or provider. Twilio's requests must also carry
-a valid `X-Twilio-Signature`, the webhook provider's its HMAC-SHA256 signature. Bodies:
-Twilio's form-encoded status callbacks; for every other provider a JSON object (or form)
-`{"status": "<a status of this product>", "call_id"?: "…", "cause"?: "…"}`, the shape the
-webhook provider documents and a PBX dialplan can post with curl.
+a valid `X-Twilio-Signature`, the webhook provider's a valid `X-Widget-Server-Signature`
+(core/signing.py). Bodies: Twilio's form-encoded status callbacks; for every other provider
+a JSON object (or form) `{"status": "<a status of this product>", "call_id"?: "…",
+"cause"?: "…"}`, the shape the webhook provider documents and a PBX dialplan can post with curl.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import providers
+from ..core import signing
 from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.models import Callback
 from ..core.tokens import TokenRefused, Tokens, tokens
@@ -129,9 +130,7 @@ def _authenticate(provider: providers.Provider, incoming: IncomingEvent) -> None
             raise Forbidden(FORBIDDEN_MESSAGE, reason="twilio_signature_invalid")
     elif isinstance(provider, webhook.WebhookProvider):
         secret = str(provider.settings["secret"])
-        timestamp = headers.get("X-Widget-Server-Timestamp", "")
-        signature = headers.get("X-Widget-Server-Signature", "")
-        if not webhook.verify(secret, timestamp, incoming.raw, signature):
+        if not signing.verify(secret, headers.get(signing.HEADER), incoming.raw):
             log.warning("refused a webhook event: signature missing, stale or wrong")
             raise Forbidden(FORBIDDEN_MESSAGE, reason="webhook_signature_invalid")
     # Other providers: the signed, unguessable URL is the credential.

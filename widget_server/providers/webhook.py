@@ -1,8 +1,7 @@
 """A signed HTTP webhook the site owner runs: POST each attempt as JSON, read back its id.
 
-Signature: X-Widget-Server-Signature is "v1=" + hex HMAC-SHA256, keyed with the widget's
-secret, over "<X-Widget-Server-Timestamp>.<raw body>". Receivers should refuse
-timestamps more than five minutes away and dedupe on the Idempotency-Key header.
+Every request is signed with the widget's secret in the one scheme of core/signing.py
+(`X-Widget-Server-Signature: t=<ts>,v1=<hex>`); receivers also dedupe on Idempotency-Key.
 
 With a `status_url` setting, a status query ({"type": "callback.status",
 "idempotency_key", "call_id"}, signed the same way, POSTed there) asks what became of one
@@ -13,17 +12,15 @@ receiver which only places calls can never take a query for an originate.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from ..core.signing import timestamped_digest
+from ..core import signing
 from ..core.statuses import Status
 from .base import (
     STATUSES,
@@ -39,43 +36,10 @@ from .base import (
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
 
-VERSION = "v1"
-TOLERANCE = 300
 MIN_SECRET = 16
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 MAX_TIMEOUT = 120
 KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Return the signature header value for `body` sent at `timestamp` (unix seconds)."""
-    return f"{VERSION}={timestamped_digest(secret, int(timestamp), body)}"
-
-
-def verify(
-    secret: str,
-    timestamp: int | str,
-    body: bytes,
-    signature: str,
-    tolerance: int = TOLERANCE,
-    now: float | None = None,
-) -> bool:
-    """Say whether `signature` (one or more comma-separated v1=…) signs `body` and is fresh."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int | str):
-        return False
-    text = str(timestamp)
-    if not TIMESTAMP_RE.fullmatch(text) or not isinstance(signature, str):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - int(text)) > tolerance:
-        return False
-    expected = f"{VERSION}={timestamped_digest(secret, text, body)}".encode()
-    # Several signatures let a receiver accept both secrets while rotating.
-    return any(
-        hmac.compare_digest(expected, part.strip().encode("utf-8", "replace"))
-        for part in signature.split(",")
-    )
 
 
 class WebhookProvider(HTTPProvider):
@@ -148,11 +112,9 @@ class WebhookProvider(HTTPProvider):
 
     def _signed_headers(self, body: bytes) -> dict[str, str]:
         """The JSON content type and the signature of `body`, timestamped now."""
-        timestamp = int(time.time())
         return {
             "Content-Type": "application/json",
-            "X-Widget-Server-Timestamp": str(timestamp),
-            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
+            signing.HEADER: signing.sign(self.settings["secret"], body),
         }
 
     def body(self, call: CallRequest) -> bytes:

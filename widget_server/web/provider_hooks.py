@@ -38,7 +38,6 @@ def provider_event(provider: str, ref: str) -> ResponseReturnValue:
             name: request.headers.get(name, "")
             for name in (
                 "X-Twilio-Signature",
-                "X-Widget-Server-Timestamp",
                 "X-Widget-Server-Signature",
             )
         },
