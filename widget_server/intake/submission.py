@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..calls import blocklist, leases, scheduling
-from ..calls.status_machine import apply_status
+from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
 from ..core.errors import Conflict, TooManyRequests, Unavailable, Unprocessable
 from ..core.i18n import N_
-from ..core.models import Callback, CallEvent, UsedFormToken, Widget, new_id
+from ..core.models import Callback, UsedFormToken, Widget, new_id
 from ..core.numbers import mask
 from ..core.statuses import Status
 from ..core.tokens import TokenRefused, Tokens
@@ -171,7 +171,7 @@ def submit(
     )
     callback.widget = widget
     session.add(callback)
-    session.add(CallEvent(callback_id=callback.id, status=callback.status, source="server"))
+    session.add(event_row(callback.id, callback.status, source="server", applied=True))
     owner_notices.callback_created(session, callback)
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
