@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
@@ -13,7 +13,8 @@ from huey.consumer import Consumer
 from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
 from .core import clock, db
-from .core.tokens import TokenRefused, tokens
+from .core.job_payloads import DialJob, EventJob, JobPayload, OwnerEmailJob, WebhookJob
+from .core.tokens import JobMalformed, TokenRefused, tokens
 from .notify import mail, webhooks
 from .owners import retention
 from .providers import ProviderEvent
@@ -24,6 +25,8 @@ DIAL_PRIORITY = 10
 # An unreachable mail server is retried a few times, a minute apart, then given up (logged).
 EMAIL_RETRIES = 3
 EMAIL_RETRY_DELAY = 60
+
+Job = TypeVar("Job", bound=JobPayload)
 
 
 def make_huey(config: Any) -> Huey:
@@ -70,7 +73,7 @@ class Jobs:
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
-        signed = tokens().sign_job({"c": callback_id, "a": attempt})
+        signed = tokens().sign_job(DialJob(callback_id, attempt))
         if delay > 0:
             self._dial.schedule(args=(signed,), eta=self._eta(delay))
         else:
@@ -84,7 +87,7 @@ class Jobs:
 
     def enqueue_dial_at(self, callback_id: str, attempt: int, when: datetime) -> None:
         """Put a dial job in Huey's persistent schedule, due at `when` (aware)."""
-        signed = tokens().sign_job({"c": callback_id, "a": attempt})
+        signed = tokens().sign_job(DialJob(callback_id, attempt))
         # Aware on purpose: Huey reads a naive eta as the machine's local time.
         self._dial.schedule(args=(signed,), eta=when.astimezone(UTC))
 
@@ -92,14 +95,14 @@ class Jobs:
         self, callback_id: str, attempt: int, event: ProviderEvent, source: str, delay: float = 0
     ) -> None:
         signed = tokens().sign_job(
-            {
-                "c": callback_id,
-                "a": attempt,
-                "s": event.status,
-                "cause": event.cause,
-                "pid": event.provider_call_id,
-                "src": source,
-            }
+            EventJob(
+                callback_id,
+                attempt,
+                event.status,
+                cause=event.cause,
+                provider_call_id=event.provider_call_id,
+                source=source,
+            )
         )
         if delay > 0:
             self._event.schedule(args=(signed,), eta=self._eta(delay))
@@ -107,15 +110,14 @@ class Jobs:
             self._event(signed)
 
     def enqueue_webhook(self, delivery_id: int, attempt: int, delay: float = 0) -> None:
-        signed = tokens().sign_job({"wd": delivery_id, "a": attempt})
+        signed = tokens().sign_job(WebhookJob(delivery_id, attempt))
         if delay > 0:
             self._webhook.schedule(args=(signed,), delay=delay)
         else:
             self._webhook(signed)
 
     def enqueue_owner_email(self, callback_id: str, status: str) -> None:
-        # Its own key for the callback: this token can never pass for a provider event's.
-        self._owner_email(tokens().sign_job({"email": callback_id, "s": status}))
+        self._owner_email(tokens().sign_job(OwnerEmailJob(callback_id, status)))
 
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
@@ -145,21 +147,21 @@ class Jobs:
 
     def _run_webhook(self, signed: object) -> None:
         with self.app.app_context():
-            job = _verified(signed, "webhook")
+            job = _verified(signed, WebhookJob, "webhook")
             if job is not None:
                 webhooks.run(
                     db.session(),
-                    job.get("wd"),
-                    job.get("a"),
+                    job.delivery_id,
+                    job.attempt,
                     config=self.app.config,
                     schedule=self.enqueue_webhook,
                 )
 
     def _run_owner_email(self, signed: object) -> None:
         with self.app.app_context():
-            job = _verified(signed, "owner email")
+            job = _verified(signed, OwnerEmailJob, "owner email")
             if job is not None:
-                mail.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
+                mail.notify(db.session(), job.callback_id, job.status, self.app.config)
 
     def sweep_webhooks(self) -> int:
         """Queue webhook deliveries whose job never ran (every 5 minutes)."""
@@ -223,9 +225,12 @@ class InProcessConsumer(Consumer):
         return None
 
 
-def _verified(signed: object, kind: str) -> dict[str, Any] | None:
+def _verified(signed: object, payload: type[Job], kind: str) -> Job | None:
     try:
-        return tokens().read_job(signed)
+        return tokens().read_job(signed, payload)
+    except JobMalformed:
+        log.warning("%s job dropped: malformed", kind)
+        return None
     except TokenRefused as refusal:
         log.error("refused a %s job whose signature does not verify (%s)", kind, refusal.reason)
         return None

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import clock, metrics
+from ..core.job_payloads import DialJob, EventJob
 from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status
-from ..core.tokens import TokenRefused, Tokens
+from ..core.tokens import JobMalformed, TokenRefused, Tokens
 from . import lifecycle, scheduling
 from .status_machine import apply_status
 
@@ -48,15 +49,18 @@ def dial(
 ) -> None:
     """Run one dial job: at most one originate per (callback, attempt)."""
     try:
-        job = tokens.read_job(signed)
+        job = tokens.read_job(signed, DialJob)
+    except JobMalformed:
+        log.warning("dial job for an unknown callback dropped")
+        return
     except TokenRefused as refusal:
         _refuse_forged_job(session, tokens, signed, refusal.reason)
         return
+    attempt = job.attempt
     # Row lock: two workers must not both decide from the same stale status (PostgreSQL;
     # SQLite already serialises writers).
-    callback = lifecycle.lock(session, job["c"]) if isinstance(job.get("c"), str) else None
-    attempt = job.get("a")
-    if callback is None or not isinstance(attempt, int):
+    callback = lifecycle.lock(session, job.callback_id)
+    if callback is None:
         log.warning("dial job for an unknown callback dropped")
         return
     if callback.status not in NOT_YET_DIALING or callback.attempts >= attempt:
@@ -151,33 +155,24 @@ def dial(
 def apply_event(session: Session, signed: object, *, tokens: Tokens, queue: JobQueue) -> None:
     """Apply one provider event carried by a signed job."""
     try:
-        job = tokens.read_job(signed)
+        job = tokens.read_job(signed, EventJob)
+    except JobMalformed:
+        log.warning("event job dropped: unknown callback or status")
+        return
     except TokenRefused as refusal:
         log.warning("refused an event job: %s", refusal.reason)
         return
-    callback_id, status, attempt = job.get("c"), job.get("s"), job.get("a")
-    cause, call_id = job.get("cause"), job.get("pid")
-    if (
-        not isinstance(callback_id, str)
-        or not isinstance(status, str)
-        or status not in set(Status)
-        or not (attempt is None or isinstance(attempt, int))
-    ):
-        log.warning("event job dropped: unknown callback or status")
-        return
     event = providers.ProviderEvent(
-        Status(status),
-        provider_call_id=call_id if isinstance(call_id, str) else None,
-        cause=cause if isinstance(cause, str) else None,
+        Status(job.status), provider_call_id=job.provider_call_id, cause=job.cause
     )
     # Row lock inside: concurrent events for one call apply one after the other, or a late
     # "connected" could overwrite a "completed" read a moment earlier.
     outcome = lifecycle.record_event(
         session,
-        callback_id,
-        attempt,
+        job.callback_id,
+        job.attempt,
         event,
-        source=str(job.get("src", "provider")),
+        source=job.source,
         enqueue_dial=queue.enqueue_dial,
     )
     if outcome is None:
@@ -191,9 +186,9 @@ def _fail(session: Session, callback: Callback, source: str, cause: str, message
 
 
 def _refuse_forged_job(session: Session, tokens: Tokens, signed: object, reason: str) -> None:
-    claimed = tokens.claimed_job(signed) or {}
+    claimed = tokens.claimed_callback_id(signed)
     log.error("refused a dial job whose signature does not verify (%s)", reason)
-    callback = session.get(Callback, claimed["c"]) if isinstance(claimed.get("c"), str) else None
+    callback = session.get(Callback, claimed) if claimed is not None else None
     # Only a callback that has not been dialled yet is marked; the forged job never dials.
     if callback is not None and callback.status == Status.QUEUED:
         apply_status(session, callback, Status.FAILED, source="server", cause="job_forged")
