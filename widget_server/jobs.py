@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
 from huey.consumer import Consumer
+from redis.exceptions import RedisError
 
 from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
 from .core import clock, db
+from .core.errors import QueueUnavailable
 from .core.job_payloads import DialJob, EventJob, JobPayload, OwnerEmailJob, WebhookJob
 from .core.tokens import JobMalformed, TokenRefused, tokens
 from .notify import mail, webhooks
@@ -25,6 +29,9 @@ DIAL_PRIORITY = 10
 # An unreachable mail server is retried a few times, a minute apart, then given up (logged).
 EMAIL_RETRIES = 3
 EMAIL_RETRY_DELAY = 60
+# What a queue store raises when it cannot take a job: Redis unreachable or failing, the
+# SQLite file locked past its timeout or its disk full.
+QUEUE_STORE_ERRORS = (RedisError, sqlite3.Error, OSError)
 
 Job = TypeVar("Job", bound=JobPayload)
 
@@ -74,10 +81,7 @@ class Jobs:
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
         signed = tokens().sign_job(DialJob(callback_id, attempt))
-        if delay > 0:
-            self._dial.schedule(args=(signed,), eta=self._eta(delay))
-        else:
-            self._dial(signed)
+        self._put(self._dial, signed, self._eta(delay) if delay > 0 else None)
 
     def _eta(self, delay: float) -> datetime:
         # From the app's clock, which is the real time outside tests: a test that injects
@@ -89,7 +93,7 @@ class Jobs:
         """Put a dial job in Huey's persistent schedule, due at `when` (aware)."""
         signed = tokens().sign_job(DialJob(callback_id, attempt))
         # Aware on purpose: Huey reads a naive eta as the machine's local time.
-        self._dial.schedule(args=(signed,), eta=when.astimezone(UTC))
+        self._put(self._dial, signed, when.astimezone(UTC))
 
     def enqueue_event(
         self, callback_id: str, attempt: int, event: ProviderEvent, source: str, delay: float = 0
@@ -104,10 +108,19 @@ class Jobs:
                 source=source,
             )
         )
-        if delay > 0:
-            self._event.schedule(args=(signed,), eta=self._eta(delay))
-        else:
-            self._event(signed)
+        self._put(self._event, signed, self._eta(delay) if delay > 0 else None)
+
+    def _put(self, task: TaskWrapper, signed: str, eta: datetime | None) -> None:
+        """Hand a signed job to the queue, due now or at `eta`."""
+        # Only the store's own failures are an outage; anything else here is a bug.
+        try:
+            if eta is None:
+                task(signed)
+            else:
+                task.schedule(args=(signed,), eta=eta)
+        except QUEUE_STORE_ERRORS as exc:
+            log.error("queue store refused a %s job: %s", task.name, exc.__class__.__name__)
+            raise QueueUnavailable() from exc
 
     def enqueue_webhook(self, delivery_id: int, attempt: int, delay: float = 0) -> None:
         signed = tokens().sign_job(WebhookJob(delivery_id, attempt))
@@ -122,20 +135,18 @@ class Jobs:
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
-            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
             dialer.dial(
                 db.session(),
                 signed,
                 tokens=tokens(),
-                queue=queue,
+                queue=self,
                 event_url=event_url,
                 lease_seconds=self.app.config["LEASE_SECONDS"],
             )
 
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
-            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
-            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=queue)
+            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=self)
 
     def _run_sweep(self) -> None:
         self.sweep_scheduled()

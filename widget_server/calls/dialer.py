@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -17,21 +16,13 @@ from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
 from . import lifecycle, scheduling
+from .queue import JobQueue
 from .status_machine import apply_status
 
 log = logging.getLogger(__name__)
 
 # Where a provider may report events for (callback id, attempt, provider); None: nowhere.
 EventUrl = Callable[[str, int, str], str | None]
-
-
-@dataclass(frozen=True)
-class JobQueue:
-    """How the dialer asks for more work: a later attempt, or a provider event to apply."""
-
-    enqueue_dial: Callable[[str, int, float], None]
-    # (callback id, attempt, event, source, delay)
-    enqueue_event: Callable[[str, int, providers.ProviderEvent, str, float], None]
 
 
 def _no_event_url(_callback_id: str, _attempt: int, _provider: str) -> str | None:

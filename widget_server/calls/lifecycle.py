@@ -27,6 +27,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from ..core.errors import QueueUnavailable
 from ..core.models import Callback, Widget
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..providers import ProviderEvent
@@ -92,8 +93,8 @@ def retry_later(
     session.commit()
     try:
         enqueue_dial(callback.id, callback.attempts + 1, delay)
-    except Exception as exc:
-        log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
+    except QueueUnavailable:
+        log.error("queue unavailable for callback=%s", callback.id)
         apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
         session.commit()
         return delay

@@ -7,8 +7,7 @@ import ipaddress
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from ..core.models import Widget
-from ..intake.guard import STORAGE, hit_limits
+from ..intake.guard import STORAGE
 
 
 def client_ip_key() -> str:
@@ -43,8 +42,3 @@ def init_app(app: Flask) -> None:
 
 def submit_limit_per_ip() -> str:
     return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
-
-
-def hit_submission_limits(widget: Widget, e164: str) -> None:
-    """Count a submission against the per-number, widget and budget limits, for this client."""
-    hit_limits(widget, e164, client_ip_key())
