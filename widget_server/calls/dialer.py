@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from .. import providers
 from ..core import clock, metrics
 from ..core.job_payloads import DialJob, EventJob
-from ..core.models import Callback, utcnow
+from ..core.models import Callback, Widget, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
@@ -39,51 +39,84 @@ def dial(
     lease_seconds: int = 15 * 60,
 ) -> None:
     """Run one dial job: at most one originate per (callback, attempt)."""
+    job = _verified(session, tokens, signed)
+    if job is None:
+        return
+    callback = _callback_to_dial(session, job)
+    if callback is None:
+        return
+    if callback.status == Status.SCHEDULED and not _booking_due(
+        session, callback, job.attempt, queue, lease_seconds
+    ):
+        return
+    _start_attempt(session, callback, job.attempt)
+    result = _originate(session, callback, _call_request(callback, job.attempt, event_url), queue)
+    if result is not None:
+        _record_originated(session, callback, job.attempt, result, queue)
+
+
+def _verified(session: Session, tokens: Tokens, signed: object) -> DialJob | None:
+    """Return the dial job a signed payload carries, or None for a malformed or forged one."""
     try:
-        job = tokens.read_job(signed, DialJob)
+        return tokens.read_job(signed, DialJob)
     except JobMalformed:
         log.warning("dial job for an unknown callback dropped")
-        return
     except TokenRefused as refusal:
         _refuse_forged_job(session, tokens, signed, refusal.reason)
-        return
-    attempt = job.attempt
+    return None
+
+
+def _callback_to_dial(session: Session, job: DialJob) -> Callback | None:
+    """Lock the job's callback; return it only if this attempt may still be dialled."""
     # Row lock: two workers must not both decide from the same stale status (PostgreSQL;
     # SQLite already serialises writers).
     callback = lifecycle.lock(session, job.callback_id)
     if callback is None:
         log.warning("dial job for an unknown callback dropped")
-        return
-    if callback.status not in NOT_YET_DIALING or callback.attempts >= attempt:
+        return None
+    if callback.status not in NOT_YET_DIALING or callback.attempts >= job.attempt:
         # Canceled or ended meanwhile, a call of this callback is live, or this attempt
         # already ran (a redelivered job): never dial a second time.
         log.info(
             "dial job skipped callback=%s attempt=%s status=%s",
             callback.id,
-            attempt,
+            job.attempt,
             callback.status,
         )
-        return
-    if callback.status == Status.SCHEDULED:
-        gate = scheduling.gate(session, callback, clock.now(), lease_seconds)
-        if gate.wait:
-            session.rollback()  # drop a lease half taken; the booking stays as it is
-            queue.enqueue_dial(callback.id, attempt, gate.wait)
-            return
-        if gate.status:
-            log.info("booking not dialled callback=%s cause=%s", callback.id, gate.cause)
-            apply_status(session, callback, gate.status, source="server", cause=gate.cause)
-            session.commit()
-            return
-    widget = callback.widget
+        return None
+    return callback
+
+
+def _booking_due(
+    session: Session, callback: Callback, attempt: int, queue: JobQueue, lease_seconds: int
+) -> bool:
+    """Say whether a booking may be dialled now; otherwise queue it again or end it."""
+    gate = scheduling.gate(session, callback, clock.now(), lease_seconds)
+    if gate.wait:
+        session.rollback()  # drop a lease half taken; the booking stays as it is
+        queue.enqueue_dial(callback.id, attempt, gate.wait)
+        return False
+    if gate.status:
+        log.info("booking not dialled callback=%s cause=%s", callback.id, gate.cause)
+        apply_status(session, callback, gate.status, source="server", cause=gate.cause)
+        session.commit()
+        return False
+    return True
+
+
+def _start_attempt(session: Session, callback: Callback, attempt: int) -> None:
     callback.attempts = attempt
     callback.originated_at = utcnow()
     apply_status(session, callback, Status.DIALING, source="server")
     # Committed before the provider is asked, so a crash afterwards cannot lead to a second
     # originate for this attempt: the redelivered job sees attempts == attempt and stops.
     session.commit()
+    metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
 
-    request = providers.CallRequest(
+
+def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> providers.CallRequest:
+    widget = callback.widget
+    return providers.CallRequest(
         callback_id=callback.id,
         attempt=attempt,
         agent=widget.extension,
@@ -96,18 +129,17 @@ def dial(
         page_url=callback.page_url,
         event_url=event_url(callback.id, attempt, widget.provider),
     )
-    metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
+
+
+def _originate(
+    session: Session, callback: Callback, request: providers.CallRequest, queue: JobQueue
+) -> providers.OriginateResult | None:
+    """Ask the widget's provider to place the call; on an error, retry later or fail."""
+    widget = callback.widget
     try:
-        provider = providers.build(widget.provider, widget.provider_settings)
-        started = time.perf_counter()
-        try:
-            result = provider.originate(request)
-        finally:
-            seconds = time.perf_counter() - started
-            metrics.PROVIDER_SECONDS.labels(widget.provider).observe(seconds)
+        return _timed_originate(widget, request)
     except providers.ProviderConfigError as exc:
         _fail(session, callback, widget.provider, "provider_config", str(exc))
-        return
     except providers.ProviderError as exc:
         metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
         if exc.retryable and lifecycle.may_retry(widget, callback):
@@ -118,17 +150,37 @@ def dial(
                 cause=exc.cause,
                 enqueue_dial=queue.enqueue_dial,
             )
-            return
-        _fail(session, callback, widget.provider, exc.cause, str(exc))
-        return
+        else:
+            _fail(session, callback, widget.provider, exc.cause, str(exc))
+    return None
 
+
+def _timed_originate(widget: Widget, request: providers.CallRequest) -> providers.OriginateResult:
+    provider = providers.build(widget.provider, widget.provider_settings)
+    started = time.perf_counter()
+    try:
+        return provider.originate(request)
+    finally:
+        seconds = time.perf_counter() - started
+        metrics.PROVIDER_SECONDS.labels(widget.provider).observe(seconds)
+
+
+def _record_originated(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    result: providers.OriginateResult,
+    queue: JobQueue,
+) -> None:
+    """Store what the provider answered, then queue the events it said it will report."""
+    provider = callback.widget.provider
     callback.provider_call_id = result.provider_call_id
     callback.provider_details = dict(result.details)
     apply_status(
         session,
         callback,
         result.status,
-        source=widget.provider,
+        source=provider,
         provider_call_id=result.provider_call_id,
         cause=result.cause,
     )
@@ -136,11 +188,11 @@ def dial(
     log.info(
         "originated callback=%s provider=%s number=%s",
         callback.id,
-        widget.provider,
+        provider,
         mask(callback.visitor_number),
     )
     for planned in result.planned_events:
-        queue.enqueue_event(callback.id, attempt, planned.event, widget.provider, planned.delay)
+        queue.enqueue_event(callback.id, attempt, planned.event, provider, planned.delay)
 
 
 def apply_event(session: Session, signed: object, *, tokens: Tokens, queue: JobQueue) -> None:
