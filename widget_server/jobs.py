@@ -192,9 +192,7 @@ class Jobs:
                 grace=float(config["RECONCILE_GRACE"]),
                 lease_seconds=float(config["LEASE_SECONDS"]),
             )
-            return dict(
-                reconciler.reconcile(db.session(), bounds=bounds, enqueue_dial=self.enqueue_dial)
-            )
+            return dict(reconciler.reconcile(db.session(), bounds=bounds, queue=self))
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""
