@@ -299,9 +299,10 @@ def test_a_forged_webhook_job_sends_nothing(
     jobs = local_app.extensions["jobs"]
     jobs._webhook(json.dumps({"wd": delivery_id, "a": 1}))  # unsigned
     with local_app.app_context():
+        from widget_server.core.job_payloads import WebhookJob
         from widget_server.core.tokens import tokens
 
-        forged = tokens().sign_job({"wd": delivery_id, "a": 1})[:-2] + "xx"
+        forged = tokens().sign_job(WebhookJob(delivery_id, 1))[:-2] + "xx"
     jobs._webhook(forged)
     run_jobs(local_app)
     assert receiver.received == []

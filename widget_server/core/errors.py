@@ -80,6 +80,13 @@ class Unavailable(WidgetServerError):
     message = N_("The service is temporarily unavailable. Please try again shortly.")
 
 
+class QueueUnavailable(Unavailable):
+    """The job queue's store could not take a job: nothing was enqueued."""
+
+    def __init__(self) -> None:
+        super().__init__(reason="queue_down")
+
+
 _ERROR_CODES = {
     400: "bad_request",
     401: "unauthorized",

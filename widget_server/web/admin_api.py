@@ -24,12 +24,11 @@ from ..core.errors import (
 )
 from ..core.models import ApiKey, Widget
 from ..intake.submission import Submission, submit
-from ..jobs import jobs
 from ..owners import admin, widgets
 from . import payloads
-from .limits import hit_submission_limits, limiter, per_client_submissions
+from .limits import limiter, per_client_submissions
 from .request_origin import allowed, own_origin, request_origin
-from .wiring import submit_callback
+from .wiring import intake, submit_callback
 
 log = logging.getLogger(__name__)
 
@@ -319,16 +318,8 @@ def _contact_fields(fields: dict[str, str]) -> dict[str, str]:
 def _submit_keyed(widget: Widget, submission: Submission) -> Any:
     if blocklist.address_blocked(db.session(), request.remote_addr):
         raise TooManyRequests(reason="blocked_address")
-    return submit(
-        db.session(),
-        widget,
-        submission,
-        tokens=admin.KeyedTokens(current_app),
-        hit_limits=hit_submission_limits,
-        enqueue_dial=jobs().enqueue_dial,
-        enqueue_dial_at=jobs().enqueue_dial_at,
-        lease_seconds=current_app.config["LEASE_SECONDS"],
-    )
+    # The API key stands in for the form token and the human check.
+    return submit(db.session(), widget, submission, intake(admin.KeyedTokens(current_app), None))
 
 
 # History

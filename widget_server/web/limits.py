@@ -8,8 +8,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from ..core.models import Widget
-from ..intake.guard import STORAGE, hit_limits
+from ..intake.guard import STORAGE
 
 
 def client_ip_key() -> str:
@@ -54,8 +53,3 @@ SUBMISSIONS = "submissions"
 def per_client_submissions(**options: Any) -> Any:
     """Limit a submission route to the client's one shared SUBMIT_LIMIT_PER_IP bucket."""
     return limiter.shared_limit(submit_limit_per_ip, scope=SUBMISSIONS, **options)
-
-
-def hit_submission_limits(widget: Widget, e164: str) -> None:
-    """Count a submission against the per-number, widget and budget limits, for this client."""
-    hit_limits(widget, e164, client_ip_key())
