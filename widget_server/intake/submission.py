@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ class Intake:
     client: str  # the requester's key in every rate limit (its IP; an IPv6 address by /64)
     # None when an API key vouches for the caller: no human check is asked of it.
     browser: Browser | None
+    # Whose Idempotency-Keys these are: the API key's id for a keyed connect. None: the
+    # visitor's, scoped to the form token they hold.
+    idempotency_scope: str | None = None
 
 
 def submit(session: Session, widget: Widget, submission: Submission, intake: Intake) -> Accepted:
@@ -99,7 +103,7 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     # Checked before the token is used up, so a visitor can pick another slot and resend.
     booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
     form_token = _read_form_token(tokens, widget, submission)
-    key = submission.idempotency_key or form_token.nonce
+    key = _idempotency_key(submission, form_token, intake)
     earlier = _earlier_answer(session, tokens, widget, key)
     if earlier is not None:
         return earlier
@@ -146,6 +150,19 @@ def _read_form_token(tokens: Tokens, widget: Widget, submission: Submission) -> 
         raise Unprocessable(
             fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
         ) from None
+
+
+def _idempotency_key(submission: Submission, form_token: FormToken, intake: Intake) -> str:
+    """The key a replay is found by, scoped to its requester (within the widget's keys).
+
+    A key is the requester's own: another visitor, or another API key, sending the same
+    Idempotency-Key gets a callback of its own, never the first one's id and status URL.
+    """
+    if submission.idempotency_key is None:
+        return form_token.nonce
+    scope = intake.idempotency_scope or f"form-token:{form_token.nonce}"
+    scoped = f"{scope}\n{submission.idempotency_key}".encode()
+    return hashlib.sha256(scoped).hexdigest()  # 64 hex digits: the column's width
 
 
 def _earlier_answer(session: Session, tokens: Tokens, widget: Widget, key: str) -> Accepted | None:

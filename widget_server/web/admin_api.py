@@ -259,8 +259,7 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         response.headers["Allow"] = "POST"
         return response
     keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
-    if keyed:
-        _authenticated(account_id)
+    api_key = _authenticated(account_id) if keyed else None
     widget = _widget(account_id, widget_id)
     if not widget.enabled:
         raise NotFound("No such clicktocall.")
@@ -277,8 +276,10 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     try:
         if keyed:
             fields["consent"] = True  # the integrator vouches for consent
+            assert api_key is not None
             accepted = _submit_keyed(
                 widget,
+                api_key,
                 Submission(
                     origin=own_origin(), locale=widget.locale, idempotency_key=key, **fields
                 ),
@@ -315,11 +316,13 @@ def _contact_fields(fields: dict[str, str]) -> dict[str, str]:
     return {("contact" if name == "phone" else name): reason for name, reason in fields.items()}
 
 
-def _submit_keyed(widget: Widget, submission: Submission) -> Any:
+def _submit_keyed(widget: Widget, api_key: ApiKey, submission: Submission) -> Any:
     if blocklist.address_blocked(db.session(), request.remote_addr):
         raise TooManyRequests(reason="blocked_address")
-    # The API key stands in for the form token and the human check.
-    return submit(db.session(), widget, submission, intake(admin.KeyedTokens(current_app), None))
+    # The API key stands in for the form token and the human check, and owns its
+    # Idempotency-Keys: another key's same key is another request.
+    keyed = intake(admin.KeyedTokens(current_app), None, idempotency_scope=f"api-key:{api_key.id}")
+    return submit(db.session(), widget, submission, keyed)
 
 
 # History

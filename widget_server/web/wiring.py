@@ -42,7 +42,9 @@ def submit_callback(widget: Widget, submission: Submission) -> Accepted:
     return submit(db.session(), widget, submission, intake(tokens(), browser))
 
 
-def intake(form_tokens: Tokens, browser: Browser | None) -> Intake:
+def intake(
+    form_tokens: Tokens, browser: Browser | None, idempotency_scope: str | None = None
+) -> Intake:
     """Build what a submission from this request runs against."""
     return Intake(
         tokens=form_tokens,
@@ -50,6 +52,7 @@ def intake(form_tokens: Tokens, browser: Browser | None) -> Intake:
         lease_seconds=current_app.config["LEASE_SECONDS"],
         client=client_ip_key(),
         browser=browser,
+        idempotency_scope=idempotency_scope,
     )
 
 
