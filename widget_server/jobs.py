@@ -12,7 +12,7 @@ from huey.consumer import Consumer
 
 from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
-from .core import clock, db
+from .core import clock, db, egress
 from .core.tokens import TokenRefused, tokens
 from .notify import mail, webhooks
 from .owners import retention
@@ -128,6 +128,7 @@ class Jobs:
                 queue=queue,
                 event_url=event_url,
                 lease_seconds=self.app.config["LEASE_SECONDS"],
+                egress=egress.provider_policy(self.app.config),
             )
 
     def _run_event(self, signed: object) -> None:
@@ -179,9 +180,13 @@ class Jobs:
                 grace=float(config["RECONCILE_GRACE"]),
                 lease_seconds=float(config["LEASE_SECONDS"]),
             )
-            return dict(
-                reconciler.reconcile(db.session(), bounds=bounds, enqueue_dial=self.enqueue_dial)
+            outcomes = reconciler.reconcile(
+                db.session(),
+                bounds=bounds,
+                enqueue_dial=self.enqueue_dial,
+                egress=egress.provider_policy(config),
             )
+            return dict(outcomes)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

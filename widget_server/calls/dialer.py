@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import clock, metrics
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status
@@ -45,8 +46,13 @@ def dial(
     queue: JobQueue,
     event_url: EventUrl = _no_event_url,
     lease_seconds: int = 15 * 60,
+    egress: EgressPolicy = PUBLIC,
 ) -> None:
-    """Run one dial job: at most one originate per (callback, attempt)."""
+    """Run one dial job: at most one originate per (callback, attempt).
+
+    `egress` is the operator's policy for provider endpoints: the provider connects only
+    to addresses it allows, whatever the widget's settings say.
+    """
     try:
         job = tokens.read_job(signed)
     except TokenRefused as refusal:
@@ -103,7 +109,7 @@ def dial(
     )
     metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
     try:
-        provider = providers.build(widget.provider, widget.provider_settings)
+        provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
         started = time.perf_counter()
         try:
             result = provider.originate(request)
