@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -595,7 +598,7 @@ def test_names_resolving_to_private_addresses_are_refused_at_save_and_at_dial(
 def test_the_cli_refuses_them_as_well(
     make_app: Callable[..., Flask],
     loopback_resolver: dict[str, list[str]],
-    tmp_path: Any,
+    tmp_path: Path,
     address: str,
 ) -> None:
     loopback_resolver["pbx.attacker.test"] = [address]
@@ -704,3 +707,63 @@ def test_providers_built_without_a_policy_allow_public_addresses_only(
         webhook.originate(call)
     assert refused.value.cause == "destination_refused"
     assert internal.connections == 0
+
+
+def test_https_through_the_guard_keeps_the_host_name_for_sni_and_the_certificate(
+    tmp_path: Path, loopback_resolver: dict[str, list[str]]
+) -> None:
+    # The connection goes to the checked address, 127.0.0.1; TLS still names, and checks
+    # the certificate of, the URL's host: a certificate for that name alone verifies.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    name = "pbx.secure.test"
+    loopback_resolver[name] = ["127.0.0.1"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server_names: list[str | None] = []
+    context.sni_callback = lambda _sock, server_name, _ctx: server_names.append(server_name)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    raw = socket.create_server(("127.0.0.1", 0))
+    port = raw.getsockname()[1]
+
+    def serve_one() -> None:
+        connection, _ = raw.accept()
+        with context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(65536)
+            tls.sendall(answer)
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    with LOCAL.session() as session:
+        response = session.get(f"https://{name}:{port}/", verify=str(cert_file), timeout=5)
+    thread.join(timeout=5)
+    raw.close()
+    assert response.status_code == 200 and response.text == "ok"
+    assert server_names == [name]
