@@ -29,6 +29,7 @@ _template_db: Path | None = None
 
 
 TEST_REDIS_ENV = "WIDGET_SERVER_TEST_REDIS"
+LOOPBACK = ["127.0.0.0/8", "::1"]
 
 
 def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -44,6 +45,9 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "1000 per minute",
         "SUBMIT_LIMIT_PER_WIDGET": "1000 per minute",
         "METRICS_TOKEN": METRICS_TOKEN,
+        # The provider fakes listen on loopback: allowed as an operator allows a PBX on the
+        # LAN (the server's default allows public addresses only).
+        "PROVIDER_PRIVATE_HOSTS": LOOPBACK,
     }
     if redis_limits := os.environ.get(TEST_REDIS_ENV):
         # The PostgreSQL pass in CI keeps rate-limit state in a real Redis, as production

@@ -9,6 +9,7 @@ from flask import Flask
 
 from tests.helpers import SECRET, base_config
 from widget_server import create_app
+from widget_server.core import egress
 from widget_server.core.settings import ConfigError
 from widget_server.core.tokens import Tokens
 
@@ -57,6 +58,31 @@ def test_environment_variables_use_one_prefix_and_parse_json(
     assert app.config["DATABASE_URL"].endswith("env.db")
 
 
+@pytest.mark.parametrize(
+    "value", ["pbx.office.lan, 10.20.0.0/16", '["pbx.office.lan", "10.20.0.0/16"]']
+)
+def test_private_provider_hosts_come_from_the_environment(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("WIDGET_SERVER_SECRET_KEY", SECRET)
+    monkeypatch.setenv("WIDGET_SERVER_PROVIDER_PRIVATE_HOSTS", value)
+    config = create_app().config
+    assert config["PROVIDER_PRIVATE_HOSTS"] == ["pbx.office.lan", "10.20.0.0/16"]
+    policy = egress.provider_policy(config)
+    assert policy.allows("pbx.office.lan", "192.168.1.9")
+    assert policy.allows("other.office.lan", "10.20.3.4")
+    assert not policy.allows("other.office.lan", "10.21.0.1")
+
+
+def test_no_private_provider_host_is_allowed_by_default(environment: Path) -> None:
+    from widget_server.core.settings import DEFAULTS
+
+    assert DEFAULTS["PROVIDER_PRIVATE_HOSTS"] == []
+    policy = egress.provider_policy(DEFAULTS)
+    assert policy == egress.PUBLIC
+    assert not any(policy.allows("pbx", a) for a in ("127.0.0.1", "10.0.0.1", "::1"))
+
+
 def test_instance_file_is_read_and_environment_wins(
     environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +112,10 @@ def test_broken_instance_file_names_the_file(environment: Path) -> None:
         ("SUBMIT_LIMIT_PER_NUMBER", "", "is not a rate limit"),
         ("FORM_TOKEN_MIN_AGE", 99999, "FORM_TOKEN_MIN_AGE must be below"),
         ("SECRET_KEY_FALLBACKS", [1], "must be a list of strings"),
+        ("PROVIDER_PRIVATE_HOSTS", ["10.0.0.0/33"], "PROVIDER_PRIVATE_HOSTS: '10.0.0.0/33'"),
+        ("PROVIDER_PRIVATE_HOSTS", ["http://pbx.lan"], "is not a host name"),
+        ("PROVIDER_PRIVATE_HOSTS", [""], "is not a host name"),
+        ("PROVIDER_PRIVATE_HOSTS", 5, "PROVIDER_PRIVATE_HOSTS must be a list"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_clear_message(

@@ -343,14 +343,15 @@ def test_url_checks(url: str, allow_http: bool, allow_private: bool, problem: st
         assert found is not None and found.startswith(problem), found
 
 
-def test_a_name_resolving_to_loopback_is_refused_at_connect_time(
-    make_app: Callable[..., Flask], receiver: Receiver
+def test_a_name_resolving_to_loopback_is_refused_before_connecting(
+    make_app: Callable[..., Flask], receiver: Receiver, loopback_resolver: dict[str, list[str]]
 ) -> None:
-    # Plain http allowed (as in development), private addresses not. "127.1" is no IP
-    # literal to Python, so it passes the check at save, but the resolver makes it
-    # 127.0.0.1: the connection's real peer is what gets refused.
+    # Plain http allowed (as in development), private addresses not. The name passes the
+    # URL's own check, but resolves to 127.0.0.1 (only later, say: it is stored directly),
+    # and the address it resolves to is refused before anything connects to it.
     app = make_app(WEBHOOK_ALLOW_HTTP=True)
-    url = receiver.url.replace("127.0.0.1", "127.1")
+    loopback_resolver["crm.rebound.test"] = ["127.0.0.1"]
+    url = receiver.url.replace("127.0.0.1", "crm.rebound.test")
     with app.app_context():
         assert egress.url_problem(url, allow_http=True, allow_private=False) is None
     widget_id = add_widget(app)

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
-from .core import clock, db
+from .core import clock, db, egress
 from .core.errors import QueueUnavailable
 from .core.job_payloads import (
     DialJob,
@@ -158,6 +158,7 @@ class Jobs:
                 queue=self,
                 event_url=event_url,
                 lease_seconds=self.app.config["LEASE_SECONDS"],
+                egress=egress.provider_policy(self.app.config),
             )
 
     def _run_event(self, signed: object) -> None:
@@ -231,7 +232,10 @@ class Jobs:
                 grace=float(config["RECONCILE_GRACE"]),
                 lease_seconds=float(config["LEASE_SECONDS"]),
             )
-            return dict(reconciler.reconcile(db.session(), bounds=bounds, queue=self))
+            outcomes = reconciler.reconcile(
+                db.session(), bounds=bounds, queue=self, egress=egress.provider_policy(config)
+            )
+            return dict(outcomes)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
+from tests.providers.common import LOCAL
 from widget_server import providers
 from widget_server.providers import (
     CallRequest,
@@ -58,7 +59,7 @@ def fake(request: pytest.FixtureRequest) -> Iterator[Any]:
 def provider(fake: Any) -> providers.Provider:
     fake.reset()
     fake.mode = "ok"
-    return providers.build(fake_module_name(fake), fake.provider_settings())
+    return providers.build(fake_module_name(fake), fake.provider_settings(), egress=LOCAL)
 
 
 def fake_module_name(fake: Any) -> str:

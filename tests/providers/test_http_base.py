@@ -10,6 +10,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.server import serve_wsgi
+from tests.providers.common import LOCAL
 from widget_server.providers import (
     CallRequest,
     OriginateResult,
@@ -64,7 +65,7 @@ def test_answers_map_to_typed_errors(
     status: int, body: str, error: type[Exception] | None, cause: str | None
 ) -> None:
     with serve_wsgi(answering(status, body)) as base_url:
-        provider = EchoProvider({"base_url": base_url})
+        provider = EchoProvider({"base_url": base_url}, egress=LOCAL)
         if error is None:
             assert provider.originate(CALL).provider_call_id == "c1"
             return
@@ -75,7 +76,7 @@ def test_answers_map_to_typed_errors(
 
 def test_read_timeout_is_retryable() -> None:
     with serve_wsgi(answering(200, delay=1.0)) as base_url:
-        provider = EchoProvider({"base_url": base_url, "read_timeout": 0.2})
+        provider = EchoProvider({"base_url": base_url, "read_timeout": 0.2}, egress=LOCAL)
         with pytest.raises(RetryableProviderError) as raised:
             provider.originate(CALL)
         assert raised.value.cause == "timeout"
@@ -85,7 +86,7 @@ def test_connection_refused_is_retryable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    provider = EchoProvider({"base_url": f"http://127.0.0.1:{port}"})
+    provider = EchoProvider({"base_url": f"http://127.0.0.1:{port}"}, egress=LOCAL)
     with pytest.raises(RetryableProviderError) as raised:
         provider.originate(CALL)
     assert raised.value.cause == "connection_error"
@@ -94,10 +95,12 @@ def test_connection_refused_is_retryable() -> None:
 def test_one_session_with_our_user_agent_and_explicit_timeouts() -> None:
     EchoProvider.seen = []
     with serve_wsgi(answering(200)) as base_url:
-        first = EchoProvider({"base_url": base_url})
-        second = EchoProvider({"base_url": base_url, "connect_timeout": 1, "read_timeout": 2})
+        first = EchoProvider({"base_url": base_url}, egress=LOCAL)
+        second = EchoProvider(
+            {"base_url": base_url, "connect_timeout": 1, "read_timeout": 2}, egress=LOCAL
+        )
         first.originate(CALL)
-    assert first.session is second.session is shared_session()
+    assert first.session is second.session is shared_session(LOCAL)
     assert EchoProvider.seen[0]["ua"] == USER_AGENT
     assert first.timeout == (3.05, 15.0) and second.timeout == (1.0, 2.0)
 
@@ -105,5 +108,5 @@ def test_one_session_with_our_user_agent_and_explicit_timeouts() -> None:
 @pytest.mark.parametrize("base_url", ["ftp://x", "javascript:alert(1)", 5, ""])
 def test_base_url_must_be_http(base_url: object) -> None:
     with pytest.raises(ProviderConfigError) as raised:
-        EchoProvider({"base_url": base_url})
+        EchoProvider({"base_url": base_url}, egress=LOCAL)
     assert "base_url" in raised.value.fields

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import clock, metrics
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.job_payloads import DialJob, EventJob
 from ..core.models import Callback, Widget, utcnow
 from ..core.numbers import mask
@@ -37,8 +38,13 @@ def dial(
     queue: JobQueue,
     event_url: EventUrl = _no_event_url,
     lease_seconds: int = 15 * 60,
+    egress: EgressPolicy = PUBLIC,
 ) -> None:
-    """Run one dial job: at most one originate per (callback, attempt)."""
+    """Run one dial job: at most one originate per (callback, attempt).
+
+    `egress` is the operator's policy for provider endpoints: the provider connects only
+    to addresses it allows, whatever the widget's settings say.
+    """
     job = _verified(session, tokens, signed)
     if job is None:
         return
@@ -50,7 +56,8 @@ def dial(
     ):
         return
     _start_attempt(session, callback, job.attempt)
-    result = _originate(session, callback, _call_request(callback, job.attempt, event_url), queue)
+    request = _call_request(callback, job.attempt, event_url)
+    result = _originate(session, callback, request, queue, egress)
     if result is not None:
         _record_originated(session, callback, job.attempt, result, queue)
 
@@ -132,12 +139,16 @@ def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> prov
 
 
 def _originate(
-    session: Session, callback: Callback, request: providers.CallRequest, queue: JobQueue
+    session: Session,
+    callback: Callback,
+    request: providers.CallRequest,
+    queue: JobQueue,
+    egress: EgressPolicy,
 ) -> providers.OriginateResult | None:
     """Ask the widget's provider to place the call; on an error, retry later or fail."""
     widget = callback.widget
     try:
-        return _timed_originate(widget, request)
+        return _timed_originate(widget, request, egress)
     except providers.ProviderConfigError as exc:
         _fail(session, callback, widget.provider, "provider_config", str(exc))
     except providers.ProviderError as exc:
@@ -155,8 +166,10 @@ def _originate(
     return None
 
 
-def _timed_originate(widget: Widget, request: providers.CallRequest) -> providers.OriginateResult:
-    provider = providers.build(widget.provider, widget.provider_settings)
+def _timed_originate(
+    widget: Widget, request: providers.CallRequest, egress: EgressPolicy
+) -> providers.OriginateResult:
+    provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
     started = time.perf_counter()
     try:
         return provider.originate(request)

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import providers
-from ..core import signing
+from ..core import egress, signing
 from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.models import Callback
 from ..core.tokens import TokenRefused, Tokens, tokens
@@ -94,7 +94,9 @@ def receive(
     if widget.provider != ref.provider:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="event_wrong_provider")
     try:
-        provider = providers.build(widget.provider, widget.provider_settings)
+        # Events are only parsed here; the policy is passed all the same, as everywhere.
+        policy = egress.provider_policy(current_app.config)
+        provider = providers.build(widget.provider, widget.provider_settings, egress=policy)
     except providers.ProviderConfigError:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
     _authenticate(provider, incoming)

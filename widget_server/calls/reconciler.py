@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import metrics
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.models import Callback, CallEvent, Widget, utcnow
 from ..core.statuses import Status, can_move, is_terminal
 from . import lifecycle
@@ -113,8 +114,12 @@ def reconcile(
     queue: DialQueue,
     now: datetime | None = None,
     limit: int = 200,
+    egress: EgressPolicy = PUBLIC,
 ) -> Counter[str]:
-    """Run one pass; return how many callbacks ended in each outcome."""
+    """Run one pass; return how many callbacks ended in each outcome.
+
+    Providers are asked through `egress`, the operator's policy for provider endpoints.
+    """
     moment = now or utcnow()
     outcomes: Counter[str] = Counter()
     earliest = moment - timedelta(seconds=bounds.grace)
@@ -127,7 +132,7 @@ def reconcile(
         .limit(limit)
     ).all()
     for callback_id in ids:
-        candidate = _stale(session, callback_id, bounds, moment)
+        candidate = _stale(session, callback_id, bounds, moment, egress)
         session.rollback()  # no transaction is held while the provider is asked
         if candidate is None:
             continue
@@ -166,7 +171,7 @@ def _last_event_id(session: Session, callback_id: str) -> int | None:
 
 
 def _stale(
-    session: Session, callback_id: str, bounds: Bounds, moment: datetime
+    session: Session, callback_id: str, bounds: Bounds, moment: datetime, egress: EgressPolicy
 ) -> Candidate | None:
     callback = session.get(Callback, callback_id)
     if callback is None or is_terminal(callback.status):
@@ -181,14 +186,14 @@ def _stale(
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
     # Built once per pass: before the bound when the bound depends on it (a conversation
     # is asked about sooner when its provider can answer), else only once found stale.
-    provider = _provider(callback.widget) if callback.status in TALKING else None
+    provider = _provider(callback.widget, egress) if callback.status in TALKING else None
     asks = provider is not None and provider.reports_call_status()
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
     if callback.status not in TALKING and callback.status not in NOT_ASKED:
-        provider = _provider(callback.widget)
+        provider = _provider(callback.widget, egress)
     return Candidate(
         callback.id,
         callback.status,
@@ -203,10 +208,10 @@ def _stale(
     )
 
 
-def _provider(widget: Widget) -> providers.Provider | None:
+def _provider(widget: Widget, egress: EgressPolicy) -> providers.Provider | None:
     """The widget's provider, or None when its settings no longer build."""
     try:
-        return providers.build(widget.provider, widget.provider_settings)
+        return providers.build(widget.provider, widget.provider_settings, egress=egress)
     except providers.ProviderConfigError:
         return None
 

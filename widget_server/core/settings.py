@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from . import egress
+
 # The project checkout: static/, templates/ and translations/ live beside the package.
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,6 +92,11 @@ DEFAULTS: dict[str, Any] = {
     # SSRF care: webhooks go to public https:// URLs only unless these allow more.
     "WEBHOOK_ALLOW_HTTP": False,
     "WEBHOOK_ALLOW_PRIVATE": False,
+    # SSRF care for providers: their endpoints (HTTP base URLs, a PBX's host) may resolve
+    # to public addresses only, except the host names and networks listed here, such as an
+    # on-premises PBX: ["pbx.office.lan", "10.20.0.0/16"] (in the environment, a JSON list
+    # or names separated by commas). It holds for every account; no widget setting widens it.
+    "PROVIDER_PRIVATE_HOSTS": [],
     # Email to the site owner for missed and failed callbacks; off while SMTP_HOST is unset.
     "SMTP_HOST": None,
     "SMTP_PORT": 587,
@@ -158,6 +165,10 @@ def _derive(app: Flask) -> None:
     fallbacks = config["SECRET_KEY_FALLBACKS"]
     if isinstance(fallbacks, str):  # one old key, or several separated by commas
         config["SECRET_KEY_FALLBACKS"] = [key for key in fallbacks.split(",") if key]
+    private_hosts = config["PROVIDER_PRIVATE_HOSTS"]
+    if isinstance(private_hosts, str):  # one host or network, or several separated by commas
+        entries = (entry.strip() for entry in private_hosts.split(","))
+        config["PROVIDER_PRIVATE_HOSTS"] = [entry for entry in entries if entry]
 
 
 def _development_secret(instance: Path) -> str:
@@ -227,6 +238,20 @@ def _check(app: Flask) -> None:
         raise ConfigError(f"{ENV_PREFIX}_FORM_TOKEN_MIN_AGE must be below FORM_TOKEN_MAX_AGE.")
     _check_limits(config)
     _check_owner_notices(config)
+    _check_egress(config)
+
+
+def _check_egress(config: Any) -> None:
+    entries = config["PROVIDER_PRIVATE_HOSTS"]
+    if not isinstance(entries, list | tuple):
+        raise ConfigError(f"{ENV_PREFIX}_PROVIDER_PRIVATE_HOSTS must be a list of hosts.")
+    try:
+        egress.EgressPolicy.allowing(entries)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}_PROVIDER_PRIVATE_HOSTS: {exc} (list host names, IP addresses or "
+            "networks such as 10.20.0.0/16)"
+        ) from None
 
 
 def _check_owner_notices(config: Any) -> None:

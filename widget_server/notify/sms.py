@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from ..core.egress import PUBLIC, DestinationRefused, EgressPolicy, provider_policy
 from ..core.numbers import mask
 from ..providers.base import PermanentProviderError, RetryableProviderError
 from ..providers.http import CONNECT_TIMEOUT, shared_session
@@ -30,19 +31,24 @@ class TwilioMessages:
     auth_token: str
     sender: str  # an E.164 number or a messaging service's alphanumeric sender
     base_url: str = "https://api.twilio.com"
+    egress: EgressPolicy = PUBLIC  # where the operator lets the server connect
 
     def send(self, to: str, body: str) -> str:
         """Send `body` to the E.164 number `to`; return the message sid."""
         url = f"{self.base_url.rstrip('/')}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            response = shared_session().post(
+            response = shared_session(self.egress).post(
                 url,
                 data={"To": to, "From": self.sender, "Body": body},
                 auth=(self.account_sid, self.auth_token),
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 allow_redirects=False,
             )
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except DestinationRefused:
+            raise PermanentProviderError(
+                "sms: destination refused", cause="destination_refused"
+            ) from None
+        except requests.RequestException as exc:
             raise RetryableProviderError(f"sms: {exc.__class__.__name__}") from None
         answer = _json(response)
         if response.status_code >= 500 or response.status_code == 429:
@@ -75,5 +81,10 @@ def sender(config: Mapping[str, Any]) -> TwilioMessages | None:
     if not (sid and token and sender_id):
         return None
     return TwilioMessages(
-        str(sid), str(token), str(sender_id), str(config.get("OPTOUT_SMS_BASE_URL"))
+        str(sid),
+        str(token),
+        str(sender_id),
+        str(config.get("OPTOUT_SMS_BASE_URL")),
+        # The operator's own setting, so the operator's allow-list for private hosts applies.
+        egress=provider_policy(config),
     )

@@ -124,6 +124,8 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
     problem = egress.url_problem(
         url, allow_http=config["WEBHOOK_ALLOW_HTTP"], allow_private=config["WEBHOOK_ALLOW_PRIVATE"]
     )
+    if problem in (egress.NOT_PUBLIC, egress.LOCAL_NAME):
+        return Attempt(False, error=egress.REFUSED, retryable=False)
     if problem:
         return Attempt(False, error=f"url refused: {problem}", retryable=False)
     body = encode(event)
@@ -135,7 +137,9 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
         signing.HEADER: signing.sign(secret, body),
     }
     timeout = float(config["WEBHOOK_TIMEOUT"])
-    http = egress.guarded_session(allow_private=config["WEBHOOK_ALLOW_PRIVATE"])
+    # Resolved once and checked before connecting: a refused address is never connected
+    # to, so the answer is the same whether anything listens there or not.
+    http = egress.webhook_policy(config).session()
     try:
         with http.post(
             url,
@@ -148,7 +152,7 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
             code = response.status_code
     except egress.DestinationRefused:
         # A configuration problem, not a passing one: retrying would only probe again.
-        return Attempt(False, error="destination not allowed: non-public address", retryable=False)
+        return Attempt(False, error=egress.REFUSED, retryable=False)
     except requests.Timeout:
         return Attempt(False, error="timeout")
     except requests.RequestException as exc:

@@ -83,6 +83,8 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         except providers.ProviderConfigError as exc:
             for key, reason in exc.fields.items():
                 errors["extension" if key == "agent" else f"provider_settings.{key}"] = reason
+        else:
+            errors.update(endpoint_errors(merged["provider"], merged["provider_settings"]))
     # One reason per field of the human check ("human_check.site_key": "is required").
     errors.update(human_checks.validate(merged.get("human_check")))
     if (
@@ -98,6 +100,22 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     merged["allowed_origins"] = [normalise_origin(o) for o in merged["allowed_origins"]]
     merged["webhook_url"] = merged["webhook_url"] or None  # "" clears it
     return merged
+
+
+def endpoint_errors(provider: str, settings: dict[str, Any]) -> dict[str, str]:
+    """Name each provider endpoint that is, or resolves to, an address the server may not
+    call: public ones only, and the private hosts the operator listed."""
+    config = current_app.config if has_app_context() else {}
+    policy = egress.provider_policy(config)
+    errors = {}
+    for key, (host, port) in providers.endpoints(provider, settings).items():
+        problem = policy.host_problem(host, port)
+        if problem:
+            errors[f"provider_settings.{key}"] = f"{problem}{PRIVATE_HOSTS_HINT}"
+    return errors
+
+
+PRIVATE_HOSTS_HINT = " (a private host must be allowed by the server's operator)"
 
 
 def _text(limit: int, required: bool = False, pattern: re.Pattern[str] | None = None) -> Any:
@@ -196,11 +214,14 @@ def _webhook_url(value: object) -> str | None:
         return None
     # Stricter unless the server allows more (development, tests against a local receiver).
     config = current_app.config if has_app_context() else {}
-    return egress.url_problem(
+    problem = egress.url_problem(
         value,
         allow_http=bool(config.get("WEBHOOK_ALLOW_HTTP")),
         allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE")),
     )
+    # A name is looked up too: one that resolves to a private address is refused now, as
+    # it would be at every delivery.
+    return problem or egress.webhook_policy(config).url_problem(str(value))
 
 
 WEBHOOK_SECRET_MIN = 16

@@ -24,7 +24,6 @@ from .base import (
     CallState,
     OriginateResult,
     PermanentProviderError,
-    Provider,
     ProviderConfigError,
     RetryableProviderError,
     channels_gone,
@@ -38,9 +37,9 @@ from .pbx_text import (
     MAX_LINE,
     NUMBER_RE,
     SOCKET_SETTINGS,
+    SocketProvider,
     check_text,
     checked,
-    connect,
     encode_value,
     lost,
     ring_timeout,
@@ -178,8 +177,9 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
     return match
 
 
-class AsteriskProvider(Provider):
+class AsteriskProvider(SocketProvider):
     name = "asterisk"
+    default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
 
     @classmethod
@@ -230,7 +230,7 @@ class AsteriskProvider(Provider):
         read_timeout = float(self.settings["read_timeout"])
         queued = False
         try:
-            with connect(self.settings) as sock:
+            with self.connect() as sock:
                 ami = _logged_in(sock, login, action_id, read_timeout)
                 ami.send(originate)
                 reply = ami.wait(_response_to(action_id), time.monotonic() + read_timeout)
@@ -268,7 +268,7 @@ class AsteriskProvider(Provider):
         logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
         read_timeout = float(self.settings["read_timeout"])
         try:
-            with connect(self.settings) as sock:
+            with self.connect() as sock:
                 ami = _logged_in(sock, login, action_id, read_timeout)
                 ami.send(query)
                 deadline = time.monotonic() + read_timeout

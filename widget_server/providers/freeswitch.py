@@ -26,7 +26,6 @@ from .base import (
     CallState,
     OriginateResult,
     PermanentProviderError,
-    Provider,
     ProviderConfigError,
     ProviderError,
     RetryableProviderError,
@@ -42,9 +41,9 @@ from .pbx_text import (
     MAX_LINE,
     NUMBER_RE,
     SOCKET_SETTINGS,
+    SocketProvider,
     check_text,
     checked,
-    connect,
     encode_value,
     lost,
     ring_timeout,
@@ -212,8 +211,9 @@ class _Connection:
             self.jobs[event["Job-UUID"]] = event_body
 
 
-class FreeSwitchProvider(Provider):
+class FreeSwitchProvider(SocketProvider):
     name = "freeswitch"
+    default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
 
     @classmethod
@@ -248,7 +248,7 @@ class FreeSwitchProvider(Provider):
         read_timeout = float(self.settings["read_timeout"])
         queued = False
         try:
-            with connect(self.settings) as sock:
+            with self.connect() as sock:
                 esl = self._login(sock, read_timeout)
                 esl.send("event plain BACKGROUND_JOB\n\n")
                 reply = esl.reply(time.monotonic() + read_timeout)
@@ -283,7 +283,7 @@ class FreeSwitchProvider(Provider):
             )
         read_timeout = float(self.settings["read_timeout"])
         try:
-            with connect(self.settings) as sock:
+            with self.connect() as sock:
                 esl = self._login(sock, read_timeout)
                 esl.send(f"api uuid_exists {provider_call_id}\n\n")
                 body = esl.api_response(time.monotonic() + read_timeout)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .base import PermanentProviderError, ProviderError, RetryableProviderError
+from ..core.egress import DestinationRefused
+from .base import PermanentProviderError, Provider, ProviderError, RetryableProviderError
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unsafe_text
 from .numbers import E164_RE
 
@@ -124,11 +125,36 @@ def ring_timeout(provider: str, timeout: object) -> int:
     return timeout
 
 
-def connect(settings: Mapping[str, Any]) -> socket.socket:
-    """Open the TCP connection to the PBX at the host and port settings."""
-    return socket.create_connection(
-        (settings["host"], settings["port"]), timeout=float(settings["connect_timeout"])
-    )
+class SocketProvider(Provider):
+    """A PBX reached over one TCP session per request, at the `host` and `port` settings."""
+
+    default_port: ClassVar[int]
+
+    @classmethod
+    def endpoints(cls, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        host, port = settings.get("host"), settings.get("port", cls.default_port)
+        if not isinstance(host, str) or not host or isinstance(port, bool):
+            return {}
+        return {"host": (host, port)} if isinstance(port, int) else {}
+
+    @classmethod
+    def destination(cls, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        host = str(settings.get("host") or "").lower().rstrip(".")
+        return (cls.name, host, str(settings.get("port", cls.default_port)))
+
+    def connect(self) -> socket.socket:
+        """Open the TCP connection to the PBX, to an address the egress policy allows."""
+        try:
+            return self.egress.connect(
+                str(self.settings["host"]),
+                int(self.settings["port"]),
+                float(self.settings["connect_timeout"]),
+            )
+        except DestinationRefused:
+            raise PermanentProviderError(
+                f"{self.name}: the host is not a public address this server may call",
+                cause="destination_refused",
+            ) from None
 
 
 def lost(provider: str, what: str, cause: str, *, queued: bool, step: str) -> ProviderError:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..core import signing
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.statuses import Status
 from .base import (
     STATUSES,
@@ -29,7 +30,6 @@ from .base import (
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
-    RetryableProviderError,
     parse_report,
     report_call_id,
 )
@@ -45,10 +45,17 @@ KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "r
 class WebhookProvider(HTTPProvider):
     name = "webhook"
     default_base_url = ""
+    url_settings = ("url", "status_url")
     supports_call_status = True  # when the receiver has a status_url
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
-        super().__init__(settings, session)
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        session: requests.Session | None = None,
+        *,
+        egress: EgressPolicy = PUBLIC,
+    ):
+        super().__init__(settings, session, egress=egress)
         self.url = str(self.settings["url"])
 
     @classmethod
@@ -76,8 +83,8 @@ class WebhookProvider(HTTPProvider):
         key = _checked_key(call.idempotency_key)
         body = self.body(call)
         headers = {**self._signed_headers(body), "Idempotency-Key": key}
-        # A redirect would turn the POST into a body-less GET elsewhere: treat 3xx as refused.
-        response = self.request("POST", self.url, data=body, headers=headers, allow_redirects=False)
+        # Never redirected (see HTTPProvider.exchange): a 3xx answer is a refusal.
+        response = self.request("POST", self.url, data=body, headers=headers)
         return self.result(response)
 
     def reports_call_status(self) -> bool:
@@ -90,18 +97,7 @@ class WebhookProvider(HTTPProvider):
             return super().call_status(provider_call_id, idempotency_key)
         payload = {"type": "callback.status", "idempotency_key": key, "call_id": provider_call_id}
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        try:
-            response = self.session.post(
-                url,
-                data=body,
-                headers=self._signed_headers(body),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException:
-            raise RetryableProviderError(
-                "webhook: status query failed", cause="connection_error"
-            ) from None
+        response = self.exchange("POST", str(url), data=body, headers=self._signed_headers(body))
         if response.status_code == 404:
             return CallState(placed=False)
         self.raise_for_status(response)
