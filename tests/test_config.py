@@ -86,6 +86,9 @@ def test_broken_instance_file_names_the_file(environment: Path) -> None:
         ("SUBMIT_LIMIT_PER_NUMBER", "", "is not a rate limit"),
         ("FORM_TOKEN_MIN_AGE", 99999, "FORM_TOKEN_MIN_AGE must be below"),
         ("SECRET_KEY_FALLBACKS", [1], "must be a list of strings"),
+        ("LIVE_STREAMS_PER_WORKER", 0, "LIVE_STREAMS_PER_WORKER must be a number"),
+        ("LIVE_STREAMS_PER_CLIENT", 2.5, "LIVE_STREAMS_PER_CLIENT must be a whole number"),
+        ("LIVE_STREAMS_PER_CLIENT", 9, "must not exceed LIVE_STREAMS_PER_WORKER"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_clear_message(

@@ -67,6 +67,13 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_POLL_INTERVAL": 1.0,
     "LIVE_STREAM_SECONDS": 30,
     "LIVE_RETRY_MS": 2000,
+    # Live status streams one web process keeps open at once, from one client address
+    # (IPv6 by /64) and from everyone together; past either the stream is refused (429 with
+    # Retry-After, or 503) and the visitor's page polls the status URL instead. Keep the
+    # per-worker cap below gunicorn's `threads` (deploy/gunicorn.conf.py: 16) so that
+    # threads stay free for every other request.
+    "LIVE_STREAMS_PER_CLIENT": 4,
+    "LIVE_STREAMS_PER_WORKER": 8,
     "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
     # Outbound webhooks to site owners: attempts in all, and the first retry's delay (s),
     # doubled for each later retry up to WEBHOOK_MAX_RETRY_DELAY.
@@ -239,6 +246,8 @@ def _check_live(config: Any) -> None:
         ("LIVE_POLL_INTERVAL", 0.05, 30),
         ("LIVE_STREAM_SECONDS", 1, 600),
         ("LIVE_RETRY_MS", 100, 60000),
+        ("LIVE_STREAMS_PER_CLIENT", 1, 10000),
+        ("LIVE_STREAMS_PER_WORKER", 1, 10000),
     ):
         value = config[name]
         if (
@@ -247,6 +256,13 @@ def _check_live(config: Any) -> None:
             or not low <= value <= high
         ):
             raise ConfigError(f"{ENV_PREFIX}_{name} must be a number from {low} to {high}.")
+    for name in ("LIVE_STREAMS_PER_CLIENT", "LIVE_STREAMS_PER_WORKER"):
+        if not isinstance(config[name], int):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be a whole number.")
+    if config["LIVE_STREAMS_PER_CLIENT"] > config["LIVE_STREAMS_PER_WORKER"]:
+        raise ConfigError(
+            f"{ENV_PREFIX}_LIVE_STREAMS_PER_CLIENT must not exceed LIVE_STREAMS_PER_WORKER."
+        )
 
 
 def _check_limits(config: Any) -> None:

@@ -22,12 +22,14 @@ def init_app(app: Flask) -> None:
         optout,
         owner_api,
         provider_hooks,
+        stream_slots,
     )
 
     # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
     app.jinja_env.globals.update(widget_text=text)
 
     limits.init_app(app)
+    stream_slots.init_app(app)
     app.register_blueprint(embed.bp)
     app.register_blueprint(form_page.bp)
     app.register_blueprint(api.bp)
