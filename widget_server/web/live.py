@@ -47,7 +47,7 @@ from ..intake import decoys
 from ..intake.decoys import Decoy
 from .api import cors, preflight
 from .limits import client_ip_key
-from .request_origin import own_origin, request_origin
+from .request_origin import is_own_origin, request_origin
 from .stream_slots import stream_slots
 from .wiring import callback_for_status_token, status_subject, widget_or_404
 
@@ -130,7 +130,7 @@ def cancel_form(widget_id: str, token: str) -> ResponseReturnValue:
     """Cancel from the status page without JavaScript, then show the status page again."""
     widget = widget_or_404(widget_id)
     # The button posts from this server's own page; anything else is a cross-site post.
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
     callback_id, callback = callback_for_status_token(token)
     if callback is not None and callback.widget_id != widget.id:

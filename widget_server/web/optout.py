@@ -15,7 +15,7 @@ from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.i18n import N_
 from ..core.numbers import mask
 from .limits import limiter, submit_limit_per_ip
-from .request_origin import own_origin, request_origin
+from .request_origin import is_own_origin, request_origin
 
 bp = Blueprint("optout", __name__)
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _opt_out(raw: object) -> None:
 def page() -> ResponseReturnValue:
     if request.method == "GET":  # no state change on GET
         return render_template("optout.html", done=False, error=None)
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
     try:
         _opt_out(request.form.get("phone"))
