@@ -36,6 +36,8 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
         "SECRET_KEY": SECRET,
+        # The test client's own origin: the only host answered, the start of every URL.
+        "PUBLIC_ORIGIN": SERVER,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
         "QUEUE_BACKEND": "memory",
         "FORM_TOKEN_MIN_AGE": 0,

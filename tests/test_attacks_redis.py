@@ -106,6 +106,8 @@ def two_processes(
             for index in range(2):
                 port = _free_port()
                 log = tmp_path / f"serve-{index}.log"
+                # Production mode: each server answers at its own address only.
+                serve_env = {**env, "WIDGET_SERVER_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}"}
                 with log.open("wb") as out:
                     process = subprocess.Popen(
                         [
@@ -117,7 +119,7 @@ def two_processes(
                             str(port),
                         ],
                         cwd=ROOT,
-                        env=env,
+                        env=serve_env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
                     )

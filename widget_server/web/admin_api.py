@@ -8,7 +8,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -27,7 +27,7 @@ from ..intake.submission import Submission, submit
 from ..owners import admin, widgets
 from . import payloads
 from .limits import limiter, per_client_submissions
-from .request_origin import allowed, own_origin, request_origin
+from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import intake, submit_callback
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,7 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
             )
         else:
             origin = request_origin() or own_origin()
-            if origin != own_origin() and not allowed(widget, origin):
+            if not is_own_origin(origin) and not allowed(widget, origin):
                 raise Forbidden(reason="origin_not_allowed")
             accepted = submit_callback(
                 widget,
@@ -296,7 +296,7 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         if exc.fields:
             exc.fields = _contact_fields(exc.fields)
         raise
-    status_url = url_for("api.callback_status", token=accepted.status_token, _external=True)
+    status_url = absolute_url("api.callback_status", token=accepted.status_token)
     return envelope(
         {"id": accepted.callback_id, "status": accepted.status, "status_url": status_url}, 202
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
@@ -20,7 +20,7 @@ from ..intake.submission import Submission
 from ..owners import display, texts
 from . import payloads
 from .limits import per_client_submissions
-from .request_origin import allowed, own_origin, request_origin
+from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import status_subject, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -72,7 +72,7 @@ def public_config(widget: Widget) -> dict[str, Any]:
 def _reading_origin(widget: Widget) -> str:
     """The origin of a public read: this server's own pages, or one the widget allows."""
     origin = request_origin() or own_origin()
-    if origin != own_origin() and not allowed(widget, origin):
+    if not is_own_origin(origin) and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
     return origin
 
@@ -141,7 +141,7 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     body = {
         "id": accepted.callback_id,
         "status": accepted.status,
-        "status_url": url_for("api.callback_status", token=accepted.status_token, _external=True),
+        "status_url": absolute_url("api.callback_status", token=accepted.status_token),
     }
     if accepted.scheduled_for:
         body["scheduled_for"] = iso_utc(accepted.scheduled_for)

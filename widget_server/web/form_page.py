@@ -30,7 +30,7 @@ from .forms import CallbackForm, build_form
 from .headers import form_page_policy
 from .limits import per_client_submissions
 from .live import live_page
-from .request_origin import host_origin, own_origin, request_origin
+from .request_origin import absolute_url, host_origin, is_own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
 bp = Blueprint("form", __name__)
@@ -83,7 +83,7 @@ def submit(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     as_json = request.accept_mimetypes.best == "application/json"
     # The form posts from this server's own page; anything else is a cross-site post.
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
     form = build_form(widget, request.form)
     host = host_origin(widget, form.host.data)
@@ -136,8 +136,8 @@ def _accepted_json(widget: Widget, accepted: Accepted, status_page: str) -> Resp
         id=accepted.callback_id,
         status=accepted.status,
         text=visitor_text(accepted.status, accepted.scheduled_for, widget),
-        status_url=url_for(
-            "api.callback_status", token=accepted.status_token, locale=_locale(), _external=True
+        status_url=absolute_url(
+            "api.callback_status", token=accepted.status_token, locale=_locale()
         ),
         status_page=status_page,
     )

@@ -625,7 +625,9 @@ def _public_paths() -> dict[str, Schema]:
             "parameters": path_params("token"),
             "get": {
                 "summary": "The callback's status as Server-Sent Events (`event: status`, `id`, "
-                "`retry`); ends at a terminal status or after LIVE_STREAM_SECONDS",
+                "`retry`); ends at a terminal status or after LIVE_STREAM_SECONDS. Past "
+                "LIVE_STREAMS_PER_CLIENT streams open from one address (429) or "
+                "LIVE_STREAMS_PER_WORKER in one web process (503), follow the status URL",
                 "parameters": [
                     {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
                 ],
@@ -651,7 +653,7 @@ def _public_paths() -> dict[str, Schema]:
                             "text/event-stream",
                         ),
                     },
-                    **_error_responses(("404", *STORE), ref("Error")),
+                    **_error_responses(("404", "429", *STORE), ref("Error")),
                 },
             },
         },

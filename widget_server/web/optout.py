@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 
@@ -28,7 +28,7 @@ from ..intake.guard import hit_optout_limits
 from ..jobs import jobs
 from ..notify import sms
 from .limits import limiter, submit_limit_per_ip
-from .request_origin import own_origin, request_origin
+from .request_origin import absolute_url, is_own_origin, request_origin
 
 bp = Blueprint("optout", __name__)
 
@@ -79,7 +79,7 @@ def _confirm(request_id: object, code: object) -> None:
 
 
 def _same_site() -> None:
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
 
 
@@ -135,7 +135,7 @@ def api() -> ResponseReturnValue:
     answer = {
         "status": "code_sent",
         "request": request_id,
-        "confirm_url": url_for("optout.confirm_api", _external=True),
+        "confirm_url": absolute_url("optout.confirm_api"),
         "expires_in": int(current_app.config["OPTOUT_CODE_SECONDS"]),
         "message": gettext(CODE_SENT),
     }
