@@ -23,10 +23,10 @@ from ..core.errors import (
     WidgetServerError,
 )
 from ..core.models import ApiKey, Widget
+from ..intake import payloads
 from ..intake.submission import Submission, submit
 from ..jobs import jobs
 from ..owners import admin, widgets
-from . import payloads
 from .limits import hit_submission_limits, limiter, submit_limit_per_ip
 from .request_origin import allowed, own_origin, request_origin
 from .wiring import submit_callback
@@ -266,33 +266,27 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     widget = _widget(account_id, widget_id)
     if not widget.enabled:
         raise NotFound("No such clicktocall.")
-    data = _data()
-    body = {"phone": data.pop("contact", None), "token": data.pop("token", "" if keyed else None)}
-    body.update(data)
+    request_model = payloads.ConnectRequest if keyed else payloads.PublicConnectRequest
     try:
-        fields = payloads.callback_fields(body)
+        payload = payloads.parse(request_model, _data())
+        key = payloads.idempotency_key(request.headers.get(payloads.IDEMPOTENCY_HEADER))
     except BadRequest as exc:
-        raise KazooInvalid(fields=_contact_fields(exc.fields)) from None
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
-        raise KazooInvalid(fields={"Idempotency-Key": "1 to 64 printable characters."})
+        raise KazooInvalid(fields=exc.fields) from None
     try:
         if keyed:
-            fields["consent"] = True  # the integrator vouches for consent
-            accepted = _submit_keyed(
-                widget,
-                Submission(
-                    origin=own_origin(), locale=widget.locale, idempotency_key=key, **fields
-                ),
+            payload = payload.model_copy(update={"consent": True})  # the integrator vouches
+            submission = payload.submission(
+                origin=own_origin(), locale=widget.locale, idempotency_key=key
             )
+            accepted = _submit_keyed(widget, submission)
         else:
             origin = request_origin() or own_origin()
             if origin != own_origin() and not allowed(widget, origin):
                 raise Forbidden(reason="origin_not_allowed")
-            accepted = submit_callback(
-                widget,
-                Submission(origin=origin, locale=widget.locale, idempotency_key=key, **fields),
+            submission = payload.submission(
+                origin=origin, locale=widget.locale, idempotency_key=key
             )
+            accepted = submit_callback(widget, submission)
     except WidgetServerError as exc:
         if exc.fields:
             exc.fields = _contact_fields(exc.fields)
