@@ -27,6 +27,7 @@ from ..intake import payloads
 from ..intake.submission import Submission, submit
 from ..jobs import jobs
 from ..owners import admin, widgets
+from . import json_body
 from .limits import hit_submission_limits, limiter, submit_limit_per_ip
 from .request_origin import allowed, own_origin, request_origin
 from .wiring import submit_callback
@@ -166,17 +167,21 @@ def _widget(account_id: str, widget_id: str) -> Widget:
 
 def _body() -> Any:
     if request.is_json:
-        return request.get_json(silent=True)
-    # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
-    # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
-    # from a cross-site form, so its body is read as JSON too; anonymous requests (public
-    # connect) must say application/json, which a cross-site "simple" request cannot.
-    if presented_key() and request.mimetype in KAZOO_BODY_TYPES:
-        try:
-            return json.loads(request.get_data(as_text=True))
-        except ValueError:
-            pass
-    raise UnsupportedMediaType()
+        raw: bytes | str = request.get_data(cache=True)
+    elif presented_key() and request.mimetype in KAZOO_BODY_TYPES:
+        # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
+        # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
+        # from a cross-site form, so its body is read as JSON too; anonymous requests (public
+        # connect) must say application/json, which a cross-site "simple" request cannot.
+        raw = request.get_data(as_text=True)
+    else:
+        raise UnsupportedMediaType()
+    try:
+        return json_body.decode(raw)
+    except ValueError:
+        if request.is_json:
+            return None  # refused as not an object
+        raise UnsupportedMediaType() from None
 
 
 def _data() -> dict[str, Any]:

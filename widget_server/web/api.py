@@ -17,6 +17,7 @@ from ..core.tokens import tokens
 from ..intake import decoys, human_checks, payloads
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
+from . import json_body
 from .limits import limiter, submit_limit_per_ip
 from .request_origin import allowed, own_origin, request_origin
 from .wiring import status_subject, submit_callback, widget_or_404
@@ -127,10 +128,7 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     # without a CORS preflight, which only allowed origins pass.
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    payload = payloads.parse(payloads.CallbackRequest, body)
+    payload = payloads.parse(payloads.CallbackRequest, json_body.request_object())
     key = payloads.idempotency_key(request.headers.get(payloads.IDEMPOTENCY_HEADER))
     submission = payload.submission(origin=origin or "", locale=widget.locale, idempotency_key=key)
     accepted = submit_callback(widget, submission)

@@ -14,6 +14,7 @@ from ..core import db
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.i18n import N_
 from ..core.numbers import mask
+from . import json_body
 from .limits import limiter, submit_limit_per_ip
 from .request_origin import own_origin, request_origin
 
@@ -60,8 +61,5 @@ def page() -> ResponseReturnValue:
 def api() -> ResponseReturnValue:
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    _opt_out(body.get("phone"))
+    _opt_out(json_body.request_object().get("phone"))
     return jsonify(status="recorded", message=gettext(DONE)), 202
