@@ -35,7 +35,9 @@ def regions(value: object) -> str | None:
 
 
 def number_types(value: object) -> str | None:
-    if not isinstance(value, list) or not all(t in phone_policy.NUMBER_TYPES for t in value):
+    if not isinstance(value, list) or not all(
+        isinstance(t, str) and t in phone_policy.NUMBER_TYPES for t in value
+    ):
         return "must be a list of: " + ", ".join(phone_policy.NUMBER_TYPES)
     return None
 
@@ -61,7 +63,7 @@ def time_zone(value: object) -> str | None:
 
 
 def provider(value: object) -> str | None:
-    if value in providers.REGISTRY:
+    if isinstance(value, str) and value in providers.REGISTRY:
         return None
     return "must be one of " + ", ".join(sorted(providers.REGISTRY))
 
