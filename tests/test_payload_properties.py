@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.helpers import ORIGIN, add_account, add_widget, admin_auth, create_widget, form_token
 from widget_server.core.errors import BadRequest
 from widget_server.core.text import has_control, has_unpaired_surrogate
-from widget_server.intake import payloads
+from widget_server.intake import idempotency, payloads
 from widget_server.owners import widgets
 from widget_server.web import json_body
 
@@ -179,9 +179,9 @@ def test_the_phone_is_any_text_and_unknown_fields_are_refused(
 @given(st.text(CHARACTERS, max_size=100))
 def test_idempotency_keys_are_printable_or_refused(request_context: None, header: str) -> None:
     try:
-        key = payloads.idempotency_key(header)
+        key = idempotency.key(header)
     except BadRequest as refused:
-        assert set(refused.fields) == {payloads.IDEMPOTENCY_HEADER}
+        assert set(refused.fields) == {idempotency.HEADER}
     else:
         assert key == header and key.isprintable() and 0 < len(key) <= 64
 
@@ -273,3 +273,24 @@ def test_admin_patch_of_any_property_never_fails_the_server(app: Flask) -> None:
             assert not has_unpaired_surrogate(response.get_json()["data"])
 
     check()
+
+
+@pytest.mark.parametrize("header", ["", "k" * 65, "order\xa042"])
+def test_both_routes_refuse_a_malformed_idempotency_key_alike(app: Flask, header: str) -> None:
+    account, key = add_account(app)
+    client = app.test_client()
+    widget_id = create_widget(client, account, key, allowed_origins=[ORIGIN])
+    token = form_token(client, widget_id)
+    api = client.post(
+        f"/v1/widgets/{widget_id}/callbacks",
+        json={"phone": "+1 201 555 0123", "token": token},
+        headers={"Origin": ORIGIN, idempotency.HEADER: header},
+    )
+    connect = client.post(
+        f"/v1/accounts/{account}/clicktocall/{widget_id}/connect",
+        json={"data": {"contact": "+1 201 555 0123"}},
+        headers={**admin_auth(key), idempotency.HEADER: header},
+    )
+    assert api.status_code == connect.status_code == 400
+    [reason] = api.get_json()["fields"].values()
+    assert connect.get_json()["data"][idempotency.HEADER] == {"invalid": {"message": reason}}

@@ -8,16 +8,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask_babel import gettext
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -189,31 +180,3 @@ def _reason(error: ErrorDetails, field: FieldInfo | None) -> str:
     if kind == "string_too_long":
         return gettext(TOO_LONG, max=ctx["max_length"])
     return gettext(NOT_TEXT)
-
-
-# The Idempotency-Key header of the JSON API and of Kazoo's connect.
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_LENGTH = Field(min_length=1, max_length=64)
-
-
-def _printable(key: str) -> str:
-    if not key.isprintable():
-        raise refusal("not printable")
-    return key
-
-
-IdempotencyKey = TypeAdapter(Annotated[str, IDEMPOTENCY_KEY_LENGTH, AfterValidator(_printable)])
-
-
-def idempotency_key(header: str | None) -> str | None:
-    """Return the client's Idempotency-Key (None without one); refuse a malformed one."""
-    if header is None:
-        return None
-    try:
-        return IdempotencyKey.validate_python(header, strict=True)
-    except ValidationError:
-        low = constraint(IDEMPOTENCY_KEY_LENGTH, "min_length")
-        high = constraint(IDEMPOTENCY_KEY_LENGTH, "max_length")
-        raise BadRequest(
-            fields={IDEMPOTENCY_HEADER: f"{low} to {high} printable characters."}
-        ) from None

@@ -23,7 +23,7 @@ from ..core.errors import (
     WidgetServerError,
 )
 from ..core.models import ApiKey, Widget
-from ..intake import payloads
+from ..intake import idempotency, payloads
 from ..intake.submission import Submission, submit
 from ..jobs import jobs
 from ..owners import admin, widgets
@@ -274,7 +274,7 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     request_model = payloads.ConnectRequest if keyed else payloads.PublicConnectRequest
     try:
         payload = payloads.parse(request_model, _data())
-        key = payloads.idempotency_key(request.headers.get(payloads.IDEMPOTENCY_HEADER))
+        key = idempotency.key(request.headers.get(idempotency.HEADER))
     except BadRequest as exc:
         raise KazooInvalid(fields=exc.fields) from None
     try:

@@ -14,7 +14,7 @@ from ..core import clock
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
 from ..core.tokens import tokens
-from ..intake import decoys, human_checks, payloads
+from ..intake import decoys, human_checks, idempotency, payloads
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
 from . import json_body
@@ -34,7 +34,7 @@ def cors(response: Response, widget: Widget | None, methods: str) -> Response:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = methods
         response.headers["Access-Control-Allow-Headers"] = (
-            f"Content-Type, {payloads.IDEMPOTENCY_HEADER}"
+            f"Content-Type, {idempotency.HEADER}"
         )
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
@@ -129,7 +129,7 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     if not request.is_json:
         raise UnsupportedMediaType()
     payload = payloads.parse(payloads.CallbackRequest, json_body.request_object())
-    key = payloads.idempotency_key(request.headers.get(payloads.IDEMPOTENCY_HEADER))
+    key = idempotency.key(request.headers.get(idempotency.HEADER))
     submission = payload.submission(origin=origin or "", locale=widget.locale, idempotency_key=key)
     accepted = submit_callback(widget, submission)
     answer: dict[str, Any] = {

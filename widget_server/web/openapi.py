@@ -25,7 +25,8 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..calls import scheduling
 from ..core.statuses import Status
-from ..intake.payloads import IDEMPOTENCY_HEADER, CallbackRequest, ConnectRequest, IdempotencyKey
+from ..intake import idempotency
+from ..intake.payloads import CallbackRequest, ConnectRequest
 from ..notify import webhooks
 from ..owners import admin
 from ..owners.widget_properties import Clicktocall, WidgetProperties
@@ -194,9 +195,9 @@ def _sent_back(properties: Schema, *, partial: bool) -> Schema:
 
 def idempotency_key_header() -> Schema:
     return {
-        "name": IDEMPOTENCY_HEADER,
+        "name": idempotency.HEADER,
         "in": "header",
-        "schema": IdempotencyKey.json_schema(),
+        "schema": idempotency.KEY.json_schema(),
     }
 
 
