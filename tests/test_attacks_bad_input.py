@@ -177,9 +177,7 @@ def test_a_lone_surrogate_anywhere_in_extra_is_refused(
     _genuine_request_is_accepted(target, calls)
 
 
-def test_the_form_page_refuses_control_characters(
-    target: Target, calls: list[CallRequest]
-) -> None:
+def test_the_form_page_refuses_control_characters(target: Target, calls: list[CallRequest]) -> None:
     # The form posts from this server's own page; control characters are the form's case
     # (a browser's form encoding cannot carry a lone surrogate: it arrives as U+FFFD).
     server = "http://localhost"

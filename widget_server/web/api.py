@@ -33,9 +33,7 @@ def cors(response: Response, widget: Widget | None, methods: str) -> Response:
     if widget is not None and allowed(widget, origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = methods
-        response.headers["Access-Control-Allow-Headers"] = (
-            f"Content-Type, {idempotency.HEADER}"
-        )
+        response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {idempotency.HEADER}"
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
 

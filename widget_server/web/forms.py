@@ -37,7 +37,6 @@ def no_control(form: Form, field: Field) -> None:
         raise ValidationError(_l("Remove the special characters."))
 
 
-
 class CallbackForm(Form):
     class Meta:
         def get_translations(self, form: Form) -> _BabelTranslations:
