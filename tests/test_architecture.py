@@ -81,3 +81,22 @@ def test_domain_code_never_reads_the_request() -> None:
 def test_the_package_root_holds_only_the_factory_and_the_job_wiring() -> None:
     modules = sorted(path.name for path in PACKAGE.glob("*.py"))
     assert modules == ["__init__.py", "jobs.py"]
+
+
+def test_request_bodies_are_decoded_by_the_one_json_reader() -> None:
+    # web/json_body.py refuses bodies nested too deep to decode; a view decoding a body
+    # itself would let a thousand `[` exhaust the stack again.
+    offenders = []
+    for path in (PACKAGE / "web").rglob("*.py"):
+        if path.name == "json_body.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            if (node.value.id, node.attr) in (
+                ("request", "get_json"),
+                ("request", "json"),
+                ("json", "loads"),
+            ):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []

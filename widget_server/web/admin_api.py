@@ -23,9 +23,10 @@ from ..core.errors import (
     WidgetServerError,
 )
 from ..core.models import ApiKey, Widget
+from ..intake import idempotency, payloads
 from ..intake.submission import Submission, submit
 from ..owners import admin, widgets
-from . import payloads
+from . import json_body
 from .limits import limiter, per_client_submissions
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import intake, submit_callback
@@ -165,17 +166,21 @@ def _widget(account_id: str, widget_id: str) -> Widget:
 
 def _body() -> Any:
     if request.is_json:
-        return request.get_json(silent=True)
-    # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
-    # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
-    # from a cross-site form, so its body is read as JSON too; anonymous requests (public
-    # connect) must say application/json, which a cross-site "simple" request cannot.
-    if presented_key() and request.mimetype in KAZOO_BODY_TYPES:
-        try:
-            return json.loads(request.get_data(as_text=True))
-        except ValueError:
-            pass
-    raise UnsupportedMediaType()
+        raw: bytes | str = request.get_data(cache=True)
+    elif presented_key() and request.mimetype in KAZOO_BODY_TYPES:
+        # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
+        # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
+        # from a cross-site form, so its body is read as JSON too; anonymous requests (public
+        # connect) must say application/json, which a cross-site "simple" request cannot.
+        raw = request.get_data(as_text=True)
+    else:
+        raise UnsupportedMediaType()
+    try:
+        return json_body.decode(raw)
+    except ValueError:
+        if request.is_json:
+            return None  # refused as not an object
+        raise UnsupportedMediaType() from None
 
 
 def _data() -> dict[str, Any]:
@@ -263,35 +268,28 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     widget = _widget(account_id, widget_id)
     if not widget.enabled:
         raise NotFound("No such clicktocall.")
-    data = _data()
-    body = {"phone": data.pop("contact", None), "token": data.pop("token", "" if keyed else None)}
-    body.update(data)
+    request_model = payloads.ConnectRequest if keyed else payloads.PublicConnectRequest
     try:
-        fields = payloads.callback_fields(body)
+        payload = payloads.parse(request_model, _data())
+        key = idempotency.key(request.headers.get(idempotency.HEADER))
     except BadRequest as exc:
-        raise KazooInvalid(fields=_contact_fields(exc.fields)) from None
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
-        raise KazooInvalid(fields={"Idempotency-Key": "1 to 64 printable characters."})
+        raise KazooInvalid(fields=exc.fields) from None
     try:
         if keyed:
-            fields["consent"] = True  # the integrator vouches for consent
-            assert api_key is not None
-            accepted = _submit_keyed(
-                widget,
-                api_key,
-                Submission(
-                    origin=own_origin(), locale=widget.locale, idempotency_key=key, **fields
-                ),
+            payload = payload.model_copy(update={"consent": True})  # the integrator vouches
+            submission = payload.submission(
+                origin=own_origin(), locale=widget.locale, idempotency_key=key
             )
+            assert api_key is not None
+            accepted = _submit_keyed(widget, api_key, submission)
         else:
             origin = request_origin() or own_origin()
             if not is_own_origin(origin) and not allowed(widget, origin):
                 raise Forbidden(reason="origin_not_allowed")
-            accepted = submit_callback(
-                widget,
-                Submission(origin=origin, locale=widget.locale, idempotency_key=key, **fields),
+            submission = payload.submission(
+                origin=origin, locale=widget.locale, idempotency_key=key
             )
+            accepted = submit_callback(widget, submission)
     except WidgetServerError as exc:
         if exc.fields:
             exc.fields = _contact_fields(exc.fields)

@@ -25,6 +25,7 @@ from ..core.statuses import Status, is_terminal
 from ..core.tokens import tokens
 from ..intake import human_checks
 from ..intake.decoys import parse as parse_decoy
+from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
@@ -71,7 +72,7 @@ def _render(
 def show(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     form = build_form(widget)
-    form.page_url.data = request.args.get("page", "")[:2048]
+    form.page_url.data = request.args.get("page", "")[: limit("page_url")]
     form.host.data = request.args.get("host", "")
     preview = request.args.get("preview") == "1"
     return _render(widget, form, host_origin(widget, form.host.data), preview=preview)

@@ -14,7 +14,6 @@ from flask_babel import get_locale, gettext
 
 from ..core import clock, db
 from ..core.errors import (
-    BadRequest,
     Forbidden,
     Unavailable,
     Unprocessable,
@@ -27,6 +26,7 @@ from ..intake import optout
 from ..intake.guard import hit_optout_limits
 from ..jobs import jobs
 from ..notify import sms
+from . import json_body
 from .limits import limiter, submit_limit_per_ip
 from .request_origin import absolute_url, is_own_origin, request_origin
 
@@ -86,10 +86,7 @@ def _same_site() -> None:
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    return body
+    return json_body.request_object()
 
 
 # Pages -------------------------------------------------------------------------------
