@@ -46,6 +46,8 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SUBMIT_LIMIT_PER_PREFIX": "1000 per minute",
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "1000 per minute",
         "SUBMIT_LIMIT_PER_WIDGET": "1000 per minute",
+        "ESCALATE_AFTER_ACCEPTED": "100000 per minute",
+        "ESCALATE_AFTER_SOURCES": "100000 per minute",
         "METRICS_TOKEN": METRICS_TOKEN,
         # The provider fakes listen on loopback: allowed as an operator allows a PBX on the
         # LAN (the server's default allows public addresses only).

@@ -58,6 +58,13 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_CALL_BUDGET": "2000 per day",
     "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
     "ESTIMATED_CALL_MINUTES": 3,
+    # A widget whose accepted submissions, or the distinct addresses they came from, pass
+    # these is under pressure for ESCALATE_HOLD_SECONDS: every submission then needs a
+    # human check (the widget's own, else ALTCHA's proof of work), so a farm of addresses
+    # cannot spend the budgets genuine visitors need.
+    "ESCALATE_AFTER_ACCEPTED": "20 per 10 minutes",
+    "ESCALATE_AFTER_SOURCES": "10 per 10 minutes",
+    "ESCALATE_HOLD_SECONDS": 60 * 60,
     # Opt-outs are proved by a code texted to the number (Twilio's Messages API, on the
     # operator's account). Without a sender, /optout says so and takes no opt-out.
     "OPTOUT_SMS_ACCOUNT_SID": None,
@@ -382,6 +389,8 @@ def _check_limits(config: Any) -> None:
         "DAILY_CALL_BUDGET",
         "DAILY_MINUTE_BUDGET",
         "OPTOUT_LIMIT_PER_NUMBER",
+        "ESCALATE_AFTER_ACCEPTED",
+        "ESCALATE_AFTER_SOURCES",
     ):
         try:
             if not parse_many(config[name]):

@@ -135,11 +135,11 @@ def _items(
     limit: str, key: tuple[str, ...], cost: int
 ) -> list[tuple[RateLimitItem, tuple[str, ...], int]]:
     # A limit may be several ("10 per minute; 100 per day"): each counts on its own.
-    return [(item, key, cost) for item in _parsed(limit)]
+    return [(item, key, cost) for item in parsed_limits(limit)]
 
 
 @lru_cache(maxsize=256)
-def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+def parsed_limits(limit: str) -> tuple[RateLimitItem, ...]:
     # The same few strings (settings, widget overrides) come with every submission;
     # parsed items are immutable, so one parse per string serves them all.
     return tuple(parse_many(limit))

@@ -25,7 +25,7 @@ from ..core.numbers import mask
 from ..core.statuses import Status
 from ..core.tokens import FormToken, TokenRefused, Tokens
 from ..notify import owner_notices
-from . import decoys, guard, human_checks, phone_policy, utm
+from . import decoys, guard, human_checks, phone_policy, pressure, utm
 from .number_hash import number_hash
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,8 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     _hold_lines(session, widget, callback, intake)
     _persist(session, callback, form_token.nonce)
     _enqueue(session, callback, intake.queue)
+    if intake.browser is not None:  # an API key's calls are its integrator's to budget
+        pressure.count_accepted(widget, intake.client)
     log.info("accepted callback=%s widget=%s number=%s", callback.id, widget.id, mask(e164))
     return Accepted(
         callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
@@ -197,7 +199,7 @@ def _check_human(
         hostname=browser.page_host,
     )
     try:
-        human_checks.check(session, widget.human_check, attempt, current_app.config)
+        human_checks.check(session, pressure.human_check(widget), attempt, current_app.config)
     except human_checks.HumanCheckRefused as refusal:
         message = gettext("Please confirm you are not a robot, then try again.")
         raise Unprocessable(

@@ -14,7 +14,7 @@ from ..core import clock
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
 from ..core.tokens import tokens
-from ..intake import decoys, human_checks, idempotency, payloads
+from ..intake import decoys, human_checks, idempotency, payloads, pressure
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
 from . import json_body
@@ -87,7 +87,9 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
         token=tokens().issue_form_token(widget.id, origin),
         # {} when the widget has no human check; otherwise its kind, the field to send
         # the answer in, and the site key or a fresh ALTCHA challenge.
-        human_check=human_checks.public(widget.human_check, widget.id, current_app.config),
+        human_check=human_checks.public(
+            pressure.human_check(widget), widget.id, current_app.config
+        ),
     )
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "GET")

@@ -23,7 +23,7 @@ from ..core.numbers import mask
 from ..core.origins import normalise_origin
 from ..core.statuses import Status, is_terminal
 from ..core.tokens import tokens
-from ..intake import human_checks
+from ..intake import human_checks, pressure
 from ..intake.decoys import parse as parse_decoy
 from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
@@ -119,14 +119,14 @@ def submit(widget_id: str) -> ResponseReturnValue:
 
 def _human_check(widget: Widget) -> dict[str, object]:
     """What the page needs to show the widget's human check (a fresh ALTCHA challenge)."""
-    return human_checks.public(widget.human_check, widget.id, current_app.config)
+    return human_checks.public(pressure.human_check(widget), widget.id, current_app.config)
 
 
 def _human_check_response(widget: Widget) -> str | None:
     # Each kind's browser side fills its own field (cf-turnstile-response, h-captcha-response,
     # altcha); fields of kinds the widget does not use are ignored.
     try:
-        check = human_checks.enabled(widget.human_check)
+        check = human_checks.enabled(pressure.human_check(widget))
     except human_checks.HumanCheckRefused:
         return None  # refused when checked
     return request.form.get(check.form_field) if check is not None else None
@@ -153,7 +153,7 @@ def _refused(
         # The visitor fixes the number and submits again: give the page a fresh token (and
         # a fresh ALTCHA challenge: a solution works once).
         extra: dict[str, object] = {"token": tokens().issue_form_token(widget.id, host)}
-        if widget.human_check:
+        if pressure.human_check(widget):
             extra["human_check"] = _human_check(widget)
         return error_response(exc, extra=extra)
     shown_by_fields = False

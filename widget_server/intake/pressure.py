@@ -1,0 +1,86 @@
+"""A widget under pressure: when a farm of addresses spends its calls, ask everyone to prove
+they are human, so the budget is kept for the visitors who can.
+
+Rate limits stop one address or one number; a farm of many addresses and numbers stays
+under each of them and still spends a widget's, an account's or the server's budget, after
+which genuine visitors are refused for hours. So every accepted submission is counted per
+widget, with the distinct addresses it came from; past ESCALATE_AFTER_ACCEPTED or
+ESCALATE_AFTER_SOURCES the widget is under pressure for ESCALATE_HOLD_SECONDS, and each new
+submission must pass a human check: the widget's own if it has one, else ALTCHA's proof of
+work, built in. A person's browser solves it in about a second; a farm pays for every call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from limits import parse
+from limits.storage import Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from ..core.models import Widget
+from .guard import NAMESPACE, STORAGE, parsed_limits
+from .human_checks.altcha import DEFAULT_MAX_NUMBER
+
+log = logging.getLogger(__name__)
+
+# An address is one more source the first time it is accepted within this window.
+SOURCE_WINDOW = parse("1 per 10 minutes")
+# The check a pressured widget asks for when it has none of its own.
+BUILT_IN_CHECK: Mapping[str, Any] = {"kind": "altcha", "max_number": DEFAULT_MAX_NUMBER}
+
+
+def _storage() -> Storage:
+    storage: Storage = current_app.extensions[STORAGE]
+    return storage
+
+
+def _flag(widget_id: str) -> str:
+    return f"{NAMESPACE}/pressure/{widget_id}"
+
+
+def under_pressure(widget: Widget) -> bool:
+    """Say whether the widget's submissions must pass a human check now."""
+    try:
+        return _storage().get(_flag(widget.id)) > 0
+    except Exception as exc:
+        # Fail towards asking: a check costs a person a second, a farm its calls.
+        log.error("pressure flag unreadable: %s", exc.__class__.__name__)
+        return True
+
+
+def human_check(widget: Widget) -> Mapping[str, Any]:
+    """The human check a submission to this widget must pass right now ({} for none)."""
+    if widget.human_check:
+        return widget.human_check
+    return BUILT_IN_CHECK if under_pressure(widget) else {}
+
+
+def count_accepted(widget: Widget, client: str) -> None:
+    """Count an accepted submission; put the widget under pressure when it passes a bound."""
+    config = current_app.config
+    window = MovingWindowRateLimiter(_storage())
+    try:
+        # Every item is hit (a list, not all() over a generator): each window must count.
+        accepted = [
+            window.hit(item, NAMESPACE, "accepted", widget.id)
+            for item in parsed_limits(str(config["ESCALATE_AFTER_ACCEPTED"]))
+        ]
+        sources = (
+            [
+                window.hit(item, NAMESPACE, "sources", widget.id)
+                for item in parsed_limits(str(config["ESCALATE_AFTER_SOURCES"]))
+            ]
+            if window.hit(SOURCE_WINDOW, NAMESPACE, "source", widget.id, client)
+            else []
+        )
+        over = not all(accepted) or not all(sources)
+        if over and not under_pressure(widget):
+            _storage().incr(_flag(widget.id), int(config["ESCALATE_HOLD_SECONDS"]))
+            log.warning("widget=%s under pressure: human checks required", widget.id)
+    except Exception as exc:
+        # The callback is already accepted; a lost count only delays the escalation.
+        log.error("pressure count failed: %s", exc.__class__.__name__)
