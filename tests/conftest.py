@@ -61,7 +61,7 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         if not (tmp_path / "test.db").exists() and "DATABASE_URL" not in overrides:
             migrated_copy(tmp_path)
         app = create_app(base_config(tmp_path, **overrides))
-        if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory"):
             with app.app_context():
                 limiter.reset()  # the in-memory store is shared by every app of the process
         apps.append(app)

@@ -25,7 +25,10 @@ AREAS = (201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 2
          224, 225, 228, 229, 231)  # fmt: skip
 FARM = [(f"198.51.100.{i + 1}", [f"+1 {area} 555 01{n:02d}" for n in range(3)])
         for i, area in enumerate(AREAS)]  # fmt: skip
-ESCALATION = {"ESCALATE_AFTER_ACCEPTED": "10 per 10 minutes", "ESCALATE_AFTER_SOURCES": "8 per hour"}
+ESCALATION = {
+    "ESCALATE_AFTER_ACCEPTED": "10 per 10 minutes",
+    "ESCALATE_AFTER_SOURCES": "8 per hour",
+}
 
 
 @pytest.fixture
@@ -92,7 +95,7 @@ def test_many_sources_alone_raise_the_pressure(make_app: Callable[..., Flask], c
     app = make_app(**DEFAULT_LIMITS, **ESCALATION)
     widget_id = counting_widget(app)
     statuses = []
-    for index, (address, numbers) in enumerate(FARM[:12]):
+    for address, numbers in FARM[:12]:
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = address
         statuses.append(_submit(client, widget_id, numbers[0]))

@@ -27,6 +27,7 @@ class QuickCalls(CountingProvider):
         CountingProvider.calls.append(call)
         return OriginateResult(provider_call_id=f"c{len(self.calls)}", status="completed")
 
+
 BOT = "198.51.100.99"
 
 

@@ -38,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # since its refusal counts (opted_out, honeypot, ...) would tell a bot what works.
     "METRICS_TOKEN": None,
     "REDIS_URL": None,  # set: rate-limit state and the job queue live in Redis
-    "RATELIMIT_STORAGE_URI": None,  # None: derived from REDIS_URL, else memory://
+    # None: REDIS_URL, else in this process (memory-incremental://, exact, with an upkeep
+    # that does not grow with the keys stored; see intake/limit_store.py).
+    "RATELIMIT_STORAGE_URI": None,
     "QUEUE_BACKEND": None,  # None: "redis" with REDIS_URL, else "sqlite"; "memory" for tests
     "QUEUE_PATH": None,  # SQLite queue file; None: instance/queue.db
     "QUEUE_WORKERS": 2,
@@ -189,7 +191,7 @@ def _derive(app: Flask) -> None:
     if not config["QUEUE_PATH"]:
         config["QUEUE_PATH"] = str(Path(app.instance_path) / "queue.db")
     if not config["RATELIMIT_STORAGE_URI"]:
-        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory-incremental://"
     if not config["SECRET_KEY"] and config["ENV"] == "development":
         config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
     fallbacks = config["SECRET_KEY_FALLBACKS"]

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
+from ..intake import limit_store  # registers memory-incremental://
 from ..intake.guard import STORAGE
 
 
@@ -35,7 +36,7 @@ limiter = Limiter(
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limit_store.URI)
     limiter.init_app(app)
     # The submission's own limits (per number, prefix, widget, budgets) count beside these.
     app.extensions[STORAGE] = limiter.storage
