@@ -19,6 +19,9 @@ from tests.helpers import add_widget, callbacks, run_jobs, submit_json
 from widget_server import providers
 from widget_server.providers import (
     CallRequest,
+    EventRefused,
+    EventRequest,
+    EventUnreadable,
     PermanentProviderError,
     ProviderError,
     RetryableProviderError,
@@ -108,6 +111,17 @@ def test_errors_are_typed(fake: Any, provider: Any) -> None:
         with pytest.raises(ProviderError) as raised:
             provider.originate(CALL)
         assert raised.value.cause and raised.value.cause.isidentifier()
+
+
+def test_an_empty_unsigned_event_is_refused_or_unreadable_never_a_crash(provider: Any) -> None:
+    empty = EventRequest(url="https://widgets.example/v1/events/provider/ref.sig")
+    try:
+        provider.authenticate_event(empty)  # by default the signed URL is the credential
+    except EventRefused as refused:
+        assert refused.reason.isidentifier()
+    with pytest.raises(EventUnreadable) as unreadable:
+        provider.event_payload(empty)
+    assert unreadable.value.fields
 
 
 def test_a_callback_goes_end_to_end_through_the_job_runner(fake: Any, app: Flask) -> None:

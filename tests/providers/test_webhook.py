@@ -14,6 +14,8 @@ from tests.fakes.webhook import PATH, SECRET, Fake, reference_signature, referen
 from tests.providers.common import call_builder, live_env
 from widget_server.core.statuses import Status
 from widget_server.providers.base import (
+    EventRefused,
+    EventRequest,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -144,6 +146,26 @@ def test_verify(changes: dict, accepted: bool) -> None:
     }
     args.update(changes)
     assert verify(**args) is accepted
+
+
+def test_an_event_must_be_signed_with_the_widgets_secret() -> None:
+    provider = WebhookProvider({"url": "https://hooks.example.com/callback", "secret": SECRET})
+    body = b'{"status":"agent_ringing"}'
+    now = int(time.time())
+    signed = {
+        "X-Widget-Server-Timestamp": str(now),
+        "X-Widget-Server-Signature": sign(SECRET, now, body),
+    }
+    url = "https://widgets.example/v1/events/webhook/ref.sig"
+    provider.authenticate_event(EventRequest(url=url, raw=body, headers=signed))
+    lowercase = {name.lower(): value for name, value in signed.items()}
+    provider.authenticate_event(EventRequest(url=url, raw=body, headers=lowercase))
+    stale = {**signed, "X-Widget-Server-Timestamp": str(now - 301)}
+    other = {**signed, "X-Widget-Server-Signature": sign("another-secret-of-16", now, body)}
+    for headers in ({}, stale, other):
+        with pytest.raises(EventRefused) as refused:
+            provider.authenticate_event(EventRequest(url=url, raw=body, headers=headers))
+        assert refused.value.reason == "webhook_signature_invalid"
 
 
 # Answers -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Signature: X-Widget-Server-Signature is "v1=" + hex HMAC-SHA256, keyed with the widget's
 secret, over "<X-Widget-Server-Timestamp>.<raw body>". Receivers should refuse
-timestamps more than five minutes away and dedupe on the Idempotency-Key header.
+timestamps more than five minutes away and dedupe on the Idempotency-Key header. Events the
+receiver posts to the call's event URL are signed the same way, under the same secret.
 
 With a `status_url` setting, a status query ({"type": "callback.status",
 "idempotency_key", "call_id"}, signed the same way, POSTed there) asks what became of one
@@ -29,6 +30,8 @@ from .base import (
     STATUSES,
     CallRequest,
     CallState,
+    EventRefused,
+    EventRequest,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -145,6 +148,15 @@ class WebhookProvider(HTTPProvider):
         if not events:
             raise self.malformed()
         return CallState(placed=True, event=events[0])
+
+    def authenticate_event(self, request: EventRequest) -> None:
+        """Refuse an event whose signature is missing, stale or made with another secret."""
+        timestamp = request.header("X-Widget-Server-Timestamp")
+        signature = request.header("X-Widget-Server-Signature")
+        if not verify(self.settings["secret"], timestamp, request.raw, signature):
+            raise EventRefused(
+                "signature missing, stale or wrong", reason="webhook_signature_invalid"
+            )
 
     def _signed_headers(self, body: bytes) -> dict[str, str]:
         """The JSON content type and the signature of `body`, timestamped now."""
