@@ -194,16 +194,14 @@ class TwilioProvider(HTTPProvider):
             return super().call_status(provider_call_id, idempotency_key)
         if not CALL_SID_RE.fullmatch(provider_call_id):
             raise PermanentProviderError(f"{self.name}: not a call sid", cause="invalid_call_id")
-        url = f"{self.base_url}{self._calls_path()}/{provider_call_id}.json"
-        try:
-            response = self.session.get(url, auth=self._auth(), timeout=self.timeout)
-        except requests.RequestException:
-            raise RetryableProviderError(
-                f"{self.name}: call lookup failed", cause="connection_error"
-            ) from None
+        response = self.request(
+            "GET",
+            f"{self._calls_path()}/{provider_call_id}.json",
+            auth=self._auth(),
+            not_found_is_answer=True,
+        )
         if response.status_code == 404:
             return CallState(placed=False)
-        self.raise_for_status(response)
         answer = self.json(response)
         mapped = AGENT_LEG.get(str(answer.get("status"))) if isinstance(answer, dict) else None
         if mapped is None:

@@ -35,7 +35,6 @@ from .base import (
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
-    RetryableProviderError,
     parse_report,
     report_call_id,
 )
@@ -129,21 +128,16 @@ class WebhookProvider(HTTPProvider):
             return super().call_status(provider_call_id, idempotency_key)
         payload = {"type": "callback.status", "idempotency_key": key, "call_id": provider_call_id}
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        try:
-            response = self.session.post(
-                url,
-                data=body,
-                headers=self._signed_headers(body),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException:
-            raise RetryableProviderError(
-                "webhook: status query failed", cause="connection_error"
-            ) from None
+        response = self.request(
+            "POST",
+            url,
+            data=body,
+            headers=self._signed_headers(body),
+            allow_redirects=False,
+            not_found_is_answer=True,
+        )
         if response.status_code == 404:
             return CallState(placed=False)
-        self.raise_for_status(response)
         events = parse_report(self.json(response))
         if not events:
             raise self.malformed()
