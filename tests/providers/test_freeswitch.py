@@ -15,7 +15,6 @@ import pytest
 from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
 from tests.providers.common import call_builder, channels_gone, live_env
 from widget_server.core.statuses import Status
-from widget_server.providers import freeswitch
 from widget_server.providers.base import (
     CallState,
     PermanentProviderError,
@@ -23,6 +22,7 @@ from widget_server.providers.base import (
     RetryableProviderError,
 )
 from widget_server.providers.freeswitch import FreeSwitchProvider, parse_plain_event
+from widget_server.providers.socket_base import Garbled
 
 CALLBACK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -159,7 +159,7 @@ def test_plain_event_headers_are_url_decoded_and_body_is_length_framed() -> None
     ],
 )
 def test_broken_plain_events_are_refused(event: bytes) -> None:
-    with pytest.raises(freeswitch._Garbled):
+    with pytest.raises(Garbled):
         parse_plain_event(event)
 
 

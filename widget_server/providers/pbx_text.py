@@ -1,19 +1,18 @@
-"""Settings checks, allow-lists, text encoding and session errors of the socket PBX adapters.
+"""Settings checks, allow-lists and text encoding of the socket PBX adapters.
 
 Asterisk (AMI) and FreeSWITCH (event socket) both take one line-based command per
-attempt over a short TCP session: every value is either matched against an allow-list or
-percent-encoded, so no separator of the PBX's parsers can reach it.
+attempt over a short TCP session (socket_base): every value is either matched against an
+allow-list or percent-encoded, so no separator of the PBX's parsers can reach it.
 """
 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from .base import PermanentProviderError, ProviderError, RetryableProviderError
+from .base import PermanentProviderError
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unsafe_text
 from .numbers import E164_RE
 
@@ -122,21 +121,3 @@ def ring_timeout(provider: str, timeout: object) -> int:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
         raise PermanentProviderError(f"{provider}: bad ring timeout", cause="invalid_parameter")
     return timeout
-
-
-def connect(settings: Mapping[str, Any]) -> socket.socket:
-    """Open the TCP connection to the PBX at the host and port settings."""
-    return socket.create_connection(
-        (settings["host"], settings["port"]), timeout=float(settings["connect_timeout"])
-    )
-
-
-def lost(provider: str, what: str, cause: str, *, queued: bool, step: str) -> ProviderError:
-    """Return the error for a session cut short, before or after the PBX took the originate."""
-    if queued:
-        # The PBX took the originate (`step` says how): the agent may be ringing, so retrying
-        # could ring them twice.
-        return PermanentProviderError(
-            f"{provider}: {what} after the originate was {step}", cause="originate_unconfirmed"
-        )
-    return RetryableProviderError(f"{provider}: {what}", cause=cause)
