@@ -274,29 +274,6 @@ def test_answers_that_are_errors(fake: Fake, job_result: str, error: type, cause
     assert caught.value.cause == cause
 
 
-@pytest.mark.parametrize(
-    ("mode", "error", "cause"),
-    [
-        ("bad_auth", PermanentProviderError, "auth_failed"),
-        ("malformed", PermanentProviderError, "malformed_answer"),
-        ("hang", RetryableProviderError, "timeout"),
-        ("error_then_ok", RetryableProviderError, "connection_error"),
-    ],
-)
-def test_contract_modes(fake: Fake, mode: str, error: type, cause: str) -> None:
-    fake.mode = mode
-    provider = FreeSwitchProvider(fake.provider_settings())
-    started = time.monotonic()
-    with pytest.raises(error) as caught:
-        provider.originate(make_call())
-    assert type(caught.value) is error
-    assert caught.value.cause == cause
-    assert time.monotonic() - started < 1.5
-    if mode == "error_then_ok":
-        assert provider.originate(make_call(attempt=2)).provider_call_id
-        assert fake.originate_count() == 2
-
-
 def test_acl_refusal_is_permanent(fake: Fake) -> None:
     fake.reject_connection = True
     with pytest.raises(PermanentProviderError) as caught:

@@ -342,34 +342,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     assert info.value.cause == "timeout"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"status": "queued"}, {"sid": "CA123"}, {"sid": 12}, ["CA" + "0" * 32], "<html>oops"],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, body: Any
-) -> None:
-    fake.answer_next(201, body)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == "malformed_answer"
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
-
-
 def test_cancel_posts_status_canceled(fake: Fake, session: requests.Session) -> None:
     provider = make_provider(fake, session)
     sid = provider.originate(make_call()).provider_call_id
