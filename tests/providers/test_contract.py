@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -54,6 +55,13 @@ def test_every_registered_provider_has_a_fake() -> None:
     assert NAMES, "no providers registered"
     for name in NAMES:
         assert fake_module(name).PROVIDER == name
+
+
+def test_every_adapter_is_registered_once_under_a_name_its_urls_can_carry() -> None:
+    assert len(providers.REGISTRY) == len(providers.ADAPTERS)
+    for name in providers.REGISTRY:
+        # Stored in a 32-character column and sent in event URLs' paths.
+        assert re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name), name
 
 
 @pytest.fixture(scope="module", params=NAMES)

@@ -104,6 +104,20 @@ def test_one_session_with_our_user_agent_and_explicit_timeouts() -> None:
     assert first.timeout == (3.05, 15.0) and second.timeout == (1.0, 2.0)
 
 
+def test_paths_are_appended_to_the_base_url_and_its_own_path() -> None:
+    paths = []
+
+    @Request.application
+    def app(request: Request) -> Response:
+        paths.append(request.path)
+        return Response('{"id": "c1"}', content_type="application/json")
+
+    with serve_wsgi(app) as base_url:
+        for configured in (f"{base_url}/gateway", f"{base_url}/gateway/"):
+            EchoProvider({"base_url": configured}).originate(CALL)
+    assert paths == ["/gateway/calls", "/gateway/calls"]
+
+
 @pytest.mark.parametrize("base_url", ["ftp://x", "javascript:alert(1)", 5, ""])
 def test_base_url_must_be_http(base_url: object) -> None:
     with pytest.raises(ProviderConfigError) as raised:
