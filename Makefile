@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Embedded default: SQLite in instance/, in-process job queue, simulator provider.
+# Production web processes: gunicorn -c deploy/gunicorn.conf.py wsgi:app (gthread workers,
+# so a live status stream holds one thread rather than a whole worker; see the README).
 run: export WIDGET_SERVER_ENV ?= development
 run: $(STAMP) catalogues
 	$(FLASK) db upgrade
@@ -43,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/widget_size.py
 	$(BIN)/python benchmarks/widget_main_thread.py
 	$(BIN)/python benchmarks/submit_to_originate.py
+	$(BIN)/python benchmarks/live_streams.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

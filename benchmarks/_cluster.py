@@ -157,6 +157,11 @@ def numbers(count: int, offset: int = 0) -> list[str]:
     return found
 
 
+# The scraper's token: /metrics answers only with it.
+METRICS_TOKEN = "bench-metrics-token"
+SCRAPE_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def environment(database_url: str, redis_url: str, instance: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -164,7 +169,10 @@ def environment(database_url: str, redis_url: str, instance: Path, **extra: str)
         "WIDGET_SERVER_DATABASE_URL": database_url,
         "WIDGET_SERVER_REDIS_URL": redis_url,
         "WIDGET_SERVER_INSTANCE_PATH": str(instance),
+        # Queue consumers build event URLs from it; a web process sets its own address.
+        "WIDGET_SERVER_PUBLIC_ORIGIN": "http://127.0.0.1",
         "PROMETHEUS_MULTIPROC_DIR": str(instance / "metrics"),
+        "WIDGET_SERVER_METRICS_TOKEN": METRICS_TOKEN,
     }
     (instance / "metrics").mkdir(parents=True, exist_ok=True)
     env.update({f"WIDGET_SERVER_{key}": value for key, value in BENCH_SETTINGS.items()})
@@ -196,6 +204,8 @@ def gunicorn(
     say otherwise, e.g. ("-k", "gthread", "--threads", "16"))."""
     port = free_port()
     out = log.open("ab") if log else subprocess.DEVNULL
+    # Production mode: the server answers at its own address only.
+    env = {**env, "WIDGET_SERVER_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),

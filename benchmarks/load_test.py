@@ -26,6 +26,7 @@ import requests
 from _cluster import (
     ORIGIN,
     ROOT,
+    SCRAPE_HEADERS,
     bench_widget,
     consumer,
     environment,
@@ -49,7 +50,7 @@ TERMINAL = "('completed','failed','no_answer','busy','canceled','rejected')"
 def answers(base: str) -> dict[str, float]:
     """Answers to submissions by status class, summed over every web worker."""
     counts: dict[str, float] = {}
-    body = requests.get(f"{base}/metrics", timeout=5).text
+    body = requests.get(f"{base}/metrics", headers=SCRAPE_HEADERS, timeout=5).text
     for route, status, value in re.findall(
         r'widget_server_requests_total\{route="([^"]+)",status="(\d+)"\} ([0-9.e+]+)', body
     ):

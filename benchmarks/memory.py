@@ -21,6 +21,7 @@ import requests
 from _cluster import (
     ORIGIN,
     ROOT,
+    SCRAPE_HEADERS,
     bench_widget,
     environment,
     fresh_database,
@@ -36,7 +37,7 @@ GOAL = 1.10
 
 
 def accepted(base: str) -> int:
-    body = requests.get(f"{base}/metrics", timeout=10).text
+    body = requests.get(f"{base}/metrics", headers=SCRAPE_HEADERS, timeout=10).text
     return int(
         sum(
             float(value)

@@ -4,7 +4,7 @@
   "use strict";
   var cancelForm = document.querySelector("[data-cancel]");
   var cancelMessage = document.querySelector("[data-cancel-message]");
-  var statusUrl = null, show = null;
+  var statusUrl = null, show = null, source = null, ended = false;
 
   // The status URL may carry a query (the visitor's locale): sub-paths go before it.
   function below(url, path) {
@@ -28,9 +28,9 @@
     function next() {
       fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (body) { if (body) { render(body); terminal = body.terminal; } })
+        .then(function (body) { if (body && !ended) { render(body); terminal = body.terminal; } })
         .catch(function () {})
-        .then(function () { if (!terminal) setTimeout(next, 1000); });
+        .then(function () { if (!terminal && !ended) setTimeout(next, 1000); });
     }
     next();
   }
@@ -43,7 +43,7 @@
       poll(url);
       return true;
     }
-    var source = new EventSource(below(url, "/events"));
+    source = new EventSource(below(url, "/events"));
     var failures = 0;
     source.onopen = function () { failures = 0; };
     source.addEventListener("status", function (event) {
@@ -54,7 +54,8 @@
     });
     source.onerror = function () {
       // Each stream ends after a while and the browser reconnects by itself; only errors
-      // with no connection in between mean events cannot get through (a proxy, say).
+      // with no connection in between mean events cannot get through (a proxy, say). A
+      // stream refused (429 or 503: too many open) closes the source at once: poll then.
       failures += 1;
       if (source.readyState === EventSource.CLOSED || failures >= 3) {
         source.close();
@@ -84,6 +85,9 @@
         if (result.ok) {
           cancelMessage.hidden = true;
           render(result.body);
+          // Canceled: this answer is the last word, stop following.
+          ended = result.body.terminal;
+          if (source && ended) source.close();
         } else {
           cancelForm.hidden = true;
           cancelMessage.textContent = result.body.message;

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,33 @@ from flask.testing import FlaskClient
 from tests import postgres
 from tests.helpers import TEST_REDIS_ENV, add_account, add_widget, base_config, migrated_copy
 from widget_server import create_app
+from widget_server.core import egress
 from widget_server.web.limits import limiter
+
+
+@pytest.fixture(autouse=True)
+def loopback_resolver(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, list[str]]:
+    """Resolve names for the egress guard without asking DNS: tests send nothing off the
+    machine. IP literals and localhost resolve as usual; a test maps other names here;
+    any other name does not resolve. Live tests (real providers) keep the real resolver."""
+    names: dict[str, list[str]] = {"localhost": ["127.0.0.1"]}
+    if request.node.get_closest_marker("live"):
+        return names
+    real = egress.resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host.lower().rstrip(".") in names:
+            return names[host.lower().rstrip(".")]
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host}: no such test host") from None
+        return real(host, port)
+
+    monkeypatch.setattr(egress, "resolve", resolve)
+    return names
 
 
 @pytest.fixture

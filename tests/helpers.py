@@ -22,18 +22,22 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 ORIGIN = "https://shop.example.com"
 SERVER = "http://localhost"  # the test client's own origin
 VALID_US = "+1 201 555 0123"
+METRICS_TOKEN = "operator-scrape-token"
 VALID_ZA = "082 123 4567"
 
 _template_db: Path | None = None
 
 
 TEST_REDIS_ENV = "WIDGET_SERVER_TEST_REDIS"
+LOOPBACK = ["127.0.0.0/8", "::1"]
 
 
 def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     config = {
         "TESTING": True,
         "SECRET_KEY": SECRET,
+        # The test client's own origin: the only host answered, the start of every URL.
+        "PUBLIC_ORIGIN": SERVER,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
         "QUEUE_BACKEND": "memory",
         "FORM_TOKEN_MIN_AGE": 0,
@@ -42,6 +46,10 @@ def base_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SUBMIT_LIMIT_PER_PREFIX": "1000 per minute",
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "1000 per minute",
         "SUBMIT_LIMIT_PER_WIDGET": "1000 per minute",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        # The provider fakes listen on loopback: allowed as an operator allows a PBX on the
+        # LAN (the server's default allows public addresses only).
+        "PROVIDER_PRIVATE_HOSTS": LOOPBACK,
     }
     if redis_limits := os.environ.get(TEST_REDIS_ENV):
         # The PostgreSQL pass in CI keeps rate-limit state in a real Redis, as production
@@ -150,3 +158,10 @@ def run_jobs(app: Flask) -> int:
 def callbacks(app: Flask) -> list[Callback]:
     with app.app_context():
         return list(db.session().query(Callback).order_by(Callback.created_at))
+
+
+def scrape(client: FlaskClient) -> str:
+    """Read /metrics as the operator's Prometheus does, with its token."""
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)

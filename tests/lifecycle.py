@@ -104,7 +104,6 @@ def post_webhook_event(
         data=raw,
         content_type="application/json",
         headers={
-            "X-Widget-Server-Timestamp": timestamp,
             "X-Widget-Server-Signature": fake_webhook.reference_signature(secret, timestamp, raw),
         },
     )

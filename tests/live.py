@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from tests.helpers import add_widget, base_config, migrated_copy
 from widget_server import create_app
+from widget_server.core.settings import serve_at
 
 
 @dataclass
@@ -47,6 +48,9 @@ def live_server(
     app = create_app(settings)
     server, thread = _serve(app, "127.0.0.1")
     url = f"http://localhost:{server.server_port}"
+    # Known once the server listens: its origin, for absolute URLs and the hosts answered.
+    app.config["PUBLIC_ORIGIN"] = url
+    serve_at(app, url)
     widget_id = add_widget(
         app,
         allowed_origins=[*host_origins, url],

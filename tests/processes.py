@@ -23,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+LOOPBACK = "http://127.0.0.1"
 
 
 def free_port() -> int:
@@ -199,17 +200,22 @@ class Processes:
     def __post_init__(self) -> None:
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, command: list[str], origin: str | None = None) -> subprocess.Popen[bytes]:
+        # Production mode needs a public origin: a web process's is its own address.
+        env = {"WIDGET_SERVER_PUBLIC_ORIGIN": LOOPBACK, **self.env}
+        if origin:
+            env["WIDGET_SERVER_PUBLIC_ORIGIN"] = origin
         with self.log.open("ab") as out:
             process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
         self.running.append(process)
         return process
 
     def web(self, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
         return self._start(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"]
+            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            origin=f"{LOOPBACK}:{port}",
         )
 
     def worker(self, threads: int = 2, seconds: float = 60) -> subprocess.Popen[bytes]:

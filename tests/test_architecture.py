@@ -169,3 +169,22 @@ def test_only_providers_know_one_provider_from_another() -> None:
         for offence in _boundary_offences(path.read_text(), module, is_package=is_package):
             offenders.append(f"{relative}: {offence}")
     assert offenders == []
+
+
+def test_request_bodies_are_decoded_by_the_one_json_reader() -> None:
+    # web/json_body.py refuses bodies nested too deep to decode; a view decoding a body
+    # itself would let a thousand `[` exhaust the stack again.
+    offenders = []
+    for path in (PACKAGE / "web").rglob("*.py"):
+        if path.name == "json_body.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            if (node.value.id, node.attr) in (
+                ("request", "get_json"),
+                ("request", "json"),
+                ("json", "loads"),
+            ):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.helpers import ORIGIN, SECRET, add_widget, callbacks, form_token, run_jobs
+from tests.helpers import ORIGIN, SECRET, add_widget, callbacks, form_token, run_jobs, scrape
 from widget_server import providers
 from widget_server.calls import blocklist
 from widget_server.core import db
@@ -369,7 +369,7 @@ def test_a_reached_budget_refuses_everything_until_its_window_frees_up(
     refused = [post(app, widget_id, next(numbers), f"10.2.1.{i}") for i in range(5)]
     assert refused == [429] * 5
     assert "budget reached (server_budget)" in caplog.text
-    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    metrics = scrape(app.test_client())
     assert 'widget_server_refusals_total{reason="server_budget"}' in metrics
     time.sleep(2.1)
     assert post(app, widget_id, next(numbers), "10.2.2.1") == 202  # the window freed up

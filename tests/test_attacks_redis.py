@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.fakes.twilio import Fake as TwilioFake
-from tests.helpers import ORIGIN, SECRET, add_widget, base_config, migrated_copy
+from tests.helpers import LOOPBACK, ORIGIN, SECRET, add_widget, base_config, migrated_copy
 from widget_server import create_app
 
 pytestmark = pytest.mark.redis
@@ -92,6 +92,8 @@ def two_processes(
             "WIDGET_SERVER_INSTANCE_PATH": str(tmp_path),
             "WIDGET_SERVER_FORM_TOKEN_MIN_AGE": "0",
             "WIDGET_SERVER_LOG_FORMAT": "text",
+            # The Twilio fake listens on loopback, allowed as in every test configuration.
+            "WIDGET_SERVER_PROVIDER_PRIVATE_HOSTS": ",".join(LOOPBACK),
             # Every request comes from 127.0.0.1: only the per-number limit may decide.
             "WIDGET_SERVER_SUBMIT_LIMIT_PER_IP": "100000 per minute",
             "WIDGET_SERVER_SUBMIT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
@@ -104,6 +106,8 @@ def two_processes(
             for index in range(2):
                 port = _free_port()
                 log = tmp_path / f"serve-{index}.log"
+                # Production mode: each server answers at its own address only.
+                serve_env = {**env, "WIDGET_SERVER_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}"}
                 with log.open("wb") as out:
                     process = subprocess.Popen(
                         [
@@ -115,7 +119,7 @@ def two_processes(
                             str(port),
                         ],
                         cwd=ROOT,
-                        env=env,
+                        env=serve_env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
                     )

@@ -21,7 +21,15 @@ from sqlalchemy import create_engine, text
 
 from tests.fakes.ledger import serve_ledger
 from tests.fakes.webhook import Fake as WebhookFake
-from tests.helpers import ORIGIN, SECRET, add_widget, base_config, migrated_copy, submit_json
+from tests.helpers import (
+    LOOPBACK,
+    ORIGIN,
+    SECRET,
+    add_widget,
+    base_config,
+    migrated_copy,
+    submit_json,
+)
 from tests.processes import (
     PrivatePostgres,
     PrivateRedis,
@@ -51,6 +59,8 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
         "WIDGET_SERVER_FORM_TOKEN_MIN_AGE": "0",
         "WIDGET_SERVER_LOG_FORMAT": "text",
         "WIDGET_SERVER_QUEUE_PATH": str(tmp_path / "queue.db"),
+        # The provider fakes listen on loopback, allowed as in every test configuration.
+        "WIDGET_SERVER_PROVIDER_PRIVATE_HOSTS": ",".join(LOOPBACK),
     }
     for name in ("PER_IP", "PER_NUMBER", "PER_PREFIX", "DISTINCT_NUMBERS_PER_IP", "PER_WIDGET"):
         env[f"WIDGET_SERVER_SUBMIT_LIMIT_{name}"] = "100000 per minute"

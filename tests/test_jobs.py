@@ -7,12 +7,15 @@ from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
+from itsdangerous import URLSafeSerializer
 
-from tests.helpers import add_widget, callbacks, run_jobs, submit_json
+from tests.helpers import SECRET, add_widget, callbacks, run_jobs, submit_json
 from widget_server import providers
 from widget_server.calls.status_machine import apply_status
 from widget_server.core import db
+from widget_server.core.job_payloads import DialJob, EventJob, OwnerEmailJob, WebhookJob
 from widget_server.core.models import Callback
+from widget_server.core.tokens import JOB_SALT, JobMalformed
 from widget_server.jobs import Jobs
 from widget_server.providers import CallRequest, OriginateResult, Provider
 
@@ -89,11 +92,28 @@ def test_queue_down_answers_503_and_the_callback_is_not_left_hanging(
     def broken(*_args: object) -> None:
         raise ConnectionError("queue store unreachable")
 
-    monkeypatch.setattr(jobs(app), "enqueue_dial", broken)
+    monkeypatch.setattr(jobs(app).huey.storage, "enqueue", broken)
     response = submit_json(app.test_client(), widget_id)
     assert response.status_code == 503
     [callback] = callbacks(app)
     assert (callback.status, callback.cause) == ("failed", "queue_unavailable")
+
+
+def test_a_bug_in_the_queue_wiring_is_raised_as_itself_not_as_an_outage(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    widget_id = add_widget(app)
+
+    def miswired(*_args: object) -> None:
+        raise TypeError("enqueue_dial() takes 2 positional arguments but 3 were given")
+
+    monkeypatch.setattr(jobs(app), "enqueue_dial", miswired)
+    assert submit_json(app.test_client(), widget_id).status_code == 500
+    assert "unhandled error" in caplog.text and "TypeError: enqueue_dial()" in caplog.text
+    # Committed before the job, and not marked as a queue outage: the reconciler's next
+    # pass queues its lost dial job again.
+    [callback] = callbacks(app)
+    assert (callback.status, callback.cause) == ("queued", None)
 
 
 @pytest.mark.parametrize("forged", ["not-signed", "IjEyMyI.forged-signature", 12345, None])
@@ -113,7 +133,7 @@ def test_forged_job_naming_a_queued_callback_marks_it_failed(
     submit_json(app.test_client(), widget_id)
     [callback] = callbacks(app)
     with app.app_context():
-        real = app.extensions["tokens"].sign_job({"c": callback.id, "a": 1})
+        real = app.extensions["tokens"].sign_job(DialJob(callback.id, 1))
     payload, signature = real.rsplit(".", 1)
     jobs(app)._dial(f"{payload}.{'A' * len(signature)}")
     run_jobs(app)
@@ -122,12 +142,51 @@ def test_forged_job_naming_a_queued_callback_marks_it_failed(
     assert (callback.status, callback.cause) == ("failed", "job_forged")
 
 
+THE_CALLBACK = "<the queued callback>"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"c": THE_CALLBACK, "a": 1, "s": "agent_ringing", "cause": None, "pid": None, "src": "s"},
+        {"email": THE_CALLBACK, "s": "queued"},
+        {"wd": 1, "a": 1},
+        {"c": THE_CALLBACK, "a": True},  # a bool is no attempt number
+        {"c": THE_CALLBACK, "a": "1"},
+        {"c": THE_CALLBACK},
+    ],
+)
+def test_a_signed_job_of_another_shape_never_dials(
+    app: Flask, recording: list, monkeypatch: pytest.MonkeyPatch, payload: dict[str, object]
+) -> None:
+    widget_id = add_widget(app, provider="recording", provider_settings={})
+    monkeypatch.setattr(jobs(app), "enqueue_dial", lambda *a: None)  # the real job never lands
+    submit_json(app.test_client(), widget_id)
+    [callback] = callbacks(app)
+    named = {key: callback.id if value == THE_CALLBACK else value for key, value in payload.items()}
+    jobs(app)._dial(URLSafeSerializer(SECRET, salt=JOB_SALT).dumps(named))
+    run_jobs(app)
+    assert recording == []
+    [callback] = callbacks(app)
+    assert callback.status == "queued"  # signed by this server: dropped, not taken for a forgery
+
+
+def test_job_payloads_read_back_as_signed(app: Flask) -> None:
+    event = EventJob("c1", 2, "agent_ringing", cause=None, provider_call_id="p1", source="sim")
+    with app.app_context():
+        tokens = app.extensions["tokens"]
+        for job in (DialJob("c1", 2), event, WebhookJob(7, 1), OwnerEmailJob("c1", "completed")):
+            assert tokens.read_job(tokens.sign_job(job), type(job)) == job
+        with pytest.raises(JobMalformed):
+            tokens.read_job(tokens.sign_job(DialJob("c1", 2)), EventJob)
+
+
 def test_a_redelivered_job_does_not_dial_twice(app: Flask, recording: list) -> None:
     widget_id = add_widget(app, provider="recording", provider_settings={})
     submit_json(app.test_client(), widget_id)
     [callback] = callbacks(app)
     with app.app_context():
-        signed = app.extensions["tokens"].sign_job({"c": callback.id, "a": 1})
+        signed = app.extensions["tokens"].sign_job(DialJob(callback.id, 1))
     run_jobs(app)
     jobs(app)._dial(signed)  # the same job again, as after a worker crash
     run_jobs(app)

@@ -35,9 +35,12 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     app = create_app(base_config(tmp_path))
     widget_id = add_widget(app, provider_settings={"step_delay": 0.5, "talk_time": 0.5})
     app.extensions["db_engine"].dispose()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "WIDGET_SERVER_SECRET_KEY": SECRET,
+        "WIDGET_SERVER_PUBLIC_ORIGIN": base,
         "WIDGET_SERVER_DATABASE_URL": database_url,
         "WIDGET_SERVER_QUEUE_BACKEND": "sqlite",
         "WIDGET_SERVER_QUEUE_PATH": str(tmp_path / "queue.db"),
@@ -47,8 +50,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "WIDGET_SERVER_LIVE_STREAM_SECONDS": "8",
         "WIDGET_SERVER_LOG_FORMAT": "text",
     }
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     logs = (tmp_path / "processes.log").open("w")
     commands = [
         [str(BIN / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", "8"]

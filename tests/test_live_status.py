@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from widget_server.calls.live_status import StreamSettings, status_stream
 from widget_server.calls.status_machine import apply_status
 from widget_server.core import db
 from widget_server.core.models import Callback, Lease
+from widget_server.web.stream_slots import EXTENSION, StreamSlots
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_BUDGET = 12 * 1024
@@ -191,6 +193,116 @@ def test_a_honeypot_decoy_streams_and_cancels_like_a_real_callback(app: Flask) -
     assert response.status_code == 200
     assert response.get_json()["status"] == "canceled"
     assert callbacks(app) == []
+
+
+def _timed_stream(client: FlaskClient, path: str, **headers: str) -> tuple[float, str]:
+    started = time.monotonic()
+    with client.get(path, headers=headers) as response:  # closed, as a WSGI server does
+        body = response.get_data(as_text=True)
+    return time.monotonic() - started, body
+
+
+def test_a_terminal_status_ends_the_stream_at_once(app: Flask) -> None:
+    client = app.test_client()
+    status_url = queued(client, add_widget(app))
+    move(app, "completed")
+    seconds, body = _timed_stream(client, status_url + "/events")
+    assert body.count("event: status") == 1 and '"terminal": true' in body
+    assert seconds < 0.5  # LIVE_STREAM_SECONDS is 1: the stream did not wait for it
+    # A browser that already has the terminal event hears nothing and is let go at once.
+    seconds, body = _timed_stream(
+        client, status_url + "/events", **{"Last-Event-ID": "0.completed"}
+    )
+    assert "event: status" not in body and seconds < 0.5
+    assert app.extensions[EXTENSION].open_count() == 0
+
+
+def test_a_decoy_streams_as_a_queued_callback_does_and_ends_no_later(app: Flask) -> None:
+    client = app.test_client()
+    widget_id = add_widget(app)
+    real_seconds, real = _timed_stream(client, queued(client, widget_id) + "/events")
+    decoy_seconds, decoy = _timed_stream(client, decoy_status_url(client, widget_id) + "/events")
+
+    def shape(body: str) -> list[str]:
+        return [line.split(":")[0] for line in body.splitlines() if line]
+
+    assert shape(decoy) == shape(real) == ["retry", "id", "event", "data"]
+    assert "id: 0.queued" in decoy and '"terminal": false' in decoy
+    assert 1 <= decoy_seconds <= real_seconds + 0.3  # both end after LIVE_STREAM_SECONDS
+    assert decoy_seconds < 1.5
+
+
+@pytest.fixture
+def capped(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(
+        LIVE_POLL_INTERVAL=0.05,
+        LIVE_STREAM_SECONDS=30,
+        LIVE_STREAMS_PER_CLIENT=2,
+        LIVE_STREAMS_PER_WORKER=3,
+    )
+
+
+def test_streams_past_a_clients_cap_get_429_and_past_the_workers_cap_503(capped: Flask) -> None:
+    client = capped.test_client()
+    widget_id = add_widget(capped)
+    events_path = decoy_status_url(client, widget_id) + "/events"
+
+    def open_stream(address: str) -> Any:
+        return client.get(
+            events_path,
+            headers={"Origin": ORIGIN},
+            environ_base={"REMOTE_ADDR": address},
+            buffered=False,
+        )
+
+    held = [open_stream("198.51.100.7"), open_stream("198.51.100.7")]
+    assert [r.status_code for r in held] == [200, 200]
+    refused = open_stream("198.51.100.7")
+    assert refused.status_code == 429
+    assert refused.get_json()["error"] == "rate_limited"
+    assert "status URL" in refused.get_json()["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30
+    assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN  # a custom UI reads it
+    # IPv6 clients are one client per /64.
+    held.append(open_stream("2001:db8::1"))
+    assert held[-1].status_code == 200
+    full = open_stream("203.0.113.9")
+    assert full.status_code == 503 and full.get_json()["error"] == "unavailable"
+    assert 1 <= int(full.headers["Retry-After"]) <= 30
+    # The status URL itself still answers, which is what the page falls back to.
+    assert client.get(events_path.removesuffix("/events")).status_code == 200
+
+    # Visitors leave and their slots are free again. (The test client runs every stream in
+    # this one thread, so they close in the reverse order of opening.)
+    held.pop().close()
+    other = open_stream("203.0.113.9")
+    assert other.status_code == 200
+    other.close()
+    held.pop().close()
+    again = open_stream("198.51.100.7")
+    assert again.status_code == 200
+    assert capped.extensions[EXTENSION].open_count() == 2
+    again.close()
+    held.pop().close()
+    assert capped.extensions[EXTENSION].open_count() == 0
+
+
+def test_a_slot_whose_stream_was_never_closed_stops_counting_after_the_stream_time() -> None:
+    now = [100.0]
+    slots = StreamSlots(per_client=1, per_worker=5, stream_seconds=30, clock=lambda: now[0])
+    give_back = slots.take("ip:198.51.100.7")
+    with pytest.raises(Exception, match="Too many live status streams") as refused:
+        slots.take("ip:198.51.100.7")
+    assert refused.value.retry_after == 30  # type: ignore[attr-defined]
+    now[0] += 20
+    with pytest.raises(Exception, match="Too many live status streams") as refused:
+        slots.take("ip:198.51.100.7")
+    assert refused.value.retry_after == 10  # type: ignore[attr-defined]
+    now[0] += 25  # well past any stream's end: a lost close no longer counts
+    slots.take("ip:198.51.100.7")
+    give_back()
+    give_back()  # twice is harmless
+    assert slots.open_count() == 1
 
 
 def status_page(client: FlaskClient, widget_id: str, status_url: str, **query: str) -> str:

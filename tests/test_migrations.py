@@ -62,6 +62,7 @@ def test_wsgi_entry_point_refuses_an_unmigrated_database(tmp_path: Path) -> None
         "WIDGET_SERVER_SECRET_KEY": SECRET,
         "WIDGET_SERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
         "WIDGET_SERVER_INSTANCE_PATH": str(tmp_path),
+        "WIDGET_SERVER_PUBLIC_ORIGIN": "https://callback.example.com",
     }
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],

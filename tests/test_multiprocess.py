@@ -82,6 +82,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     app.extensions["db_engine"].dispose()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    env["WIDGET_SERVER_PUBLIC_ORIGIN"] = base
     logs = (tmp_path / "processes.log").open("w")
     processes: list[subprocess.Popen[bytes]] = []
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import add_widget, run_jobs, submit_json
+from tests.helpers import add_widget, run_jobs, scrape, submit_json
 
 
 def test_healthz_and_readyz(client: FlaskClient) -> None:
@@ -33,7 +33,7 @@ def test_metrics_count_requests_callbacks_refusals_and_provider_calls(
     assert submit_json(client, widget_id, phone="+44 20 7946 0958").status_code == 422
     assert submit_json(client, widget_id, website="bot").status_code == 202
     run_jobs(app)
-    body = client.get("/metrics").get_data(as_text=True)
+    body = scrape(client)
     assert 'widget_server_refusals_total{reason="region_not_allowed"}' in body
     assert 'widget_server_refusals_total{reason="honeypot"}' in body
     assert 'widget_server_callback_status_total{status="completed"}' in body

@@ -36,7 +36,7 @@ def dialled_twilio_call(app: Flask) -> tuple[str, str]:
 
 
 def test_event_urls_need_a_base_url(make_app: Callable[..., Flask]) -> None:
-    app = make_app()
+    app = make_app(PUBLIC_ORIGIN=None)  # outside production only: a local server
     with app.test_request_context():
         assert event_url("c" * 32, 1, "twilio") is None
     configured = make_app(PUBLIC_ORIGIN="https://cb.example.com")

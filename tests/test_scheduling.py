@@ -196,6 +196,21 @@ def test_a_slot_that_slipped_into_the_lead_time_is_no_longer_offered(
     assert "no longer available" in response.get_json()["fields"]["scheduled_for"]
 
 
+def test_a_booking_the_queue_cannot_store_answers_503_and_ends_failed(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    widget_id = berlin_widget(app)
+
+    def broken(*_args: object) -> None:
+        raise ConnectionError("queue store unreachable")
+
+    monkeypatch.setattr(jobs(app).huey.storage, "enqueue", broken)
+    response = submit_json(client, widget_id, scheduled_for=MONDAY_NINE_ISO)
+    assert response.status_code == 503
+    callback = only_callback(app)
+    assert (callback.status, callback.cause) == ("failed", "queue_unavailable")
+
+
 def test_a_booked_callback_is_dialled_once_at_its_time_across_the_dst_change(
     app: Flask, client: FlaskClient, recording: list[CallRequest]
 ) -> None:

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +32,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.fakes import twilio_messages
 from tests.helpers import ORIGIN, SERVER, form_token
 from widget_server.core import db
 from widget_server.core.models import Account
@@ -180,12 +181,18 @@ def _run(
 
 
 @pytest.fixture
-def world(make_app: Callable[..., Flask]) -> World:
+def world(make_app: Callable[..., Flask]) -> Iterator[World]:
     # Limits stay on (and documented 429s may appear) but high enough that most cases
-    # reach the code behind them.
-    return World(
-        make_app(SUBMIT_LIMIT_PER_IP="100000 per minute", ADMIN_LIMIT_PER_IP="100000 per minute")
-    )
+    # reach the code behind them. Opt-out codes would be texted through a local fake.
+    with twilio_messages.Fake() as texts:
+        yield World(
+            make_app(
+                SUBMIT_LIMIT_PER_IP="100000 per minute",
+                ADMIN_LIMIT_PER_IP="100000 per minute",
+                OPTOUT_LIMIT_PER_NUMBER="100000 per minute",
+                **texts.settings(),
+            )
+        )
 
 
 def _negatable(operation: Any) -> bool:

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
 from huey.consumer import Consumer
+from redis.exceptions import RedisError
 
 from .calls import dialer, reconciler, scheduling
 from .calls.provider_events import event_url
-from .core import clock, db
-from .core.tokens import TokenRefused, tokens
-from .notify import mail, webhooks
+from .core import clock, db, egress
+from .core.errors import QueueUnavailable
+from .core.job_payloads import (
+    DialJob,
+    EventJob,
+    JobPayload,
+    OptOutCodeJob,
+    OwnerEmailJob,
+    WebhookJob,
+)
+from .core.tokens import JobMalformed, TokenRefused, tokens
+from .intake import optout
+from .notify import mail, sms, webhooks
 from .owners import retention
-from .providers import ProviderEvent
+from .providers import PermanentProviderError, ProviderEvent
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +37,11 @@ DIAL_PRIORITY = 10
 # An unreachable mail server is retried a few times, a minute apart, then given up (logged).
 EMAIL_RETRIES = 3
 EMAIL_RETRY_DELAY = 60
+# What a queue store raises when it cannot take a job: Redis unreachable or failing, the
+# SQLite file locked past its timeout or its disk full.
+QUEUE_STORE_ERRORS = (RedisError, sqlite3.Error, OSError)
+
+Job = TypeVar("Job", bound=JobPayload)
 
 
 def make_huey(config: Any) -> Huey:
@@ -63,6 +81,11 @@ class Jobs:
             name="owner_email", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
         )(self._run_owner_email)
         self.huey.periodic_task(crontab(minute="23"), name="retention")(self.run_retention)
+        # Texts to a callee proving an opt-out: retried like emails, never in a call's way.
+        self._optout_code = self.huey.task(
+            name="optout_code", retries=EMAIL_RETRIES, retry_delay=EMAIL_RETRY_DELAY
+        )(self._run_optout_code)
+        self.huey.periodic_task(crontab(minute="*/10"), name="optout_purge")(self.purge_optouts)
         self.huey.periodic_task(crontab(minute="*/5"), name="webhook_sweep")(self.sweep_webhooks)
         # Every consumer's scheduler enqueues it each minute; concurrent passes are safe
         # (row locks, and the dial job refuses an attempt that already started).
@@ -70,11 +93,8 @@ class Jobs:
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
-        signed = tokens().sign_job({"c": callback_id, "a": attempt})
-        if delay > 0:
-            self._dial.schedule(args=(signed,), eta=self._eta(delay))
-        else:
-            self._dial(signed)
+        signed = tokens().sign_job(DialJob(callback_id, attempt))
+        self._put(self._dial, signed, self._eta(delay) if delay > 0 else None)
 
     def _eta(self, delay: float) -> datetime:
         # From the app's clock, which is the real time outside tests: a test that injects
@@ -84,56 +104,66 @@ class Jobs:
 
     def enqueue_dial_at(self, callback_id: str, attempt: int, when: datetime) -> None:
         """Put a dial job in Huey's persistent schedule, due at `when` (aware)."""
-        signed = tokens().sign_job({"c": callback_id, "a": attempt})
+        signed = tokens().sign_job(DialJob(callback_id, attempt))
         # Aware on purpose: Huey reads a naive eta as the machine's local time.
-        self._dial.schedule(args=(signed,), eta=when.astimezone(UTC))
+        self._put(self._dial, signed, when.astimezone(UTC))
 
     def enqueue_event(
         self, callback_id: str, attempt: int, event: ProviderEvent, source: str, delay: float = 0
     ) -> None:
         signed = tokens().sign_job(
-            {
-                "c": callback_id,
-                "a": attempt,
-                "s": event.status,
-                "cause": event.cause,
-                "pid": event.provider_call_id,
-                "src": source,
-            }
+            EventJob(
+                callback_id,
+                attempt,
+                event.status,
+                cause=event.cause,
+                provider_call_id=event.provider_call_id,
+                source=source,
+            )
         )
-        if delay > 0:
-            self._event.schedule(args=(signed,), eta=self._eta(delay))
-        else:
-            self._event(signed)
+        self._put(self._event, signed, self._eta(delay) if delay > 0 else None)
+
+    def _put(self, task: TaskWrapper, signed: str, eta: datetime | None) -> None:
+        """Hand a signed job to the queue, due now or at `eta`."""
+        # Only the store's own failures are an outage; anything else here is a bug.
+        try:
+            if eta is None:
+                task(signed)
+            else:
+                task.schedule(args=(signed,), eta=eta)
+        except QUEUE_STORE_ERRORS as exc:
+            log.error("queue store refused a %s job: %s", task.name, exc.__class__.__name__)
+            raise QueueUnavailable() from exc
 
     def enqueue_webhook(self, delivery_id: int, attempt: int, delay: float = 0) -> None:
-        signed = tokens().sign_job({"wd": delivery_id, "a": attempt})
+        signed = tokens().sign_job(WebhookJob(delivery_id, attempt))
         if delay > 0:
             self._webhook.schedule(args=(signed,), delay=delay)
         else:
             self._webhook(signed)
 
     def enqueue_owner_email(self, callback_id: str, status: str) -> None:
-        # Its own key for the callback: this token can never pass for a provider event's.
-        self._owner_email(tokens().sign_job({"email": callback_id, "s": status}))
+        self._owner_email(tokens().sign_job(OwnerEmailJob(callback_id, status)))
+
+    def enqueue_optout_code(self, request_id: str) -> None:
+        self._optout_code(tokens().sign_job(OptOutCodeJob(request_id)))
 
     # Running (called in a worker) -----------------------------------------------------
     def _run_dial(self, signed: object) -> None:
         with self.app.app_context():
-            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
             dialer.dial(
                 db.session(),
                 signed,
                 tokens=tokens(),
-                queue=queue,
+                queue=self,
                 event_url=event_url,
                 lease_seconds=self.app.config["LEASE_SECONDS"],
+                egress=egress.provider_policy(self.app.config),
             )
 
     def _run_event(self, signed: object) -> None:
         with self.app.app_context():
-            queue = dialer.JobQueue(self.enqueue_dial, self.enqueue_event)
-            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=queue)
+            dialer.apply_event(db.session(), signed, tokens=tokens(), queue=self)
 
     def _run_sweep(self) -> None:
         self.sweep_scheduled()
@@ -145,21 +175,44 @@ class Jobs:
 
     def _run_webhook(self, signed: object) -> None:
         with self.app.app_context():
-            job = _verified(signed, "webhook")
+            job = _verified(signed, WebhookJob, "webhook")
             if job is not None:
                 webhooks.run(
                     db.session(),
-                    job.get("wd"),
-                    job.get("a"),
+                    job.delivery_id,
+                    job.attempt,
                     config=self.app.config,
                     schedule=self.enqueue_webhook,
                 )
 
     def _run_owner_email(self, signed: object) -> None:
         with self.app.app_context():
-            job = _verified(signed, "owner email")
+            job = _verified(signed, OwnerEmailJob, "owner email")
             if job is not None:
-                mail.notify(db.session(), job.get("email"), job.get("s"), self.app.config)
+                mail.notify(db.session(), job.callback_id, job.status, self.app.config)
+
+    def _run_optout_code(self, signed: object) -> None:
+        with self.app.app_context():
+            job = _verified(signed, OptOutCodeJob, "opt-out code")
+            sender = sms.sender(self.app.config)
+            if job is None or sender is None:
+                return
+            try:
+                optout.send_code(
+                    db.session(),
+                    job.request_id,
+                    now=clock.now(),
+                    key=optout.code_key(self.app.config),
+                    sender=sender,
+                )
+            except PermanentProviderError as exc:
+                # A number that cannot take texts: nothing to retry; the request expires.
+                log.warning("opt-out code not sent: %s", exc.cause)
+
+    def purge_optouts(self) -> int:
+        """Delete expired opt-out requests and the numbers they held (every 10 minutes)."""
+        with self.app.app_context():
+            return optout.purge_expired(db.session(), clock.now())
 
     def sweep_webhooks(self) -> int:
         """Queue webhook deliveries whose job never ran (every 5 minutes)."""
@@ -179,9 +232,10 @@ class Jobs:
                 grace=float(config["RECONCILE_GRACE"]),
                 lease_seconds=float(config["LEASE_SECONDS"]),
             )
-            return dict(
-                reconciler.reconcile(db.session(), bounds=bounds, enqueue_dial=self.enqueue_dial)
+            outcomes = reconciler.reconcile(
+                db.session(), bounds=bounds, queue=self, egress=egress.provider_policy(config)
             )
+            return dict(outcomes)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""
@@ -223,9 +277,12 @@ class InProcessConsumer(Consumer):
         return None
 
 
-def _verified(signed: object, kind: str) -> dict[str, Any] | None:
+def _verified(signed: object, payload: type[Job], kind: str) -> Job | None:
     try:
-        return tokens().read_job(signed)
+        return tokens().read_job(signed, payload)
+    except JobMalformed:
+        log.warning("%s job dropped: malformed", kind)
+        return None
     except TokenRefused as refusal:
         log.error("refused a %s job whose signature does not verify (%s)", kind, refusal.reason)
         return None

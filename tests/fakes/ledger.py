@@ -56,10 +56,7 @@ class Ledger:
         request = Request(environ)
         body = request.get_data()
         signed = reference_verify(
-            SECRET,
-            request.headers.get("X-Widget-Server-Timestamp", ""),
-            body,
-            request.headers.get("X-Widget-Server-Signature", ""),
+            SECRET, request.headers.get("X-Widget-Server-Signature", ""), body
         )
         if not signed:
             return json_response(401, {"error": "signature refused"})(environ, start_response)

@@ -19,23 +19,23 @@ PATH = "/hooks/callback"
 
 
 def reference_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """Compute the documented v1 signature independently of the adapter's code."""
+    """Compute the documented `t=<ts>,v1=<hex>` header independently of the adapter's code."""
     mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
     mac.update(timestamp.encode("ascii"))
     mac.update(b".")
     mac.update(body)
-    return "v1=" + mac.hexdigest()
+    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def reference_verify(
-    secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None
-) -> bool:
+def reference_verify(secret: str, header: str, body: bytes, now: float | None = None) -> bool:
     """Check a request the way a careful receiver would (fresh, constant-time compare)."""
+    timestamp = header.partition(",")[0].removeprefix("t=")
     if not timestamp.isascii() or not timestamp.isdigit():
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > 300:
         return False
-    return hmac.compare_digest(reference_signature(secret, timestamp, body), signature)
+    expected = reference_signature(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), header.encode("utf-8", "replace"))
 
 
 class Fake(SessionFake):
@@ -68,7 +68,6 @@ class Fake(SessionFake):
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         body = request.get_data()
-        timestamp = request.headers.get("X-Widget-Server-Timestamp", "")
         signature = request.headers.get("X-Widget-Server-Signature", "")
         record = {
             "method": request.method,
@@ -76,7 +75,7 @@ class Fake(SessionFake):
             "headers": dict(request.headers),
             "body": body,
             "json": None,
-            "signature_ok": reference_verify(SECRET, timestamp, body, signature),
+            "signature_ok": reference_verify(SECRET, signature, body),
         }
         try:
             record["json"] = json.loads(body)

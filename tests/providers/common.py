@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import LOOPBACK
+from widget_server.core.egress import EgressPolicy
 from widget_server.core.statuses import Status
 from widget_server.providers.base import (
     CallRequest,
@@ -17,6 +19,10 @@ from widget_server.providers.base import (
     ProviderEvent,
     RetryableProviderError,
 )
+
+# The fakes listen on loopback: every provider under test is built with this policy, as an
+# operator allows a PBX on the LAN (the default, public addresses only, would refuse them).
+LOCAL = EgressPolicy.allowing(LOOPBACK)
 
 # The usual mapping of an HTTP error status to a typed error and its cause; adapters that
 # map differently keep their own table.

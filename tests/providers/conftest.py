@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.providers.common import LOCAL
+
 
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest) -> Iterator[Any]:
@@ -28,5 +30,6 @@ def fake(server: Any) -> Any:
 
 @pytest.fixture
 def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
+    """A session of the loopback-allowing policy: requests go through the egress guard."""
+    with LOCAL.session() as opened:
         yield opened

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
+from tests.providers.common import LOCAL
 from widget_server import providers
 from widget_server.providers import (
     CallRequest,
@@ -74,7 +75,7 @@ def fake(request: pytest.FixtureRequest) -> Iterator[Any]:
 def provider(fake: Any) -> providers.Provider:
     fake.reset()
     fake.mode = "ok"
-    return providers.build(fake_module_name(fake), fake.provider_settings())
+    return providers.build(fake_module_name(fake), fake.provider_settings(), egress=LOCAL)
 
 
 def fake_module_name(fake: Any) -> str:
@@ -122,6 +123,19 @@ def test_each_failure_mode_is_one_typed_error(fake: Any, provider: Any, mode: st
     assert raised.value.cause == cause and cause.isidentifier()
     assert time.monotonic() - started < FAILURE_SECONDS
     assert fake.originate_count() == originates
+
+
+def test_without_the_operators_allowance_a_loopback_endpoint_is_never_reached(fake: Any) -> None:
+    # The fakes listen on loopback; under the default policy (public addresses only) every
+    # adapter, HTTP or socket, refuses before connecting, permanently.
+    fake.reset()
+    name = fake_module_name(fake)
+    settings = fake.provider_settings()
+    assert providers.endpoints(name, settings), "the settings name no endpoint to check"
+    with pytest.raises(PermanentProviderError) as raised:
+        providers.build(name, settings).originate(CALL)
+    assert raised.value.cause == "destination_refused"
+    assert fake.originate_count() == 0
 
 
 def test_after_a_transient_failure_the_next_attempt_works(fake: Any, provider: Any) -> None:
@@ -204,7 +218,7 @@ def test_unusable_success_answers_are_permanent(
     fake.reset()
     fake.answer_next(status, body)
     with pytest.raises(PermanentProviderError) as raised:
-        providers.build(name, fake.provider_settings()).originate(CALL)
+        providers.build(name, fake.provider_settings(), egress=LOCAL).originate(CALL)
     assert raised.value.cause == cause
     assert fake.originate_count() == 1
 

@@ -8,12 +8,15 @@ import os
 import re
 import socket
 import time
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
 from tests.fakes.freeswitch import PASSWORD, Fake, parse_originate
-from tests.providers.common import call_builder, channels_gone, live_env
+from tests.providers.common import LOCAL, call_builder, channels_gone, live_env
+from widget_server.core.egress import ANYWHERE
 from widget_server.core.statuses import Status
 from widget_server.providers.base import (
     CallState,
@@ -48,6 +51,11 @@ INJECTIONS = [
 make_call = call_builder(callback_id=CALLBACK_ID, agent="1001", visitor_e164="+27821234567")
 
 
+def adapter(settings: Mapping[str, Any]) -> FreeSwitchProvider:
+    """Build the adapter as the server does, with loopback (where the fake listens) allowed."""
+    return FreeSwitchProvider(settings, egress=LOCAL)
+
+
 def originate_record(fake: Fake) -> dict:
     [record] = [r for r in fake.received if "originate" in r]
     return record
@@ -57,7 +65,7 @@ def originate_record(fake: Fake) -> dict:
 
 
 def test_originate_sends_exactly_auth_subscribe_bgapi_exit(fake: Fake) -> None:
-    result = FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+    result = adapter(fake.provider_settings()).originate(make_call())
 
     assert result.status == Status.AGENT_ANSWERED
     assert UUID_RE.fullmatch(result.provider_call_id or "")
@@ -85,7 +93,7 @@ def test_names_numbers_and_metadata(fake: Fake) -> None:
         event_url="https://cb.example/e/t",
     )
 
-    FreeSwitchProvider(settings).originate(call)
+    adapter(settings).originate(call)
 
     parsed = originate_record(fake)["originate"]
     assert parsed["argc"] == 2
@@ -119,20 +127,20 @@ def test_names_numbers_and_metadata(fake: Fake) -> None:
 )
 def test_visitor_formats(fake: Fake, visitor_format: str, dialled: str) -> None:
     settings = dict(fake.provider_settings(), visitor_format=visitor_format)
-    FreeSwitchProvider(settings).originate(make_call())
+    adapter(settings).originate(make_call())
     parsed = originate_record(fake)["originate"]
     assert parsed["visitor_endpoint"] == f"sofia/gateway/trunk/{dialled}"
 
 
 def test_framing_survives_tiny_reads(fake: Fake) -> None:
     fake.chunked = True
-    result = FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+    result = adapter(fake.provider_settings()).originate(make_call())
     assert result.status == Status.AGENT_ANSWERED
 
 
 def test_versions_that_ignore_our_job_uuid_are_followed(fake: Fake) -> None:
     fake.honour_job_uuid = False
-    result = FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+    result = adapter(fake.provider_settings()).originate(make_call())
     sent = originate_record(fake)["headers"]["Job-UUID"]
     assert result.status == Status.AGENT_ANSWERED
     assert result.details["job_uuid"] != sent
@@ -245,7 +253,7 @@ def test_answers_that_end_with_a_status(
     fake: Fake, job_result: str, status: str, cause: str | None
 ) -> None:
     fake.job_result = job_result
-    result = FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+    result = adapter(fake.provider_settings()).originate(make_call())
     assert result.status == status
     assert result.cause == cause
     if status == Status.AGENT_ANSWERED:
@@ -269,7 +277,7 @@ def test_answers_that_end_with_a_status(
 def test_answers_that_are_errors(fake: Fake, job_result: str, error: type, cause: str) -> None:
     fake.job_result = job_result
     with pytest.raises(error) as caught:
-        FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+        adapter(fake.provider_settings()).originate(make_call())
     assert type(caught.value) is error
     assert caught.value.cause == cause
 
@@ -277,7 +285,7 @@ def test_answers_that_are_errors(fake: Fake, job_result: str, error: type, cause
 def test_acl_refusal_is_permanent(fake: Fake) -> None:
     fake.reject_connection = True
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).originate(make_call())
+        adapter(fake.provider_settings()).originate(make_call())
     assert caught.value.cause == "access_denied"
 
 
@@ -285,7 +293,7 @@ def test_no_outcome_after_the_job_was_accepted_is_never_retried(fake: Fake) -> N
     fake.send_job_event = False
     started = time.monotonic()
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).originate(make_call(timeout=1))
+        adapter(fake.provider_settings()).originate(make_call(timeout=1))
     assert caught.value.cause == "originate_unconfirmed"
     assert 1.4 <= time.monotonic() - started < 3
 
@@ -296,7 +304,7 @@ def test_connection_refused_is_retryable() -> None:
         port = probe.getsockname()[1]
     settings = {**BASE_SETTINGS, "host": "127.0.0.1", "port": port}
     with pytest.raises(RetryableProviderError) as caught:
-        FreeSwitchProvider(settings).originate(make_call())
+        adapter(settings).originate(make_call())
     assert caught.value.cause == "connection_error"
 
 
@@ -307,7 +315,7 @@ UNKNOWN_UUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 def answered_call(fake: Fake) -> tuple[FreeSwitchProvider, str]:
     """Place a call the agent answered; return the provider and the agent leg's uuid."""
-    provider = FreeSwitchProvider(fake.provider_settings())
+    provider = adapter(fake.provider_settings())
     result = provider.originate(make_call())
     assert result.status == Status.AGENT_ANSWERED
     assert result.provider_call_id
@@ -320,7 +328,7 @@ def status_commands(fake: Fake, since: int) -> list[str]:
 
 def test_call_status_is_supported() -> None:
     assert FreeSwitchProvider.supports_call_status
-    assert FreeSwitchProvider(BASE_SETTINGS).reports_call_status()
+    assert adapter(BASE_SETTINGS).reports_call_status()
 
 
 def test_a_channel_still_up_is_a_call_in_progress(fake: Fake) -> None:
@@ -385,7 +393,7 @@ def test_only_the_asked_channel_is_looked_at(fake: Fake) -> None:
 
 def test_a_lost_originate_answer_cannot_be_looked_up(fake: Fake) -> None:
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).call_status(None, f"{CALLBACK_ID}-1")
+        adapter(fake.provider_settings()).call_status(None, f"{CALLBACK_ID}-1")
     assert type(caught.value) is PermanentProviderError
     assert caught.value.cause == "not_supported"
     assert fake.received == []
@@ -405,7 +413,7 @@ def test_a_lost_originate_answer_cannot_be_looked_up(fake: Fake) -> None:
 )
 def test_an_implausible_channel_uuid_is_refused_before_contact(fake: Fake, channel: str) -> None:
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).call_status(channel, f"{CALLBACK_ID}-1")
+        adapter(fake.provider_settings()).call_status(channel, f"{CALLBACK_ID}-1")
     assert caught.value.cause == "invalid_call_id"
     assert fake.received == []
 
@@ -451,7 +459,7 @@ def test_call_status_with_a_wrong_password_is_an_auth_failure(
     password = "not-the-password"
     settings = dict(fake.provider_settings(), password=password)
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+        adapter(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
     assert caught.value.cause == "auth_failed"
     assert fake.commands() == [f"auth {password}"]  # nothing asked after the refusal
     assert password not in str(caught.value)
@@ -484,7 +492,7 @@ def test_call_status_contract_modes(fake: Fake, mode: str, error: type, cause: s
 def test_call_status_acl_refusal_is_permanent(fake: Fake) -> None:
     fake.reject_connection = True
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+        adapter(fake.provider_settings()).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
     assert caught.value.cause == "access_denied"
     assert fake.received == []
 
@@ -495,7 +503,7 @@ def test_call_status_connection_refused_is_retryable() -> None:
         port = probe.getsockname()[1]
     settings = {**BASE_SETTINGS, "host": "127.0.0.1", "port": port}
     with pytest.raises(RetryableProviderError) as caught:
-        FreeSwitchProvider(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
+        adapter(settings).call_status(UNKNOWN_UUID, f"{CALLBACK_ID}-1")
     assert caught.value.cause == "connection_error"
 
 
@@ -535,7 +543,7 @@ def test_free_text_reaches_freeswitch_only_percent_encoded(
     fake: Fake, field: str, variable: str, payload: str
 ) -> None:
     overrides = {"extra": {"note": payload}} if field == "extra" else {field: payload}
-    FreeSwitchProvider(fake.provider_settings()).originate(make_call(**overrides))
+    adapter(fake.provider_settings()).originate(make_call(**overrides))
     parsed = assert_one_clean_originate(fake)
     assert set(parsed["agent_vars"]) == AGENT_VARS | {variable}
     assert re.fullmatch(r"[A-Za-z0-9%._~-]+", parsed["agent_vars"][variable])
@@ -544,7 +552,7 @@ def test_free_text_reaches_freeswitch_only_percent_encoded(
 
 @pytest.mark.parametrize("payload", INJECTIONS)
 def test_callee_name_keeps_only_safe_characters(fake: Fake, payload: str) -> None:
-    FreeSwitchProvider(fake.provider_settings()).originate(make_call(callee_id_name=payload))
+    adapter(fake.provider_settings()).originate(make_call(callee_id_name=payload))
     parsed = assert_one_clean_originate(fake)
     assert set(parsed.get("visitor_vars", {})) <= {"origination_caller_id_name"}
     name = parsed.get("visitor_vars", {}).get("origination_caller_id_name", "")
@@ -553,7 +561,7 @@ def test_callee_name_keeps_only_safe_characters(fake: Fake, payload: str) -> Non
 
 @pytest.mark.parametrize("payload", INJECTIONS)
 def test_extra_keys_become_plain_variable_names(fake: Fake, payload: str) -> None:
-    FreeSwitchProvider(fake.provider_settings()).originate(make_call(extra={payload: "v"}))
+    adapter(fake.provider_settings()).originate(make_call(extra={payload: "v"}))
     parsed = assert_one_clean_originate(fake)
     [name] = set(parsed["agent_vars"]) - AGENT_VARS
     assert re.fullmatch(r"widget_extra_[a-z0-9_]{1,32}", name)
@@ -567,7 +575,7 @@ def test_unsafe_identifiers_are_refused_before_contact(
     settings = fake.provider_settings()
     del settings["caller_id_number"]  # so the call's caller id number is used
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(settings).originate(make_call(**{field: payload}))
+        adapter(settings).originate(make_call(**{field: payload}))
     assert caught.value.cause == "invalid_parameter"
     assert fake.received == []
 
@@ -586,7 +594,7 @@ def test_unsafe_identifiers_are_refused_before_contact(
 )
 def test_visitor_comes_only_from_a_clean_e164_number(fake: Fake, visitor: str) -> None:
     with pytest.raises(PermanentProviderError) as caught:
-        FreeSwitchProvider(fake.provider_settings()).originate(make_call(visitor_e164=visitor))
+        adapter(fake.provider_settings()).originate(make_call(visitor_e164=visitor))
     assert caught.value.cause == "invalid_number"
     assert fake.received == []
 
@@ -628,5 +636,6 @@ def test_live_originate() -> None:
     call = make_call(
         callback_id=f"live{int(time.time())}", agent=env["AGENT"], visitor_e164=env["VISITOR"]
     )
-    result = FreeSwitchProvider(settings).originate(call)
+    # A real PBX, wherever the operator runs it.
+    result = FreeSwitchProvider(settings, egress=ANYWHERE).originate(call)
     assert result.status in {Status.AGENT_ANSWERED, Status.NO_ANSWER, Status.BUSY}

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.server import serve_wsgi
-from tests.providers.common import closed_port_url
+from tests.providers.common import LOCAL, closed_port_url
 from widget_server import providers
 from widget_server.providers import (
     CallRequest,
@@ -66,7 +66,7 @@ def test_answers_map_to_typed_errors(
     status: int, body: str, error: type[Exception] | None, cause: str | None
 ) -> None:
     with serve_wsgi(answering(status, body)) as base_url:
-        provider = EchoProvider({"base_url": base_url})
+        provider = EchoProvider({"base_url": base_url}, egress=LOCAL)
         if error is None:
             assert provider.originate(CALL).provider_call_id == "c1"
             return
@@ -77,7 +77,7 @@ def test_answers_map_to_typed_errors(
 
 def test_read_timeout_is_retryable() -> None:
     with serve_wsgi(answering(200, delay=1.0)) as base_url:
-        provider = EchoProvider({"base_url": base_url, "read_timeout": 0.2})
+        provider = EchoProvider({"base_url": base_url, "read_timeout": 0.2}, egress=LOCAL)
         with pytest.raises(RetryableProviderError) as raised:
             provider.originate(CALL)
         assert raised.value.cause == "timeout"
@@ -87,7 +87,7 @@ def test_connection_refused_is_retryable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    provider = EchoProvider({"base_url": f"http://127.0.0.1:{port}"})
+    provider = EchoProvider({"base_url": f"http://127.0.0.1:{port}"}, egress=LOCAL)
     with pytest.raises(RetryableProviderError) as raised:
         provider.originate(CALL)
     assert raised.value.cause == "connection_error"
@@ -96,10 +96,12 @@ def test_connection_refused_is_retryable() -> None:
 def test_one_session_with_our_user_agent_and_explicit_timeouts() -> None:
     EchoProvider.seen = []
     with serve_wsgi(answering(200)) as base_url:
-        first = EchoProvider({"base_url": base_url})
-        second = EchoProvider({"base_url": base_url, "connect_timeout": 1, "read_timeout": 2})
+        first = EchoProvider({"base_url": base_url}, egress=LOCAL)
+        second = EchoProvider(
+            {"base_url": base_url, "connect_timeout": 1, "read_timeout": 2}, egress=LOCAL
+        )
         first.originate(CALL)
-    assert first.session is second.session is shared_session()
+    assert first.session is second.session is shared_session(LOCAL)
     assert EchoProvider.seen[0]["ua"] == USER_AGENT
     assert first.timeout == (3.05, 15.0) and second.timeout == (1.0, 2.0)
 
@@ -114,14 +116,14 @@ def test_paths_are_appended_to_the_base_url_and_its_own_path() -> None:
 
     with serve_wsgi(app) as base_url:
         for configured in (f"{base_url}/gateway", f"{base_url}/gateway/"):
-            EchoProvider({"base_url": configured}).originate(CALL)
+            EchoProvider({"base_url": configured}, egress=LOCAL).originate(CALL)
     assert paths == ["/gateway/calls", "/gateway/calls"]
 
 
 @pytest.mark.parametrize("base_url", ["ftp://x", "javascript:alert(1)", 5, ""])
 def test_base_url_must_be_http(base_url: object) -> None:
     with pytest.raises(ProviderConfigError) as raised:
-        EchoProvider({"base_url": base_url})
+        EchoProvider({"base_url": base_url}, egress=LOCAL)
     assert "base_url" in raised.value.fields
 
 
@@ -129,6 +131,7 @@ def test_base_url_must_be_http(base_url: object) -> None:
     ("status", "error", "cause"),
     [
         (404, None, None),
+        (302, PermanentProviderError, "http_302"),  # a redirect is never followed, even here
         (401, PermanentProviderError, "auth_failed"),
         (410, PermanentProviderError, "http_410"),
         (503, RetryableProviderError, "http_503"),
@@ -138,7 +141,7 @@ def test_a_not_found_answer_is_returned_only_when_asked_for(
     status: int, error: type[Exception] | None, cause: str | None
 ) -> None:
     with serve_wsgi(answering(status, "{}")) as base_url:
-        provider = EchoProvider({"base_url": base_url})
+        provider = EchoProvider({"base_url": base_url}, egress=LOCAL)
         if error is None:
             assert provider.request("GET", "/calls/c1", not_found_is_answer=True).status_code == 404
             return
@@ -172,7 +175,7 @@ STATUS_QUERIES: dict[str, tuple[Any, str]] = {
 def test_status_queries_read_not_found_as_not_placed(name: str) -> None:
     settings, call_id = STATUS_QUERIES[name]
     with serve_wsgi(answering(404, "{}")) as base_url:
-        provider = providers.build(name, settings(base_url))
+        provider = providers.build(name, settings(base_url), egress=LOCAL)
         assert provider.call_status(call_id, "cb-1").placed is False
 
 
@@ -189,15 +192,15 @@ def test_status_queries_fail_like_every_other_request(name: str) -> None:
     )
     settings, call_id = STATUS_QUERIES.get(name, kazoo)
     with serve_wsgi(answering(200, delay=0.5)) as base_url:
-        provider = providers.build(name, {**settings(base_url), "read_timeout": 0.2})
+        provider = providers.build(name, {**settings(base_url), "read_timeout": 0.2}, egress=LOCAL)
         with pytest.raises(RetryableProviderError) as raised:
             provider.call_status(call_id, "cb-1")
         assert raised.value.cause == "timeout"
-    provider = providers.build(name, settings(closed_port_url()))
+    provider = providers.build(name, settings(closed_port_url()), egress=LOCAL)
     with pytest.raises(RetryableProviderError) as raised:
         provider.call_status(call_id, "cb-1")
     assert raised.value.cause == "connection_error"
     with serve_wsgi(answering(503, "{}")) as base_url:
         with pytest.raises(RetryableProviderError) as raised:
-            providers.build(name, settings(base_url)).call_status(call_id, "cb-1")
+            providers.build(name, settings(base_url), egress=LOCAL).call_status(call_id, "cb-1")
         assert raised.value.cause == "http_503"

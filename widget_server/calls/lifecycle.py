@@ -27,12 +27,12 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from ..core import metrics
-from ..core.models import Callback, CallEvent, Widget, utcnow
+from ..core.errors import QueueUnavailable
+from ..core.models import Callback, Widget
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..providers import ProviderEvent
 from . import leases
-from .status_machine import apply_status
+from .status_machine import apply_status, event_row, wait_for_retry
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +84,7 @@ def retry_later(
     """
     if delay is None:
         delay = retry_delay(callback.widget, callback.attempts)
-    session.add(
-        CallEvent(
-            callback_id=callback.id,
-            status=Status.RETRY_WAIT,
-            cause=cause,
-            source=source,
-            details={"attempt": callback.attempts, "retry_in": delay},
-            applied=True,
-        )
-    )
-    metrics.CALLBACK_STATUS.labels(Status.RETRY_WAIT).inc()
-    callback.status = Status.RETRY_WAIT
-    callback.cause = cause
-    callback.updated_at = utcnow()
+    wait_for_retry(session, callback, source=source, cause=cause, retry_in=delay)
     # The callback keeps its slots through the wait and the next attempt: a long backoff
     # must not let its leases lapse, or the same number could be taken by another request.
     leases.extend(
@@ -106,8 +93,8 @@ def retry_later(
     session.commit()
     try:
         enqueue_dial(callback.id, callback.attempts + 1, delay)
-    except Exception as exc:
-        log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
+    except QueueUnavailable:
+        log.error("queue unavailable for callback=%s", callback.id)
         apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
         session.commit()
         return delay
@@ -177,12 +164,12 @@ def record_unknown(
 ) -> None:
     """Keep a provider's report that maps to no status, without moving anything."""
     session.add(
-        CallEvent(
-            callback_id=callback_id,
-            status=UNKNOWN,
+        event_row(
+            callback_id,
+            UNKNOWN,
             source=source,
-            details={"attempt": attempt, "reported": reported[:64]},
             applied=False,
+            details={"attempt": attempt, "reported": reported[:64]},
         )
     )
     session.commit()
@@ -197,14 +184,14 @@ def _store(
     details: dict[str, Any],
 ) -> None:
     session.add(
-        CallEvent(
-            callback_id=callback.id,
-            status=status,
-            cause=event.cause,
+        event_row(
+            callback.id,
+            status,
             source=source,
+            applied=False,
+            cause=event.cause,
             provider_call_id=event.provider_call_id,
             details=details,
-            applied=False,
         )
     )
 

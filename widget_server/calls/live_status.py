@@ -1,9 +1,10 @@
 """What the visitor sees of a callback: its status in plain words, live as a stream of events.
 
 The stream is Server-Sent Events read from the database (the one truth shared by every web
-and worker process), polled at a short interval. It ends after a bounded time so a sync
-worker thread is never held for ever; the browser reconnects after `retry` with
-`Last-Event-ID` and only hears about news.
+and worker process), polled at a short interval. It ends at a terminal status, or after a
+bounded time so that a web thread is never held for ever (the web layer caps how many are
+held at once); the browser reconnects after `retry` with `Last-Event-ID` and only hears
+about news. A decoy's stream runs the same loop on a view that never changes.
 """
 
 from __future__ import annotations

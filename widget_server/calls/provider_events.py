@@ -4,10 +4,11 @@ An event URL is `<EVENT_BASE_URL>/v1/events/<provider>/<ref>`; the ref is signed
 salt) and names the callback, the attempt and the provider, so it cannot be guessed, and an
 event cannot be moved to another call, attempt or provider. What else a request must prove
 and what its body looks like is the adapter's to say (Provider.authenticate_event,
-event_payload and parse_event): by default the signed URL is the only credential and the
-body is a JSON object (or form) `{"status": "<a status of this product>", "call_id"?: "…",
-"cause"?: "…"}`, the shape the webhook provider documents and a PBX dialplan can post with
-curl.
+event_payload and parse_event): Twilio's must carry a valid `X-Twilio-Signature`, the
+webhook provider's a valid `X-Widget-Server-Signature` (core/signing.py); by default the
+signed URL is the only credential and the body is a JSON object (or form) `{"status": "<a
+status of this product>", "call_id"?: "…", "cause"?: "…"}`, the shape the webhook provider
+documents and a PBX dialplan can post with curl.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import providers
+from ..core import egress
 from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.models import Callback
 from ..core.tokens import TokenRefused, Tokens, tokens
@@ -87,7 +89,9 @@ def receive(
     if widget.provider != ref.provider:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="event_wrong_provider")
     try:
-        provider = providers.build(widget.provider, widget.provider_settings)
+        # Events are only parsed here; the policy is passed all the same, as everywhere.
+        policy = egress.provider_policy(current_app.config)
+        provider = providers.build(widget.provider, widget.provider_settings, egress=policy)
     except providers.ProviderConfigError:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
     try:

@@ -31,15 +31,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import metrics
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.models import Callback, CallEvent, Widget, utcnow
 from ..core.statuses import Status, can_move, is_terminal
 from . import lifecycle
+from .queue import DialQueue
 from .status_machine import apply_status
 
 log = logging.getLogger(__name__)
@@ -108,11 +111,15 @@ def reconcile(
     session: Session,
     *,
     bounds: Bounds,
-    enqueue_dial: Callable[[str, int], None],
+    queue: DialQueue,
     now: datetime | None = None,
     limit: int = 200,
+    egress: EgressPolicy = PUBLIC,
 ) -> Counter[str]:
-    """Run one pass; return how many callbacks ended in each outcome."""
+    """Run one pass; return how many callbacks ended in each outcome.
+
+    Providers are asked through `egress`, the operator's policy for provider endpoints.
+    """
     moment = now or utcnow()
     outcomes: Counter[str] = Counter()
     earliest = moment - timedelta(seconds=bounds.grace)
@@ -125,12 +132,12 @@ def reconcile(
         .limit(limit)
     ).all()
     for callback_id in ids:
-        candidate = _stale(session, callback_id, bounds, moment)
+        candidate = _stale(session, callback_id, bounds, moment, egress)
         session.rollback()  # no transaction is held while the provider is asked
         if candidate is None:
             continue
         try:
-            outcome = _settle(session, candidate, enqueue_dial)
+            outcome = _settle(session, candidate, queue)
         except Exception:
             session.rollback()
             log.exception("reconciling callback=%s failed; next pass tries again", callback_id)
@@ -142,9 +149,21 @@ def reconcile(
     return outcomes
 
 
-def _last_event(session: Session, callback_id: str) -> CallEvent | None:
+def _newest_events(session: Session, callback: Callback) -> list[CallEvent]:
+    """Read the callback's events newest first: all of them while dialing, else the last."""
+    # A "dialing" callback's events also say whether its attempt got an answer: one read
+    # serves both questions.
+    query = (
+        select(CallEvent).where(CallEvent.callback_id == callback.id).order_by(CallEvent.id.desc())
+    )
+    if callback.status != Status.DIALING:
+        query = query.limit(1)
+    return list(session.scalars(query))
+
+
+def _last_event_id(session: Session, callback_id: str) -> int | None:
     return session.scalars(
-        select(CallEvent)
+        select(CallEvent.id)
         .where(CallEvent.callback_id == callback_id)
         .order_by(CallEvent.id.desc())
         .limit(1)
@@ -152,35 +171,36 @@ def _last_event(session: Session, callback_id: str) -> CallEvent | None:
 
 
 def _stale(
-    session: Session, callback_id: str, bounds: Bounds, moment: datetime
+    session: Session, callback_id: str, bounds: Bounds, moment: datetime, egress: EgressPolicy
 ) -> Candidate | None:
     callback = session.get(Callback, callback_id)
     if callback is None or is_terminal(callback.status):
         return None
     if callback.scheduled_for is not None and callback.scheduled_for > moment:
         return None
-    last = _last_event(session, callback_id)
+    events = _newest_events(session, callback)
+    last = events[0] if events else None
     last_seen = last.occurred_at if last is not None else callback.updated_at
     retry_in = 0.0
     if last is not None and isinstance(last.details.get("retry_in"), int | float):
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
     # Built once per pass: before the bound when the bound depends on it (a conversation
     # is asked about sooner when its provider can answer), else only once found stale.
-    provider = _provider(callback.widget) if callback.status in TALKING else None
+    provider = _provider(callback.widget, egress) if callback.status in TALKING else None
     asks = provider is not None and provider.reports_call_status()
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
     if callback.status not in TALKING and callback.status not in NOT_ASKED:
-        provider = _provider(callback.widget)
+        provider = _provider(callback.widget, egress)
     return Candidate(
         callback.id,
         callback.status,
         callback.attempts,
         callback.provider_call_id,
         last.id if last is not None else None,
-        callback.status == Status.DIALING and _awaiting_answer(session, callback),
+        callback.status == Status.DIALING and _awaiting_answer(events, callback.attempts),
         # "dialing" is stale long before the lease runs out: a call its provider cannot
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
@@ -188,51 +208,44 @@ def _stale(
     )
 
 
-def _provider(widget: Widget) -> providers.Provider | None:
+def _provider(widget: Widget, egress: EgressPolicy) -> providers.Provider | None:
     """The widget's provider, or None when its settings no longer build."""
     try:
-        return providers.build(widget.provider, widget.provider_settings)
+        return providers.build(widget.provider, widget.provider_settings, egress=egress)
     except providers.ProviderConfigError:
         return None
 
 
-def _awaiting_answer(session: Session, callback: Callback) -> bool:
+def _awaiting_answer(newest_first: list[CallEvent], attempt: int) -> bool:
     """Say whether nothing of the current attempt came back after the server's "dialing".
 
     A late report of an earlier attempt (stored with its own attempt number) is no answer:
     taking it for one would treat an attempt that may never have reached the provider as
     a call it took.
     """
-    events = session.scalars(
-        select(CallEvent).where(CallEvent.callback_id == callback.id).order_by(CallEvent.id.desc())
-    )
-    for event in events:
+    for event in newest_first:
         if event.source == "server" and event.status == Status.DIALING:
             return True
-        if event.details.get("attempt", callback.attempts) == callback.attempts:
+        if event.details.get("attempt", attempt) == attempt:
             return False
     return False
 
 
-def _settle(
-    session: Session, candidate: Candidate, enqueue_dial: Callable[[str, int], None]
-) -> str:
+def _settle(session: Session, candidate: Candidate, queue: DialQueue) -> str:
     if candidate.status == Status.QUEUED:
         if candidate.attempt != 0:
             return "untouched"
-        return _apply(session, candidate, enqueue_dial, requeue=True)
+        return _apply(session, candidate, partial(_requeue, queue=queue))
     if candidate.status == Status.RETRY_WAIT:
         # The next attempt's job was lost: queue it again. The dial job only places a call
         # from retry_wait and never runs an attempt twice, so a late original is harmless.
-        return _apply(session, candidate, enqueue_dial, retry=True)
+        return _apply(session, candidate, partial(_requeue_next_attempt, queue=queue))
     # Dialing or later: whether or not the provider named the call, only it can say more
     # (a status query takes the idempotency key too), or the lease settles it.
-    return _ask_provider(session, candidate, enqueue_dial)
+    return _ask_provider(session, candidate, queue)
 
 
-def _ask_provider(
-    session: Session, candidate: Candidate, enqueue_dial: Callable[[str, int], None]
-) -> str:
+def _ask_provider(session: Session, candidate: Candidate, queue: DialQueue) -> str:
     callback = session.get(Callback, candidate.callback_id)
     if callback is None:
         return "untouched"
@@ -240,123 +253,140 @@ def _ask_provider(
     provider = candidate.provider
     session.rollback()
     if provider is None or not provider.reports_call_status():
-        if candidate.awaiting_answer:
-            return _apply(session, candidate, enqueue_dial, fail=True)
-        if candidate.lease_over:
-            return _apply(session, candidate, enqueue_dial, unreported=True)
-        # The provider took the attempt and reports nothing after it: before the lease has
-        # run out the call may still be going on.
-        return "untouched"
+        return _unreported_attempt(session, candidate)
     try:
         state = provider.call_status(
             None if candidate.awaiting_answer else candidate.provider_call_id, key
         )
     except providers.ProviderError as exc:
-        if not exc.retryable and candidate.awaiting_answer:
-            return _apply(session, candidate, enqueue_dial, fail=True)
-        if not exc.retryable and candidate.lease_over:
-            # It took the call and refuses for good to say how it ended (credentials
-            # changed, call id refused): no different from a provider that cannot report.
-            return _apply(session, candidate, enqueue_dial, unreported=True)
+        if not exc.retryable and (candidate.awaiting_answer or candidate.lease_over):
+            # It refuses for good to say how the call went (credentials changed, call id
+            # refused): no different from a provider that cannot report.
+            return _unreported_attempt(session, candidate)
         log.warning("provider status query for callback=%s failed: %s", callback.id, exc.cause)
         return "provider_unreachable"
     if not state.placed:
         if candidate.awaiting_answer:
-            return _apply(session, candidate, enqueue_dial, redial=True)
-        return _apply(session, candidate, enqueue_dial, fail=True)
+            return _apply(session, candidate, partial(_redial, queue=queue))
+        return _apply(session, candidate, _give_up)
     if state.event is None or not can_move(candidate.status, state.event.status):
         # Placed and, by the provider's own record, not over yet (no state, or none later
         # than what is known: nothing to record). Past the lease (the longest a call counts
         # as in progress) its record has stopped telling the truth, or will never end (a
         # history entry that never gets its CDR): settle it as unreported.
         if candidate.lease_over:
-            return _apply(session, candidate, enqueue_dial, unreported=True)
+            return _apply(session, candidate, _end_unreported)
         return "in_progress"
-    return _apply(session, candidate, enqueue_dial, event=state.event, source=provider.name)
+    return _apply(session, candidate, partial(_resolve, event=state.event, source=provider.name))
 
 
-def _apply(
-    session: Session,
-    candidate: Candidate,
-    enqueue_dial: Callable[[str, int], None],
-    *,
-    requeue: bool = False,
-    retry: bool = False,
-    redial: bool = False,
-    fail: bool = False,
-    unreported: bool = False,
-    event: providers.ProviderEvent | None = None,
-    source: str = SOURCE,
-) -> str:
-    # Lock, then make sure nothing happened while the provider was being asked.
+def _unreported_attempt(session: Session, candidate: Candidate) -> str:
+    """Settle an attempt its provider will not report on, once that can be done safely."""
+    if candidate.awaiting_answer:
+        return _apply(session, candidate, _give_up)
+    if candidate.lease_over:
+        return _apply(session, candidate, _end_unreported)
+    # The provider took the attempt and reports nothing after it: before the lease has run
+    # out the call may still be going on.
+    return "untouched"
+
+
+# One way to settle a stale callback: applied to it locked, returns the outcome.
+Step = Callable[[Session, Callback], str]
+
+
+def _apply(session: Session, candidate: Candidate, step: Step) -> str:
+    """Run `step` on the locked callback, unless it moved while the provider was asked."""
     callback = session.get(Callback, candidate.callback_id, with_for_update=True)
-    last = _last_event(session, candidate.callback_id)
     if (
         callback is None
         or callback.status != candidate.status
         or callback.attempts != candidate.attempt
-        or (last.id if last is not None else None) != candidate.last_event_id
+        or _last_event_id(session, candidate.callback_id) != candidate.last_event_id
     ):
         session.rollback()
         return "moved_meanwhile"
-    if requeue:
-        apply_status(session, callback, Status.QUEUED, source=SOURCE, cause=REQUEUED)
-        session.commit()
-        enqueue_dial(callback.id, 1)
-        log.warning("callback=%s re-queued: its dial job was lost", callback.id)
-        return REQUEUED
-    if retry:
-        session.rollback()
-        enqueue_dial(callback.id, candidate.attempt + 1)
-        log.warning("callback=%s next attempt re-queued: its job was lost", callback.id)
-        return RETRY_REQUEUED
-    if redial and not _redialled_before(session, callback.id):
-        # The attempt never reached the provider: the next one starts from retry_wait, the
-        # only way back before dialing, with no backoff.
-        lifecycle.retry_later(
-            session,
-            callback,
-            source=SOURCE,
-            cause=REDIALLED,
-            enqueue_dial=lambda callback_id, attempt, _delay: enqueue_dial(callback_id, attempt),
-            delay=0,
-        )
-        log.warning(
-            "callback=%s attempt=%s never reached the provider; dialling attempt %s",
-            callback.id,
-            candidate.attempt,
-            candidate.attempt + 1,
-        )
-        return "redialled"
-    if unreported:
-        # Once the lease has run out the call is certainly over. The provider took it and
-        # reports no outcome, so "completed" with cause "unreported" states exactly what is
-        # known, and does not send the owner a "failed call" alert for a call that may well
-        # have taken place. A terminal status, so apply_status also frees the leases.
-        apply_status(
-            session,
-            callback,
-            Status.COMPLETED,
-            source=SOURCE,
-            cause=UNREPORTED,
-            details={"reconciled": True, "last_confirmed": candidate.status},
-        )
-        session.commit()
-        log.info("callback=%s completed: its provider reports no outcome", callback.id)
-        return UNREPORTED
-    if event is not None:
-        apply_status(
-            session,
-            callback,
-            event.status,
-            source=source,
-            cause=event.cause,
-            provider_call_id=event.provider_call_id,
-            details={"reconciled": True},
-        )
-        session.commit()
-        return "resolved"
-    # fail, or a second lost attempt: give up rather than keep ringing into the void.
+    return step(session, callback)
+
+
+def _requeue(session: Session, callback: Callback, *, queue: DialQueue) -> str:
+    """Queue attempt 1 again: the callback's dial job was lost."""
+    apply_status(session, callback, Status.QUEUED, source=SOURCE, cause=REQUEUED)
+    session.commit()
+    queue.enqueue_dial(callback.id, 1)
+    log.warning("callback=%s re-queued: its dial job was lost", callback.id)
+    return REQUEUED
+
+
+def _requeue_next_attempt(session: Session, callback: Callback, *, queue: DialQueue) -> str:
+    """Queue the next attempt again: the job of a retry was lost."""
+    session.rollback()
+    queue.enqueue_dial(callback.id, callback.attempts + 1)
+    log.warning("callback=%s next attempt re-queued: its job was lost", callback.id)
+    return RETRY_REQUEUED
+
+
+def _redial(session: Session, callback: Callback, *, queue: DialQueue) -> str:
+    """Dial an attempt that never reached the provider once more, without backoff."""
+    if _redialled_before(session, callback.id):
+        # A second lost attempt: give up rather than keep ringing into the void.
+        return _give_up(session, callback)
+    # The next attempt starts from retry_wait, the only way back before dialing.
+    lifecycle.retry_later(
+        session,
+        callback,
+        source=SOURCE,
+        cause=REDIALLED,
+        enqueue_dial=queue.enqueue_dial,
+        delay=0,
+    )
+    log.warning(
+        "callback=%s attempt=%s never reached the provider; dialling attempt %s",
+        callback.id,
+        callback.attempts,
+        callback.attempts + 1,
+    )
+    return "redialled"
+
+
+def _end_unreported(session: Session, callback: Callback) -> str:
+    """End a call its provider took and reports nothing of as completed, cause unreported."""
+    # Once the lease has run out the call is certainly over. "completed" with cause
+    # "unreported" states exactly what is known, and does not send the owner a "failed
+    # call" alert for a call that may well have taken place. A terminal status, so
+    # apply_status also frees the leases.
+    apply_status(
+        session,
+        callback,
+        Status.COMPLETED,
+        source=SOURCE,
+        cause=UNREPORTED,
+        details={"reconciled": True, "last_confirmed": callback.status},
+    )
+    session.commit()
+    log.info("callback=%s completed: its provider reports no outcome", callback.id)
+    return UNREPORTED
+
+
+def _resolve(
+    session: Session, callback: Callback, *, event: providers.ProviderEvent, source: str
+) -> str:
+    """Apply the state the provider reported for the call."""
+    apply_status(
+        session,
+        callback,
+        event.status,
+        source=source,
+        cause=event.cause,
+        provider_call_id=event.provider_call_id,
+        details={"reconciled": True},
+    )
+    session.commit()
+    return "resolved"
+
+
+def _give_up(session: Session, callback: Callback) -> str:
+    """Fail a callback whose attempt's outcome is lost, rather than risk ringing twice."""
     apply_status(session, callback, Status.FAILED, source=SOURCE, cause=LOST)
     session.commit()
     log.warning("callback=%s failed: its attempt's outcome is lost", callback.id)

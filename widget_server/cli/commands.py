@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from ..calls import blocklist
-from ..core import db
+from ..core import db, settings
 from ..core.models import Account, BlockedEntry, Callback, Widget, utcnow
 from ..core.numbers import mask
 from ..intake import human_checks
@@ -173,14 +173,13 @@ def widgets_delete(widget_id: str) -> None:
 @click.argument("widget_id")
 @click.option(
     "--base-url",
-    default="http://127.0.0.1:5000",
-    show_default=True,
-    help="Where this server is reached from the host page.",
+    default=None,
+    help="Where this server is reached from the host page (default: PUBLIC_ORIGIN).",
 )
-def widgets_snippet(widget_id: str, base_url: str) -> None:
+def widgets_snippet(widget_id: str, base_url: str | None) -> None:
     """Print the script tag to paste into a page."""
     widget = widget_or_usage_error(widget_id)
-    click.echo(snippet(widget, base_url))
+    click.echo(snippet(widget, base_url or settings.server_origin(current_app)))
 
 
 def snippet(widget: Widget, base_url: str) -> str:
@@ -273,6 +272,10 @@ def reconcile_command() -> None:
 def serve_command(host: str, port: int) -> None:
     """Serve the web app and run the job consumer in this one process (embedded default)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["PUBLIC_ORIGIN"]:
+        # Outside production without a public origin, the server is where it listens.
+        name = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        settings.serve_at(app, f"http://{f'[{name}]' if ':' in name else name}:{port}")
     try:
         db.require_current_schema(app)
     except db.SchemaOutOfDate as exc:
@@ -288,7 +291,8 @@ def serve_command(host: str, port: int) -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(f"widget-server on http://{host}:{port}/ (job consumer running in-process)")
+    origin = settings.server_origin(app)
+    click.echo(f"widget-server on {origin}/ (job consumer running in-process)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:

@@ -40,6 +40,11 @@ class BadRequest(WidgetServerError):
     code, error = 400, "bad_request"
 
 
+class Unauthorized(WidgetServerError):
+    code, error = 401, "unauthorized"
+    message = "Present the operator's token: Authorization: Bearer <token>."
+
+
 class Forbidden(WidgetServerError):
     code, error = 403, "forbidden"
     message = N_("This site is not allowed to use this widget.")
@@ -73,6 +78,13 @@ class TooManyRequests(WidgetServerError):
 class Unavailable(WidgetServerError):
     code, error = 503, "unavailable"
     message = N_("The service is temporarily unavailable. Please try again shortly.")
+
+
+class QueueUnavailable(Unavailable):
+    """The job queue's store could not take a job: nothing was enqueued."""
+
+    def __init__(self) -> None:
+        super().__init__(reason="queue_down")
 
 
 _ERROR_CODES = {

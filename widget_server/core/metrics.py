@@ -6,6 +6,7 @@ them; /metrics then aggregates every process (prometheus_client's multiprocess m
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
@@ -19,6 +20,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from .errors import NotFound, Unauthorized
 
 REQUESTS = Counter(
     "widget_server_requests_total", "HTTP requests by route and status", ["route", "status"]
@@ -78,9 +81,21 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        _authorise_scrape()
         registry: CollectorRegistry | None = None
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry) if registry else generate_latest()
         return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _authorise_scrape() -> None:
+    """Let only the operator's scraper read the counters (constant-time token check)."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        raise NotFound()
+    presented = request.headers.get("Authorization", "")
+    expected = f"Bearer {token}"
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Unauthorized()

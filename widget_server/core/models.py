@@ -266,3 +266,21 @@ class ConsumedChallenge(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex
     kind: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OptOutRequest(Base):
+    """A callee's request to stop calls, waiting for the code texted to the number.
+
+    Only a digest of the code is kept; the number is needed to send it and is erased
+    (the row deleted) once the request is confirmed or has expired.
+    """
+
+    __tablename__ = "optout_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    visitor_number: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(8))  # the language the code is texted in
+    code_digest: Mapped[str | None] = mapped_column(String(64))  # set once the code is sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

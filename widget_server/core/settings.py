@@ -10,14 +10,23 @@ from typing import Any
 
 from flask import Flask
 
+from . import egress, origins
+
 # The project checkout: static/, templates/ and translations/ live beside the package.
 ROOT = Path(__file__).resolve().parents[2]
 
 ENV_PREFIX = "WIDGET_SERVER"
 INSTANCE_FILE = "widget_server.toml"
+# Environments that may run without PUBLIC_ORIGIN (as may an app built with TESTING set);
+# every other ENV value is production.
+NON_PRODUCTION = ("development", "testing")
+# app.extensions keys: the origin absolute URLs start with, and whether ALLOWED_HOSTS was set.
+SERVER_ORIGIN = "server_origin"
+HOSTS_CONFIGURED = "allowed_hosts_configured"
 
 DEFAULTS: dict[str, Any] = {
     # "development" generates and keeps a secret key in instance/; anything else needs one.
+    # Anything but "development" or "testing" is production and needs PUBLIC_ORIGIN.
     "ENV": "production",
     "SECRET_KEY": None,
     "SECRET_KEY_FALLBACKS": [],
@@ -25,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
     "SETTINGS_ENCRYPTION_KEYS": [],
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    # Bearer token a Prometheus scraper presents at /metrics. Unset: /metrics answers 404,
+    # since its refusal counts (opted_out, honeypot, ...) would tell a bot what works.
+    "METRICS_TOKEN": None,
     "REDIS_URL": None,  # set: rate-limit state and the job queue live in Redis
     "RATELIMIT_STORAGE_URI": None,  # None: derived from REDIS_URL, else memory://
     "QUEUE_BACKEND": None,  # None: "redis" with REDIS_URL, else "sqlite"; "memory" for tests
@@ -46,6 +58,16 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_CALL_BUDGET": "2000 per day",
     "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
     "ESTIMATED_CALL_MINUTES": 3,
+    # Opt-outs are proved by a code texted to the number (Twilio's Messages API, on the
+    # operator's account). Without a sender, /optout says so and takes no opt-out.
+    "OPTOUT_SMS_ACCOUNT_SID": None,
+    "OPTOUT_SMS_AUTH_TOKEN": None,
+    "OPTOUT_SMS_FROM": None,  # an E.164 number or alphanumeric sender id
+    "OPTOUT_SMS_BASE_URL": "https://api.twilio.com",
+    "OPTOUT_CODE_SECONDS": 15 * 60,
+    "OPTOUT_CODE_ATTEMPTS": 5,  # wrong codes before a request is spent
+    # Codes texted to one number: a stranger cannot use the service to pester it.
+    "OPTOUT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
     # Human checks: where Turnstile and hCaptcha verify tokens, and how long to wait for
@@ -59,7 +81,16 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_GRACE": 120,
     "MAX_CONTENT_LENGTH": 16 * 1024,
     "DEMO_PAGE": False,
-    "PUBLIC_ORIGIN": None,  # e.g. https://callback.example.com; None: taken from each request
+    # This server's origin as visitors reach it, e.g. https://callback.example.com. Every
+    # absolute URL it hands out (status_url, the loader's address, event URLs) starts with
+    # it, never with a request's Host. Required in production; elsewhere None means
+    # http://127.0.0.1:5000, or the address `flask serve` listens on.
+    "PUBLIC_ORIGIN": None,
+    # The Host names answered (others get 400, so DNS rebinding cannot reach the server
+    # under a foreign name): "name" (any port), "name:port", ".name" (and its subdomains).
+    # None: the hosts of PUBLIC_ORIGIN and EVENT_BASE_URL; a loopback origin is answered as
+    # both 127.0.0.1 and localhost, with its port.
+    "ALLOWED_HOSTS": None,
     # Where providers post call events; None: PUBLIC_ORIGIN (no events without either).
     "EVENT_BASE_URL": None,
     # The visitor's live status stream: database poll interval, how long one connection
@@ -67,6 +98,13 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_POLL_INTERVAL": 1.0,
     "LIVE_STREAM_SECONDS": 30,
     "LIVE_RETRY_MS": 2000,
+    # Live status streams one web process keeps open at once, from one client address
+    # (IPv6 by /64) and from everyone together; past either the stream is refused (429 with
+    # Retry-After, or 503) and the visitor's page polls the status URL instead. Keep the
+    # per-worker cap below gunicorn's `threads` (deploy/gunicorn.conf.py: 16) so that
+    # threads stay free for every other request.
+    "LIVE_STREAMS_PER_CLIENT": 4,
+    "LIVE_STREAMS_PER_WORKER": 8,
     "LOG_FORMAT": "json",  # "json" lines with a request id, or "text"
     # Outbound webhooks to site owners: attempts in all, and the first retry's delay (s),
     # doubled for each later retry up to WEBHOOK_MAX_RETRY_DELAY.
@@ -77,6 +115,11 @@ DEFAULTS: dict[str, Any] = {
     # SSRF care: webhooks go to public https:// URLs only unless these allow more.
     "WEBHOOK_ALLOW_HTTP": False,
     "WEBHOOK_ALLOW_PRIVATE": False,
+    # SSRF care for providers: their endpoints (HTTP base URLs, a PBX's host) may resolve
+    # to public addresses only, except the host names and networks listed here, such as an
+    # on-premises PBX: ["pbx.office.lan", "10.20.0.0/16"] (in the environment, a JSON list
+    # or names separated by commas). It holds for every account; no widget setting widens it.
+    "PROVIDER_PRIVATE_HOSTS": [],
     # Email to the site owner for missed and failed callbacks; off while SMTP_HOST is unset.
     "SMTP_HOST": None,
     "SMTP_PORT": 587,
@@ -145,6 +188,10 @@ def _derive(app: Flask) -> None:
     fallbacks = config["SECRET_KEY_FALLBACKS"]
     if isinstance(fallbacks, str):  # one old key, or several separated by commas
         config["SECRET_KEY_FALLBACKS"] = [key for key in fallbacks.split(",") if key]
+    private_hosts = config["PROVIDER_PRIVATE_HOSTS"]
+    if isinstance(private_hosts, str):  # one host or network, or several separated by commas
+        entries = (entry.strip() for entry in private_hosts.split(","))
+        config["PROVIDER_PRIVATE_HOSTS"] = [entry for entry in entries if entry]
 
 
 def _development_secret(instance: Path) -> str:
@@ -214,6 +261,69 @@ def _check(app: Flask) -> None:
         raise ConfigError(f"{ENV_PREFIX}_FORM_TOKEN_MIN_AGE must be below FORM_TOKEN_MAX_AGE.")
     _check_limits(config)
     _check_owner_notices(config)
+    _check_egress(config)
+    _check_origins(app)
+
+
+def _check_egress(config: Any) -> None:
+    entries = config["PROVIDER_PRIVATE_HOSTS"]
+    if not isinstance(entries, list | tuple):
+        raise ConfigError(f"{ENV_PREFIX}_PROVIDER_PRIVATE_HOSTS must be a list of hosts.")
+    try:
+        egress.EgressPolicy.allowing(entries)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}_PROVIDER_PRIVATE_HOSTS: {exc} (list host names, IP addresses or "
+            "networks such as 10.20.0.0/16)"
+        ) from None
+
+
+def _check_origins(app: Flask) -> None:
+    config = app.config
+    public = config["PUBLIC_ORIGIN"]
+    if public:
+        normalised = origins.normalise_origin(public)
+        if normalised is None:
+            raise ConfigError(
+                f"{ENV_PREFIX}_PUBLIC_ORIGIN must be an origin such as "
+                f"https://callback.example.com (scheme, host and port only), not {public!r}."
+            )
+        config["PUBLIC_ORIGIN"] = normalised
+    elif config["ENV"] not in NON_PRODUCTION and not config.get("TESTING"):
+        raise ConfigError(
+            f"{ENV_PREFIX}_PUBLIC_ORIGIN is not set. Set it to the origin visitors reach this "
+            "server at, such as https://callback.example.com: every absolute URL the server "
+            "hands out starts with it, and only its host is answered. "
+            f"(With {ENV_PREFIX}_ENV=development the server runs at {origins.LOCAL_ORIGIN}.)"
+        )
+    hosts = config["ALLOWED_HOSTS"]
+    if isinstance(hosts, str):  # one host, or several separated by commas
+        hosts = [host.strip() for host in hosts.split(",") if host.strip()]
+    if hosts is not None and not (
+        isinstance(hosts, list)
+        and hosts
+        and all(isinstance(host, str) and origins.split_host(host) for host in hosts)
+    ):
+        raise ConfigError(
+            f"{ENV_PREFIX}_ALLOWED_HOSTS must list host names: name, name:port, or .name "
+            "for a name and its subdomains."
+        )
+    config["ALLOWED_HOSTS"] = hosts
+    app.extensions[HOSTS_CONFIGURED] = hosts is not None
+    serve_at(app, config["PUBLIC_ORIGIN"] or origins.LOCAL_ORIGIN)
+
+
+def serve_at(app: Flask, origin: str) -> None:
+    """Make `origin` the server's own: absolute URLs start with it, and unless ALLOWED_HOSTS
+    is set, its hosts (and EVENT_BASE_URL's) are the ones answered."""
+    app.extensions[SERVER_ORIGIN] = origin.rstrip("/")
+    if not app.extensions.get(HOSTS_CONFIGURED):
+        app.config["ALLOWED_HOSTS"] = origins.server_hosts(origin, app.config["EVENT_BASE_URL"])
+
+
+def server_origin(app: Flask) -> str:
+    """Return the origin every absolute URL of the server starts with (from configuration)."""
+    return str(app.extensions[SERVER_ORIGIN])
 
 
 def _check_owner_notices(config: Any) -> None:
@@ -239,6 +349,8 @@ def _check_live(config: Any) -> None:
         ("LIVE_POLL_INTERVAL", 0.05, 30),
         ("LIVE_STREAM_SECONDS", 1, 600),
         ("LIVE_RETRY_MS", 100, 60000),
+        ("LIVE_STREAMS_PER_CLIENT", 1, 10000),
+        ("LIVE_STREAMS_PER_WORKER", 1, 10000),
     ):
         value = config[name]
         if (
@@ -247,6 +359,13 @@ def _check_live(config: Any) -> None:
             or not low <= value <= high
         ):
             raise ConfigError(f"{ENV_PREFIX}_{name} must be a number from {low} to {high}.")
+    for name in ("LIVE_STREAMS_PER_CLIENT", "LIVE_STREAMS_PER_WORKER"):
+        if not isinstance(config[name], int):
+            raise ConfigError(f"{ENV_PREFIX}_{name} must be a whole number.")
+    if config["LIVE_STREAMS_PER_CLIENT"] > config["LIVE_STREAMS_PER_WORKER"]:
+        raise ConfigError(
+            f"{ENV_PREFIX}_LIVE_STREAMS_PER_CLIENT must not exceed LIVE_STREAMS_PER_WORKER."
+        )
 
 
 def _check_limits(config: Any) -> None:
@@ -262,6 +381,7 @@ def _check_limits(config: Any) -> None:
         "ACCOUNT_DAILY_CALL_BUDGET",
         "DAILY_CALL_BUDGET",
         "DAILY_MINUTE_BUDGET",
+        "OPTOUT_LIMIT_PER_NUMBER",
     ):
         try:
             if not parse_many(config[name]):

@@ -3,8 +3,8 @@
 - form tokens: one-time, bound to a widget and the host page's origin, with a max age and
   a minimum age (a human takes a few seconds to fill the form);
 - status tokens: let a visitor follow one callback without exposing its id;
-- job tokens: the queue only carries signed payloads, so a write into the queue cannot
-  make the system dial;
+- job tokens: the queue only carries signed payloads, each read back as exactly one kind
+  of job (`job_payloads`), so a write into the queue cannot make the system dial;
 - event references: the last part of a provider's event URL, naming one attempt of one
   callback with one provider, so an event URL cannot be guessed or moved to another call;
 - cancel tokens: the status page's no-JavaScript cancel button, bound to one callback.
@@ -15,10 +15,12 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from flask import Flask, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from .job_payloads import DialJob, JobPayload
 
 FORM_SALT = "widget-server.form-token.v1"
 STATUS_SALT = "widget-server.status-token.v1"
@@ -27,6 +29,8 @@ EVENT_SALT = "widget-server.event-url.v1"
 CANCEL_SALT = "widget-server.cancel.v1"
 CANCEL_MAX_AGE = 24 * 60 * 60
 
+Job = TypeVar("Job", bound=JobPayload)
+
 
 class TokenRefused(ValueError):
     """A token failed verification; `reason` says why (for logs, not for the client)."""
@@ -34,6 +38,10 @@ class TokenRefused(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class JobMalformed(TokenRefused):
+    """A job signed by this server that is not the kind of job its task runs."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +161,11 @@ class Tokens:
             raise TokenRefused("cancel_token_wrong_callback")
 
     # Job tokens ---------------------------------------------------------------------
-    def sign_job(self, payload: dict[str, Any]) -> str:
-        return self._job.dumps(payload)
+    def sign_job(self, job: JobPayload) -> str:
+        return self._job.dumps(job.wire())
 
-    def read_job(self, signed: object) -> dict[str, Any]:
+    def read_job(self, signed: object, kind: type[Job]) -> Job:
+        """Verify a job's signature, then read it as a `kind` job or refuse it as malformed."""
         if not isinstance(signed, str):
             raise TokenRefused("job_unsigned")
         try:
@@ -165,14 +174,17 @@ class Tokens:
             raise TokenRefused("job_signature_invalid") from None
         if not isinstance(payload, dict):
             raise TokenRefused("job_signature_invalid")
-        return payload
+        job = kind.from_wire(payload)
+        if job is None:
+            raise JobMalformed("job_malformed")
+        return job
 
-    def claimed_job(self, signed: object) -> dict[str, Any] | None:
-        """Read an unverified job payload, only to say which callback a forged job named."""
+    def claimed_callback_id(self, signed: object) -> str | None:
+        """Read the callback an unverified dial job names, only to say which one a forgery named."""
         if not isinstance(signed, str):
             return None
         _valid, payload = self._job.loads_unsafe(signed)
-        return payload if isinstance(payload, dict) else None
+        return DialJob.claimed_callback_id(payload)
 
 
 def init_app(app: Flask) -> None:

@@ -31,8 +31,19 @@ LIMIT_SETTINGS = {
 }
 
 
-def _limit(widget: Widget, key: str) -> str:
-    return str(widget.limits.get(key) or current_app.config[LIMIT_SETTINGS[key]])
+def _limits(widget: Widget, key: str, scope: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The server's limit for `key` on its shared bucket, plus the widget's own if it sets one.
+
+    The server's limits are ceilings: a widget's limit counts in a bucket of its own *as
+    well*, so it can only refuse more, never lift the server's (a widget asking for
+    "1000 per minute" still gets the server's "1 per 10 minutes" per number).
+    """
+    limits = [(str(current_app.config[LIMIT_SETTINGS[key]]), scope)]
+    own = widget.limits.get(key)
+    if own:
+        subject = () if scope[0] == "widget" else scope[1:]
+        limits.append((str(own), ("own-" + scope[0], widget.id, *subject)))
+    return limits
 
 
 # One hit of a submission: the limit, the key it counts under, the cost, the refusal
@@ -46,15 +57,22 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
 
     Keys: the destination number (across all widgets), its prefix (appended digits land in
     one bucket), distinct numbers per client, the widget, and the daily call and minute
-    budgets of the account and of the server.
+    budgets of the account and of the server. A widget's own limits count beside the
+    server's, never instead of them.
     """
     config = current_app.config
     prefix = e164[: 1 + int(config["PREFIX_DIGITS"])]
     minutes = max(1, round(widget.timeout / 60 + float(config["ESTIMATED_CALL_MINUTES"])))
+    own_and_server = {
+        "per_number": _limits(widget, "per_number", ("number", e164)),
+        "per_prefix": _limits(widget, "per_prefix", ("prefix", prefix)),
+        "per_widget": _limits(widget, "per_widget", ("widget", widget.id)),
+        "distinct_numbers_per_ip": _limits(widget, "distinct_numbers_per_ip", ("distinct", client)),
+    }
     checks = [
-        (_limit(widget, "per_number"), ("number", e164), 1, "number_rate_limited"),
-        (_limit(widget, "per_prefix"), ("prefix", prefix), 1, "prefix_rate_limited"),
-        (_limit(widget, "per_widget"), ("widget", widget.id), 1, "widget_rate_limited"),
+        *((limit, key, 1, "number_rate_limited") for limit, key in own_and_server["per_number"]),
+        *((limit, key, 1, "prefix_rate_limited") for limit, key in own_and_server["per_prefix"]),
+        *((limit, key, 1, "widget_rate_limited") for limit, key in own_and_server["per_widget"]),
         (
             config["ACCOUNT_DAILY_CALL_BUDGET"],
             ("account-calls", widget.account_id),
@@ -66,19 +84,18 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
     ]
     # A number this client has not asked for this hour counts as one more distinct one:
     # the "pair" gate opens onto the distinct-numbers limit only the first time.
-    distinct = _items(_limit(widget, "distinct_numbers_per_ip"), ("distinct", client), 1)
+    distinct = [
+        item
+        for limit, key in own_and_server["distinct_numbers_per_ip"]
+        for item in _items(limit, key, 1)
+    ]
     hits: list[Hit] = [
         (PAIR, ("pair", client, e164), 1, None, len(distinct)),
         *((item, key, cost, "distinct_numbers", 0) for item, key, cost in distinct),
     ]
     for limit, key, cost, reason in checks:
         hits += [(item, key, cost, reason, 0) for item, key, cost in _items(limit, key, cost)]
-    try:
-        refused = _hit_all(hits)
-    except Exception as exc:
-        # Fail closed: without the limit store nothing may be dialled.
-        log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
-        raise Unavailable(reason="limit_store_down") from None
+    refused = _count(hits)
     if refused is None:
         return
     if refused.endswith("budget"):
@@ -91,6 +108,27 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
 
 
 PAIR = parse("1 per hour")
+
+
+def hit_optout_limits(e164: str) -> None:
+    """Count one opt-out code for `e164`; refuse when the number has had its share."""
+    limit = str(current_app.config["OPTOUT_LIMIT_PER_NUMBER"])
+    hits: list[Hit] = [
+        (item, key, cost, "optout_rate_limited", 0)
+        for item, key, cost in _items(limit, ("optout-number", e164), 1)
+    ]
+    refused = _count(hits)
+    if refused is not None:
+        raise TooManyRequests(reason=refused)
+
+
+def _count(hits: list[Hit]) -> str | None:
+    try:
+        return _hit_all(hits)
+    except Exception as exc:
+        # Fail closed: without the limit store nothing may be dialled (or texted).
+        log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
+        raise Unavailable(reason="limit_store_down") from None
 
 
 def _items(

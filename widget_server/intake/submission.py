@@ -1,29 +1,31 @@
-"""Callbacks: accept a visitor's request, record provider events, move the status forward."""
+"""Intake: check a visitor's request, store the callback, then queue its signed dial job."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..calls import blocklist, leases, scheduling
-from ..calls.status_machine import apply_status
+from ..calls.queue import DialQueue
+from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
-from ..core.errors import Conflict, TooManyRequests, Unavailable, Unprocessable
+from ..core.errors import Conflict, QueueUnavailable, TooManyRequests, Unavailable, Unprocessable
 from ..core.i18n import N_
-from ..core.models import Callback, CallEvent, UsedFormToken, Widget, new_id
+from ..core.models import Callback, UsedFormToken, Widget, new_id
 from ..core.numbers import mask
 from ..core.statuses import Status
-from ..core.tokens import TokenRefused, Tokens
+from ..core.tokens import FormToken, TokenRefused, Tokens
 from ..notify import owner_notices
-from . import decoys, phone_policy, utm
-from .human_checks import HumanCheckRefused
+from . import decoys, guard, human_checks, phone_policy, utm
 from .number_hash import number_hash
 
 log = logging.getLogger(__name__)
@@ -68,22 +70,65 @@ def policy_for(widget: Widget) -> phone_policy.NumberPolicy:
     )
 
 
-def submit(
-    session: Session,
-    widget: Widget,
-    submission: Submission,
-    *,
-    tokens: Tokens,
-    hit_limits: Callable[[Widget, str], None],
-    enqueue_dial: Callable[[str, int], None],
-    lease_seconds: int,
-    check_human: Callable[[Widget, Submission], None] | None = None,
-    enqueue_dial_at: Callable[[str, int, datetime], None] | None = None,
-) -> Accepted:
+@dataclass(frozen=True)
+class Browser:
+    """The browser a submission came from, as a captcha's verification needs to know it."""
+
+    remote_ip: str | None
+    page_host: str | None  # the host of the page the human check was solved on
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a submission runs against: the app's tokens and queue, and who is asking."""
+
+    tokens: Tokens
+    queue: DialQueue
+    lease_seconds: int
+    client: str  # the requester's key in every rate limit (its IP; an IPv6 address by /64)
+    # None when an API key vouches for the caller: no human check is asked of it.
+    browser: Browser | None
+    # Whose Idempotency-Keys these are: the API key's id for a keyed connect. None: the
+    # visitor's, scoped to the form token they hold.
+    idempotency_scope: str | None = None
+
+
+def submit(session: Session, widget: Widget, submission: Submission, intake: Intake) -> Accepted:
     """Run every check, persist the callback, then enqueue its signed dial job."""
+    tokens = intake.tokens
     if submission.honeypot:
         # Bots get the same answer as people, and nothing is stored or dialled.
         return _decoy(tokens, widget, "honeypot")
+    e164 = _checked_number(widget, submission)
+    # Checked before the token is used up, so a visitor can pick another slot and resend.
+    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
+    form_token = _read_form_token(tokens, widget, submission)
+    key = _idempotency_key(submission, form_token, intake)
+    earlier = _earlier_answer(session, tokens, widget, key)
+    if earlier is not None:
+        return earlier
+    if intake.browser is not None:
+        _check_human(session, widget, submission, intake.browser)
+    # From here on one transaction holds the spent token, the leases and the callback, and
+    # a single commit stores them: every outcome below commits the token as used.
+    _use_token_once(session, form_token.nonce, widget.id)
+    blocked = blocklist.number_blocked(session, e164)
+    if blocked:
+        session.commit()
+        # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
+        return _decoy(tokens, widget, blocked, e164, booked)
+    callback = _new_callback(widget, submission, e164, key, booked)
+    _hold_lines(session, widget, callback, intake)
+    _persist(session, callback, form_token.nonce)
+    _enqueue(session, callback, intake.queue)
+    log.info("accepted callback=%s widget=%s number=%s", callback.id, widget.id, mask(e164))
+    return Accepted(
+        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
+    )
+
+
+def _checked_number(widget: Widget, submission: Submission) -> str:
+    """Apply the consent and number policy; return the visitor's number in E.164."""
     if widget.require_consent and not submission.consent:
         raise Unprocessable(
             fields={"consent": gettext("Please agree so we can call you.")}, reason="consent"
@@ -93,71 +138,81 @@ def submit(
     except phone_policy.PolicyRefusal as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
         raise Unprocessable(fields={"phone": refusal.message}, reason=refusal.reason) from None
-    # Checked before the token is used up, so a visitor can pick another slot and resend.
-    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
+    return number.e164
+
+
+def _read_form_token(tokens: Tokens, widget: Widget, submission: Submission) -> FormToken:
+    """Verify the form token for this widget and the host page's origin."""
     try:
-        form_token = tokens.read_form_token(submission.token, widget.id, submission.origin)
+        return tokens.read_form_token(submission.token, widget.id, submission.origin)
     except TokenRefused as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
         raise Unprocessable(
             fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
         ) from None
-    key = submission.idempotency_key or form_token.nonce
+
+
+def _idempotency_key(submission: Submission, form_token: FormToken, intake: Intake) -> str:
+    """The key a replay is found by, scoped to its requester (within the widget's keys).
+
+    A key is the requester's own: another visitor, or another API key, sending the same
+    Idempotency-Key gets a callback of its own, never the first one's id and status URL.
+    """
+    if submission.idempotency_key is None:
+        return form_token.nonce
+    scope = intake.idempotency_scope or f"form-token:{form_token.nonce}"
+    scoped = f"{scope}\n{submission.idempotency_key}".encode()
+    return hashlib.sha256(scoped).hexdigest()  # 64 hex digits: the column's width
+
+
+def _earlier_answer(session: Session, tokens: Tokens, widget: Widget, key: str) -> Accepted | None:
+    """Return the answer given to an earlier submission with this idempotency key, if any."""
     earlier = session.execute(
         select(Callback.id, Callback.status, Callback.scheduled_for).where(
             Callback.widget_id == widget.id, Callback.idempotency_key == key
         )
     ).first()
-    if earlier is not None:
-        return Accepted(
-            earlier.id,
-            earlier.status,
-            tokens.issue_status_token(earlier.id),
-            replayed=True,
-            scheduled_for=earlier.scheduled_for,
-        )
-    if check_human is not None:
-        # After the cheap checks (a request without a valid form token never costs a call to
-        # a captcha provider) and before the form token is spent, so a visitor who failed
-        # the check can try again on the same page.
-        try:
-            check_human(widget, submission)
-        except HumanCheckRefused as refusal:
-            message = gettext("Please confirm you are not a robot, then try again.")
-            raise Unprocessable(
-                message, fields={"human_check": message}, reason=f"human_check_{refusal.reason}"
-            ) from None
-    # From here on one transaction holds the spent token, the leases and the callback, and
-    # a single commit stores them: every outcome below commits the token as used.
-    _use_token_once(session, form_token.nonce, widget.id)
-    blocked = blocklist.number_blocked(session, number.e164)
-    if blocked:
-        session.commit()
-        # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
-        return _decoy(tokens, widget, blocked, number.e164, booked)
-    callback_id = new_id()
+    if earlier is None:
+        return None
+    return Accepted(
+        earlier.id,
+        earlier.status,
+        tokens.issue_status_token(earlier.id),
+        replayed=True,
+        scheduled_for=earlier.scheduled_for,
+    )
+
+
+def _check_human(
+    session: Session, widget: Widget, submission: Submission, browser: Browser
+) -> None:
+    """Run the widget's human check, if it has one, against the browser's answer."""
+    # After the cheap checks (a request without a valid form token never costs a call to a
+    # captcha provider) and before the form token is spent, so a visitor who failed the
+    # check can try again on the same page.
+    attempt = human_checks.Attempt(
+        widget_id=widget.id,
+        response=submission.human_check,
+        remote_ip=browser.remote_ip,
+        hostname=browser.page_host,
+    )
     try:
-        # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
-        if booked is None:
-            if not leases.take_widget_slot(
-                session, widget.id, widget.throttle, callback_id, lease_seconds
-            ):
-                raise _refused(widget, "throttle", number.e164)
-            if not leases.take_destination(session, number.e164, callback_id, lease_seconds):
-                raise _refused(widget, "destination_busy", number.e164)
-        # Counted only now, so a visitor turned away while the lines are busy can try again.
-        hit_limits(widget, number.e164)
-    except (TooManyRequests, Unavailable):
-        # Refused (or the limit store is down): give back the leases this request took, but
-        # keep the token spent, as a refusal always has.
-        leases.release(session, callback_id)
-        session.commit()
-        raise
+        human_checks.check(session, widget.human_check, attempt, current_app.config)
+    except human_checks.HumanCheckRefused as refusal:
+        message = gettext("Please confirm you are not a robot, then try again.")
+        raise Unprocessable(
+            message, fields={"human_check": message}, reason=f"human_check_{refusal.reason}"
+        ) from None
+
+
+def _new_callback(
+    widget: Widget, submission: Submission, e164: str, key: str, booked: datetime | None
+) -> Callback:
     callback = Callback(
-        id=callback_id,
+        id=new_id(),
         idempotency_key=key,
         widget_id=widget.id,
-        visitor_number=number.e164,
+        visitor_number=e164,
         visitor_name=submission.name or None,
         page_url=submission.page_url,
         origin=submission.origin,
@@ -167,11 +222,42 @@ def submit(
         scheduled_for=booked,
         utm=utm.from_page_url(submission.page_url),
         # Kept when retention erases the number, so the record still belongs to it.
-        number_hash=number_hash(number.e164),
+        number_hash=number_hash(e164),
     )
     callback.widget = widget
+    return callback
+
+
+def _hold_lines(session: Session, widget: Widget, callback: Callback, intake: Intake) -> None:
+    """Take the callback's leases, then count it against the limits; refuse when over."""
+    e164 = callback.visitor_number
+    try:
+        # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
+        if callback.scheduled_for is None:
+            _take_leases(session, widget, callback.id, e164, intake.lease_seconds)
+        # Counted only now, so a visitor turned away while the lines are busy can try again.
+        guard.hit_limits(widget, e164, intake.client)
+    except (TooManyRequests, Unavailable):
+        # Refused (or the limit store is down): give back the leases this request took, but
+        # keep the token spent, as a refusal always has.
+        leases.release(session, callback.id)
+        session.commit()
+        raise
+
+
+def _take_leases(
+    session: Session, widget: Widget, callback_id: str, e164: str, lease_seconds: int
+) -> None:
+    if not leases.take_widget_slot(session, widget.id, widget.throttle, callback_id, lease_seconds):
+        raise _refused(widget, "throttle", e164)
+    if not leases.take_destination(session, e164, callback_id, lease_seconds):
+        raise _refused(widget, "destination_busy", e164)
+
+
+def _persist(session: Session, callback: Callback, nonce: str) -> None:
+    """Store the callback with its first event and the spent token, in one commit."""
     session.add(callback)
-    session.add(CallEvent(callback_id=callback.id, status=callback.status, source="server"))
+    session.add(event_row(callback.id, callback.status, source="server", applied=True))
     owner_notices.callback_created(session, callback)
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
@@ -181,33 +267,26 @@ def submit(
         # the token's use with it: spend it again on its own, as for any other refusal.
         session.rollback()
         try:
-            _use_token_once(session, form_token.nonce, widget.id)
+            _use_token_once(session, nonce, callback.widget_id)
             session.commit()
         except Conflict:
             pass  # used again meanwhile: spent either way
         raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
     metrics.CALLBACK_STATUS.labels(callback.status).inc()
+
+
+def _enqueue(session: Session, callback: Callback, queue: DialQueue) -> None:
+    """Queue the callback's first dial job, now or at its booked time."""
     try:
-        if booked is None:
-            enqueue_dial(callback.id, 1)
-        elif enqueue_dial_at is not None:
-            enqueue_dial_at(callback.id, 1, booked)
+        if callback.scheduled_for is None:
+            queue.enqueue_dial(callback.id, 1)
         else:
-            raise RuntimeError("no way to schedule a booked callback")
-    except Exception as exc:
-        log.error("queue unavailable for callback=%s: %s", callback.id, exc.__class__.__name__)
+            queue.enqueue_dial_at(callback.id, 1, callback.scheduled_for)
+    except QueueUnavailable:
+        log.error("queue unavailable for callback=%s", callback.id)
         apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
         session.commit()
-        raise Unavailable(reason="queue_down") from None
-    log.info(
-        "accepted callback=%s widget=%s number=%s",
-        callback.id,
-        widget.id,
-        mask(number.e164),
-    )
-    return Accepted(
-        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
-    )
+        raise
 
 
 def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:

@@ -5,17 +5,14 @@ sent by a signed job; a failed attempt (network error, timeout, non-2xx answer) 
 with exponential backoff until WEBHOOK_MAX_ATTEMPTS, then the delivery is `dead`. Nothing
 here ever changes a callback: a webhook that fails is the receiver's problem, not the call's.
 
-Signature: header `X-Widget-Server-Signature: t=<unix seconds>,v1=<hex>`, where the hex is
-HMAC-SHA256 under the widget's webhook secret of `"<t>.<raw body>"`; `verify_signature` is
-the reference check a receiver runs.
+Each attempt is signed afresh with the widget's webhook secret, in the one scheme of
+core/signing.py (`X-Widget-Server-Signature: t=<unix seconds>,v1=<hex>`).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,9 +24,8 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core import egress
+from ..core import egress, signing
 from ..core.models import Callback, WebhookDelivery, Widget, utcnow
-from ..core.signing import timestamped_digest
 from ..core.statuses import TERMINAL, Status
 
 log = logging.getLogger(__name__)
@@ -44,11 +40,9 @@ EVENT_TYPES = (CREATED, STATUS_CHANGED, COMPLETED, FAILED, TEST)
 # not a failure: it arrives as callback.status_changed with "terminal": true.
 FAILED_STATUSES = frozenset({Status.FAILED, Status.NO_ANSWER, Status.BUSY, Status.REJECTED})
 
-SIGNATURE_HEADER = "X-Widget-Server-Signature"
 EVENT_HEADER = "X-Widget-Server-Event"
 EVENT_ID_HEADER = "X-Widget-Server-Event-Id"
 USER_AGENT = "widget-server-webhooks/1"
-REPLAY_WINDOW = 300  # seconds a receiver should accept a signature's timestamp
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
@@ -110,49 +104,6 @@ def record(session: Session, callback: Callback, kind: str) -> WebhookDelivery |
     return delivery
 
 
-# Signing ---------------------------------------------------------------------------------
-
-
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={timestamped_digest(secret, timestamp, body)}"
-
-
-def verify_signature(
-    secret: str,
-    header: str | None,
-    body: bytes,
-    *,
-    tolerance: int = REPLAY_WINDOW,
-    now: float | None = None,
-) -> bool:
-    """Reference verifier: a fresh timestamp and a matching v1 HMAC of "<t>.<body>".
-
-    Receivers should run this check (or the README's copy of it) on the raw body before
-    parsing it, and drop events whose id they have already seen.
-    """
-    if not header:
-        return False
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
-        elif key == "v1":
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance:
-        return False
-    expected = timestamped_digest(secret, timestamp, body)
-    # Every candidate is compared, in constant time, so timing says nothing about which.
-    matched = False
-    for candidate in candidates:
-        matched |= hmac.compare_digest(expected, candidate)
-    return matched
-
-
 def encode(event: Mapping[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
 
@@ -173,6 +124,8 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
     problem = egress.url_problem(
         url, allow_http=config["WEBHOOK_ALLOW_HTTP"], allow_private=config["WEBHOOK_ALLOW_PRIVATE"]
     )
+    if problem in (egress.NOT_PUBLIC, egress.LOCAL_NAME):
+        return Attempt(False, error=egress.REFUSED, retryable=False)
     if problem:
         return Attempt(False, error=f"url refused: {problem}", retryable=False)
     body = encode(event)
@@ -181,10 +134,12 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
         "User-Agent": USER_AGENT,
         EVENT_HEADER: str(event.get("type", "")),
         EVENT_ID_HEADER: str(event.get("id", "")),
-        SIGNATURE_HEADER: signature_header(secret, int(time.time()), body),
+        signing.HEADER: signing.sign(secret, body),
     }
     timeout = float(config["WEBHOOK_TIMEOUT"])
-    http = egress.guarded_session(allow_private=config["WEBHOOK_ALLOW_PRIVATE"])
+    # Resolved once and checked before connecting: a refused address is never connected
+    # to, so the answer is the same whether anything listens there or not.
+    http = egress.webhook_policy(config).session()
     try:
         with http.post(
             url,
@@ -197,7 +152,7 @@ def send(url: str, secret: str, event: Mapping[str, Any], config: Any) -> Attemp
             code = response.status_code
     except egress.DestinationRefused:
         # A configuration problem, not a passing one: retrying would only probe again.
-        return Attempt(False, error="destination not allowed: non-public address", retryable=False)
+        return Attempt(False, error=egress.REFUSED, retryable=False)
     except requests.Timeout:
         return Attempt(False, error="timeout")
     except requests.RequestException as exc:

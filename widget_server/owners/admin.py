@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import providers
 from ..core import ids
 from ..core.models import ApiKey, Callback, Widget, utcnow
 from ..core.statuses import Status
@@ -179,21 +180,43 @@ def update_widget(
 
 
 def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
-    """Put stored provider settings back where a client sent their masked hint.
+    """Put stored provider settings back where a client sent their masked hint, as long as
+    the settings still send credentials where the stored ones went.
 
     Kazoo clients fetch a document, change a property and POST the whole document back;
     its provider settings are the hints they were shown, which must not become credentials.
+    A change of destination (another provider, base URL, host or port) takes no stored
+    setting along: the new settings come whole, and a hint in them is refused by name,
+    so a stored secret is never sent anywhere it was not meant for.
     """
-    sent = values.get("provider_settings")
-    if not isinstance(sent, dict) or values.get("provider", widget.provider) != widget.provider:
-        return values
+    provider = values.get("provider", widget.provider)
     stored = widget.provider_settings
+    if "provider_settings" not in values:
+        if provider == widget.provider:
+            return values
+        # Another provider: the stored settings were the old one's, and go with it.
+        return {**values, "provider_settings": {}}
+    sent = values["provider_settings"]
+    if not isinstance(sent, dict):
+        return values
     hints = settings_hint(stored)
-    restored = {
-        name: stored[name] if name in stored and value == hints[name] else value
-        for name, value in sent.items()
-    }
-    return {**values, "provider_settings": restored}
+    hinted = [name for name, value in sent.items() if name in stored and value == hints[name]]
+    restored = {name: stored[name] if name in hinted else value for name, value in sent.items()}
+    if providers.destination(provider, restored) == providers.destination(
+        widget.provider, stored
+    ):
+        return {**values, "provider_settings": restored}
+    if hinted:
+        raise widgets.WidgetInvalid(
+            {f"provider_settings.{name}": NEW_DESTINATION_HINT for name in sorted(hinted)}
+        )
+    return values
+
+
+NEW_DESTINATION_HINT = (
+    "is the masked hint of a stored value, which is never sent to a new destination: "
+    "the provider, its URL, host or port changed, so send this value itself"
+)
 
 
 def delete_widget(session: Session, widget: Widget) -> None:

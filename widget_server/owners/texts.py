@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import get_locale, gettext
 
 from ..core.i18n import N_, SUPPORTED_LOCALES, supported
+from ..core.text import has_control
 
 DEFAULTS = {
     "title": N_("Want us to call you?"),
@@ -62,6 +63,6 @@ def _entry(key: object, entry: object) -> str | None:
         return f"{key}: unknown text; use {', '.join(DEFAULTS)} or a language ({languages})"
     if not isinstance(entry, str) or not entry.strip() or len(entry) > LIMIT:
         return f"{key}: must be a non-empty string of at most {LIMIT} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in entry):
+    if has_control(entry):
         return f"{key}: must not contain control characters"
     return None

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.egress import PUBLIC, EgressPolicy
 from .base import (
     CallRequest,
     CallState,
@@ -57,9 +58,27 @@ def provider_class(name: str) -> type[Provider]:
         raise ProviderConfigError({"provider": f"unknown provider {name!r}"}) from None
 
 
-def build(name: str, settings: Mapping[str, Any]) -> Provider:
-    """Return a ready provider for a widget's provider name and settings."""
-    return provider_class(name)(settings)
+def build(name: str, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> Provider:
+    """Return a ready provider for a widget's provider name and settings.
+
+    `egress` is the operator's policy (see core.egress): every connection the provider
+    opens goes to an address it allows, whatever the settings say.
+    """
+    return provider_class(name)(settings, egress=egress)
+
+
+def endpoints(name: str, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Return the host and port of each endpoint the settings name, by setting."""
+    found = REGISTRY.get(name)
+    return found.endpoints(settings) if found is not None else {}
+
+
+def destination(name: str, settings: object) -> tuple[str, ...]:
+    """Say where a provider with these (possibly unchecked) settings sends credentials."""
+    found = REGISTRY.get(name) if isinstance(name, str) else None
+    if found is None or not isinstance(settings, Mapping):
+        return (str(name),)
+    return found.destination(settings)
 
 
 def validate(name: str, settings: object, agent: object = None) -> dict[str, Any]:
@@ -94,6 +113,8 @@ __all__ = [
     "ProviderEvent",
     "RetryableProviderError",
     "build",
+    "destination",
+    "endpoints",
     "provider_class",
     "validate",
 ]

@@ -153,6 +153,7 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
 
 class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
+    default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
     protocol = "AMI"
     originate_step = "queued"

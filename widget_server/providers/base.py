@@ -3,6 +3,8 @@ authenticate and parse its events.
 
 Providers never touch Flask or the database; the dialer hands them a CallRequest and
 stores what they return, and the event endpoint hands them an EventRequest to check and read.
+Whoever builds one passes the operator's EgressPolicy: every connection a provider opens
+goes through it, to an address it checked.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.statuses import Status
 from .checks import unsafe_text
 
@@ -175,8 +178,26 @@ class Provider(ABC):
     # The event payload's field that names the reported status, kept when it is unknown.
     event_status_field: ClassVar[str] = "status"
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> None:
         self.settings = self.validate_settings(settings)
+        self.egress = egress
+
+    @classmethod
+    def endpoints(cls, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        """Return the host and port of each endpoint `settings` name, by setting.
+
+        These are what a tenant can point elsewhere: they are checked against the egress
+        policy when the settings are saved, as every connection is when it is opened.
+        """
+        return {}
+
+    @classmethod
+    def destination(cls, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        """Say where requests, and so credentials, go with `settings` (defaults filled in).
+
+        Settings may be unchecked input: this never raises.
+        """
+        return (cls.name,)
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

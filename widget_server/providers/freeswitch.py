@@ -181,6 +181,7 @@ class _Session(PBXConnection):
 
 class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
+    default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
     protocol = "event-socket framing"
     originate_step = "accepted"

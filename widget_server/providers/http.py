@@ -1,13 +1,21 @@
-"""The shared HTTP base for providers: one session, explicit timeouts, typed errors."""
+"""The shared HTTP base for providers: one session, explicit timeouts, typed errors.
+
+Every request goes through a session of the provider's egress policy: the host is
+resolved once and checked before connecting, the connection goes to the checked address,
+and redirects are never followed (a 3xx answer is a permanent error), so a tenant's
+base URL cannot make the server call its own network, nor carry credentials elsewhere.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 
+from ..core.egress import PUBLIC, DestinationRefused, EgressPolicy
 from .base import PermanentProviderError, Provider, ProviderConfigError, RetryableProviderError
 from .checks import timeout_errors, unknown_settings
 
@@ -16,17 +24,39 @@ CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 15.0
 MAX_TIMEOUT = 60
 BASE_URL_ERROR = "must be an http(s) URL with a host and no query or credentials"
+REFUSED_MESSAGE = "the endpoint is not a public address this server may call"
 
-_session: requests.Session | None = None
+_sessions: dict[EgressPolicy, requests.Session] = {}
+_sessions_lock = threading.Lock()
 
 
-def shared_session() -> requests.Session:
-    """Return the process-wide session (connection pooling across calls)."""
-    global _session
-    if _session is None:
-        _session = requests.Session()
-        _session.headers["User-Agent"] = USER_AGENT
-    return _session
+def shared_session(egress: EgressPolicy = PUBLIC) -> requests.Session:
+    """Return the process-wide session of a policy (connection pooling across calls)."""
+    with _sessions_lock:
+        session = _sessions.get(egress)
+        if session is None:
+            session = _sessions[egress] = egress.session()
+            session.headers["User-Agent"] = USER_AGENT
+        return session
+
+
+def url_endpoint(value: object) -> tuple[str, int] | None:
+    """Return the host and port an http(s) URL connects to, or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    return host, port or (443 if parts.scheme == "https" else 80)
+
+
+def same_url(value: object) -> str:
+    """Return a URL setting as compared to tell destinations apart (never raises)."""
+    return str(value).rstrip("/") if value is not None else ""
 
 
 def is_base_url(value: object) -> bool:
@@ -73,15 +103,35 @@ class HTTPProvider(Provider):
     """A provider reached over HTTP at `base_url` (defaulting to the provider's real address)."""
 
     default_base_url: ClassVar[str]
+    # The settings holding URLs this adapter sends requests to.
+    url_settings: ClassVar[tuple[str, ...]] = ("base_url",)
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
-        super().__init__(settings)
-        self.session = session or shared_session()
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        session: requests.Session | None = None,
+        *,
+        egress: EgressPolicy = PUBLIC,
+    ):
+        super().__init__(settings, egress=egress)
+        # A session passed in must come from EgressPolicy.session() (tests pass their own).
+        self.session = session or shared_session(egress)
         self.base_url = str(self.settings.get("base_url") or self.default_base_url).rstrip("/")
         self.timeout = (
             float(self.settings.get("connect_timeout", CONNECT_TIMEOUT)),
             float(self.settings.get("read_timeout", READ_TIMEOUT)),
         )
+
+    @classmethod
+    def endpoints(cls, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        found = {key: url_endpoint(settings.get(key)) for key in cls.url_settings}
+        return {key: endpoint for key, endpoint in found.items() if endpoint is not None}
+
+    @classmethod
+    def destination(cls, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        base_url = settings.get("base_url") or getattr(cls, "default_base_url", "")
+        others = (same_url(settings.get(key)) for key in cls.url_settings if key != "base_url")
+        return (cls.name, same_url(base_url), *others)
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,11 +150,26 @@ class HTTPProvider(Provider):
         `path` is appended to base_url as it is (adapters' paths start with "/"); an
         absolute http(s) URL is used instead. With `not_found_is_answer` a 404 is returned
         too: to a status query it is the provider saying it has no such call, an answer
-        the caller acts on, while timeouts and every other status fail as usual.
+        the caller acts on, while timeouts and every other status (a redirect included)
+        fail as usual.
         """
+        response = self.exchange(method, path, **kwargs)
+        if not (not_found_is_answer and response.status_code == 404):
+            self.raise_for_status(response)
+        return response
+
+    def exchange(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send one request and return its answer, whatever its status; raise typed errors
+        only when no answer came. Redirects are never followed."""
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+        # A redirect could send the request, its credentials with it, anywhere.
+        kwargs["allow_redirects"] = False
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except DestinationRefused:
+            raise PermanentProviderError(
+                f"{self.name}: {REFUSED_MESSAGE}", cause="destination_refused"
+            ) from None
         except requests.Timeout:
             raise RetryableProviderError(f"{self.name}: timed out", cause="timeout") from None
         except requests.ConnectionError:
@@ -113,8 +178,6 @@ class HTTPProvider(Provider):
             ) from None
         except requests.RequestException as exc:
             raise RetryableProviderError(f"{self.name}: {exc.__class__.__name__}") from None
-        if not (not_found_is_answer and response.status_code == 404):
-            self.raise_for_status(response)
         return response
 
     def raise_for_status(self, response: requests.Response) -> None:
@@ -122,6 +185,11 @@ class HTTPProvider(Provider):
         status = response.status_code
         if status < 300:
             return
+        if status < 400:
+            raise PermanentProviderError(
+                f"{self.name}: answered {status}, a redirect, which is never followed",
+                cause=f"http_{status}",
+            )
         if status in (401, 403):
             raise PermanentProviderError(f"{self.name}: credentials refused", cause="auth_failed")
         if status == 429 or status >= 500:

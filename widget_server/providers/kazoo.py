@@ -46,6 +46,7 @@ from urllib.parse import quote
 
 import requests
 
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.numbers import whitelist_errors
 from ..core.statuses import Status
 from .base import (
@@ -132,8 +133,14 @@ class KazooProvider(HTTPProvider):
     default_base_url = ""  # required setting: every Kazoo cluster has its own address
     supports_call_status = True  # by call id, through a known clicktocall's history
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
-        super().__init__(settings, session)
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        session: requests.Session | None = None,
+        *,
+        egress: EgressPolicy = PUBLIC,
+    ):
+        super().__init__(settings, session, egress=egress)
         self.clicktocall_id: str | None = self.settings.get("clicktocall_id")
 
     @classmethod

@@ -14,10 +14,11 @@ from __future__ import annotations
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from ..core.egress import DestinationRefused
 from .base import PermanentProviderError, Provider, ProviderError, RetryableProviderError
 from .pbx_text import MAX_LINE
 
@@ -118,9 +119,22 @@ ConnectionT = TypeVar("ConnectionT", bound=PBXConnection)
 class SocketProvider(Provider, Generic[ConnectionT]):
     """A PBX reached over one short TCP session per request at its `host` and `port`."""
 
+    default_port: ClassVar[int]
     protocol: ClassVar[str]  # what the PBX speaks, as errors name it
     # How the PBX confirms it took an originate ("queued", "accepted"), as errors say it.
     originate_step: ClassVar[str]
+
+    @classmethod
+    def endpoints(cls, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        host, port = settings.get("host"), settings.get("port", cls.default_port)
+        if not isinstance(host, str) or not host or isinstance(port, bool):
+            return {}
+        return {"host": (host, port)} if isinstance(port, int) else {}
+
+    @classmethod
+    def destination(cls, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        host = str(settings.get("host") or "").lower().rstrip(".")
+        return (cls.name, host, str(settings.get("port", cls.default_port)))
 
     @property
     def read_timeout(self) -> float:
@@ -130,15 +144,26 @@ class SocketProvider(Provider, Generic[ConnectionT]):
         """Return when an answer asked for now is given up on."""
         return time.monotonic() + self.read_timeout
 
+    def connect(self) -> socket.socket:
+        """Open the TCP connection to the PBX, to an address the egress policy allows."""
+        try:
+            return self.egress.connect(
+                str(self.settings["host"]),
+                int(self.settings["port"]),
+                float(self.settings["connect_timeout"]),
+            )
+        except DestinationRefused:
+            raise PermanentProviderError(
+                f"{self.name}: the host is not a public address this server may call",
+                cause="destination_refused",
+            ) from None
+
     @contextmanager
     def session(self, connection: Callable[[socket.socket], ConnectionT]) -> Iterator[ConnectionT]:
         """Open, log in and hand over one session, then log off; a break is a typed error."""
         opened: ConnectionT | None = None
         try:
-            with socket.create_connection(
-                (self.settings["host"], self.settings["port"]),
-                timeout=float(self.settings["connect_timeout"]),
-            ) as sock:
+            with self.connect() as sock:
                 opened = connection(sock)
                 opened.log_in(self.read_timeout)
                 yield opened

@@ -1,9 +1,9 @@
 """A signed HTTP webhook the site owner runs: POST each attempt as JSON, read back its id.
 
-Signature: X-Widget-Server-Signature is "v1=" + hex HMAC-SHA256, keyed with the widget's
-secret, over "<X-Widget-Server-Timestamp>.<raw body>". Receivers should refuse
-timestamps more than five minutes away and dedupe on the Idempotency-Key header. Events the
-receiver posts to the call's event URL are signed the same way, under the same secret.
+Every request is signed with the widget's secret in the one scheme of core/signing.py
+(`X-Widget-Server-Signature: t=<ts>,v1=<hex>`); receivers also dedupe on Idempotency-Key.
+Events the receiver posts to the call's event URL are signed the same way, under the same
+secret, and checked with signing.verify.
 
 With a `status_url` setting, a status query ({"type": "callback.status",
 "idempotency_key", "call_id"}, signed the same way, POSTed there) asks what became of one
@@ -14,17 +14,16 @@ receiver which only places calls can never take a query for an originate.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from ..core.signing import timestamped_digest
+from ..core import signing
+from ..core.egress import PUBLIC, EgressPolicy
 from ..core.statuses import Status
 from .base import (
     STATUSES,
@@ -41,52 +40,26 @@ from .base import (
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
 
-VERSION = "v1"
-TOLERANCE = 300
 MIN_SECRET = 16
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 MAX_TIMEOUT = 120
 KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Return the signature header value for `body` sent at `timestamp` (unix seconds)."""
-    return f"{VERSION}={timestamped_digest(secret, int(timestamp), body)}"
-
-
-def verify(
-    secret: str,
-    timestamp: int | str,
-    body: bytes,
-    signature: str,
-    tolerance: int = TOLERANCE,
-    now: float | None = None,
-) -> bool:
-    """Say whether `signature` (one or more comma-separated v1=…) signs `body` and is fresh."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int | str):
-        return False
-    text = str(timestamp)
-    if not TIMESTAMP_RE.fullmatch(text) or not isinstance(signature, str):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - int(text)) > tolerance:
-        return False
-    expected = f"{VERSION}={timestamped_digest(secret, text, body)}".encode()
-    # Several signatures let a receiver accept both secrets while rotating.
-    return any(
-        hmac.compare_digest(expected, part.strip().encode("utf-8", "replace"))
-        for part in signature.split(",")
-    )
 
 
 class WebhookProvider(HTTPProvider):
     name = "webhook"
     default_base_url = ""
+    url_settings = ("url", "status_url")
     supports_call_status = True  # when the receiver has a status_url
 
-    def __init__(self, settings: Mapping[str, Any], session: requests.Session | None = None):
-        super().__init__(settings, session)
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        session: requests.Session | None = None,
+        *,
+        egress: EgressPolicy = PUBLIC,
+    ):
+        super().__init__(settings, session, egress=egress)
         self.url = str(self.settings["url"])
 
     @classmethod
@@ -114,8 +87,8 @@ class WebhookProvider(HTTPProvider):
         key = _checked_key(call.idempotency_key)
         body = self.body(call)
         headers = {**self._signed_headers(body), "Idempotency-Key": key}
-        # A redirect would turn the POST into a body-less GET elsewhere: treat 3xx as refused.
-        response = self.request("POST", self.url, data=body, headers=headers, allow_redirects=False)
+        # Never redirected (see HTTPProvider.exchange): a 3xx answer is a refusal.
+        response = self.request("POST", self.url, data=body, headers=headers)
         return self.result(response)
 
     def reports_call_status(self) -> bool:
@@ -130,10 +103,9 @@ class WebhookProvider(HTTPProvider):
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
         response = self.request(
             "POST",
-            url,
+            str(url),
             data=body,
             headers=self._signed_headers(body),
-            allow_redirects=False,
             not_found_is_answer=True,
         )
         if response.status_code == 404:
@@ -145,20 +117,17 @@ class WebhookProvider(HTTPProvider):
 
     def authenticate_event(self, request: EventRequest) -> None:
         """Refuse an event whose signature is missing, stale or made with another secret."""
-        timestamp = request.header("X-Widget-Server-Timestamp")
-        signature = request.header("X-Widget-Server-Signature")
-        if not verify(self.settings["secret"], timestamp, request.raw, signature):
+        signature = request.header(signing.HEADER)
+        if not signing.verify(str(self.settings["secret"]), signature, request.raw):
             raise EventRefused(
                 "signature missing, stale or wrong", reason="webhook_signature_invalid"
             )
 
     def _signed_headers(self, body: bytes) -> dict[str, str]:
         """The JSON content type and the signature of `body`, timestamped now."""
-        timestamp = int(time.time())
         return {
             "Content-Type": "application/json",
-            "X-Widget-Server-Timestamp": str(timestamp),
-            "X-Widget-Server-Signature": sign(self.settings["secret"], timestamp, body),
+            signing.HEADER: signing.sign(self.settings["secret"], body),
         }
 
     def body(self, call: CallRequest) -> bytes:

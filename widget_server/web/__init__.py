@@ -22,12 +22,16 @@ def init_app(app: Flask) -> None:
         optout,
         owner_api,
         provider_hooks,
+        request_origin,
+        stream_slots,
     )
 
     # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
     app.jinja_env.globals.update(widget_text=text)
 
+    request_origin.init_app(app)  # first of the hooks below: foreign hosts get nothing
     limits.init_app(app)
+    stream_slots.init_app(app)
     app.register_blueprint(embed.bp)
     app.register_blueprint(form_page.bp)
     app.register_blueprint(api.bp)

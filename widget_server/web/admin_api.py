@@ -8,7 +8,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -23,13 +23,13 @@ from ..core.errors import (
     WidgetServerError,
 )
 from ..core.models import ApiKey, Widget
+from ..intake import idempotency, payloads
 from ..intake.submission import Submission, submit
-from ..jobs import jobs
 from ..owners import admin, widgets
-from . import payloads
-from .limits import hit_submission_limits, limiter, submit_limit_per_ip
-from .request_origin import allowed, own_origin, request_origin
-from .wiring import submit_callback
+from . import json_body
+from .limits import limiter, per_client_submissions
+from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
+from .wiring import intake, submit_callback
 
 log = logging.getLogger(__name__)
 
@@ -166,17 +166,21 @@ def _widget(account_id: str, widget_id: str) -> Widget:
 
 def _body() -> Any:
     if request.is_json:
-        return request.get_json(silent=True)
-    # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
-    # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
-    # from a cross-site form, so its body is read as JSON too; anonymous requests (public
-    # connect) must say application/json, which a cross-site "simple" request cannot.
-    if presented_key() and request.mimetype in KAZOO_BODY_TYPES:
-        try:
-            return json.loads(request.get_data(as_text=True))
-        except ValueError:
-            pass
-    raise UnsupportedMediaType()
+        raw: bytes | str = request.get_data(cache=True)
+    elif presented_key() and request.mimetype in KAZOO_BODY_TYPES:
+        # Kazoo reads the body as JSON whatever its Content-Type, and its examples post with
+        # `curl -d`, which labels the body form-encoded. A request carrying a key cannot come
+        # from a cross-site form, so its body is read as JSON too; anonymous requests (public
+        # connect) must say application/json, which a cross-site "simple" request cannot.
+        raw = request.get_data(as_text=True)
+    else:
+        raise UnsupportedMediaType()
+    try:
+        return json_body.decode(raw)
+    except ValueError:
+        if request.is_json:
+            return None  # refused as not an object
+        raise UnsupportedMediaType() from None
 
 
 def _data() -> dict[str, Any]:
@@ -247,8 +251,7 @@ def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<widget_id>/connect", methods=["GET", "POST"])
-@limiter.limit(
-    submit_limit_per_ip,
+@per_client_submissions(
     methods=["POST"],
     exempt_when=lambda: bool(presented_key()),
     override_defaults=False,  # the admin limit of the blueprint applies as well
@@ -261,43 +264,37 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         response.headers["Allow"] = "POST"
         return response
     keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
-    if keyed:
-        _authenticated(account_id)
+    api_key = _authenticated(account_id) if keyed else None
     widget = _widget(account_id, widget_id)
     if not widget.enabled:
         raise NotFound("No such clicktocall.")
-    data = _data()
-    body = {"phone": data.pop("contact", None), "token": data.pop("token", "" if keyed else None)}
-    body.update(data)
+    request_model = payloads.ConnectRequest if keyed else payloads.PublicConnectRequest
     try:
-        fields = payloads.callback_fields(body)
+        payload = payloads.parse(request_model, _data())
+        key = idempotency.key(request.headers.get(idempotency.HEADER))
     except BadRequest as exc:
-        raise KazooInvalid(fields=_contact_fields(exc.fields)) from None
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
-        raise KazooInvalid(fields={"Idempotency-Key": "1 to 64 printable characters."})
+        raise KazooInvalid(fields=exc.fields) from None
     try:
         if keyed:
-            fields["consent"] = True  # the integrator vouches for consent
-            accepted = _submit_keyed(
-                widget,
-                Submission(
-                    origin=own_origin(), locale=widget.locale, idempotency_key=key, **fields
-                ),
+            payload = payload.model_copy(update={"consent": True})  # the integrator vouches
+            submission = payload.submission(
+                origin=own_origin(), locale=widget.locale, idempotency_key=key
             )
+            assert api_key is not None
+            accepted = _submit_keyed(widget, api_key, submission)
         else:
             origin = request_origin() or own_origin()
-            if origin != own_origin() and not allowed(widget, origin):
+            if not is_own_origin(origin) and not allowed(widget, origin):
                 raise Forbidden(reason="origin_not_allowed")
-            accepted = submit_callback(
-                widget,
-                Submission(origin=origin, locale=widget.locale, idempotency_key=key, **fields),
+            submission = payload.submission(
+                origin=origin, locale=widget.locale, idempotency_key=key
             )
+            accepted = submit_callback(widget, submission)
     except WidgetServerError as exc:
         if exc.fields:
             exc.fields = _contact_fields(exc.fields)
         raise
-    status_url = url_for("api.callback_status", token=accepted.status_token, _external=True)
+    status_url = absolute_url("api.callback_status", token=accepted.status_token)
     return envelope(
         {"id": accepted.callback_id, "status": accepted.status, "status_url": status_url}, 202
     )
@@ -317,19 +314,13 @@ def _contact_fields(fields: dict[str, str]) -> dict[str, str]:
     return {("contact" if name == "phone" else name): reason for name, reason in fields.items()}
 
 
-def _submit_keyed(widget: Widget, submission: Submission) -> Any:
+def _submit_keyed(widget: Widget, api_key: ApiKey, submission: Submission) -> Any:
     if blocklist.address_blocked(db.session(), request.remote_addr):
         raise TooManyRequests(reason="blocked_address")
-    return submit(
-        db.session(),
-        widget,
-        submission,
-        tokens=admin.KeyedTokens(current_app),
-        hit_limits=hit_submission_limits,
-        enqueue_dial=jobs().enqueue_dial,
-        enqueue_dial_at=jobs().enqueue_dial_at,
-        lease_seconds=current_app.config["LEASE_SECONDS"],
-    )
+    # The API key stands in for the form token and the human check, and owns its
+    # Idempotency-Keys: another key's same key is another request.
+    keyed = intake(admin.KeyedTokens(current_app), None, idempotency_scope=f"api-key:{api_key.id}")
+    return submit(db.session(), widget, submission, keyed)
 
 
 # History

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
@@ -14,13 +14,12 @@ from ..core import clock
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
 from ..core.tokens import tokens
-from ..intake import decoys, human_checks
+from ..intake import decoys, human_checks, idempotency, payloads
 from ..intake.phone_policy import region_choices
-from ..intake.submission import Submission
 from ..owners import display, texts
-from . import payloads
-from .limits import limiter, submit_limit_per_ip
-from .request_origin import allowed, own_origin, request_origin
+from . import json_body
+from .limits import per_client_submissions
+from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import status_subject, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -34,7 +33,7 @@ def cors(response: Response, widget: Widget | None, methods: str) -> Response:
     if widget is not None and allowed(widget, origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = methods
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+        response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {idempotency.HEADER}"
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response
 
@@ -72,7 +71,7 @@ def public_config(widget: Widget) -> dict[str, Any]:
 def _reading_origin(widget: Widget) -> str:
     """The origin of a public read: this server's own pages, or one the widget allows."""
     origin = request_origin() or own_origin()
-    if origin != own_origin() and not allowed(widget, origin):
+    if not is_own_origin(origin) and not allowed(widget, origin):
         raise Forbidden(reason="origin_not_allowed")
     return origin
 
@@ -115,7 +114,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
-@limiter.limit(submit_limit_per_ip, methods=["POST"])
+@per_client_submissions(methods=["POST"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
@@ -127,25 +126,18 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
     # without a CORS preflight, which only allowed origins pass.
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
-    fields = payloads.callback_fields(body)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 64 and key.isprintable()):
-        raise BadRequest(fields={"Idempotency-Key": "1 to 64 printable characters."})
-    submission = Submission(
-        origin=origin or "", locale=widget.locale, idempotency_key=key, **fields
-    )
+    payload = payloads.parse(payloads.CallbackRequest, json_body.request_object())
+    key = idempotency.key(request.headers.get(idempotency.HEADER))
+    submission = payload.submission(origin=origin or "", locale=widget.locale, idempotency_key=key)
     accepted = submit_callback(widget, submission)
-    body = {
+    answer: dict[str, Any] = {
         "id": accepted.callback_id,
         "status": accepted.status,
-        "status_url": url_for("api.callback_status", token=accepted.status_token, _external=True),
+        "status_url": absolute_url("api.callback_status", token=accepted.status_token),
     }
     if accepted.scheduled_for:
-        body["scheduled_for"] = iso_utc(accepted.scheduled_for)
-    response = jsonify(body)
+        answer["scheduled_for"] = iso_utc(accepted.scheduled_for)
+    response = jsonify(answer)
     response.status_code = 202
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"

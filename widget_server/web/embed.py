@@ -26,6 +26,7 @@ from ..core.i18n import supported
 from ..core.models import Account, Widget
 from ..owners import display
 from ..owners.accounts import DEMO_ACCOUNT
+from .request_origin import absolute_url
 from .wiring import widget_or_404
 
 bp = Blueprint("embed", __name__)
@@ -129,6 +130,4 @@ def demo() -> ResponseReturnValue:
     )
     if widget is None:
         raise NotFound("No demo widget yet: run flask --app widget_server demo")
-    return render_template(
-        "demo.html", widget=widget, loader_url=url_for("embed.loader", _external=True)
-    )
+    return render_template("demo.html", widget=widget, loader_url=absolute_url("embed.loader"))

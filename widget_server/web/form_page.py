@@ -25,12 +25,13 @@ from ..core.statuses import Status, is_terminal
 from ..core.tokens import tokens
 from ..intake import human_checks
 from ..intake.decoys import parse as parse_decoy
+from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
-from .limits import limiter, submit_limit_per_ip
+from .limits import per_client_submissions
 from .live import live_page
-from .request_origin import host_origin, own_origin, request_origin
+from .request_origin import absolute_url, host_origin, is_own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
 bp = Blueprint("form", __name__)
@@ -71,19 +72,19 @@ def _render(
 def show(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     form = build_form(widget)
-    form.page_url.data = request.args.get("page", "")[:2048]
+    form.page_url.data = request.args.get("page", "")[: limit("page_url")]
     form.host.data = request.args.get("host", "")
     preview = request.args.get("preview") == "1"
     return _render(widget, form, host_origin(widget, form.host.data), preview=preview)
 
 
 @bp.post("/w/<widget_id>")
-@limiter.limit(submit_limit_per_ip)
+@per_client_submissions()
 def submit(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     as_json = request.accept_mimetypes.best == "application/json"
     # The form posts from this server's own page; anything else is a cross-site post.
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
     form = build_form(widget, request.form)
     host = host_origin(widget, form.host.data)
@@ -136,8 +137,8 @@ def _accepted_json(widget: Widget, accepted: Accepted, status_page: str) -> Resp
         id=accepted.callback_id,
         status=accepted.status,
         text=visitor_text(accepted.status, accepted.scheduled_for, widget),
-        status_url=url_for(
-            "api.callback_status", token=accepted.status_token, locale=_locale(), _external=True
+        status_url=absolute_url(
+            "api.callback_status", token=accepted.status_token, locale=_locale()
         ),
         status_page=status_page,
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, HiddenField, SelectField, StringField, TelField
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms import BooleanField, Field, Form, HiddenField, SelectField, StringField, TelField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..core.i18n import N_
 from ..core.models import Widget
-from ..intake.phone_policy import region_choices
+from ..core.text import has_control
+from ..intake.payloads import limit
+from ..intake.phone_policy import MAX_INPUT_LENGTH, region_choices
 from ..owners.texts import text
 
 # WTForms' own messages that a visitor can meet, so the catalogues carry them too.
@@ -26,8 +28,13 @@ class _BabelTranslations:
         return ngettext(singular, plural, n)
 
 
-# Control characters (NUL above all, which PostgreSQL refuses) never belong in free text.
-NO_CONTROL = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the special characters."))
+TOO_LONG = _l("Use at most %(max)d characters.")
+
+
+def no_control(form: Form, field: Field) -> None:
+    """Refuse control characters, as the callback request does (core.text says why)."""
+    if field.data and has_control(field.data):
+        raise ValidationError(_l("Remove the special characters."))
 
 
 class CallbackForm(Form):
@@ -39,7 +46,7 @@ class CallbackForm(Form):
         _l("Your phone number"),
         validators=[
             InputRequired(_l("Enter your phone number.")),
-            Length(max=40, message=_l("Use at most %(max)d characters.")),
+            Length(max=MAX_INPUT_LENGTH, message=TOO_LONG),
         ],
         render_kw={"inputmode": "tel", "autocomplete": "tel", "required": True},
     )
@@ -48,8 +55,8 @@ class CallbackForm(Form):
         _l("Your name (optional)"),
         validators=[
             Optional(),
-            Length(max=100, message=_l("Use at most %(max)d characters.")),
-            NO_CONTROL,
+            Length(max=limit("name"), message=TOO_LONG),
+            no_control,
         ],
         render_kw={"autocomplete": "name"},
     )
@@ -60,9 +67,9 @@ class CallbackForm(Form):
     )
     token = HiddenField()
     host = HiddenField()
-    page_url = HiddenField(validators=[Optional(), Length(max=2048), NO_CONTROL])
+    page_url = HiddenField(validators=[Optional(), Length(max=limit("page_url")), no_control])
     # A booked time, offered outside business hours (templates/_slots.html).
-    scheduled_for = StringField(validators=[Optional(), Length(max=64)])
+    scheduled_for = StringField(validators=[Optional(), Length(max=limit("scheduled_for"))])
 
 
 def build_form(widget: Widget, formdata: object = None) -> CallbackForm:

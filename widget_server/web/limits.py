@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from ..core.models import Widget
-from ..intake.guard import STORAGE, hit_limits
+from ..intake.guard import STORAGE
 
 
 def client_ip_key() -> str:
@@ -45,6 +45,11 @@ def submit_limit_per_ip() -> str:
     return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
 
 
-def hit_submission_limits(widget: Widget, e164: str) -> None:
-    """Count a submission against the per-number, widget and budget limits, for this client."""
-    hit_limits(widget, e164, client_ip_key())
+# Every route that can ask for a call (the HTML form, the JSON API, the public connect)
+# counts in one bucket per client: SUBMIT_LIMIT_PER_IP is a limit per client, not per route.
+SUBMISSIONS = "submissions"
+
+
+def per_client_submissions(**options: Any) -> Any:
+    """Limit a submission route to the client's one shared SUBMIT_LIMIT_PER_IP bucket."""
+    return limiter.shared_limit(submit_limit_per_ip, scope=SUBMISSIONS, **options)

@@ -30,13 +30,25 @@ from ..calls.live_status import (
     visitor_view,
 )
 from ..core import db
-from ..core.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
+from ..core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+    UnsupportedMediaType,
+    error_response,
+)
+from ..core.metrics import refused
 from ..core.models import Callback, Widget
 from ..core.statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
 from ..core.tokens import TokenRefused, tokens
 from ..intake import decoys
+from ..intake.decoys import Decoy
 from .api import cors, preflight
-from .request_origin import own_origin, request_origin
+from .limits import client_ip_key
+from .request_origin import is_own_origin, request_origin
+from .stream_slots import stream_slots
 from .wiring import callback_for_status_token, status_subject, widget_or_404
 
 bp = Blueprint("live", __name__)
@@ -47,6 +59,23 @@ def callback_events(token: str) -> ResponseReturnValue:
     callback, decoy, widget = status_subject(token)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
+    try:
+        give_back = stream_slots().take(client_ip_key())
+    except (TooManyRequests, Unavailable) as refusal:
+        # With the widget's CORS headers, so a custom UI can read the answer and poll.
+        refused(refusal.reason)
+        return cors(error_response(refusal), widget, "GET")
+    try:
+        response = _stream(callback, decoy, widget)
+    except BaseException:
+        give_back()
+        raise
+    # The WSGI server closes the response when the stream ends or the client goes away.
+    response.call_on_close(give_back)
+    return response
+
+
+def _stream(callback: Callback | None, decoy: Decoy | None, widget: Widget | None) -> Response:
     config = current_app.config
     settings = StreamSettings(
         poll_seconds=float(config["LIVE_POLL_INTERVAL"]),
@@ -101,7 +130,7 @@ def cancel_form(widget_id: str, token: str) -> ResponseReturnValue:
     """Cancel from the status page without JavaScript, then show the status page again."""
     widget = widget_or_404(widget_id)
     # The button posts from this server's own page; anything else is a cross-site post.
-    if request_origin() != own_origin():
+    if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
     callback_id, callback = callback_for_status_token(token)
     if callback is not None and callback.widget_id != widget.id:

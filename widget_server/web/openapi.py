@@ -12,6 +12,7 @@ The document is built from small helpers so a new route is one entry in `_public
   prefers JSON, the public error body.
 
 Reusable schemas live in `components.schemas` (see `_schemas`); refer to them with `ref`.
+The payloads' schemas are their pydantic models' (`model_schemas`), never written here.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from .. import providers
+from ..calls import scheduling
 from ..core.statuses import Status
-from ..intake import phone_policy
+from ..intake import idempotency
+from ..intake.payloads import CallbackRequest, ConnectRequest
 from ..notify import webhooks
-from ..owners import admin, widgets
+from ..owners import admin
+from ..owners.widget_properties import Clicktocall, WidgetProperties
+from .owner_api import MAX_DELIVERIES
 
 bp = Blueprint("openapi", __name__)
 
@@ -158,97 +163,41 @@ def data_body(schema: Schema) -> Schema:
 # Components
 
 
-def _text(max_length: int, **extra: Any) -> Schema:
-    return {"type": "string", "maxLength": max_length, **extra}
+def model_schemas() -> dict[str, Schema]:
+    """The payload models' JSON Schemas, each under its model's name."""
+    _, top = models_json_schema(
+        [
+            (CallbackRequest, "validation"),
+            (ConnectRequest, "validation"),
+            (WidgetProperties, "validation"),
+            (Clicktocall, "serialization"),
+        ],
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_WithoutPropertyTitles,
+    )
+    schemas: dict[str, Schema] = top["$defs"]
+    return schemas
 
 
-def _widget_properties() -> dict[str, Schema]:
-    """Writable clicktocall properties with the constraints `widgets.clean` enforces."""
-    region = {"type": "string", "minLength": 2, "maxLength": 2}
+class _WithoutPropertyTitles(GenerateJsonSchema):
+    # A property's name says what pydantic's title would repeat.
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _sent_back(properties: Schema, *, partial: bool) -> Schema:
+    """Properties as Kazoo clients send them: a fetched document, its id included (ignored)."""
+    schema = {**properties, "properties": {**properties["properties"], "id": {"type": "string"}}}
+    if partial:
+        schema.pop("required", None)
+    return schema
+
+
+def idempotency_key_header() -> Schema:
     return {
-        "name": _text(128, minLength=1, description="Kazoo: human-friendly name"),
-        "extension": _text(255, minLength=2, description="Kazoo: agent DID, extension or SIP URI"),
-        "realm": nullable(_text(253, description="Kazoo: SIP realm (FQDN or IP)")),
-        "auth_required": {"type": "boolean", "description": "Kazoo: /connect needs a key"},
-        "whitelist": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1},
-            "description": "Kazoo: regexes a number (E.164) must full-match; `.*` is refused",
-        },
-        "throttle": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": 10_000,
-            "description": "Kazoo: calls in progress, 0 = no limit",
-        },
-        "caller_id_number": nullable(_text(21)),
-        "outbound_callee_id_name": nullable(_text(64)),
-        "outbound_callee_id_number": nullable(_text(21)),
-        "provider": {"type": "string", "enum": sorted(providers.REGISTRY)},
-        "provider_settings": {
-            "type": "object",
-            "description": "Write-only: answers show a masked hint per setting",
-        },
-        "default_region": region,
-        "allowed_regions": {"type": "array", "items": region},
-        "allowed_number_types": {
-            "type": "array",
-            "items": {"type": "string", "enum": list(phone_policy.NUMBER_TYPES)},
-        },
-        "allowed_origins": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-        "timeout": {"type": "integer", "minimum": 1, "maximum": 300},
-        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "retry_delay": {"type": "integer", "minimum": 5, "maximum": 86_400},
-        "time_zone": {"type": "string"},
-        "business_hours": {"type": "object"},
-        "texts": {"type": "object"},
-        "theme": {"type": "object"},
-        "locale": _text(16, minLength=2),
-        "require_consent": {"type": "boolean"},
-        "enabled": {"type": "boolean"},
-        "limits": {"type": "object", "additionalProperties": {"type": "string"}},
-        "human_check": {
-            "type": "object",
-            "description": "{} (off), or kind turnstile|hcaptcha|altcha with its keys; "
-            "secret_key is write-only (answers show a masked hint)",
-            "properties": {
-                "kind": {"enum": ["turnstile", "hcaptcha", "altcha"]},
-                "site_key": {"type": "string"},
-                "secret_key": {"type": "string"},
-            },
-        },
-        "closed": {"type": "boolean", "description": "No calls now, whatever the hours"},
-        "display_rules": {
-            "type": "object",
-            "description": "show_on/hide_on path patterns, delay_seconds, outside_hours, call_now",
-        },
-        "webhook_url": nullable({"type": "string", "description": "https URL for events"}),
-        "webhook_secret": nullable(
-            {"type": "string", "description": "Write-only: answers show a mask when set"}
-        ),
-        "notify_emails": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
-    }
-
-
-def _clicktocall() -> Schema:
-    """A clicktocall as answered: every property, provider settings masked."""
-    writable = _widget_properties()
-    properties = {"id": {"type": "string"}, **writable, "provider_settings": string_map()}
-    return {
-        "type": "object",
-        "required": ["id", *widgets.PROPERTIES],
-        "properties": properties,
-    }
-
-
-def _clicktocall_input(*, required: tuple[str, ...]) -> Schema:
-    # Kazoo clients send a fetched document back, id included; it is ignored.
-    properties = {**_widget_properties(), "id": {"type": "string"}}
-    return {
-        "type": "object",
-        "required": list(required),
-        "properties": properties,
-        "additionalProperties": False,
+        "name": idempotency.HEADER,
+        "in": "header",
+        "schema": idempotency.KEY.json_schema(),
     }
 
 
@@ -256,7 +205,10 @@ STATUS = {"type": "string", "enum": [status.value for status in Status]}
 
 
 def _schemas() -> dict[str, Schema]:
+    models = model_schemas()
+    clicktocall = models["Clicktocall"]["properties"]
     return {
+        **models,
         "Error": {
             "type": "object",
             "required": ["error", "message", "fields"],
@@ -301,16 +253,10 @@ def _schemas() -> dict[str, Schema]:
             },
         },
         "Status": STATUS,
-        "Clicktocall": _clicktocall(),
         "ClicktocallSummary": {
             "type": "object",
             "required": list(admin.SUMMARY_FIELDS),
-            "properties": {
-                "id": {"type": "string"},
-                "name": {"type": "string"},
-                "extension": {"type": "string"},
-                "realm": nullable({"type": "string"}),
-            },
+            "properties": {name: clicktocall[name] for name in admin.SUMMARY_FIELDS},
         },
         "HistoryItem": {
             "type": "object",
@@ -419,33 +365,6 @@ def _schemas() -> dict[str, Schema]:
                         },
                     },
                 },
-            },
-        },
-        "CallbackRequest": {
-            "type": "object",
-            "required": ["phone", "token"],
-            "additionalProperties": False,
-            "properties": {
-                "phone": {"type": "string"},
-                "token": {"type": "string"},
-                "name": _text(100),
-                "page_url": _text(2048, description="http(s) URL of the host page"),
-                "extra": {
-                    "type": "object",
-                    "maxProperties": 20,
-                    "additionalProperties": _text(256),
-                },
-                "region": _text(2),
-                "consent": {"type": "boolean"},
-                "website": {"type": "string", "description": "Honeypot: leave empty"},
-                "human_check": _text(
-                    4096,
-                    description="With a human check: the Turnstile or hCaptcha response "
-                    "token, or the base64 ALTCHA payload; each works once",
-                ),
-                "scheduled_for": _text(
-                    64, description="Outside business hours: the start of an offered slot"
-                ),
             },
         },
     }
@@ -592,7 +511,11 @@ def _public_paths() -> dict[str, Schema]:
                     {
                         "name": "count",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": scheduling.MAX_SLOT_COUNT,
+                        },
                     }
                 ],
             ),
@@ -604,13 +527,7 @@ def _public_paths() -> dict[str, Schema]:
                 {"202": ref("Accepted")},
                 errors=(*BODY_ERRORS, "403", "404", "409", "422", "429", *STORE),
                 body=ref("CallbackRequest"),
-                parameters=[
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
-                    }
-                ],
+                parameters=[idempotency_key_header()],
             ),
         },
         "/v1/callbacks/{token}": {
@@ -625,7 +542,9 @@ def _public_paths() -> dict[str, Schema]:
             "parameters": path_params("token"),
             "get": {
                 "summary": "The callback's status as Server-Sent Events (`event: status`, `id`, "
-                "`retry`); ends at a terminal status or after LIVE_STREAM_SECONDS",
+                "`retry`); ends at a terminal status or after LIVE_STREAM_SECONDS. Past "
+                "LIVE_STREAMS_PER_CLIENT streams open from one address (429) or "
+                "LIVE_STREAMS_PER_WORKER in one web process (503), follow the status URL",
                 "parameters": [
                     {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
                 ],
@@ -651,7 +570,7 @@ def _public_paths() -> dict[str, Schema]:
                             "text/event-stream",
                         ),
                     },
-                    **_error_responses(("404", *STORE), ref("Error")),
+                    **_error_responses(("404", "429", *STORE), ref("Error")),
                 },
             },
         },
@@ -705,9 +624,9 @@ def _public_paths() -> dict[str, Schema]:
             },
         },
         "/optout": {
-            "get": html_op("Opt-out page", errors=()),
+            "get": html_op("Opt-out page: the number, then the code texted to it", errors=()),
             "post": html_op(
-                "Opt a number out (from this server's own page)",
+                "Ask for an opt-out code (from this server's own page)",
                 errors=("400", "403", "413", "429", *STORE),
                 requestBody={
                     "required": True,
@@ -718,15 +637,38 @@ def _public_paths() -> dict[str, Schema]:
                 },
             ),
         },
+        "/optout/confirm": {
+            "post": html_op(
+                "Confirm an opt-out with the texted code (from this server's own page)",
+                errors=("403", "413", "422", "429", *STORE),
+                requestBody={
+                    "required": True,
+                    "content": _content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "request": {"type": "string"},
+                                "code": {"type": "string"},
+                            },
+                        },
+                        "application/x-www-form-urlencoded",
+                    ),
+                },
+            ),
+        },
         "/v1/optout": {
             "post": json_op(
-                "Opt a number out (the same answer whatever the number)",
+                "Ask for an opt-out code texted to the number (the same answer whatever the"
+                " number; 503 where no text sender is set up)",
                 {
                     "202": {
                         "type": "object",
-                        "required": ["status", "message"],
+                        "required": ["status", "request", "confirm_url", "expires_in", "message"],
                         "properties": {
-                            "status": {"const": "recorded"},
+                            "status": {"const": "code_sent"},
+                            "request": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                            "confirm_url": {"type": "string", "format": "uri"},
+                            "expires_in": {"type": "integer"},
                             "message": {"type": "string"},
                         },
                     }
@@ -736,6 +678,27 @@ def _public_paths() -> dict[str, Schema]:
                     "type": "object",
                     "required": ["phone"],
                     "properties": {"phone": {"type": "string", "maxLength": 40}},
+                },
+            )
+        },
+        "/v1/optout/confirm": {
+            "post": json_op(
+                "Confirm an opt-out with the code texted to the number",
+                {
+                    "200": {
+                        "type": "object",
+                        "required": ["status", "message"],
+                        "properties": {
+                            "status": {"const": "opted_out"},
+                            "message": {"type": "string"},
+                        },
+                    }
+                },
+                errors=(*BODY_ERRORS, "422", "429", *STORE),
+                body={
+                    "type": "object",
+                    "required": ["request", "code"],
+                    "properties": {"request": {"type": "string"}, "code": {"type": "string"}},
                 },
             )
         },
@@ -756,12 +719,20 @@ def _public_paths() -> dict[str, Schema]:
         },
         "/metrics": {
             "get": {
-                "summary": "Prometheus metrics",
+                "summary": "Prometheus metrics (the operator's METRICS_TOKEN as a Bearer token)",
                 "responses": {
                     "200": {
                         "description": "Metrics",
                         "content": _content({"type": "string"}, "text/plain"),
-                    }
+                    },
+                    "401": {
+                        "description": "Without the operator's token",
+                        "content": _content({"type": "string"}, "text/html"),
+                    },
+                    "404": {
+                        "description": "No METRICS_TOKEN is set: there is no metrics route",
+                        "content": _content({"type": "string"}, "text/html"),
+                    },
                 },
             }
         },
@@ -842,9 +813,9 @@ def _history_parameters() -> list[Schema]:
     ]
 
 
-def _admin_paths() -> dict[str, Schema]:
+def _admin_paths(properties: Schema) -> dict[str, Schema]:
+    """The admin routes; `properties` is the schema of the clicktocall properties sent."""
     base = "/v1/accounts/{account_id}/clicktocall"
-    create_body = data_body(_clicktocall_input(required=("name", "extension")))
     history_ok = {
         "200": {
             "description": "History, newest first (JSON, or CSV with X-Next-Start-Key)",
@@ -862,20 +833,6 @@ def _admin_paths() -> dict[str, Schema]:
     }
     history = admin_op("A clicktocall's past callbacks", {}, errors=("400", *ADMIN_ERRORS))
     history["responses"] = {**history_ok, **history["responses"]}
-    connect_data = {
-        "type": "object",
-        "required": ["contact"],
-        "properties": {
-            "contact": {"type": "string", "description": "The number to call"},
-            "token": {"type": "string", "description": "Form token (public clicktocalls)"},
-            "name": _text(100),
-            "page_url": _text(2048),
-            "extra": {"type": "object", "additionalProperties": _text(256)},
-            "region": _text(2),
-            "consent": {"type": "boolean"},
-        },
-        "additionalProperties": False,
-    }
     return {
         base: {
             "parameters": path_params("account_id"),
@@ -887,7 +844,7 @@ def _admin_paths() -> dict[str, Schema]:
                 "Create a clicktocall",
                 {"200": ref("Clicktocall")},
                 errors=(*BODY_ERRORS, *ADMIN_ERRORS),
-                body=create_body,
+                body=data_body(ref("WidgetProperties")),
             ),
         },
         f"{base}/{{widget_id}}": {
@@ -899,13 +856,13 @@ def _admin_paths() -> dict[str, Schema]:
                 "Replace a clicktocall's properties (omitted ones reset to their defaults)",
                 {"200": ref("Clicktocall")},
                 errors=(*BODY_ERRORS, *ADMIN_ERRORS),
-                body=create_body,
+                body=data_body(_sent_back(properties, partial=False)),
             ),
             "patch": admin_op(
                 "Merge properties into a clicktocall",
                 {"200": ref("Clicktocall")},
                 errors=(*BODY_ERRORS, *ADMIN_ERRORS),
-                body=data_body(_clicktocall_input(required=())),
+                body=data_body(_sent_back(properties, partial=True)),
             ),
             "delete": admin_op(
                 "Delete a clicktocall and its history",
@@ -919,15 +876,9 @@ def _admin_paths() -> dict[str, Schema]:
                 "clicktocall is public (auth_required false)",
                 {"202": ref("Accepted")},
                 errors=(*BODY_ERRORS, "401", "403", "404", "409", "422", "429", "503"),
-                body=data_body(connect_data),
+                body=data_body(ref("ConnectRequest")),
                 security=OPTIONAL_KEY_SECURITY,
-                parameters=[
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
-                    }
-                ],
+                parameters=[idempotency_key_header()],
             ),
             "get": admin_op(
                 "Never places a call: answers 405 with Allow: POST",
@@ -954,7 +905,7 @@ def _admin_paths() -> dict[str, Schema]:
                 {
                     "name": "page_size",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DELIVERIES},
                 },
                 {
                     "name": "status",
@@ -1000,6 +951,7 @@ def _admin_paths() -> dict[str, Schema]:
 
 
 def document() -> dict[str, Any]:
+    schemas = _schemas()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -1007,13 +959,13 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "Public callback API and a Kazoo-compatible clicktocall admin API.",
         },
-        "paths": {**_public_paths(), **_admin_paths()},
+        "paths": {**_public_paths(), **_admin_paths(schemas["WidgetProperties"])},
         "components": {
             "securitySchemes": {
                 "authToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
-            "schemas": _schemas(),
+            "schemas": schemas,
         },
     }
 

@@ -9,6 +9,7 @@ from ..calls.provider_events import EVENT_PATH, IncomingEvent, event_base_url, r
 from ..core import db
 from ..core.tokens import tokens
 from ..jobs import jobs
+from . import json_body
 
 bp = Blueprint("events", __name__, url_prefix=EVENT_PATH)
 
@@ -26,7 +27,12 @@ def _called_url() -> str:
 # StatusCallbackMethod is set to POST), so no state change ever rides on a GET.
 @bp.post("/<provider>/<ref>")
 def provider_event(provider: str, ref: str) -> ResponseReturnValue:
-    body = request.get_json(silent=True) if request.is_json else None
+    body = None
+    if request.is_json:
+        try:
+            body = json_body.decode(request.get_data(cache=True))
+        except ValueError:
+            pass  # not JSON after all: the adapter reads the form, or refuses the event
     incoming = IncomingEvent(
         provider=provider[:32],
         ref=ref,

@@ -11,12 +11,11 @@ from ..calls import blocklist
 from ..core import db, ids
 from ..core.errors import NotFound, TooManyRequests
 from ..core.models import Callback, Widget
-from ..core.tokens import TokenRefused, tokens
-from ..intake import human_checks
+from ..core.tokens import TokenRefused, Tokens, tokens
 from ..intake.decoys import Decoy, is_decoy, parse
-from ..intake.submission import Accepted, Submission, submit
+from ..intake.submission import Accepted, Browser, Intake, Submission, submit
 from ..jobs import jobs
-from .limits import hit_submission_limits
+from .limits import client_ip_key
 from .request_origin import own_origin, request_origin
 
 log = logging.getLogger(__name__)
@@ -30,39 +29,30 @@ def widget_or_404(widget_id: str) -> Widget:
 
 
 def submit_callback(widget: Widget, submission: Submission) -> Accepted:
+    """Submit a browser's request: the form page's, or a custom UI's JSON."""
     if blocklist.address_blocked(db.session(), request.remote_addr):
         log.info("refused widget=%s reason=blocked_address", widget.id)
         raise TooManyRequests(reason="blocked_address")
-    return submit(
-        db.session(),
-        widget,
-        submission,
-        tokens=tokens(),
-        hit_limits=hit_submission_limits,
-        enqueue_dial=jobs().enqueue_dial,
-        enqueue_dial_at=jobs().enqueue_dial_at,
-        lease_seconds=current_app.config["LEASE_SECONDS"],
-        check_human=check_human,
+    # The human check was solved on the page that sent the request (the form page on this
+    # server, or an allowed host page for the JSON API): a captcha's reported hostname
+    # must be that page's host.
+    browser = Browser(
+        remote_ip=request.remote_addr, page_host=urlsplit(request_origin() or own_origin()).hostname
     )
+    return submit(db.session(), widget, submission, intake(tokens(), browser))
 
 
-def check_human(widget: Widget, submission: Submission) -> None:
-    """Run the widget's human check, if any, against this request.
-
-    The check was solved on the page that sent the request (the form page on this server,
-    or an allowed host page for the JSON API), so a captcha's reported hostname must be
-    that page's host.
-    """
-    human_checks.check(
-        db.session(),
-        widget.human_check,
-        human_checks.Attempt(
-            widget_id=widget.id,
-            response=submission.human_check,
-            remote_ip=request.remote_addr,
-            hostname=urlsplit(request_origin() or own_origin()).hostname,
-        ),
-        current_app.config,
+def intake(
+    form_tokens: Tokens, browser: Browser | None, idempotency_scope: str | None = None
+) -> Intake:
+    """Build what a submission from this request runs against."""
+    return Intake(
+        tokens=form_tokens,
+        queue=jobs(),
+        lease_seconds=current_app.config["LEASE_SECONDS"],
+        client=client_ip_key(),
+        browser=browser,
+        idempotency_scope=idempotency_scope,
     )
 
 

@@ -1,0 +1,232 @@
+"""Widget properties, defined once: Kazoo's clicktocall fields plus this product's.
+
+The model checks what the admin API, the dashboard and the CLI save (`widgets.clean`) and is
+the OpenAPI document's schema of a clicktocall. Checks too intricate for field constraints
+(regexes that must not match everything, time zones, origins, texts) run as validators
+(`property_checks`); checks across properties stay in `widgets.clean`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from .. import providers
+from ..core.origins import normalise_origin
+from ..core.text import has_control, has_unpaired_surrogate
+from ..core.validation import REFUSED, checked, constraint, refusal
+from ..intake import human_checks, phone_policy
+from . import display
+from . import property_checks as checks
+from .texts import errors as text_errors
+
+EXTENSION = r"\+?[0-9*#]{2,20}|sips?:[A-Za-z0-9._~+\-]+@[A-Za-z0-9.\-]+(:\d{1,5})?"
+REALM = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?"
+CALLER_ID_NUMBER = r"\+?[0-9]{2,20}"
+LOCALE = r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*"
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+TEXT = (
+    "name",
+    "extension",
+    "realm",
+    "caller_id_number",
+    "outbound_callee_id_name",
+    "outbound_callee_id_number",
+    "locale",
+)
+
+
+def whole(pattern: str) -> str:
+    """Anchor `pattern` at both ends, as the JSON Schema and pydantic search with it."""
+    return f"^(?:{pattern})$"
+
+
+def whole_or_empty(pattern: str) -> str:
+    # An optional property may be sent as "" and is stored so.
+    return f"^(?:{pattern})?$"
+
+
+def _registered_providers(schema: dict[str, Any]) -> None:
+    # Read when the document is built: tests and deployments may register more providers.
+    schema["enum"] = sorted(providers.REGISTRY)
+
+
+def _normalised_origins(origins: list[str]) -> list[str]:
+    return [str(normalise_origin(origin)) for origin in origins]  # checks.origins passed them
+
+
+def _one_of(values: Iterable[str]) -> dict[str, Any]:
+    return {"enum": list(values)}
+
+
+def _items(**item: Any) -> dict[str, Any]:
+    return {"items": {"type": "string", **item}}
+
+
+class WidgetProperties(BaseModel):
+    """A clicktocall's writable properties (Kazoo's names where Kazoo has the property)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=128, description="Kazoo: human-friendly name")
+    extension: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=whole(EXTENSION),
+        description="Kazoo: agent DID, extension or SIP URI, rung first",
+    )
+    realm: str | None = Field(
+        None,
+        max_length=253,
+        pattern=whole_or_empty(REALM),
+        description="Kazoo: SIP realm (FQDN or IP)",
+    )
+    auth_required: bool = Field(True, description="Kazoo: /connect needs a key")
+    whitelist: Annotated[list[str], checked(checks.whitelist)] = Field(
+        default_factory=list,
+        description="Kazoo: regexes a number (E.164) must full-match; `.*` is refused",
+    )
+    throttle: int = Field(0, ge=0, le=10_000, description="Kazoo: calls in progress, 0 = no limit")
+    caller_id_number: str | None = Field(
+        None,
+        max_length=21,
+        pattern=whole_or_empty(CALLER_ID_NUMBER),
+        description="Shown to the agent",
+    )
+    outbound_callee_id_name: str | None = Field(
+        None, max_length=64, description="Shown to the visitor"
+    )
+    outbound_callee_id_number: str | None = Field(
+        None,
+        max_length=21,
+        pattern=whole_or_empty(CALLER_ID_NUMBER),
+        description="Shown to the visitor",
+    )
+    provider: Annotated[str, checked(checks.provider)] = Field(
+        "simulator", json_schema_extra=_registered_providers
+    )
+    provider_settings: dict[str, Any] = Field(
+        default_factory=dict, description="Write-only: answers show a masked hint per setting"
+    )
+    default_region: Annotated[str, checked(checks.region)] = Field(
+        "US", json_schema_extra=_one_of(REGIONS)
+    )
+    allowed_regions: Annotated[list[str], checked(checks.regions)] = Field(
+        default_factory=list, json_schema_extra=_items(enum=REGIONS)
+    )
+    allowed_number_types: Annotated[list[str], checked(checks.number_types)] = Field(
+        default_factory=list, json_schema_extra=_items(enum=list(phone_policy.NUMBER_TYPES))
+    )
+    allowed_origins: Annotated[
+        list[str], checked(checks.origins), AfterValidator(_normalised_origins)
+    ] = Field(default_factory=list, json_schema_extra={"maxItems": checks.MAX_ORIGINS})
+    timeout: int = Field(20, ge=1, le=300, description="Agent leg ring time, in seconds")
+    max_retries: int = Field(0, ge=0, le=10)
+    retry_delay: int = Field(60, ge=5, le=86_400, description="Seconds between attempts")
+    time_zone: Annotated[str, checked(checks.time_zone)] = "UTC"
+    # Business hours get one reason per part (day, window, holiday): `widgets.clean` checks.
+    business_hours: dict[str, Any] = Field(default_factory=dict)
+    texts: Annotated[dict[str, Any], checked(text_errors)] = Field(default_factory=dict)
+    theme: Annotated[dict[str, Any], checked(display.theme_errors)] = Field(default_factory=dict)
+    locale: str = Field("en", min_length=1, max_length=16, pattern=whole(LOCALE))
+    require_consent: bool = False
+    enabled: bool = True
+    closed: bool = Field(False, description="The owner's switch: no calls now, whatever the hours")
+    limits: Annotated[dict[str, str], checked(checks.rate_limits)] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"enum": list(checks.LIMIT_KEYS)}}
+    )
+    # One reason per field of the human check: `widgets.clean` checks.
+    human_check: dict[str, Any] = Field(
+        default_factory=dict,
+        description="{} (off), or a kind with its keys; secret_key is write-only (answers "
+        "show a masked hint)",
+        json_schema_extra={"properties": {"kind": _one_of(sorted(human_checks.REGISTRY))}},
+    )
+    webhook_url: Annotated[str | None, checked(checks.webhook_url)] = Field(
+        None, description='https URL the widget\'s events are posted to; "" clears it'
+    )
+    webhook_secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        description="Write-only: answers show only whether it is set",
+    )
+    notify_emails: Annotated[list[str], checked(checks.notify_emails)] = Field(
+        default_factory=list, json_schema_extra={"maxItems": checks.MAX_NOTIFY_EMAILS}
+    )
+    display_rules: Annotated[dict[str, Any], checked(display.rules_errors)] = Field(
+        default_factory=dict,
+        description="show_on/hide_on path patterns, delay_seconds, outside_hours, call_now",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_characters(cls, value: Any) -> Any:
+        # Stored in text and JSON columns and sent on to providers: neither takes one.
+        if has_unpaired_surrogate(value):
+            raise refusal("must be valid Unicode text")
+        return value
+
+    @field_validator(*TEXT, mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and has_control(value):
+            raise refusal("must not contain control characters")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _cleared_webhook_url(cls, url: str | None) -> str | None:
+        return url or None  # "" clears it
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _printable_secret(cls, secret: str | None) -> str | None:
+        reason = checks.printable_secret(secret)
+        if reason:
+            raise refusal(reason)
+        return secret
+
+
+class Clicktocall(WidgetProperties):
+    """A clicktocall as the admin API answers it: every property, secrets only hinted."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    id: str
+    provider_settings: dict[str, str] = Field(description="A masked hint per setting")
+    webhook_secret: str | None = Field(description="A mask when set")
+
+
+def reason(error: ErrorDetails, field: FieldInfo | None) -> str:
+    """Say what is wrong with one property, in the words Kazoo clients and the CLI show."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == REFUSED:
+        return str(ctx["reason"])
+    if kind == "missing" or (kind == "string_type" and error["input"] is None):
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown property"
+    if kind in ("int_type", "greater_than_equal", "less_than_equal"):
+        return f"must be an integer from {constraint(field, 'ge')} to {constraint(field, 'le')}"
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind == "dict_type":
+        return "must be an object"
+    if kind == "string_type":
+        return "must be a string"
+    low, high = constraint(field, "min_length"), constraint(field, "max_length")
+    if kind in ("string_too_short", "string_too_long") and low and low > 1:
+        return f"must be {low} to {high} characters"
+    if kind == "string_too_short":
+        return "is required"
+    if kind == "string_too_long":
+        return f"must be at most {high} characters"
+    if kind == "string_pattern_mismatch":
+        return "has the wrong format"
+    return str(error["msg"])
