@@ -83,6 +83,94 @@ def test_the_package_root_holds_only_the_factory_and_the_job_wiring() -> None:
     assert modules == ["__init__.py", "jobs.py"]
 
 
+def _provider_classes() -> set[str]:
+    """Name every class below Provider, the shared bases as well as the adapters."""
+    from widget_server.providers import Provider
+
+    found: set[str] = set()
+    pending = list(Provider.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _adapter_modules() -> set[str]:
+    from widget_server.providers import REGISTRY
+
+    return {cls.__module__ for cls in REGISTRY.values()}
+
+
+def _boundary_offences(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """List the imports of adapter modules and the isinstance checks on provider classes."""
+    adapters = _adapter_modules()
+    classes = _provider_classes()
+    package = module if is_package else module.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        imported: list[str] = []
+        if isinstance(node, ast.Import):
+            imported = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([base] if base else [])])
+            # `from ..providers import twilio` names a module as much as `import …twilio`.
+            imported = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        found += [(node.lineno, f"imports {name}") for name in imported if name in adapters]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("isinstance", "issubclass")
+            and len(node.args) == 2
+        ):
+            target = node.args[1]
+            names = target.elts if isinstance(target, ast.Tuple) else [target]
+            for name in names:
+                spelled = name.attr if isinstance(name, ast.Attribute) else getattr(name, "id", "")
+                if spelled in classes:
+                    found.append((node.lineno, f"{node.func.id}(…, {spelled})"))
+    return [f"line {line}: {what}" for line, what in sorted(found)]
+
+
+def test_the_boundary_check_sees_what_it_forbids() -> None:
+    source = (
+        "from ..providers import twilio, base\n"
+        "import widget_server.providers.kazoo\n"
+        "from widget_server.providers.webhook import WebhookProvider\n"
+        "isinstance(p, twilio.TwilioProvider)\n"
+        "isinstance(p, (int, WebhookProvider))\n"
+        "isinstance(p, Provider)\n"
+    )
+    assert _boundary_offences(source, "widget_server.calls.provider_events") == [
+        "line 1: imports widget_server.providers.twilio",
+        "line 2: imports widget_server.providers.kazoo",
+        "line 3: imports widget_server.providers.webhook",
+        "line 4: isinstance(…, TwilioProvider)",
+        "line 5: isinstance(…, WebhookProvider)",
+    ]
+
+
+def test_only_providers_know_one_provider_from_another() -> None:
+    # An adapter's quirks (its signature check, its event body) live in its own module,
+    # behind the Provider hooks; the rest of the package reaches providers through the
+    # registry (widget_server.providers) and the interface (providers.base) only.
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "providers":
+            continue
+        module = ".".join(("widget_server", *relative.with_suffix("").parts))
+        is_package = path.name == "__init__.py"
+        if is_package:
+            module = module.removesuffix(".__init__")
+        for offence in _boundary_offences(path.read_text(), module, is_package=is_package):
+            offenders.append(f"{relative}: {offence}")
+    assert offenders == []
+
+
 def test_request_bodies_are_decoded_by_the_one_json_reader() -> None:
     # web/json_body.py refuses bodies nested too deep to decode; a view decoding a body
     # itself would let a thousand `[` exhaust the stack again.

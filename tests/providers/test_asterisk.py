@@ -257,29 +257,6 @@ def test_reasons_that_are_errors(fake: Fake, reason: int, error: type, cause: st
 
 
 @pytest.mark.parametrize(
-    ("mode", "error", "cause"),
-    [
-        ("bad_auth", PermanentProviderError, "auth_failed"),
-        ("malformed", PermanentProviderError, "malformed_answer"),
-        ("hang", RetryableProviderError, "timeout"),
-        ("error_then_ok", RetryableProviderError, "connection_error"),
-    ],
-)
-def test_contract_modes(fake: Fake, mode: str, error: type, cause: str) -> None:
-    fake.mode = mode
-    provider = adapter(fake.provider_settings())
-    started = time.monotonic()
-    with pytest.raises(error) as caught:
-        provider.originate(make_call())
-    assert type(caught.value) is error
-    assert caught.value.cause == cause
-    assert time.monotonic() - started < 1.5
-    if mode == "error_then_ok":
-        assert provider.originate(make_call(attempt=2)).provider_call_id
-        assert fake.originate_count() == 2
-
-
-@pytest.mark.parametrize(
     ("message", "cause"),
     [
         ("Permission denied", "permission_denied"),

@@ -90,24 +90,6 @@ def test_fake_answer_id(fake: Fake, session: requests.Session) -> None:
 
 
 @pytest.mark.parametrize(
-    ("answer", "cause"),
-    [
-        ({"success": False}, "rejected"),
-        ({"error": "agent offline"}, "rejected"),
-        ("<html>Internal Server", "malformed_answer"),
-        ("OK", "malformed_answer"),
-    ],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, answer: Any, cause: str
-) -> None:
-    fake.answer_next(200, answer)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == cause
-
-
-@pytest.mark.parametrize(
     ("visitor", "national", "expected"),
     [
         ("+27821234567", False, "27821234567"),
@@ -313,21 +295,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     with pytest.raises(RetryableProviderError) as info:
         make_provider(fake, session).originate(make_call())
     assert info.value.cause == "timeout"
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id == "cb123-1"
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
 
 
 LIVE_ENV = {

@@ -212,46 +212,10 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     assert info.value.cause == "timeout"
 
 
-@pytest.mark.parametrize(
-    ("body", "cause"),
-    [
-        ({"success": False, "message": "Caller id is not verified"}, "rejected"),
-        ({"success": True}, "malformed_answer"),
-        ({"success": True, "call_id": ""}, "malformed_answer"),
-        ({"success": True, "call_id": True}, "malformed_answer"),
-        ({"call_id": "z87LXSIIb"}, "malformed_answer"),
-        (["z87LXSIIb"], "malformed_answer"),
-        ("<html>oops</html>", "malformed_answer"),
-    ],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, body: Any, cause: str
-) -> None:
-    fake.answer_next(200, body)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == cause
-
-
 def test_answer_without_numbers_keeps_no_details(fake: Fake, session: requests.Session):
     fake.answer_next(200, {"success": True, "call_id": "z87LXSIIb"})
     result = make_provider(fake, session).originate(make_call())
     assert (result.provider_call_id, dict(result.details)) == ("z87LXSIIb", {})
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
 
 
 @pytest.mark.parametrize("text", INJECTIONS)

@@ -439,26 +439,6 @@ def test_provider_call_id_falls_back_to_request_id(
 
 
 @pytest.mark.parametrize(
-    "answer",
-    [
-        {"data": {}, "status": "success"},
-        {"data": {"call_id": 5}, "status": "success"},
-        {"data": {"call_id": "x"}, "status": "error", "request_id": "r1"},
-        {"status": "success", "request_id": "r1"},
-        ["call_id"],
-        "<html>",
-    ],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, answer: Any
-) -> None:
-    fake.answer_next(200, answer)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == "malformed_answer"
-
-
-@pytest.mark.parametrize(
     ("settings", "fields"),
     [
         ({}, {"base_url", "account_id", "auth_token", "clicktocall_id"}),
@@ -625,21 +605,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     with pytest.raises(RetryableProviderError) as info:
         make_provider(fake, session).originate(make_call())
     assert info.value.cause == "timeout"
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
 
 
 @pytest.mark.parametrize("text", INJECTIONS)

@@ -229,40 +229,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     assert info.value.cause == "timeout"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"code": 200, "msg": "Call initiated"},
-        {"code": 200, "request_id": ""},
-        {"code": 200, "request_id": 17},
-        ["s96C6XK1BUHX0oVZ"],
-        "<html>oops</html>",
-    ],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, body: Any
-) -> None:
-    fake.answer_next(200, body)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == "malformed_answer"
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
-
-
 def test_fake_refuses_to_as_a_string(fake: Fake, session: requests.Session) -> None:
     body = {"user_id": USER_ID, "secret": SECRET, "to": "919100000000"}
     answer = session.post(fake.base_url + PATH, json=body, timeout=5)

@@ -13,6 +13,9 @@ import requests
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Fake, parse_twiml
 from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
+    EventRefused,
+    EventRequest,
+    EventUnreadable,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -339,34 +342,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     assert info.value.cause == "timeout"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"status": "queued"}, {"sid": "CA123"}, {"sid": 12}, ["CA" + "0" * 32], "<html>oops"],
-)
-def test_unusable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, body: Any
-) -> None:
-    fake.answer_next(201, body)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == "malformed_answer"
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
-
-
 def test_cancel_posts_status_canceled(fake: Fake, session: requests.Session) -> None:
     provider = make_provider(fake, session)
     sid = provider.originate(make_call()).provider_call_id
@@ -500,6 +475,40 @@ def test_verify_signature_refuses_anything_else(
     token: str, url: str, params: dict[str, str], signature: str
 ) -> None:
     assert not verify_signature(token, url, params, signature)
+
+
+def test_a_status_callback_must_carry_twilios_signature() -> None:
+    provider = TwilioProvider({"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN})
+    form = {"CallSid": PARENT_SID, "CallStatus": "ringing", "AccountSid": ACCOUNT_SID}
+    signed = f"{EVENT_URL}AccountSid{ACCOUNT_SID}CallSid{PARENT_SID}CallStatusringing"
+    digest = hmac.new(AUTH_TOKEN.encode(), signed.encode(), hashlib.sha1).digest()
+    signature = base64.b64encode(digest).decode()
+    # Header names are matched in any case, as HTTP has them.
+    for name in ("X-Twilio-Signature", "x-twilio-signature"):
+        provider.authenticate_event(
+            EventRequest(url=EVENT_URL, form=form, headers={name: signature})
+        )
+    for headers in ({}, {"X-Twilio-Signature": signature[:-2]}):
+        with pytest.raises(EventRefused) as refused:
+            provider.authenticate_event(EventRequest(url=EVENT_URL, form=form, headers=headers))
+        assert refused.value.reason == "twilio_signature_invalid"
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"CallStatus": "ringing"}, "CallSid"),
+        ({"CallSid": PARENT_SID}, "CallStatus"),
+        ({"CallSid": "CA123", "CallStatus": "ringing"}, "CallSid"),
+    ],
+)
+def test_a_status_callback_without_a_sid_and_status_is_unreadable(
+    form: dict[str, str], field: str
+) -> None:
+    provider = TwilioProvider({"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN})
+    with pytest.raises(EventUnreadable) as unreadable:
+        provider.event_payload(EventRequest(url=EVENT_URL, form=form))
+    assert set(unreadable.value.fields) == {field}
 
 
 @pytest.mark.parametrize("text", INJECTIONS)

@@ -349,18 +349,6 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
     assert info.value.cause == "timeout"
 
 
-@pytest.mark.parametrize(
-    "body", ["", "<html><body>Welcome</body></html>", '{"uid1": "1.1"}', "yes", "[]"]
-)
-def test_unreadable_success_answers_are_permanent(
-    fake: Fake, session: requests.Session, body: str
-) -> None:
-    fake.answer_next(200, body)
-    with pytest.raises(PermanentProviderError) as info:
-        make_provider(fake, session).originate(make_call())
-    assert info.value.cause == "malformed_answer"
-
-
 def test_ok_without_uids_is_a_placed_call(fake: Fake, session: requests.Session) -> None:
     fake.answer_next(200, "OK")
     result = make_provider(fake, session).originate(make_call())
@@ -369,21 +357,6 @@ def test_ok_without_uids_is_a_placed_call(fake: Fake, session: requests.Session)
         "agent_answered",
         {},
     )
-
-
-def test_contract_modes(fake: Fake, session: requests.Session) -> None:
-    provider = make_provider(fake, session)
-    fake.mode = "bad_auth"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    fake.mode = "error_then_ok"
-    with pytest.raises(RetryableProviderError):
-        provider.originate(make_call())
-    assert provider.originate(make_call()).provider_call_id
-    fake.mode = "malformed"
-    with pytest.raises(PermanentProviderError):
-        provider.originate(make_call())
-    assert fake.originate_count() == 4
 
 
 def test_schedule_adds_the_future_call_fields(fake: Fake, session: requests.Session) -> None:

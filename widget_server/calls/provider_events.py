@@ -1,37 +1,37 @@
-"""Provider events over HTTP: signed event URLs, each provider's check and body, one way in.
+"""Provider events over HTTP: signed event URLs, then the provider's own check and body.
 
 An event URL is `<EVENT_BASE_URL>/v1/events/<provider>/<ref>`; the ref is signed (its own
 salt) and names the callback, the attempt and the provider, so it cannot be guessed, and an
-event cannot be moved to another call, attempt or provider. Twilio's requests must also carry
-a valid `X-Twilio-Signature`, the webhook provider's a valid `X-Widget-Server-Signature`
-(core/signing.py). Bodies: Twilio's form-encoded status callbacks; for every other provider
-a JSON object (or form) `{"status": "<a status of this product>", "call_id"?: "…",
-"cause"?: "…"}`, the shape the webhook provider documents and a PBX dialplan can post with curl.
+event cannot be moved to another call, attempt or provider. What else a request must prove
+and what its body looks like is the adapter's to say (Provider.authenticate_event,
+event_payload and parse_event): Twilio's must carry a valid `X-Twilio-Signature`, the
+webhook provider's a valid `X-Widget-Server-Signature` (core/signing.py); by default the
+signed URL is the only credential and the body is a JSON object (or form) `{"status": "<a
+status of this product>", "call_id"?: "…", "cause"?: "…"}`, the shape the webhook provider
+documents and a PBX dialplan can post with curl.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import providers
-from ..core import egress, signing
+from ..core import egress
 from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.models import Callback
 from ..core.tokens import TokenRefused, Tokens, tokens
-from ..providers import twilio, webhook
+from ..providers import EventRefused, EventRequest, EventUnreadable
 from . import lifecycle
 
 log = logging.getLogger(__name__)
 
 EVENT_PATH = "/v1/events"
 FORBIDDEN_MESSAGE = "This event URL is not valid."
-TWILIO_REQUIRED = ("CallSid", "CallStatus")
 
 
 def event_base_url() -> str | None:
@@ -50,17 +50,12 @@ def event_url(callback_id: str, attempt: int, provider: str) -> str | None:
     return f"{base}{EVENT_PATH}/{provider}/{ref}"
 
 
-@dataclass(frozen=True)
-class IncomingEvent:
-    """One provider request as the web layer saw it."""
+@dataclass(frozen=True, kw_only=True)
+class IncomingEvent(EventRequest):
+    """One provider request as the web layer saw it, with the provider and ref of its path."""
 
-    provider: str  # from the path
-    ref: str  # from the path
-    url: str  # the full URL the provider called (Twilio signs it)
-    form: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-    raw: bytes = b""
-    headers: Mapping[str, str] = field(default_factory=dict)
+    provider: str
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -99,14 +94,19 @@ def receive(
         provider = providers.build(widget.provider, widget.provider_settings, egress=policy)
     except providers.ProviderConfigError:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
-    _authenticate(provider, incoming)
-    payload = _payload(provider, incoming)
+    try:
+        provider.authenticate_event(incoming)
+    except EventRefused as refusal:
+        log.warning("refused a %s event: %s", provider.name, refusal)
+        raise Forbidden(FORBIDDEN_MESSAGE, reason=refusal.reason) from None
+    try:
+        payload = provider.event_payload(incoming)
+    except EventUnreadable as unreadable:
+        raise BadRequest(unreadable.message, fields=unreadable.fields) from None
     reported = provider.parse_event(payload)
     if not reported:
-        status_field = "CallStatus" if isinstance(provider, twilio.TwilioProvider) else "status"
-        lifecycle.record_unknown(
-            session, callback.id, ref.attempt, provider.name, str(payload.get(status_field))
-        )
+        reported_status = str(payload.get(provider.event_status_field))
+        lifecycle.record_unknown(session, callback.id, ref.attempt, provider.name, reported_status)
         return Received(applied=False, known=False)
     applied = False
     for event in reported:
@@ -120,44 +120,3 @@ def receive(
         )
         applied = applied or bool(outcome and outcome.applied)
     return Received(applied=applied, known=True)
-
-
-def _authenticate(provider: providers.Provider, incoming: IncomingEvent) -> None:
-    headers = incoming.headers
-    if isinstance(provider, twilio.TwilioProvider):
-        signature = headers.get("X-Twilio-Signature", "")
-        token = str(provider.settings["auth_token"])
-        if not twilio.verify_signature(token, incoming.url, incoming.form, signature):
-            log.warning("refused a twilio event: X-Twilio-Signature does not verify")
-            raise Forbidden(FORBIDDEN_MESSAGE, reason="twilio_signature_invalid")
-    elif isinstance(provider, webhook.WebhookProvider):
-        secret = str(provider.settings["secret"])
-        if not signing.verify(secret, headers.get(signing.HEADER), incoming.raw):
-            log.warning("refused a webhook event: signature missing, stale or wrong")
-            raise Forbidden(FORBIDDEN_MESSAGE, reason="webhook_signature_invalid")
-    # Other providers: the signed, unguessable URL is the credential.
-
-
-def _payload(provider: providers.Provider, incoming: IncomingEvent) -> Mapping[str, Any]:
-    if isinstance(provider, twilio.TwilioProvider):
-        missing = {name: "required" for name in TWILIO_REQUIRED if not incoming.form.get(name)}
-        if missing:
-            raise BadRequest("The status callback is incomplete.", fields=missing)
-        if not twilio.CALL_SID_RE.fullmatch(incoming.form["CallSid"]):
-            raise BadRequest(
-                "The status callback is not valid.",
-                fields={"CallSid": "must be CA followed by 32 hexadecimal digits"},
-            )
-        return incoming.form
-    payload = incoming.json if incoming.json is not None else incoming.form
-    if not isinstance(payload, Mapping) or not payload:
-        raise BadRequest(
-            "The event body must be a JSON object.", fields={"body": "must be a JSON object"}
-        )
-    if not isinstance(payload.get("status"), str) or not payload["status"]:
-        raise BadRequest("The event names no status.", fields={"status": "required: a status name"})
-    for name in ("call_id", "cause"):
-        value = payload.get(name)
-        if value is not None and not isinstance(value, str | int):
-            raise BadRequest("The event is not valid.", fields={name: "must be a string"})
-    return payload

@@ -1,15 +1,18 @@
-"""Telephony providers, found by name in one registry."""
+"""Telephony providers, found by name in one registry (docs/providers.md: how to add one)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
 from ..core.egress import PUBLIC, EgressPolicy
-from .asterisk import AsteriskProvider
 from .base import (
     CallRequest,
     CallState,
+    EventRefused,
+    EventRequest,
+    EventUnreadable,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -19,28 +22,33 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
-from .click2dial import Click2DialProvider
-from .extramobile import ExtraMobileProvider
-from .freeswitch import FreeSwitchProvider
-from .kazoo import KazooProvider
-from .simulator import SimulatorProvider
-from .telecmi import TeleCMIProvider
-from .twilio import TwilioProvider
-from .voiptech import VoiptechProvider
-from .webhook import WebhookProvider
 
-REGISTRY: dict[str, type[Provider]] = {
-    SimulatorProvider.name: SimulatorProvider,
-    ExtraMobileProvider.name: ExtraMobileProvider,
-    KazooProvider.name: KazooProvider,
-    Click2DialProvider.name: Click2DialProvider,
-    TeleCMIProvider.name: TeleCMIProvider,
-    VoiptechProvider.name: VoiptechProvider,
-    TwilioProvider.name: TwilioProvider,
-    AsteriskProvider.name: AsteriskProvider,
-    FreeSwitchProvider.name: FreeSwitchProvider,
-    WebhookProvider.name: WebhookProvider,
-}
+# Every adapter, as "<module>.<class>" under this package: adding a provider is one line
+# here, and everything that offers providers (widget settings, the OpenAPI document, the
+# event endpoint) reads REGISTRY.
+ADAPTERS = (
+    "simulator.SimulatorProvider",
+    "extramobile.ExtraMobileProvider",
+    "kazoo.KazooProvider",
+    "click2dial.Click2DialProvider",
+    "telecmi.TeleCMIProvider",
+    "voiptech.VoiptechProvider",
+    "twilio.TwilioProvider",
+    "asterisk.AsteriskProvider",
+    "freeswitch.FreeSwitchProvider",
+    "webhook.WebhookProvider",
+)
+
+
+def _adapter(path: str) -> type[Provider]:
+    module, _, name = path.rpartition(".")
+    adapter = getattr(importlib.import_module(f".{module}", __name__), name)
+    if not (isinstance(adapter, type) and issubclass(adapter, Provider)):
+        raise TypeError(f"{path} is not a Provider")
+    return adapter
+
+
+REGISTRY: dict[str, type[Provider]] = {adapter.name: adapter for adapter in map(_adapter, ADAPTERS)}
 
 
 def provider_class(name: str) -> type[Provider]:
@@ -89,9 +97,13 @@ def validate(name: str, settings: object, agent: object = None) -> dict[str, Any
 
 
 __all__ = [
+    "ADAPTERS",
     "REGISTRY",
     "CallRequest",
     "CallState",
+    "EventRefused",
+    "EventRequest",
+    "EventUnreadable",
     "OriginateResult",
     "PermanentProviderError",
     "PlannedEvent",

@@ -16,7 +16,8 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from contextlib import AbstractContextManager
+from typing import Any
 
 from ..core.statuses import Status
 from .base import (
@@ -34,23 +35,20 @@ from .pbx_text import (
     HOST_RE,
     ID_RE,
     MAX_EXTRA,
-    MAX_LINE,
     NUMBER_RE,
     SOCKET_SETTINGS,
-    SocketProvider,
     check_text,
     checked,
     encode_value,
-    lost,
     ring_timeout,
     socket_errors,
     socket_settings,
     visitor_number,
 )
+from .socket_base import Garbled, PBXConnection, SocketProvider, credentials_refused
 
 DEFAULT_PORT = 5038
 BANNER = "Asterisk Call Manager/"
-MAX_HEADERS = 256
 
 AGENT_RE = re.compile(r"[A-Za-z0-9_.+*#@:=-]{1,80}")
 CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
@@ -80,14 +78,6 @@ FAILED_REASONS = {"0": "agent_unreachable", "1": "agent_hangup", "8": "congestio
 RETRYABLE_CAUSES = frozenset({"congestion"})
 
 
-class _Closed(Exception):
-    """The PBX closed the connection."""
-
-
-class _Garbled(Exception):
-    """The PBX sent something that is not AMI."""
-
-
 def extra_name(key: str) -> str:
     """Turn an extra metadata key into a safe variable-name suffix."""
     return re.sub(r"[^A-Z0-9_]", "_", str(key).upper())[:32]
@@ -103,47 +93,18 @@ def frame(headers: list[tuple[str, str]]) -> bytes:
     return ("".join(lines) + "\r\n").encode("utf-8")
 
 
-class _Connection:
-    """Read CRLF lines and blank-line-terminated blocks against a deadline."""
+class _Session(PBXConnection):
+    """An AMI session whose actions share one ActionID, keeping early OriginateResponse events."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buffer = bytearray()
+    def __init__(self, sock: socket.socket, action_id: str, *, login: bytes, logoff: bytes):
+        super().__init__(sock)
+        self.action_id = action_id
+        self.login = login
+        self.logoff = logoff
         self.pending: list[dict[str, str]] = []
 
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
     def line(self, deadline: float) -> str:
-        while True:
-            end = self.buffer.find(b"\n")
-            if end >= 0:
-                raw = bytes(self.buffer[:end]).rstrip(b"\r")
-                del self.buffer[: end + 1]
-                return raw.decode("utf-8", "replace")
-            if len(self.buffer) > MAX_LINE:
-                raise _Garbled("line too long")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            self.sock.settimeout(remaining)
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise _Closed
-            self.buffer += chunk
-
-    def block(self, deadline: float) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        while True:
-            line = self.line(deadline)
-            if not line:
-                if headers:
-                    return headers
-                continue
-            key, sep, value = line.partition(":")
-            if not sep or not key.strip() or len(headers) >= MAX_HEADERS:
-                raise _Garbled(line[:80])
-            headers[key.strip()] = value.strip()
+        return super().line(deadline).rstrip("\r")  # AMI ends its lines with CRLF
 
     def wait(self, match: Callable[[dict[str, str]], bool], deadline: float) -> dict[str, str]:
         """Return the next block `match` accepts, keeping OriginateResponse events seen early."""
@@ -151,12 +112,25 @@ class _Connection:
             if match(block):
                 return self.pending.pop(index)
         while True:
-            block = self.block(deadline)
+            block = self.header_block(deadline)
             if match(block):
                 return block
             # With Async the event can race ahead of "Originate successfully queued".
             if block.get("Event") == "OriginateResponse" and len(self.pending) < 16:
                 self.pending.append(block)
+
+    def log_in(self, read_timeout: float) -> None:
+        """Read the banner and send Login."""
+        banner = self.line(time.monotonic() + read_timeout)
+        if not banner.startswith(BANNER):
+            raise Garbled(banner[:80])
+        self.send(self.login)
+        reply = self.wait(_response_to(f"{self.action_id}-login"), time.monotonic() + read_timeout)
+        _check_login(reply)
+
+    def say_goodbye(self, deadline: float) -> None:
+        self.send(self.logoff)
+        self.wait(lambda block: block.get("Response") == "Goodbye", deadline)
 
 
 def _response_to(action_id: str) -> Callable[[dict[str, str]], bool]:
@@ -177,10 +151,12 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
     return match
 
 
-class AsteriskProvider(SocketProvider):
+class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
     default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
+    protocol = "AMI"
+    originate_step = "queued"
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,25 +200,14 @@ class AsteriskProvider(SocketProvider):
     def originate(self, call: CallRequest) -> OriginateResult:
         # Everything is built (and refused) before the PBX is contacted.
         action_id = checked(self.name, call.idempotency_key, ID_RE, "idempotency key")
-        login = self.login_frame(action_id, events="call")
         originate = frame(self.originate_headers(call))
-        logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
-        read_timeout = float(self.settings["read_timeout"])
-        queued = False
-        try:
-            with self.connect() as sock:
-                ami = _logged_in(sock, login, action_id, read_timeout)
-                ami.send(originate)
-                reply = ami.wait(_response_to(action_id), time.monotonic() + read_timeout)
-                _check_reply(reply, "originate", "originate_refused")
-                queued = True
-                # The event comes when the agent answers or rings out: allow the full ring.
-                event = ami.wait(
-                    _originate_response(action_id), time.monotonic() + call.timeout + read_timeout
-                )
-                _logoff(ami, logoff, min(read_timeout, 2.0))
-        except (_Garbled, _Closed, OSError) as exc:
-            self.session_failed(exc, queued=queued)
+        with self._session(action_id, events="call") as ami:
+            ami.send(originate)
+            reply = ami.wait(_response_to(action_id), self.deadline())
+            _check_reply(reply, "originate", "originate_refused")
+            ami.originate_taken = True
+            # The event comes when the agent answers or rings out: allow the full ring.
+            event = ami.wait(_originate_response(action_id), self.deadline() + call.timeout)
         return _result(event)
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
@@ -261,28 +226,27 @@ class AsteriskProvider(SocketProvider):
             )
         key = checked(self.name, idempotency_key, ID_RE, "idempotency key")
         action_id = f"{key}-status"
+        query = frame([("Action", "CoreShowChannels"), ("ActionID", action_id)])
         # No events: only this action's answer is wanted, and a busy PBX's call events
         # would only have to be skipped.
-        login = self.login_frame(action_id, events="off")
-        query = frame([("Action", "CoreShowChannels"), ("ActionID", action_id)])
-        logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
-        read_timeout = float(self.settings["read_timeout"])
-        try:
-            with self.connect() as sock:
-                ami = _logged_in(sock, login, action_id, read_timeout)
-                ami.send(query)
-                deadline = time.monotonic() + read_timeout
-                _check_reply(
-                    ami.wait(_response_to(action_id), deadline), "status", "status_refused"
-                )
-                up = _channel_listed(ami, action_id, provider_call_id, deadline)
-                _logoff(ami, logoff, min(read_timeout, 2.0))
-        except (_Garbled, _Closed, OSError) as exc:
-            self.session_failed(exc, queued=False)
+        with self._session(action_id, events="off") as ami:
+            ami.send(query)
+            deadline = self.deadline()
+            _check_reply(ami.wait(_response_to(action_id), deadline), "status", "status_refused")
+            up = _channel_listed(ami, action_id, provider_call_id, deadline)
         if up:
             return CallState(placed=True, event=None)
         # No channel of the call is left, and AMI keeps no record of how it went.
         return channels_gone(provider_call_id)
+
+    def _session(self, action_id: str, *, events: str) -> AbstractContextManager[_Session]:
+        """Return a session whose actions use `action_id`, asking for `events` at Login.
+
+        Its Login and Logoff frames are built (and refused) before the PBX is contacted.
+        """
+        login = self.login_frame(action_id, events=events)
+        logoff = frame([("Action", "Logoff"), ("ActionID", f"{action_id}-logoff")])
+        return self.session(lambda sock: _Session(sock, action_id, login=login, logoff=logoff))
 
     def login_frame(self, action_id: str, *, events: str) -> bytes:
         """Return the Login action for a session whose actions use `action_id`."""
@@ -295,18 +259,6 @@ class AsteriskProvider(SocketProvider):
                 ("Events", events),
             ]
         )
-
-    def session_failed(self, exc: BaseException, *, queued: bool) -> NoReturn:
-        """Raise the provider error for a session that broke off (`queued`: after Originate)."""
-        if isinstance(exc, _Garbled):
-            raise PermanentProviderError(
-                f"{self.name}: answer is not AMI", cause="malformed_answer"
-            ) from None
-        if isinstance(exc, TimeoutError):
-            raise lost(self.name, "timed out", "timeout", queued=queued, step="queued") from None
-        raise lost(
-            self.name, "connection lost", "connection_error", queued=queued, step="queued"
-        ) from None
 
     def originate_headers(self, call: CallRequest) -> list[tuple[str, str]]:
         """Return the Originate action's headers for one attempt."""
@@ -365,7 +317,7 @@ def _check_login(reply: Mapping[str, str]) -> None:
         return
     message = reply.get("Message", "")
     if "authentication" in message.lower():
-        raise PermanentProviderError("asterisk: login refused", cause="auth_failed")
+        raise credentials_refused("asterisk", "login")
     raise PermanentProviderError(f"asterisk: login failed: {message[:100]}", cause="login_failed")
 
 
@@ -375,27 +327,13 @@ def _check_reply(reply: Mapping[str, str], what: str, refused: str) -> None:
     if response == "Success":
         return
     if response != "Error":
-        raise _Garbled(f"Response: {response}")
+        raise Garbled(f"Response: {response}")
     message = reply.get("Message", "")
     cause = "permission_denied" if "permission" in message.lower() else refused
     raise PermanentProviderError(f"asterisk: {what} refused: {message[:100]}", cause=cause)
 
 
-def _logged_in(
-    sock: socket.socket, login: bytes, action_id: str, read_timeout: float
-) -> _Connection:
-    """Read the banner and log in; return the session's connection."""
-    ami = _Connection(sock)
-    banner = ami.line(time.monotonic() + read_timeout)
-    if not banner.startswith(BANNER):
-        raise _Garbled(banner[:80])
-    ami.send(login)
-    reply = ami.wait(_response_to(f"{action_id}-login"), time.monotonic() + read_timeout)
-    _check_login(reply)
-    return ami
-
-
-def _channel_listed(ami: _Connection, action_id: str, call_id: str, deadline: float) -> bool:
+def _channel_listed(ami: _Session, action_id: str, call_id: str, deadline: float) -> bool:
     """Read CoreShowChannels' list to its end; say whether a channel of `call_id` is in it.
 
     The agent's channel has the call's Uniqueid; the visitor's, dialled from it, carries
@@ -404,7 +342,7 @@ def _channel_listed(ami: _Connection, action_id: str, call_id: str, deadline: fl
     listed = 0
     found = False
     while True:
-        block = ami.block(deadline)
+        block = ami.header_block(deadline)
         if block.get("ActionID") != action_id:
             continue  # an event or another action's answer: not this list
         event = block.get("Event")
@@ -415,19 +353,10 @@ def _channel_listed(ami: _Connection, action_id: str, call_id: str, deadline: fl
             # "Gone" is concluded from what is missing, so a list that lost an item is
             # no answer.
             if block.get("ListItems") != str(listed):
-                raise _Garbled(f"ListItems: {block.get('ListItems', '')[:20]}")
+                raise Garbled(f"ListItems: {block.get('ListItems', '')[:20]}")
             return found
         else:
-            raise _Garbled(f"Event: {str(event)[:40]}")
-
-
-def _logoff(ami: _Connection, logoff: bytes, wait: float) -> None:
-    # Courtesy only: the outcome is already known, so a failing Logoff changes nothing.
-    try:
-        ami.send(logoff)
-        ami.wait(lambda block: block.get("Response") == "Goodbye", time.monotonic() + wait)
-    except (OSError, _Closed, _Garbled):
-        pass
+            raise Garbled(f"Event: {str(event)[:40]}")
 
 
 def _result(event: Mapping[str, str]) -> OriginateResult:

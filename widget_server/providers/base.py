@@ -1,9 +1,10 @@
 """The provider interface: originate a two-leg call, optionally cancel it or ask its state,
-parse events.
+authenticate and parse its events.
 
 Providers never touch Flask or the database; the dialer hands them a CallRequest and
-stores what they return. Whoever builds one passes the operator's EgressPolicy: every
-connection a provider opens goes through it, to an address it checked.
+stores what they return, and the event endpoint hands them an EventRequest to check and read.
+Whoever builds one passes the operator's EgressPolicy: every connection a provider opens
+goes through it, to an address it checked.
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ class RetryableProviderError(ProviderError):
     """Trying again later may work: timeouts, connection errors, 5xx answers."""
 
     retryable = True
+
+
+class EventRefused(Exception):
+    """An event request that does not prove it came from the provider: answered 403.
+
+    `reason` is a short stable code for logs and metrics; the message says what failed.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class EventUnreadable(ValueError):
+    """An event body that is not the provider's documented shape: answered 400 naming `fields`."""
+
+    def __init__(self, message: str, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
 
 
 class ProviderConfigError(ValueError):
@@ -87,6 +108,22 @@ class ProviderEvent:
     provider_call_id: str | None = None
     cause: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRequest:
+    """One request a provider sent to its event URL, as this server received it."""
+
+    url: str  # the full URL the provider called (Twilio signs exactly that)
+    form: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    raw: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        """Return a header's value, its name matched in any case ("" when it was not sent)."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), "")
 
 
 @dataclass(frozen=True)
@@ -138,6 +175,8 @@ class Provider(ABC):
     supports_cancel: ClassVar[bool] = False
     # True when call_status() works: the reconciler asks instead of guessing.
     supports_call_status: ClassVar[bool] = False
+    # The event payload's field that names the reported status, kept when it is unknown.
+    event_status_field: ClassVar[str] = "status"
 
     def __init__(self, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> None:
         self.settings = self.validate_settings(settings)
@@ -188,6 +227,22 @@ class Provider(ABC):
             f"{self.name} cannot report a call's state", cause="not_supported"
         )
 
+    def authenticate_event(self, request: EventRequest) -> None:
+        """Raise EventRefused unless `request` proves it came from this provider.
+
+        By default the signed event URL is the credential: it names the callback, the
+        attempt and the provider and cannot be guessed, and the endpoint has checked it
+        already. Providers that sign their requests check that signature too.
+        """
+        return None  # accepted: nothing beyond the signed URL to check
+
+    def event_payload(self, request: EventRequest) -> Mapping[str, Any]:
+        """Return the event's payload for parse_event; raise EventUnreadable if malformed.
+
+        By default the product's own report shape, posted as JSON or as a form.
+        """
+        return report_payload(request)
+
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map a provider's event payload to ProviderEvents (empty: nothing to report).
 
@@ -195,6 +250,22 @@ class Provider(ABC):
         documents and a PBX dialplan can post; providers with their own format override it.
         """
         return parse_report(payload)
+
+
+def report_payload(request: EventRequest) -> Mapping[str, Any]:
+    """Return a {"status", "call_id"?, "cause"?} report's body; raise EventUnreadable otherwise."""
+    payload = request.json if request.json is not None else request.form
+    if not isinstance(payload, Mapping) or not payload:
+        raise EventUnreadable(
+            "The event body must be a JSON object.", {"body": "must be a JSON object"}
+        )
+    if not isinstance(payload.get("status"), str) or not payload["status"]:
+        raise EventUnreadable("The event names no status.", {"status": "required: a status name"})
+    for name in ("call_id", "cause"):
+        value = payload.get(name)
+        if value is not None and not isinstance(value, str | int):
+            raise EventUnreadable("The event is not valid.", {name: "must be a string"})
+    return payload
 
 
 def parse_report(payload: object) -> list[ProviderEvent]:

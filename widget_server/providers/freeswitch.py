@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,7 +28,6 @@ from .base import (
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
-    ProviderError,
     RetryableProviderError,
     channels_gone,
 )
@@ -38,19 +38,17 @@ from .pbx_text import (
     HOST_RE,
     ID_RE,
     MAX_EXTRA,
-    MAX_LINE,
     NUMBER_RE,
     SOCKET_SETTINGS,
-    SocketProvider,
     check_text,
     checked,
     encode_value,
-    lost,
     ring_timeout,
     socket_errors,
     socket_settings,
     visitor_number,
 )
+from .socket_base import Closed, Garbled, PBXConnection, SocketProvider, credentials_refused
 
 DEFAULT_PORT = 8021
 MAX_BODY = 1 << 20
@@ -76,14 +74,6 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
 RETRYABLE_CAUSES = frozenset({"NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
 
 
-class _Closed(Exception):
-    """FreeSWITCH closed the connection."""
-
-
-class _Garbled(Exception):
-    """FreeSWITCH sent something that is not event-socket framing."""
-
-
 def parse_plain_event(body: bytes) -> tuple[dict[str, str], bytes]:
     """Split a text/event-plain body into its URL-decoded headers and its own body."""
     head, _, rest = body.partition(b"\n\n")
@@ -93,13 +83,13 @@ def parse_plain_event(body: bytes) -> tuple[dict[str, str], bytes]:
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            raise _Garbled(line[:80])
+            raise Garbled(line[:80])
         headers[key.strip()] = unquote(value.strip())
     length = headers.get("Content-Length")
     if length is None:
         return headers, b""
     if not length.isdigit() or int(length) > len(rest):
-        raise _Garbled("event body length")
+        raise Garbled("event body length")
     return headers, rest[: int(length)]
 
 
@@ -109,59 +99,37 @@ def clean_name(value: str) -> str:
     return " ".join(kept.split())[:40].strip()
 
 
-class _Connection:
-    """Read event-socket messages against a deadline, stashing background-job events."""
+class _Session(PBXConnection):
+    """An event-socket session, stashing the background-job events it reads past."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buffer = bytearray()
+    def __init__(self, sock: socket.socket, password: str) -> None:
+        super().__init__(sock)
+        self.password = password
         self.jobs: dict[str, bytes] = {}
 
-    def send(self, text: str) -> None:
-        self.sock.sendall(text.encode("utf-8"))
-
-    def _fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        self.sock.settimeout(remaining)
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise _Closed
-        self.buffer += chunk
-
-    def _line(self, deadline: float) -> str:
-        while (end := self.buffer.find(b"\n")) < 0:
-            if len(self.buffer) > MAX_LINE:
-                raise _Garbled("line too long")
-            self._fill(deadline)
-        raw = bytes(self.buffer[:end])
-        del self.buffer[: end + 1]
-        return raw.decode("utf-8", "replace")
+    def send_command(self, text: str) -> None:
+        self.send(text.encode("utf-8"))
 
     def message(self, deadline: float) -> tuple[dict[str, str], bytes]:
         """Return the next message's headers and its Content-Length body."""
-        headers: dict[str, str] = {}
-        while True:
-            line = self._line(deadline)
-            if not line:
-                if headers:
-                    break
-                continue
-            key, sep, value = line.partition(":")
-            if not sep or not key.strip():
-                raise _Garbled(line[:80])
-            headers[key.strip()] = value.strip()
+        headers = self.header_block(deadline)
         length = headers.get("Content-Length")
         if length is None:
             return headers, b""
         if not length.isdigit() or int(length) > MAX_BODY:
-            raise _Garbled("Content-Length")
-        while len(self.buffer) < int(length):
-            self._fill(deadline)
-        body = bytes(self.buffer[: int(length)])
-        del self.buffer[: int(length)]
-        return headers, body
+            raise Garbled("Content-Length")
+        return headers, self.body(int(length), deadline)
+
+    def log_in(self, read_timeout: float) -> None:
+        """Read the greeting and authenticate; the password goes into the auth command only."""
+        _greeting(self.message(time.monotonic() + read_timeout))
+        self.send_command(f"auth {self.password}\n\n")
+        if not self.reply(time.monotonic() + read_timeout).startswith("+OK"):
+            raise credentials_refused("freeswitch", "password")
+
+    def say_goodbye(self, deadline: float) -> None:
+        self.send_command("exit\n\n")
+        self.reply(deadline)
 
     def reply(self, deadline: float) -> str:
         """Return the Reply-Text of the next command/reply."""
@@ -169,7 +137,7 @@ class _Connection:
             headers, body = self.message(deadline)
             if headers.get("Content-Type") == "command/reply":
                 if "Reply-Text" not in headers:
-                    raise _Garbled("command/reply without Reply-Text")
+                    raise Garbled("command/reply without Reply-Text")
                 return headers["Reply-Text"]
             self._other(headers, body)
 
@@ -200,7 +168,7 @@ class _Connection:
     def _other(self, headers: Mapping[str, str], body: bytes) -> None:
         kind = headers.get("Content-Type")
         if kind in ("text/disconnect-notice", "text/rude-rejection"):
-            raise _Closed
+            raise Closed
         if kind != "text/event-plain":
             return  # logs and other listeners' output are not for us
         event, event_body = parse_plain_event(body)
@@ -211,10 +179,12 @@ class _Connection:
             self.jobs[event["Job-UUID"]] = event_body
 
 
-class FreeSwitchProvider(SocketProvider):
+class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
     default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
+    protocol = "event-socket framing"
+    originate_step = "accepted"
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,25 +215,18 @@ class FreeSwitchProvider(SocketProvider):
     def originate(self, call: CallRequest) -> OriginateResult:
         command = self.originate_command(call)  # refused here, before FreeSWITCH is contacted
         job_uuid = str(uuid.uuid4())
-        read_timeout = float(self.settings["read_timeout"])
-        queued = False
-        try:
-            with self.connect() as sock:
-                esl = self._login(sock, read_timeout)
-                esl.send("event plain BACKGROUND_JOB\n\n")
-                reply = esl.reply(time.monotonic() + read_timeout)
-                if not reply.startswith("+OK"):
-                    raise PermanentProviderError(
-                        f"freeswitch: subscribe refused: {reply[:80]}", cause="subscribe_failed"
-                    )
-                esl.send(f"bgapi {command}\nJob-UUID: {job_uuid}\n\n")
-                job_uuid = _job_uuid(esl.reply(time.monotonic() + read_timeout))
-                queued = True
-                # originate answers once the agent answers or rings out: allow the full ring.
-                body = esl.job(job_uuid, time.monotonic() + call.timeout + read_timeout)
-                _exit(esl, min(read_timeout, 2.0))
-        except (_Garbled, _Closed, OSError) as exc:
-            raise _session_error(exc, queued=queued) from None
+        with self._session() as esl:
+            esl.send_command("event plain BACKGROUND_JOB\n\n")
+            reply = esl.reply(self.deadline())
+            if not reply.startswith("+OK"):
+                raise PermanentProviderError(
+                    f"freeswitch: subscribe refused: {reply[:80]}", cause="subscribe_failed"
+                )
+            esl.send_command(f"bgapi {command}\nJob-UUID: {job_uuid}\n\n")
+            job_uuid = _job_uuid(esl.reply(self.deadline()))
+            esl.originate_taken = True
+            # originate answers once the agent answers or rings out: allow the full ring.
+            body = esl.job(job_uuid, self.deadline() + call.timeout)
         return _result(body, job_uuid)
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
@@ -281,16 +244,10 @@ class FreeSwitchProvider(SocketProvider):
             raise PermanentProviderError(
                 f"{self.name}: not a channel uuid", cause="invalid_call_id"
             )
-        read_timeout = float(self.settings["read_timeout"])
-        try:
-            with self.connect() as sock:
-                esl = self._login(sock, read_timeout)
-                esl.send(f"api uuid_exists {provider_call_id}\n\n")
-                body = esl.api_response(time.monotonic() + read_timeout)
-                _exit(esl, min(read_timeout, 2.0))
-        except (_Garbled, _Closed, OSError) as exc:
-            # Asking places no call, so every failure to get an answer may be retried.
-            raise _session_error(exc, queued=False) from None
+        # Asking places no call, so every failure to get an answer may be retried.
+        with self._session() as esl:
+            esl.send_command(f"api uuid_exists {provider_call_id}\n\n")
+            body = esl.api_response(self.deadline())
         answer = body.decode("utf-8", "replace").strip()
         if answer == "true":
             return CallState(placed=True, event=None)
@@ -302,14 +259,8 @@ class FreeSwitchProvider(SocketProvider):
             f"{self.name}: unreadable uuid_exists answer", cause="malformed_answer"
         )
 
-    def _login(self, sock: socket.socket, read_timeout: float) -> _Connection:
-        """Read the greeting and authenticate; the password goes into the auth command only."""
-        esl = _Connection(sock)
-        _greeting(esl.message(time.monotonic() + read_timeout))
-        esl.send(f"auth {self.settings['password']}\n\n")
-        if not esl.reply(time.monotonic() + read_timeout).startswith("+OK"):
-            raise PermanentProviderError("freeswitch: password refused", cause="auth_failed")
-        return esl
+    def _session(self) -> AbstractContextManager[_Session]:
+        return self.session(lambda sock: _Session(sock, str(self.settings["password"])))
 
     def originate_command(self, call: CallRequest) -> str:
         """Return the `originate` API command for one attempt (without `bgapi`)."""
@@ -369,18 +320,7 @@ def _greeting(message: tuple[dict[str, str], bytes]) -> None:
             "freeswitch: event socket ACL refused this server", cause="access_denied"
         )
     if kind != "auth/request":
-        raise _Garbled(f"greeting {kind}")
-
-
-def _session_error(exc: Exception, *, queued: bool) -> ProviderError:
-    """Return the error for a session that broke off (`queued`: after bgapi took originate)."""
-    if isinstance(exc, _Garbled):
-        return PermanentProviderError(
-            "freeswitch: answer is not event-socket framing", cause="malformed_answer"
-        )
-    if isinstance(exc, TimeoutError):
-        return lost("freeswitch", "timed out", "timeout", queued=queued, step="accepted")
-    return lost("freeswitch", "connection lost", "connection_error", queued=queued, step="accepted")
+        raise Garbled(f"greeting {kind}")
 
 
 def _job_uuid(reply: str) -> str:
@@ -390,18 +330,9 @@ def _job_uuid(reply: str) -> str:
         )
     match = re.fullmatch(r"\+OK Job-UUID: ([A-Za-z0-9-]{1,64})", reply.strip())
     if not match:
-        raise _Garbled(reply[:80])
+        raise Garbled(reply[:80])
     # Versions that ignore the Job-UUID header name their own job; follow the reply.
     return match.group(1)
-
-
-def _exit(esl: _Connection, wait: float) -> None:
-    # Courtesy only: the outcome is already known, so a failing exit changes nothing.
-    try:
-        esl.send("exit\n\n")
-        esl.reply(time.monotonic() + wait)
-    except (OSError, _Closed, _Garbled):
-        pass
 
 
 def _result(body: bytes, job_uuid: str) -> OriginateResult:

@@ -142,10 +142,20 @@ class HTTPProvider(Provider):
             raise ProviderConfigError(errors)
         return values
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; raise typed errors for anything but a 2xx answer."""
+    def request(
+        self, method: str, path: str, *, not_found_is_answer: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request; raise typed errors for anything but a 2xx answer.
+
+        `path` is appended to base_url as it is (adapters' paths start with "/"); an
+        absolute http(s) URL is used instead. With `not_found_is_answer` a 404 is returned
+        too: to a status query it is the provider saying it has no such call, an answer
+        the caller acts on, while timeouts and every other status (a redirect included)
+        fail as usual.
+        """
         response = self.exchange(method, path, **kwargs)
-        self.raise_for_status(response)
+        if not (not_found_is_answer and response.status_code == 404):
+            self.raise_for_status(response)
         return response
 
     def exchange(self, method: str, path: str, **kwargs: Any) -> requests.Response:

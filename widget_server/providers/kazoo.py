@@ -306,14 +306,18 @@ class KazooProvider(HTTPProvider):
         return None
 
     def _cdr(self, cdr_id: str) -> dict[str, Any]:
-        try:
-            body = self._send("GET", self._account_path("cdrs", quote(cdr_id, safe="")))
-        except PermanentProviderError as exc:
-            if exc.cause != "http_404":
-                raise
+        response = self.request(
+            "GET",
+            self._account_path("cdrs", quote(cdr_id, safe="")),
+            headers=self._auth_header(),
+            not_found_is_answer=True,
+        )
+        if response.status_code == 404:
+            # Never "not placed": the history named this CDR, so the call happened.
             raise PermanentProviderError(
                 f"{self.name}: the call's CDR is not found", cause="unknown_call"
-            ) from None
+            )
+        body = self._envelope(response)
         if not isinstance(body["data"], dict):
             raise self.malformed()
         return body["data"]
@@ -329,8 +333,14 @@ class KazooProvider(HTTPProvider):
         return "/".join((f"/{self.settings['api_version']}/accounts/{account}", *parts))
 
     def _send(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
-        headers = {"X-Auth-Token": self.settings["auth_token"]}
-        response = self.request(method, path, json=payload, headers=headers)
+        response = self.request(method, path, json=payload, headers=self._auth_header())
+        return self._envelope(response)
+
+    def _auth_header(self) -> dict[str, str]:
+        return {"X-Auth-Token": self.settings["auth_token"]}
+
+    def _envelope(self, response: requests.Response) -> dict[str, Any]:
+        """Return a success envelope's body; anything else is an unreadable answer."""
         body = self.json(response)
         if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
             raise self.malformed()

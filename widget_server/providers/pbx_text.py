@@ -1,20 +1,18 @@
-"""Settings checks, allow-lists, text encoding and session errors of the socket PBX adapters.
+"""Settings checks, allow-lists and text encoding of the socket PBX adapters.
 
 Asterisk (AMI) and FreeSWITCH (event socket) both take one line-based command per
-attempt over a short TCP session: every value is either matched against an allow-list or
-percent-encoded, so no separator of the PBX's parsers can reach it.
+attempt over a short TCP session (socket_base): every value is either matched against an
+allow-list or percent-encoded, so no separator of the PBX's parsers can reach it.
 """
 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
-from ..core.egress import DestinationRefused
-from .base import PermanentProviderError, Provider, ProviderError, RetryableProviderError
+from .base import PermanentProviderError
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unsafe_text
 from .numbers import E164_RE
 
@@ -123,46 +121,3 @@ def ring_timeout(provider: str, timeout: object) -> int:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
         raise PermanentProviderError(f"{provider}: bad ring timeout", cause="invalid_parameter")
     return timeout
-
-
-class SocketProvider(Provider):
-    """A PBX reached over one TCP session per request, at the `host` and `port` settings."""
-
-    default_port: ClassVar[int]
-
-    @classmethod
-    def endpoints(cls, settings: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
-        host, port = settings.get("host"), settings.get("port", cls.default_port)
-        if not isinstance(host, str) or not host or isinstance(port, bool):
-            return {}
-        return {"host": (host, port)} if isinstance(port, int) else {}
-
-    @classmethod
-    def destination(cls, settings: Mapping[str, Any]) -> tuple[str, ...]:
-        host = str(settings.get("host") or "").lower().rstrip(".")
-        return (cls.name, host, str(settings.get("port", cls.default_port)))
-
-    def connect(self) -> socket.socket:
-        """Open the TCP connection to the PBX, to an address the egress policy allows."""
-        try:
-            return self.egress.connect(
-                str(self.settings["host"]),
-                int(self.settings["port"]),
-                float(self.settings["connect_timeout"]),
-            )
-        except DestinationRefused:
-            raise PermanentProviderError(
-                f"{self.name}: the host is not a public address this server may call",
-                cause="destination_refused",
-            ) from None
-
-
-def lost(provider: str, what: str, cause: str, *, queued: bool, step: str) -> ProviderError:
-    """Return the error for a session cut short, before or after the PBX took the originate."""
-    if queued:
-        # The PBX took the originate (`step` says how): the agent may be ringing, so retrying
-        # could ring them twice.
-        return PermanentProviderError(
-            f"{provider}: {what} after the originate was {step}", cause="originate_unconfirmed"
-        )
-    return RetryableProviderError(f"{provider}: {what}", cause=cause)

@@ -13,8 +13,10 @@ Twilio has no caller name or custom metadata on outbound calls, so callee_id_nam
 are not sent. TwiML is
 built with ElementTree, so every value is XML-escaped.
 
-Events: the agent leg's callbacks carry our CallSid; the visitor leg's carry its own CallSid
-and ``ParentCallSid`` (ours). Each maps to at most one status (see AGENT_LEG, VISITOR_LEG).
+Events: form-encoded status callbacks, each with a valid ``X-Twilio-Signature`` (HMAC-SHA1
+under the auth token over the URL Twilio called and the sorted POST parameters). The agent
+leg's callbacks carry our CallSid; the visitor leg's carry its own CallSid and
+``ParentCallSid`` (ours). Each maps to at most one status (see AGENT_LEG, VISITOR_LEG).
 
 Settings:
     account_sid      required, AC + 32 hex digits
@@ -48,6 +50,9 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    EventRefused,
+    EventRequest,
+    EventUnreadable,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -67,6 +72,8 @@ SETTINGS = (
     "read_timeout",
 )
 EVENTS = ("initiated", "ringing", "answered", "completed")
+# The status callback fields without which a callback says nothing.
+CALLBACK_REQUIRED = ("CallSid", "CallStatus")
 ACCOUNT_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
 CALL_SID_RE = re.compile(r"CA[0-9a-fA-F]{32}")
 TOKEN_RE = re.compile(r"[\x21-\x7e]{1,256}")
@@ -102,6 +109,7 @@ class TwilioProvider(HTTPProvider):
     supports_cancel = True
     supports_call_status = True  # by call sid
     default_base_url = "https://api.twilio.com"
+    event_status_field = "CallStatus"
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,12 +194,14 @@ class TwilioProvider(HTTPProvider):
             return super().call_status(provider_call_id, idempotency_key)
         if not CALL_SID_RE.fullmatch(provider_call_id):
             raise PermanentProviderError(f"{self.name}: not a call sid", cause="invalid_call_id")
-        response = self.exchange(
-            "GET", f"{self._calls_path()}/{provider_call_id}.json", auth=self._auth()
+        response = self.request(
+            "GET",
+            f"{self._calls_path()}/{provider_call_id}.json",
+            auth=self._auth(),
+            not_found_is_answer=True,
         )
         if response.status_code == 404:
             return CallState(placed=False)
-        self.raise_for_status(response)
         answer = self.json(response)
         mapped = AGENT_LEG.get(str(answer.get("status"))) if isinstance(answer, dict) else None
         if mapped is None:
@@ -200,6 +210,28 @@ class TwilioProvider(HTTPProvider):
         return CallState(
             True, ProviderEvent(status, provider_call_id=provider_call_id, cause=cause)
         )
+
+    def authenticate_event(self, request: EventRequest) -> None:
+        """Refuse a status callback whose X-Twilio-Signature does not verify."""
+        token = str(self.settings["auth_token"])
+        signature = request.header("X-Twilio-Signature")
+        if not verify_signature(token, request.url, request.form, signature):
+            raise EventRefused(
+                "X-Twilio-Signature does not verify", reason="twilio_signature_invalid"
+            )
+
+    def event_payload(self, request: EventRequest) -> Mapping[str, Any]:
+        """Return a status callback's form; refuse one without a call sid and a status."""
+        form = request.form
+        missing = {name: "required" for name in CALLBACK_REQUIRED if not form.get(name)}
+        if missing:
+            raise EventUnreadable("The status callback is incomplete.", missing)
+        if not CALL_SID_RE.fullmatch(form["CallSid"]):
+            raise EventUnreadable(
+                "The status callback is not valid.",
+                {"CallSid": "must be CA followed by 32 hexadecimal digits"},
+            )
+        return form
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map one Twilio status callback (agent or visitor leg) to at most one status."""

@@ -2,6 +2,8 @@
 
 Every request is signed with the widget's secret in the one scheme of core/signing.py
 (`X-Widget-Server-Signature: t=<ts>,v1=<hex>`); receivers also dedupe on Idempotency-Key.
+Events the receiver posts to the call's event URL are signed the same way, under the same
+secret, and checked with signing.verify.
 
 With a `status_url` setting, a status query ({"type": "callback.status",
 "idempotency_key", "call_id"}, signed the same way, POSTed there) asks what became of one
@@ -27,6 +29,8 @@ from .base import (
     STATUSES,
     CallRequest,
     CallState,
+    EventRefused,
+    EventRequest,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -97,14 +101,27 @@ class WebhookProvider(HTTPProvider):
             return super().call_status(provider_call_id, idempotency_key)
         payload = {"type": "callback.status", "idempotency_key": key, "call_id": provider_call_id}
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        response = self.exchange("POST", str(url), data=body, headers=self._signed_headers(body))
+        response = self.request(
+            "POST",
+            str(url),
+            data=body,
+            headers=self._signed_headers(body),
+            not_found_is_answer=True,
+        )
         if response.status_code == 404:
             return CallState(placed=False)
-        self.raise_for_status(response)
         events = parse_report(self.json(response))
         if not events:
             raise self.malformed()
         return CallState(placed=True, event=events[0])
+
+    def authenticate_event(self, request: EventRequest) -> None:
+        """Refuse an event whose signature is missing, stale or made with another secret."""
+        signature = request.header(signing.HEADER)
+        if not signing.verify(str(self.settings["secret"]), signature, request.raw):
+            raise EventRefused(
+                "signature missing, stale or wrong", reason="webhook_signature_invalid"
+            )
 
     def _signed_headers(self, body: bytes) -> dict[str, str]:
         """The JSON content type and the signature of `body`, timestamped now."""
