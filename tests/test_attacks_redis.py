@@ -100,6 +100,8 @@ def two_processes(
             "WIDGET_SERVER_SUBMIT_LIMIT_PER_PREFIX": "100000 per minute",
             "WIDGET_SERVER_SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "100000 per minute",
             "WIDGET_SERVER_SUBMIT_LIMIT_PER_WIDGET": "100000 per minute",
+            "WIDGET_SERVER_ESCALATE_AFTER_ACCEPTED": "100000 per minute",
+            "WIDGET_SERVER_ESCALATE_AFTER_SOURCES": "100000 per minute",
         }
         processes: list[tuple[subprocess.Popen[bytes], str, Path]] = []
         try:

@@ -68,6 +68,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         "WIDGET_SERVER_SUBMIT_LIMIT_PER_PREFIX": "100000 per minute",
         "WIDGET_SERVER_SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP": "100000 per minute",
         "WIDGET_SERVER_SUBMIT_LIMIT_PER_WIDGET": "100000 per minute",
+        # 200 submissions on one widget: never under pressure, no human check is asked.
+        "WIDGET_SERVER_ESCALATE_AFTER_ACCEPTED": "100000 per minute",
+        "WIDGET_SERVER_ESCALATE_AFTER_SOURCES": "100000 per minute",
         "WIDGET_SERVER_LOG_FORMAT": "text",
     }
     app = create_app(
