@@ -59,6 +59,12 @@ def human_check(widget: Widget) -> Mapping[str, Any]:
     return BUILT_IN_CHECK if under_pressure(widget) else {}
 
 
+def put_under_pressure(widget: Widget) -> None:
+    """Ask every submission to the widget for a human check for ESCALATE_HOLD_SECONDS."""
+    _storage().incr(_flag(widget.id), int(current_app.config["ESCALATE_HOLD_SECONDS"]))
+    log.warning("widget=%s under pressure: human checks required", widget.id)
+
+
 def count_accepted(widget: Widget, client: str) -> None:
     """Count an accepted submission; put the widget under pressure when it passes a bound."""
     config = current_app.config
@@ -79,8 +85,7 @@ def count_accepted(widget: Widget, client: str) -> None:
         )
         over = not all(accepted) or not all(sources)
         if over and not under_pressure(widget):
-            _storage().incr(_flag(widget.id), int(config["ESCALATE_HOLD_SECONDS"]))
-            log.warning("widget=%s under pressure: human checks required", widget.id)
+            put_under_pressure(widget)
     except Exception as exc:
         # The callback is already accepted; a lost count only delays the escalation.
         log.error("pressure count failed: %s", exc.__class__.__name__)
