@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from .. import providers
 from ..core import egress
 from ..core.errors import BadRequest, Forbidden, NotFound
-from ..core.models import Callback
-from ..core.tokens import TokenRefused, Tokens, tokens
-from ..providers import EventRefused, EventRequest, EventUnreadable
+from ..core.models import Callback, Widget
+from ..core.tokens import EventRef, TokenRefused, Tokens, tokens
+from ..providers import EventRefused, EventRequest, EventUnreadable, Provider
 from . import lifecycle
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,36 @@ def receive(
     enqueue_dial: Callable[[str, int, float], None],
 ) -> Received:
     """Authenticate, parse and record one provider event; raise a 4xx error otherwise."""
+    ref = _event_ref(tokens, incoming)
+    callback = session.get(Callback, ref.callback_id)
+    if callback is None:
+        raise NotFound("No such callback.")
+    provider = _authenticated_provider(callback.widget, ref, incoming)
+    try:
+        payload = provider.event_payload(incoming)
+    except EventUnreadable as unreadable:
+        raise BadRequest(unreadable.message, fields=unreadable.fields) from None
+    reported = provider.parse_event(payload)
+    if not reported:
+        reported_status = str(payload.get(provider.event_status_field))
+        lifecycle.record_unknown(session, callback.id, ref.attempt, provider.name, reported_status)
+        return Received(applied=False, known=False)
+    outcomes = [
+        lifecycle.record_event(
+            session,
+            callback.id,
+            ref.attempt,
+            event,
+            source=provider.name,
+            enqueue_dial=enqueue_dial,
+        )
+        for event in reported
+    ]
+    return Received(applied=any(o is not None and o.applied for o in outcomes), known=True)
+
+
+def _event_ref(tokens: Tokens, incoming: IncomingEvent) -> EventRef:
+    """Read the signed reference of the event URL, made for this provider; 403 otherwise."""
     try:
         ref = tokens.read_event_ref(incoming.ref)
     except TokenRefused as refusal:
@@ -82,10 +112,11 @@ def receive(
             "refused a provider event: made for %s, posted as %s", ref.provider, incoming.provider
         )
         raise Forbidden(FORBIDDEN_MESSAGE, reason="event_wrong_provider")
-    callback = session.get(Callback, ref.callback_id)
-    if callback is None:
-        raise NotFound("No such callback.")
-    widget = callback.widget
+    return ref
+
+
+def _authenticated_provider(widget: Widget, ref: EventRef, incoming: IncomingEvent) -> Provider:
+    """Build the widget's provider and let it authenticate the event; 403 otherwise."""
     if widget.provider != ref.provider:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="event_wrong_provider")
     try:
@@ -99,24 +130,4 @@ def receive(
     except EventRefused as refusal:
         log.warning("refused a %s event: %s", provider.name, refusal)
         raise Forbidden(FORBIDDEN_MESSAGE, reason=refusal.reason) from None
-    try:
-        payload = provider.event_payload(incoming)
-    except EventUnreadable as unreadable:
-        raise BadRequest(unreadable.message, fields=unreadable.fields) from None
-    reported = provider.parse_event(payload)
-    if not reported:
-        reported_status = str(payload.get(provider.event_status_field))
-        lifecycle.record_unknown(session, callback.id, ref.attempt, provider.name, reported_status)
-        return Received(applied=False, known=False)
-    applied = False
-    for event in reported:
-        outcome = lifecycle.record_event(
-            session,
-            callback.id,
-            ref.attempt,
-            event,
-            source=provider.name,
-            enqueue_dial=enqueue_dial,
-        )
-        applied = applied or bool(outcome and outcome.applied)
-    return Received(applied=applied, known=True)
+    return provider

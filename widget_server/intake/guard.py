@@ -60,51 +60,51 @@ def hit_limits(widget: Widget, e164: str, client: str) -> None:
     budgets of the account and of the server. A widget's own limits count beside the
     server's, never instead of them.
     """
-    config = current_app.config
-    prefix = e164[: 1 + int(config["PREFIX_DIGITS"])]
-    minutes = max(1, round(widget.timeout / 60 + float(config["ESTIMATED_CALL_MINUTES"])))
-    own_and_server = {
-        "per_number": _limits(widget, "per_number", ("number", e164)),
-        "per_prefix": _limits(widget, "per_prefix", ("prefix", prefix)),
-        "per_widget": _limits(widget, "per_widget", ("widget", widget.id)),
-        "distinct_numbers_per_ip": _limits(widget, "distinct_numbers_per_ip", ("distinct", client)),
-    }
-    checks = [
-        *((limit, key, 1, "number_rate_limited") for limit, key in own_and_server["per_number"]),
-        *((limit, key, 1, "prefix_rate_limited") for limit, key in own_and_server["per_prefix"]),
-        *((limit, key, 1, "widget_rate_limited") for limit, key in own_and_server["per_widget"]),
-        (
-            config["ACCOUNT_DAILY_CALL_BUDGET"],
-            ("account-calls", widget.account_id),
-            1,
-            "account_budget",
-        ),
-        (config["DAILY_CALL_BUDGET"], ("server-calls",), 1, "server_budget"),
-        (config["DAILY_MINUTE_BUDGET"], ("server-minutes",), minutes, "minute_budget"),
-    ]
-    # A number this client has not asked for this hour counts as one more distinct one:
-    # the "pair" gate opens onto the distinct-numbers limit only the first time.
-    distinct = [
-        item
-        for limit, key in own_and_server["distinct_numbers_per_ip"]
-        for item in _items(limit, key, 1)
-    ]
-    hits: list[Hit] = [
-        (PAIR, ("pair", client, e164), 1, None, len(distinct)),
-        *((item, key, cost, "distinct_numbers", 0) for item, key, cost in distinct),
-    ]
-    for limit, key, cost, reason in checks:
-        hits += [(item, key, cost, reason, 0) for item, key, cost in _items(limit, key, cost)]
-    refused = _count(hits)
+    refused = _count([*_distinct_hits(widget, e164, client), *_hits(widget, e164)])
     if refused is None:
         return
     if refused.endswith("budget"):
         log.warning(
-            "budget reached (%s): widget=%s paused until the window frees up",
-            refused,
-            widget.id,
+            "budget reached (%s): widget=%s paused until the window frees up", refused, widget.id
         )
     raise TooManyRequests(reason=refused)
+
+
+def _distinct_hits(widget: Widget, e164: str, client: str) -> list[Hit]:
+    # A number this client has not asked for this hour counts as one more distinct one:
+    # the "pair" gate opens onto the distinct-numbers limit only the first time.
+    distinct = [
+        item
+        for limit, key in _limits(widget, "distinct_numbers_per_ip", ("distinct", client))
+        for item in _items(limit, key, 1)
+    ]
+    return [
+        (PAIR, ("pair", client, e164), 1, None, len(distinct)),
+        *((item, key, cost, "distinct_numbers", 0) for item, key, cost in distinct),
+    ]
+
+
+def _hits(widget: Widget, e164: str) -> list[Hit]:
+    config = current_app.config
+    prefix = e164[: 1 + int(config["PREFIX_DIGITS"])]
+    minutes = max(1, round(widget.timeout / 60 + float(config["ESTIMATED_CALL_MINUTES"])))
+    checks = [
+        *((limit, key, 1, "number_rate_limited") for limit, key in _limits(
+            widget, "per_number", ("number", e164))),
+        *((limit, key, 1, "prefix_rate_limited") for limit, key in _limits(
+            widget, "per_prefix", ("prefix", prefix))),
+        *((limit, key, 1, "widget_rate_limited") for limit, key in _limits(
+            widget, "per_widget", ("widget", widget.id))),
+        (config["ACCOUNT_DAILY_CALL_BUDGET"], ("account-calls", widget.account_id), 1,
+         "account_budget"),
+        (config["DAILY_CALL_BUDGET"], ("server-calls",), 1, "server_budget"),
+        (config["DAILY_MINUTE_BUDGET"], ("server-minutes",), minutes, "minute_budget"),
+    ]  # fmt: skip
+    return [
+        (item, key, cost, reason, 0)
+        for limit, key, cost, reason in checks
+        for item, _key, _cost in _items(limit, key, cost)
+    ]
 
 
 PAIR = parse("1 per hour")
