@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.base import FakeHTTPServer, json_response
+from tests.fakes.twilio import _error  # Twilio's one error body, for both resources
 
 ACCOUNT_SID = "AC" + "fedcba9876543210" * 2
 AUTH_TOKEN = "e" * 32
@@ -22,13 +23,6 @@ FROM_NUMBER = "+14155550111"
 MESSAGES_RE = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json")
 E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
 PARAMS = {"To", "From", "Body"}
-
-
-def _error(status: int, code: int, message: str) -> Response:
-    more_info = f"https://www.twilio.com/docs/errors/{code}"
-    return json_response(
-        status, {"code": code, "message": message, "more_info": more_info, "status": status}
-    )
 
 
 class Fake(FakeHTTPServer):
