@@ -190,6 +190,18 @@ def test_a_silenced_request_answers_in_the_shape_of_a_real_one(
     assert [call.visitor_e164 for call in placed] == [REAL_E164]
 
 
+def test_a_bot_with_a_bad_number_or_token_is_refused_as_a_person_is(
+    app: Flask, placed: list
+) -> None:
+    widget_id = counting_widget(app)
+    for body in ({"phone": "+1 900 555 0199"}, {"phone": REAL, "token": "forged"}):
+        person = submit(app, widget_id, **body)
+        bot = submit(app, widget_id, **body, website="https://spam.example")
+        assert person.status_code == bot.status_code == 422
+        assert person.get_json() == bot.get_json()
+    assert callbacks(app) == [] and placed == []
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_repeats_of_a_silenced_number_meet_the_limits_of_a_real_one(
     app: Flask, placed: list, kind: str
