@@ -222,7 +222,9 @@ def cancel(
     if callback.status not in NOT_YET_DIALING:
         session.rollback()
         return CancelResult.TOO_LATE, callback
-    apply_status(session, callback, Status.CANCELED, source="visitor", cause="visitor_canceled")
+    apply_status(
+        session, callback, Status.CANCELED, source="visitor", cause=live_status.VISITOR_CANCELED
+    )
     session.commit()
     log.info("canceled callback=%s by the visitor", callback.id)
     return CancelResult.CANCELED, callback
