@@ -2,7 +2,7 @@
 
 gunicorn runs with the production config (deploy/gunicorn.conf.py: gthread workers) and
 one worker unless told otherwise, on a fresh SQLite database. The run measures the widget
-config's p50/p99 with no stream open, then opens `--streams` streams of a honeypot decoy
+config's p50/p99 with no stream open, then opens `--streams` streams of a honeypot hit
 from 127.0.0.1 at once and measures again from 127.0.0.2 while they are open; it prints
 how the streams were answered and the p99 ratio against the baseline of the same run.
 
@@ -75,7 +75,7 @@ def main() -> None:
     ) as server:
         config_latencies(server, 10)  # warm up
         baseline = config_latencies(server, args.requests, timeout=args.timeout)
-        path = server.decoy_status_path()
+        path = server.honeypot_status_path()
         with closing_all() as opened:
             started = time.monotonic()
             opened.extend(open_streams(server.port, path, [ATTACKER] * args.streams, 2.0))

@@ -73,8 +73,8 @@ class Server:
         finally:
             connection.close()
 
-    def decoy_status_path(self) -> str:
-        """Submit with the honeypot filled in; return the decoy's status path."""
+    def honeypot_status_path(self) -> str:
+        """Submit with the honeypot filled in; return the status path it was answered."""
         status, _headers, body = self.request("GET", f"/v1/widgets/{self.widget_id}/config")
         assert status == 200, body
         token = json.loads(body)["token"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -84,16 +86,19 @@ def test_status_of_unknown_or_forged_tokens_is_404(client: FlaskClient) -> None:
     assert client.get("/v1/callbacks/IjEyMyI.forged").get_json()["error"] == "not_found"
 
 
-def test_honeypot_gets_a_success_shaped_answer_and_nothing_happens(
+def test_honeypot_gets_a_success_shaped_answer_and_is_never_dialled(
     app: Flask, client: FlaskClient, widget_id: str
 ) -> None:
+    app.extensions["clock"].set(datetime.now(UTC))  # its visitor's view stays at "queued"
     response = submit_json(client, widget_id, website="http://spam.example")
     assert response.status_code == 202
     body = response.get_json()
     assert set(body) == {"id", "status", "status_url"} and body["status"] == "queued"
     assert client.get(body["status_url"]).get_json()["status"] == "queued"
-    assert run_jobs(app) == 0
-    assert callbacks(app) == []
+    assert run_jobs(app) == 0  # no dial job was queued
+    [callback] = callbacks(app)  # stored for the owner as what it is
+    assert (callback.id, callback.status, callback.cause) == (body["id"], "rejected", "honeypot")
+    assert callback.attempts == 0 and callback.provider_call_id is None
 
 
 def test_extra_metadata_and_page_are_stored(app: Flask, client: FlaskClient, widget_id: str):

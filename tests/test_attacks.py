@@ -177,7 +177,13 @@ def test_opted_out_and_blocked_numbers_look_accepted_and_are_never_called(
     for number in ("+1 201 555 0123", "+1 201 555 0991", "+1 201 555 0150"):
         assert post(app, widget_id, number) == 202
     run_jobs(app)
-    assert calls == [] and callbacks(app) == []
+    assert calls == []
+    # Stored for the owner, each with its cause, and never dialled.
+    assert [(c.visitor_number, c.status, c.cause, c.attempts) for c in callbacks(app)] == [
+        ("+12015550123", "rejected", "opted_out", 0),
+        ("+12015550991", "rejected", "blocked_prefix", 0),
+        ("+12015550150", "rejected", "blocked_number", 0),
+    ]
 
 
 def test_blocked_addresses_are_refused(app: Flask, calls: list) -> None:
@@ -355,7 +361,8 @@ def test_a_filled_honeypot_looks_accepted_and_places_no_call(app: Flask, calls: 
     )
     assert response.status_code == 202 and response.get_json()["status"] == "queued"
     run_jobs(app)
-    assert calls == [] and callbacks(app) == []
+    assert calls == []
+    assert [(c.status, c.cause) for c in callbacks(app)] == [("rejected", "honeypot")]
 
 
 def test_a_reached_budget_refuses_everything_until_its_window_frees_up(

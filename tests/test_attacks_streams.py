@@ -1,4 +1,4 @@
-"""Attack: hold the web server's threads with live status streams of a honeypot's decoy.
+"""Attack: hold the web server's threads with live status streams of a honeypot hit.
 
 Over real HTTP, against gunicorn with the production config (gthread workers) and a queue
 consumer placing calls through the webhook provider: one address opens 200 streams, then
@@ -57,13 +57,13 @@ def test_the_production_config_serves_streams_on_threads() -> None:
     assert config["threads"] > PER_WORKER  # the caps leave threads for other requests
 
 
-def test_two_hundred_decoy_streams_neither_hold_the_server_nor_place_a_call(
+def test_two_hundred_streams_of_a_bot_neither_hold_the_server_nor_place_a_call(
     attacked: tuple[Server, Ledger],
 ) -> None:
     server, ledger = attacked
     config_latencies(server, 10)  # warm up
     baseline = percentile(config_latencies(server, 100), 0.99)
-    path = server.decoy_status_path()
+    path = server.honeypot_status_path()
 
     with closing_all() as opened:
         started = time.monotonic()
@@ -97,12 +97,13 @@ def test_two_hundred_decoy_streams_neither_hold_the_server_nor_place_a_call(
         assert visitor.status == 503
         assert server.request("GET", path, "127.0.0.3")[0] == 200
 
-        # A decoy's stream ends as a queued callback's does, after LIVE_STREAM_SECONDS.
+        # The bot's callback rings its agent for the widget's timeout (20 s), longer than
+        # a stream lasts: its streams end as a ringing call's do, after LIVE_STREAM_SECONDS.
         held = [stream for stream in [*attack, *spread] if stream.status == 200]
         first = held[0]
         body = first.read_to_end(STREAM_SECONDS + 10)
         assert time.monotonic() - first.opened_at <= STREAM_SECONDS + 3
-        assert body.count(b"event: status") == 1 and b'"status": "queued"' in body
+        assert b'"status": "agent_ringing"' in body and b'"terminal": true' not in body
         for stream in held:
             stream.read_to_end(5)
         # Their slots are free again once they ended.
@@ -114,6 +115,7 @@ def test_two_hundred_decoy_streams_neither_hold_the_server_nor_place_a_call(
     engine = create_engine(server.database_url)
     try:
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT count(*) FROM callbacks")).scalar() == 0
+            stored = connection.execute(text("SELECT status, cause FROM callbacks")).all()
+        assert [tuple(row) for row in stored] == [("rejected", "honeypot")]  # for the owner
     finally:
         engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -115,9 +116,10 @@ def test_cross_site_form_post_is_forbidden(app: Flask, client: FlaskClient, widg
     assert callbacks(app) == []
 
 
-def test_honeypot_looks_like_success_and_nothing_is_stored(
+def test_honeypot_looks_like_success_and_is_never_dialled(
     app: Flask, client: FlaskClient, widget_id: str
 ) -> None:
+    app.extensions["clock"].set(datetime.now(UTC))  # its visitor's view stays at "queued"
     _, fields = get_form(client, widget_id)
     response = client.post(
         f"/w/{widget_id}",
@@ -126,7 +128,8 @@ def test_honeypot_looks_like_success_and_nothing_is_stored(
     )
     assert response.status_code == 303
     assert "Request received" in client.get(response.headers["Location"]).get_data(as_text=True)
-    assert callbacks(app) == []
+    assert run_jobs(app) == 0
+    assert [(c.status, c.cause) for c in callbacks(app)] == [("rejected", "honeypot")]
 
 
 def test_bad_form_fields_are_friendly(client: FlaskClient, widget_id: str) -> None:

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,22 +178,28 @@ def test_cancel_needs_a_json_body(app: Flask) -> None:
     assert callbacks(app)[0].status == "queued"
 
 
-def decoy_status_url(client: FlaskClient, widget_id: str) -> str:
-    response = submit_json(client, widget_id, website="http://spam.example")
+def silenced_status_url(
+    app: Flask, client: FlaskClient, widget_id: str, phone: str = VALID_US
+) -> str:
+    """Submit with the honeypot filled in, the clock held, so its visitor sees it queued."""
+    app.extensions["clock"].set(datetime.now(UTC))  # a real call waiting for its dial job
+    response = submit_json(client, widget_id, phone=phone, website="http://spam.example")
     assert response.status_code == 202
     return str(response.get_json()["status_url"]).removeprefix("http://localhost")
 
 
-def test_a_honeypot_decoy_streams_and_cancels_like_a_real_callback(app: Flask) -> None:
+def test_a_honeypot_hit_streams_and_cancels_like_a_real_callback(app: Flask) -> None:
     client = app.test_client()
     widget_id = add_widget(app)
-    status_url = decoy_status_url(client, widget_id)
+    status_url = silenced_status_url(app, client, widget_id)
     body = client.get(status_url + "/events").get_data(as_text=True)
     assert "event: status" in body and '"status": "queued"' in body
     response = client.post(status_url + "/cancel", json={})
     assert response.status_code == 200
     assert response.get_json()["status"] == "canceled"
-    assert callbacks(app) == []
+    assert client.get(status_url).get_json()["status"] == "canceled"
+    [callback] = callbacks(app)  # stored for the owner as it is, never dialled
+    assert (callback.status, callback.cause, callback.attempts) == ("rejected", "honeypot", 0)
 
 
 def _timed_stream(client: FlaskClient, path: str, **headers: str) -> tuple[float, str]:
@@ -217,19 +224,20 @@ def test_a_terminal_status_ends_the_stream_at_once(app: Flask) -> None:
     assert app.extensions[EXTENSION].open_count() == 0
 
 
-def test_a_decoy_streams_as_a_queued_callback_does_and_ends_no_later(app: Flask) -> None:
+def test_a_silenced_callback_streams_as_a_queued_one_does_and_ends_no_later(app: Flask) -> None:
     client = app.test_client()
     widget_id = add_widget(app)
     real_seconds, real = _timed_stream(client, queued(client, widget_id) + "/events")
-    decoy_seconds, decoy = _timed_stream(client, decoy_status_url(client, widget_id) + "/events")
+    silenced_path = silenced_status_url(app, client, widget_id, "+1 201 555 0124") + "/events"
+    silenced_seconds, silenced = _timed_stream(client, silenced_path)
 
     def shape(body: str) -> list[str]:
         return [line.split(":")[0] for line in body.splitlines() if line]
 
-    assert shape(decoy) == shape(real) == ["retry", "id", "event", "data"]
-    assert "id: 0.queued" in decoy and '"terminal": false' in decoy
-    assert 1 <= decoy_seconds <= real_seconds + 0.3  # both end after LIVE_STREAM_SECONDS
-    assert decoy_seconds < 1.5
+    assert shape(silenced) == shape(real) == ["retry", "id", "event", "data"]
+    assert "id: 0.queued" in silenced and '"terminal": false' in silenced
+    assert 1 <= silenced_seconds <= real_seconds + 0.3  # both end after LIVE_STREAM_SECONDS
+    assert silenced_seconds < 1.5
 
 
 @pytest.fixture
@@ -245,7 +253,7 @@ def capped(make_app: Callable[..., Flask]) -> Flask:
 def test_streams_past_a_clients_cap_get_429_and_past_the_workers_cap_503(capped: Flask) -> None:
     client = capped.test_client()
     widget_id = add_widget(capped)
-    events_path = decoy_status_url(client, widget_id) + "/events"
+    events_path = silenced_status_url(capped, client, widget_id) + "/events"
 
     def open_stream(address: str) -> Any:
         return client.get(
@@ -357,15 +365,16 @@ def test_cancel_without_javascript_once_dialing_says_too_late(app: Flask) -> Non
     assert callbacks(app)[0].status == "agent_ringing"
 
 
-def test_a_decoy_cancels_without_javascript_too(app: Flask) -> None:
+def test_a_silenced_callback_cancels_without_javascript_too(app: Flask) -> None:
     client = app.test_client()
     widget_id = add_widget(app)
-    status_url = decoy_status_url(client, widget_id)
+    status_url = silenced_status_url(app, client, widget_id)
     action, token = cancel_form(status_page(client, widget_id, status_url))
     done = client.post(action, data={"cancel_token": token}, headers={"Origin": SERVER})
-    assert done.status_code == 303
-    assert "canceled" in client.get(done.headers["Location"]).get_data(as_text=True)
-    assert callbacks(app) == []
+    assert done.status_code == 303 and done.headers["Location"].endswith(status_url.split("/")[-1])
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "canceled" in after and 'name="cancel_token"' not in after
+    assert [c.status for c in callbacks(app)] == ["rejected"]
 
 
 def test_a_cancel_token_is_bound_to_its_callback(app: Flask) -> None:

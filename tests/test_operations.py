@@ -31,7 +31,8 @@ def test_metrics_count_requests_callbacks_refusals_and_provider_calls(
     widget_id = add_widget(app)
     assert submit_json(client, widget_id).status_code == 202
     assert submit_json(client, widget_id, phone="+44 20 7946 0958").status_code == 422
-    assert submit_json(client, widget_id, website="bot").status_code == 202
+    honeypot = submit_json(client, widget_id, phone="+1 201 555 0124", website="bot")
+    assert honeypot.status_code == 202
     run_jobs(app)
     body = scrape(client)
     assert 'widget_server_refusals_total{reason="region_not_allowed"}' in body

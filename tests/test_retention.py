@@ -175,8 +175,12 @@ def test_limits_and_opt_outs_still_apply_to_erased_numbers(make_app: Callable[..
     with app.app_context():
         blocklist.add(db.session(), "optout", NUMBERS[2])
         db.session().commit()
-    opted_out = submit_json(app.test_client(), widget_id, phone=NUMBERS[2])
-    assert opted_out.status_code == 202  # the usual answer, and nothing stored or dialled
+    silenced = _get(app, _submit(app, widget_id, NUMBERS[2]))  # the usual answer
+    assert (silenced.status, silenced.cause) == ("rejected", "opted_out")
+    # Kept for the owner's history like any callback, and erased like any once old.
+    _age(app, silenced.id, 2)
+    assert app.extensions["jobs"].run_retention() == 1
+    _assert_erased(app, _get(app, silenced.id), NUMBERS[2])
     with app.app_context():
         stored = db.session().scalars(select(Callback.visitor_number)).all()
     assert NUMBERS[2] not in stored

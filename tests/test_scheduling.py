@@ -285,10 +285,16 @@ def test_bookings_pass_the_abuse_checks_at_submission(
     with app.app_context():
         db.session().add(BlockedEntry(kind="optout", value="+12025550199"))
         db.session().commit()
-    # An opted-out number's booking looks booked, and nothing is stored or dialled.
-    decoy = submit_json(client, widget_id, phone="+1 202 555 0199", scheduled_for=MONDAY_NINE_ISO)
-    assert decoy.status_code == 202 and decoy.get_json()["status"] == "scheduled"
-    assert len(callbacks(app)) == 1
+    # An opted-out number's booking looks booked; it is stored rejected and never dialled.
+    silenced = submit_json(
+        client, widget_id, phone="+1 202 555 0199", scheduled_for=MONDAY_NINE_ISO
+    )
+    assert silenced.status_code == 202 and silenced.get_json()["status"] == "scheduled"
+    assert client.get(silenced.get_json()["status_url"]).get_json()["status"] == "scheduled"
+    stored = [(c.status, c.cause, c.scheduled_for is not None) for c in callbacks(app)]
+    assert stored == [("scheduled", None, True), ("rejected", "opted_out", True)]
+    run_until(app, MONDAY_NINE)
+    assert len(recording) == 1  # the first booking only
 
 
 def test_when_a_booking_is_due_an_opt_out_stops_it(

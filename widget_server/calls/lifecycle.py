@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import QueueUnavailable
 from ..core.models import Callback, Widget
-from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
+from ..core.statuses import NOT_YET_DIALING, Status, is_silenced, is_terminal
 from ..providers import ProviderEvent
-from . import leases
+from . import leases, live_status
 from .status_machine import apply_status, event_row, wait_for_retry
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,9 @@ class CancelResult(StrEnum):
     UNKNOWN = "unknown"
 
 
-def cancel(session: Session, callback_id: str) -> tuple[CancelResult, Callback | None]:
+def cancel(
+    session: Session, callback_id: str, now: datetime
+) -> tuple[CancelResult, Callback | None]:
     """Cancel a callback that has no live call (queued, scheduled, waiting for a retry).
 
     Under the row lock, so a dial job deciding at the same moment either sees `canceled`
@@ -212,13 +214,44 @@ def cancel(session: Session, callback_id: str) -> tuple[CancelResult, Callback |
     callback = lock(session, callback_id)
     if callback is None:
         return CancelResult.UNKNOWN, None
+    if is_silenced(callback.status, callback.cause):
+        return _cancel_silenced(session, callback, now), callback
     if callback.status == Status.CANCELED:
         session.rollback()
         return CancelResult.ALREADY_CANCELED, callback
     if callback.status not in NOT_YET_DIALING:
         session.rollback()
         return CancelResult.TOO_LATE, callback
-    apply_status(session, callback, Status.CANCELED, source="visitor", cause="visitor_canceled")
+    apply_status(
+        session, callback, Status.CANCELED, source="visitor", cause=live_status.VISITOR_CANCELED
+    )
     session.commit()
     log.info("canceled callback=%s by the visitor", callback.id)
     return CancelResult.CANCELED, callback
+
+
+def _cancel_silenced(session: Session, callback: Callback, now: datetime) -> CancelResult:
+    """Cancel what a silenced callback shows its visitor; the stored status stays `rejected`.
+
+    Answered as a real cancel is, by the step the visitor sees; the cancel is kept as an
+    event that is never applied, so the visitor's later views show it too.
+    """
+    shown = live_status.visible_step(callback, now).status
+    if shown == Status.CANCELED:
+        session.rollback()
+        return CancelResult.ALREADY_CANCELED
+    if shown not in NOT_YET_DIALING:
+        session.rollback()
+        return CancelResult.TOO_LATE
+    session.add(
+        event_row(
+            callback.id,
+            Status.CANCELED,
+            source="visitor",
+            applied=False,
+            cause=live_status.VISITOR_CANCELED,
+        )
+    )
+    session.commit()
+    log.info("canceled callback=%s by the visitor (refused in silence)", callback.id)
+    return CancelResult.CANCELED

@@ -79,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "OPTOUT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",
     "FORM_TOKEN_MAX_AGE": 2 * 60 * 60,
     "FORM_TOKEN_MIN_AGE": 3,  # seconds a human needs at least to fill the form
+    # A status token (status URL, stream, cancel, status page) answers 404 once its callback
+    # has ended, as its visitor sees it, for longer than this.
+    "STATUS_TOKEN_SECONDS": 24 * 60 * 60,
     # Human checks: where Turnstile and hCaptcha verify tokens, and how long to wait for
     # them (past it the submission is refused: human checks fail closed).
     "TURNSTILE_VERIFY_URL": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
@@ -230,6 +233,7 @@ def _check(app: Flask) -> None:
         "QUEUE_WORKERS",
         "FORM_TOKEN_MAX_AGE",
         "FORM_TOKEN_MIN_AGE",
+        "STATUS_TOKEN_SECONDS",
         "LEASE_SECONDS",
         "RECONCILE_GRACE",
         "MAX_CONTENT_LENGTH",

@@ -46,6 +46,10 @@ TERMINAL = frozenset(
     }
 )
 ACTIVE = frozenset(Status) - TERMINAL
+# Causes of a refusal the visitor is not told of (a bot's filled honeypot, a number on the
+# opt-out or block list): the callback is stored `rejected` with the cause, for the owner,
+# and its visitor sees a call placed and not answered (`calls.live_status`).
+SILENT_REFUSALS = frozenset({"honeypot", "opted_out", "blocked_number", "blocked_prefix"})
 # No call is live in these: a visitor may still cancel, and a dial job may start one.
 NOT_YET_DIALING = frozenset({Status.QUEUED, Status.SCHEDULED, Status.RETRY_WAIT})
 _RANK = {status: rank for rank, status in enumerate(PROGRESS)}
@@ -53,6 +57,11 @@ _RANK = {status: rank for rank, status in enumerate(PROGRESS)}
 
 def is_terminal(status: str) -> bool:
     return status in TERMINAL
+
+
+def is_silenced(status: str, cause: str | None) -> bool:
+    """Say whether a callback was refused in silence (its visitor must not learn it)."""
+    return status == Status.REJECTED and cause in SILENT_REFUSALS
 
 
 def can_move(current: str, new: str) -> bool:

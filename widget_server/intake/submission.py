@@ -1,4 +1,11 @@
-"""Intake: check a visitor's request, store the callback, then queue its signed dial job."""
+"""Intake: check a visitor's request, store the callback, then queue its signed dial job.
+
+A request refused in silence (a bot's filled honeypot, a number on the opt-out or block
+list) runs every check a real one runs, in the same order, with the same refusals and
+limits, and is stored like any callback; only then does it end `rejected` with the reason
+as its cause instead of being queued. The owner sees it so in the history; its visitor
+sees a call that was not answered (`calls.live_status`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..calls import blocklist, leases, scheduling
+from ..calls import blocklist, leases, live_status, scheduling
 from ..calls.queue import DialQueue
 from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
@@ -25,7 +32,7 @@ from ..core.numbers import mask
 from ..core.statuses import Status
 from ..core.tokens import FormToken, TokenRefused, Tokens
 from ..notify import owner_notices
-from . import decoys, guard, human_checks, phone_policy, pressure, utm
+from . import guard, human_checks, phone_policy, pressure, utm
 from .number_hash import number_hash
 
 log = logging.getLogger(__name__)
@@ -96,9 +103,6 @@ class Intake:
 def submit(session: Session, widget: Widget, submission: Submission, intake: Intake) -> Accepted:
     """Run every check, persist the callback, then enqueue its signed dial job."""
     tokens = intake.tokens
-    if submission.honeypot:
-        # Bots get the same answer as people, and nothing is stored or dialled.
-        return _decoy(tokens, widget, "honeypot")
     e164 = _checked_number(widget, submission)
     # Checked before the token is used up, so a visitor can pick another slot and resend.
     booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
@@ -112,21 +116,31 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     # From here on one transaction holds the spent token, the leases and the callback, and
     # a single commit stores them: every outcome below commits the token as used.
     _use_token_once(session, form_token.nonce, widget.id)
-    blocked = blocklist.number_blocked(session, e164)
-    if blocked:
-        session.commit()
-        # Opted-out and blocked numbers look accepted: nobody learns who is on the list.
-        return _decoy(tokens, widget, blocked, e164, booked)
+    silenced = _silent_refusal(session, submission, e164)
     callback = _new_callback(widget, submission, e164, key, booked)
     _hold_lines(session, widget, callback, intake)
-    _persist(session, callback, form_token.nonce)
-    _enqueue(session, callback, intake.queue)
+    _persist(session, callback, form_token.nonce, silenced)
+    if silenced:
+        # Opted-out and blocked numbers and bots look accepted: nobody learns who is on
+        # a list, or that a bot was caught. Nothing is queued, so nothing is dialled.
+        metrics.refused(silenced)
+        log.info("refused widget=%s reason=%s number=%s", widget.id, silenced, mask(e164))
+    else:
+        _enqueue(session, callback, intake.queue)
+        log.info("accepted callback=%s widget=%s number=%s", callback.id, widget.id, mask(e164))
     if intake.browser is not None:  # an API key's calls are its integrator's to budget
+        # Silenced ones too: they look accepted, and a farm of bots is what pressure is for.
         pressure.count_accepted(widget, intake.client)
-    log.info("accepted callback=%s widget=%s number=%s", callback.id, widget.id, mask(e164))
+    waiting = Status.SCHEDULED if booked else Status.QUEUED
     return Accepted(
-        callback.id, callback.status, tokens.issue_status_token(callback.id), scheduled_for=booked
+        callback.id, waiting.value, tokens.issue_status_token(callback.id), scheduled_for=booked
     )
+
+
+def _silent_refusal(session: Session, submission: Submission, e164: str) -> str | None:
+    """Return why this request is refused in silence (a SILENT_REFUSALS cause), else None."""
+    blocked = blocklist.number_blocked(session, e164)  # asked for every request alike
+    return "honeypot" if submission.honeypot else blocked
 
 
 def _checked_number(widget: Widget, submission: Submission) -> str:
@@ -169,16 +183,16 @@ def _idempotency_key(submission: Submission, form_token: FormToken, intake: Inta
 
 def _earlier_answer(session: Session, tokens: Tokens, widget: Widget, key: str) -> Accepted | None:
     """Return the answer given to an earlier submission with this idempotency key, if any."""
-    earlier = session.execute(
-        select(Callback.id, Callback.status, Callback.scheduled_for).where(
-            Callback.widget_id == widget.id, Callback.idempotency_key == key
-        )
+    earlier = session.scalars(
+        select(Callback).where(Callback.widget_id == widget.id, Callback.idempotency_key == key)
     ).first()
     if earlier is None:
         return None
+    # The status its visitor sees: a callback refused in silence answers as a placed one.
+    shown = live_status.visible_step(earlier, clock.now()).status
     return Accepted(
         earlier.id,
-        earlier.status,
+        shown.value,
         tokens.issue_status_token(earlier.id),
         replayed=True,
         scheduled_for=earlier.scheduled_for,
@@ -256,11 +270,18 @@ def _take_leases(
         raise _refused(widget, "destination_busy", e164)
 
 
-def _persist(session: Session, callback: Callback, nonce: str) -> None:
-    """Store the callback with its first event and the spent token, in one commit."""
+def _persist(session: Session, callback: Callback, nonce: str, silenced: str | None) -> None:
+    """Store the callback with its first event and the spent token, in one commit.
+
+    A callback refused in silence is stored too, and ended `rejected` with its cause in the
+    same commit, through the status machine: its leases are freed, the owner is told.
+    """
+    first = callback.status
     session.add(callback)
-    session.add(event_row(callback.id, callback.status, source="server", applied=True))
+    session.add(event_row(callback.id, first, source="server", applied=True))
     owner_notices.callback_created(session, callback)
+    if silenced:
+        apply_status(session, callback, Status.REJECTED, source="server", cause=silenced)
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
         session.commit()
@@ -274,7 +295,7 @@ def _persist(session: Session, callback: Callback, nonce: str) -> None:
         except Conflict:
             pass  # used again meanwhile: spent either way
         raise Conflict(gettext(TOKEN_MESSAGE), reason="idempotency_key_in_flight") from None
-    metrics.CALLBACK_STATUS.labels(callback.status).inc()
+    metrics.CALLBACK_STATUS.labels(first).inc()
 
 
 def _enqueue(session: Session, callback: Callback, queue: DialQueue) -> None:
@@ -304,21 +325,6 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
         log.info("refused widget=%s reason=token_reused", widget_id)
         message = gettext(TOKEN_MESSAGE)
         raise Conflict(message, fields={"token": message}, reason="token_reused") from None
-
-
-def _decoy(
-    tokens: Tokens,
-    widget: Widget,
-    reason: str,
-    e164: str | None = None,
-    booked: datetime | None = None,
-) -> Accepted:
-    metrics.refused(reason)
-    log.info("refused widget=%s reason=%s number=%s", widget.id, reason, mask(e164))
-    decoy = decoys.make(widget.id, e164, booked)
-    # A blocked number's booking looks booked too.
-    status = Status.SCHEDULED if booked else Status.QUEUED
-    return Accepted(decoy.id, status, tokens.issue_status_token(decoy.ref()), scheduled_for=booked)
 
 
 def _refused(widget: Widget, reason: str, e164: str) -> TooManyRequests:

@@ -14,13 +14,13 @@ from ..core import clock
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
 from ..core.tokens import tokens
-from ..intake import decoys, human_checks, idempotency, payloads, pressure
+from ..intake import human_checks, idempotency, payloads, pressure
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
 from . import json_body
 from .limits import per_client_submissions
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
-from .wiring import status_subject, submit_callback, widget_or_404
+from .wiring import callback_for_status_token, submit_callback, widget_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -148,14 +148,10 @@ def create_callback(widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/callbacks/<token>", methods=["GET", "OPTIONS"])
 def callback_status(token: str) -> ResponseReturnValue:
-    callback, decoy, widget = status_subject(token)
-    if decoy is not None:
-        view = decoys.view(decoy, widget)
-    else:
-        assert callback is not None
-        view = visitor_view(callback)
+    callback = callback_for_status_token(token)
+    widget = callback.widget
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
-    response = jsonify(view)
+    response = jsonify(visitor_view(callback, clock.now()))
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "GET")

@@ -15,16 +15,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 
+from ..calls.live_status import visitor_view
 from ..calls.scheduling import visitor_text
-from ..core import metrics
+from ..core import clock, metrics
 from ..core.errors import Forbidden, NotFound, WidgetServerError, error_response
 from ..core.models import Callback, Widget
-from ..core.numbers import mask
 from ..core.origins import normalise_origin
-from ..core.statuses import Status, is_terminal
+from ..core.statuses import Status
 from ..core.tokens import tokens
 from ..intake import human_checks, pressure
-from ..intake.decoys import parse as parse_decoy
 from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
@@ -174,24 +173,18 @@ def _refused(
 @bp.get("/w/<widget_id>/status/<token>")
 def status_page(widget_id: str, token: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
-    callback_id, callback = _callback_for(token, widget)
-    if callback is not None:
-        status = Status(callback.status)
-        booked, number = callback.scheduled_for, mask(callback.visitor_number)
-    else:  # a decoy reads like a real callback: queued or booked, with its masked number
-        decoy = parse_decoy(callback_id)
-        status = Status.SCHEDULED if decoy.scheduled_for else Status.QUEUED
-        booked, number = decoy.scheduled_for, decoy.number
+    callback = _callback_for(token, widget)
+    view = visitor_view(callback, clock.now())
     context = {
-        "status": status,
-        "text": visitor_text(status, booked, widget),
-        "terminal": is_terminal(status),
-        **live_page(widget, token, callback_id, callback),
+        "status": Status(view["status"]),
+        "text": view["text"],
+        "terminal": view["terminal"],
+        **live_page(widget, token, callback.id, view),
     }
     html = render_template(
         "status.html",
         widget=widget,
-        number=number,
+        number=view["number"],
         status_url=url_for("api.callback_status", token=token, locale=_locale()),
         host=host_origin(widget, request.args.get("host")),
         post_to_host=False,
@@ -203,11 +196,11 @@ def status_page(widget_id: str, token: str) -> ResponseReturnValue:
     return response
 
 
-def _callback_for(token: str, widget: Widget) -> tuple[str, Callback | None]:
-    callback_id, callback = callback_for_status_token(token)
-    if callback is not None and callback.widget_id != widget.id:
+def _callback_for(token: str, widget: Widget) -> Callback:
+    callback = callback_for_status_token(token)
+    if callback.widget_id != widget.id:
         raise NotFound(gettext("No such callback."))
-    return callback_id, callback
+    return callback
 
 
 def _locale() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -20,16 +19,14 @@ from flask.typing import ResponseReturnValue
 from ..calls import lifecycle
 from ..calls.lifecycle import CancelResult
 from ..calls.live_status import (
-    CANCELED_TEXT,
     ENDED_TEXT,
     TOO_LATE_TEXT,
     StreamSettings,
     database_reader,
-    reason_text,
     status_stream,
     visitor_view,
 )
-from ..core import db
+from ..core import clock, db
 from ..core.errors import (
     Conflict,
     Forbidden,
@@ -40,23 +37,21 @@ from ..core.errors import (
     error_response,
 )
 from ..core.metrics import refused
-from ..core.models import Callback, Widget
-from ..core.statuses import NOT_YET_DIALING, VISITOR_TEXT, Status, is_terminal
+from ..core.models import Widget
 from ..core.tokens import TokenRefused, tokens
-from ..intake import decoys
-from ..intake.decoys import Decoy
 from .api import cors, preflight
 from .limits import client_ip_key
 from .request_origin import is_own_origin, request_origin
 from .stream_slots import stream_slots
-from .wiring import callback_for_status_token, status_subject, widget_or_404
+from .wiring import callback_for_status_token, widget_or_404
 
 bp = Blueprint("live", __name__)
 
 
 @bp.route("/v1/callbacks/<token>/events", methods=["GET", "OPTIONS"])
 def callback_events(token: str) -> ResponseReturnValue:
-    callback, decoy, widget = status_subject(token)
+    callback = callback_for_status_token(token)
+    widget = callback.widget
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
     try:
@@ -66,7 +61,7 @@ def callback_events(token: str) -> ResponseReturnValue:
         refused(refusal.reason)
         return cors(error_response(refusal), widget, "GET")
     try:
-        response = _stream(callback, decoy, widget)
+        response = _stream(callback.id, widget)
     except BaseException:
         give_back()
         raise
@@ -75,20 +70,14 @@ def callback_events(token: str) -> ResponseReturnValue:
     return response
 
 
-def _stream(callback: Callback | None, decoy: Decoy | None, widget: Widget | None) -> Response:
+def _stream(callback_id: str, widget: Widget) -> Response:
     config = current_app.config
     settings = StreamSettings(
         poll_seconds=float(config["LIVE_POLL_INTERVAL"]),
         max_seconds=float(config["LIVE_STREAM_SECONDS"]),
         retry_ms=int(config["LIVE_RETRY_MS"]),
     )
-    read: Callable[[], dict[str, Any] | None]
-    if decoy is not None:
-        view = decoys.view(decoy, widget)
-        read = lambda: view  # noqa: E731 - a decoy never changes
-    else:
-        assert callback is not None
-        read = database_reader(current_app.extensions["db_sessions"], callback.id)
+    read = database_reader(current_app.extensions["db_sessions"], callback_id)
     # The stream opens its own short sessions: release the request's connection now.
     db.session().close()
     last_event_id = request.headers.get("Last-Event-ID")
@@ -101,25 +90,21 @@ def _stream(callback: Callback | None, decoy: Decoy | None, widget: Widget | Non
 
 @bp.route("/v1/callbacks/<token>/cancel", methods=["POST", "OPTIONS"])
 def cancel_json(token: str) -> ResponseReturnValue:
-    callback, decoy, widget = status_subject(token)
+    callback = callback_for_status_token(token)
+    widget = callback.widget
     if request.method == "OPTIONS":
         return preflight(widget, "POST")
     # A cross-site "simple" request cannot set this content type without a preflight.
     if not request.is_json:
         raise UnsupportedMediaType()
-    if decoy is not None:
-        # A decoy cancels like a real callback, and nothing is stored.
-        view = decoys.view(decoy, widget)
-        view.update(status="canceled", text=str(CANCELED_TEXT), terminal=True, cancelable=False)
-    else:
-        assert callback is not None
-        result, canceled = lifecycle.cancel(db.session(), callback.id)
-        if canceled is None:  # deleted a moment ago
-            raise NotFound("No such callback.")
-        if result is CancelResult.TOO_LATE:
-            message = ENDED_TEXT if is_terminal(canceled.status) else TOO_LATE_TEXT
-            raise Conflict(str(message), reason="cancel_too_late")
-        view = visitor_view(canceled)
+    now = clock.now()
+    result, canceled = lifecycle.cancel(db.session(), callback.id, now)
+    if canceled is None:  # deleted a moment ago
+        raise NotFound("No such callback.")
+    view = visitor_view(canceled, now)
+    if result is CancelResult.TOO_LATE:
+        message = ENDED_TEXT if view["terminal"] else TOO_LATE_TEXT
+        raise Conflict(str(message), reason="cancel_too_late")
     response = jsonify(view)
     response.headers["Cache-Control"] = "no-store"
     return cors(response, widget, "POST")
@@ -132,17 +117,15 @@ def cancel_form(widget_id: str, token: str) -> ResponseReturnValue:
     # The button posts from this server's own page; anything else is a cross-site post.
     if not is_own_origin(request_origin()):
         raise Forbidden(reason="origin_not_allowed")
-    callback_id, callback = callback_for_status_token(token)
-    if callback is not None and callback.widget_id != widget.id:
+    callback = callback_for_status_token(token)
+    if callback.widget_id != widget.id:
         raise NotFound("No such callback.")
     try:
-        tokens().read_cancel_token(request.form.get("cancel_token"), callback_id)
+        tokens().read_cancel_token(request.form.get("cancel_token"), callback.id)
     except TokenRefused as refusal:
         raise Forbidden("This page has expired. Please reload it.", reason=refusal.reason) from None
     page = url_for("form.status_page", widget_id=widget.id, token=token)
-    if callback is None:
-        return make_response("", 303, {"Location": page + "?canceled=1"})
-    result, _ = lifecycle.cancel(db.session(), callback.id)
+    result, _ = lifecycle.cancel(db.session(), callback.id, clock.now())
     if result is CancelResult.TOO_LATE:
         return make_response("", 303, {"Location": page + "?cancel=too_late"})
     return make_response("", 303, {"Location": page})
@@ -156,22 +139,13 @@ def cancel_button(widget: Widget, token: str, callback_id: str) -> dict[str, str
     }
 
 
-def live_page(
-    widget: Widget, token: str, callback_id: str, callback: Callback | None
-) -> dict[str, Any]:
+def live_page(widget: Widget, token: str, callback_id: str, view: dict[str, Any]) -> dict[str, Any]:
     """Return the status page's live parts: the cancel button, and what a cancel left to say."""
-    args = request.args
-    if callback is None:
-        # A honeypot's decoy looks canceled after its cancel button, like a real one.
-        if args.get("canceled") == "1":
-            return {"status": Status.CANCELED, "text": str(CANCELED_TEXT), "terminal": True}
-        return {"live_cancel": cancel_button(widget, token, callback_id)}
     context: dict[str, Any] = {}
-    reason = reason_text(callback.status, callback.cause)
-    if reason:
-        context["text"] = f"{VISITOR_TEXT[Status(callback.status)]} {reason}"
-    if callback.status in NOT_YET_DIALING:
+    if view["reason"]:
+        context["text"] = f"{view['text']} {view['reason']}"
+    if view["cancelable"]:
         context["live_cancel"] = cancel_button(widget, token, callback_id)
-    elif args.get("cancel") == "too_late" and not is_terminal(callback.status):
+    elif request.args.get("cancel") == "too_late" and not view["terminal"]:
         context["live_message"] = str(TOO_LATE_TEXT)
     return context

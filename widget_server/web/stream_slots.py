@@ -1,7 +1,7 @@
 """Caps on the live status streams one web process holds open: per client, and in all.
 
 An open stream holds a web thread for up to LIVE_STREAM_SECONDS. Without a cap, one
-client opening streams (a honeypot's decoy status URL is enough) takes every thread of a
+client opening streams (one submission's status URL is enough) takes every thread of a
 worker and other visitors wait. Threads are a worker's own, so the counts are too: each
 process admits at most LIVE_STREAMS_PER_WORKER streams, at most LIVE_STREAMS_PER_CLIENT
 of them from one client address. A refused stream costs one short request, and the

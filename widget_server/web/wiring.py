@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from ..calls import blocklist
-from ..core import db, ids
+from ..calls.live_status import status_expired
+from ..core import clock, db, ids
 from ..core.errors import NotFound, TooManyRequests
 from ..core.models import Callback, Widget
 from ..core.tokens import TokenRefused, Tokens, tokens
-from ..intake.decoys import Decoy, is_decoy, parse
 from ..intake.submission import Accepted, Browser, Intake, Submission, submit
 from ..jobs import jobs
 from .limits import client_ip_key
@@ -56,32 +56,19 @@ def intake(
     )
 
 
-def callback_for_status_token(token: str) -> tuple[str, Callback | None]:
-    """Return (callback id, callback) for a status token; the callback is None for a decoy.
+def callback_for_status_token(token: str) -> Callback:
+    """Return the callback a status token names.
 
-    Forged tokens and unknown callbacks answer 404.
+    Forged tokens, unknown callbacks and tokens of a callback whose visitor has seen its
+    end for longer than STATUS_TOKEN_SECONDS answer 404.
     """
     try:
         callback_id = tokens().read_status_token(token)
     except TokenRefused:
         raise NotFound("No such callback.") from None
-    if is_decoy(callback_id):
-        return callback_id, None
-    callback = db.session().get(Callback, callback_id)
-    if callback is None:
+    callback = db.session().get(Callback, callback_id) if ids.plausible(callback_id) else None
+    if callback is None or status_expired(
+        callback, clock.now(), current_app.config["STATUS_TOKEN_SECONDS"]
+    ):
         raise NotFound("No such callback.")
-    return callback_id, callback
-
-
-def status_subject(token: str) -> tuple[Callback | None, Decoy | None, Widget | None]:
-    """Return (callback, decoy, widget) for a status token: exactly one of the first two.
-
-    A decoy's widget is read from its signed reference, so its answers carry the same CORS
-    headers as a real callback's.
-    """
-    callback_id, callback = callback_for_status_token(token)
-    if callback is not None:
-        return callback, None, callback.widget
-    decoy = parse(callback_id)
-    widget = db.session().get(Widget, decoy.widget_id) if decoy.widget_id else None
-    return None, decoy, widget
+    return callback
