@@ -102,7 +102,8 @@ def test_two_hundred_streams_of_a_bot_neither_hold_the_server_nor_place_a_call(
         held = [stream for stream in [*attack, *spread] if stream.status == 200]
         first = held[0]
         body = first.read_to_end(STREAM_SECONDS + 10)
-        assert time.monotonic() - first.opened_at <= STREAM_SECONDS + 3
+        # Ends when a stream of a ringing call ends (the margin: 200 connections on two cores).
+        assert time.monotonic() - first.opened_at <= STREAM_SECONDS + 8
         assert b'"status": "agent_ringing"' in body and b'"terminal": true' not in body
         for stream in held:
             stream.read_to_end(5)
