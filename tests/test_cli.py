@@ -165,6 +165,17 @@ def test_demo_creates_one_account_and_widget_once(make_app: Callable[..., Flask]
     assert 'src="http://localhost/widget.js"' in page.get_data(as_text=True)
 
 
+def test_demo_served_on_another_port_allows_that_origin_too(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(DEMO_PAGE=True)
+    assert invoke(app, "demo", "--origin", "http://127.0.0.1:5000").exit_code == 0
+    assert invoke(app, "demo", "--origin", "http://127.0.0.1:5077").exit_code == 0
+    with app.app_context():
+        [widget] = db.session().query(Widget).all()
+        assert widget.allowed_origins[-2:] == ["http://127.0.0.1:5000", "http://127.0.0.1:5077"]
+
+
 def test_demo_page_is_off_unless_enabled(app: Flask) -> None:
     invoke(app, "demo")
     assert app.test_client().get("/").status_code == 404

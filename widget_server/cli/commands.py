@@ -228,6 +228,11 @@ def demo_command(origins: tuple[str, ...]) -> None:
     if widget is None:
         widget = Widget(account_id=account.id, **_clean(_demo_properties(list(origins))))
         session.add(widget)
+    else:
+        # Served on another host or port than last time: the demo page must still work.
+        missing = [origin for origin in origins if origin not in widget.allowed_origins]
+        if missing:
+            widget.allowed_origins = [*widget.allowed_origins, *missing]
     session.commit()
     click.echo(f"demo widget {widget.id}: {snippet(widget, origins[0])}")
 
