@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import ORIGIN, SECRET, add_widget, base_config, migrated_copy
+from tests import postgres
+from tests.helpers import ORIGIN, SECRET, TEST_REDIS_ENV, add_widget, base_config, migrated_copy
 from widget_server import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,13 +236,19 @@ def serve(
     **settings: str,
 ) -> Iterator[Server]:
     """Run gunicorn with the production config (deploy/gunicorn.conf.py, `gunicorn_options`
-    on top) and, unless told otherwise, a queue consumer, on a fresh SQLite database."""
+    on top) and, unless told otherwise, a queue consumer, on a fresh database: SQLite, or
+    PostgreSQL with limits in Redis when the suite runs there (WIDGET_SERVER_TEST_POSTGRES)."""
     migrated_copy(folder)
-    app = create_app(base_config(folder))
+    stores: dict[str, str] = {}
+    if postgres.enabled():
+        stores["DATABASE_URL"] = postgres.database_for_test()
+        if redis_limits := os.environ.get(TEST_REDIS_ENV):
+            stores["RATELIMIT_STORAGE_URI"] = redis_limits
+    app = create_app(base_config(folder, **stores))
     widget_id = add_widget(app, provider=provider, provider_settings=provider_settings)
     app.extensions["db_engine"].dispose()
     port = free_port()
-    env = environment(folder, port, **settings)
+    env = environment(folder, port, **stores, **settings)
     commands = [
         [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONFIG), *gunicorn_options]
         + ["-b", f"127.0.0.1:{port}", "wsgi:app"],
