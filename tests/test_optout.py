@@ -5,6 +5,7 @@ The texts go to a local stand-in for Twilio's Messages resource (tests/fakes).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -136,6 +137,35 @@ def test_opt_out_api_checks_its_input(client: FlaskClient) -> None:
     assert client.post("/v1/optout", json={"phone": 5}).status_code == 400
     assert client.post("/v1/optout", data="phone=1").status_code == 415
     assert client.post("/v1/optout/confirm", json={"request": 5, "code": []}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"request": "\ud800", "code": "\ud800"},
+        {"request": "a" * 5000, "code": "1"},
+        {"request": "0" * 32, "code": "\ud83d"},
+        {"request": None, "code": None},
+    ],
+)
+def test_a_confirmation_of_junk_is_a_wrong_code_never_a_500(
+    client: FlaskClient, body: dict
+) -> None:
+    response = client.post(
+        "/v1/optout/confirm", data=json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 422 and set(response.get_json()["fields"]) == {"code"}
+
+
+def test_a_surrogate_in_the_code_counts_as_a_wrong_try(
+    app: Flask, client: FlaskClient, texts: twilio_messages.Fake
+) -> None:
+    asked = ask(client)
+    run_jobs(app)
+    body = json.dumps({"request": asked["request"], "code": "\ud800"})
+    response = client.post("/v1/optout/confirm", data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert confirm(client, asked["request"], texts.last_code()) == 200
 
 
 def test_the_pages_walk_a_person_through_both_steps(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from ..core.numbers import mask
 log = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
+REQUEST_ID = re.compile(r"[0-9a-f]{32}")  # what models.new_id makes
 ASK_INTERNATIONAL = N_("Enter the number in international form, e.g. +27 82 123 4567.")
 NOT_A_NUMBER = N_("That is not a phone number.")
 CODE_TEXT = N_("%(code)s is your code to stop calls to this number.")
@@ -64,6 +66,13 @@ def _digest(key: bytes, request_id: str, code: str) -> str:
     return hmac.new(key, f"{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _pending(session: Session, request_id: object) -> OptOutRequest | None:
+    # Only the shape this module hands out is looked up: nothing else reaches the database.
+    if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
+        return None
+    return session.get(OptOutRequest, request_id)
+
+
 def request_code(
     session: Session, e164: str, *, now: datetime, lifetime: int, locale: str
 ) -> OptOutRequest:
@@ -86,7 +95,7 @@ def send_code(
     The digest is committed before the text goes out, so a code that arrives always
     works; a retried job makes a new code and the earlier one stops working.
     """
-    request = session.get(OptOutRequest, request_id) if isinstance(request_id, str) else None
+    request = _pending(session, request_id)
     if request is None or request.expires_at <= now:
         return False
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -110,7 +119,7 @@ def confirm(
     max_attempts: int,
 ) -> bool:
     """Record the opt-out if `code` is the one texted for the request; count every try."""
-    request = session.get(OptOutRequest, request_id) if isinstance(request_id, str) else None
+    request = _pending(session, request_id)
     if (
         request is None
         or request.code_digest is None
@@ -120,8 +129,11 @@ def confirm(
     ):
         return False
     request.attempts += 1
-    given = "".join(ch for ch in code if not ch.isspace())[:16]
-    if not hmac.compare_digest(request.code_digest, _digest(key, request.id, given)):
+    given = "".join(code.split())[:16]
+    readable = given.isascii() and given.isdigit()  # anything else is simply a wrong code
+    if not readable or not hmac.compare_digest(
+        request.code_digest, _digest(key, request.id, given)
+    ):
         session.commit()
         return False
     blocklist.add(
