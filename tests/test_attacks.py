@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -16,36 +16,11 @@ from hypothesis import strategies as st
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import ORIGIN, SECRET, add_widget, callbacks, form_token, run_jobs, scrape
-from widget_server import providers
 from widget_server.calls import blocklist
 from widget_server.core import db
 from widget_server.core.models import Lease
 from widget_server.core.tokens import FORM_SALT, STATUS_SALT
 from widget_server.intake.phone_policy import NumberPolicy, PolicyRefusal, check
-from widget_server.providers import CallRequest, OriginateResult, Provider
-
-
-class CountingProvider(Provider):
-    """Counts originate calls; reports only "ringing", like a provider whose events get lost."""
-
-    name = "counting"
-    calls: ClassVar[list[CallRequest]] = []
-
-    @classmethod
-    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(settings)
-
-    def originate(self, call: CallRequest) -> OriginateResult:
-        CountingProvider.calls.append(call)
-        return OriginateResult(provider_call_id=f"c{len(self.calls)}", status="agent_ringing")
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
-    monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
-    CountingProvider.calls = []
-    yield CountingProvider.calls
-
 
 DEFAULT_LIMITS = {  # the server's real defaults, not the relaxed ones of other tests
     "SUBMIT_LIMIT_PER_NUMBER": "1 per 10 minutes;3 per day",

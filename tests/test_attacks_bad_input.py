@@ -9,7 +9,7 @@ victim's number from being called back for a day.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,8 +24,7 @@ from tests.helpers import (
     form_token,
     run_jobs,
 )
-from tests.test_attacks import DEFAULT_LIMITS, CountingProvider
-from widget_server import providers
+from tests.test_attacks import DEFAULT_LIMITS
 from widget_server.providers import CallRequest
 
 VICTIM = "+1 201 555 0123"
@@ -38,12 +37,6 @@ LONE_SURROGATES = [
     ("page_url", "https://shop.example.com/\ud800"),
 ]
 
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
-    monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
-    CountingProvider.calls = []
-    yield CountingProvider.calls
 
 
 class Target:

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from itsdangerous import URLSafeSerializer
 
+from tests.counting import CountingProvider
 from tests.helpers import (
     METRICS_TOKEN,
     ORIGIN,
@@ -32,7 +33,7 @@ from tests.helpers import (
     run_jobs,
     scrape,
 )
-from tests.test_attacks import CountingProvider, counting_widget
+from tests.test_attacks import counting_widget
 from widget_server import providers
 from widget_server.calls import blocklist
 from widget_server.calls.live_status import REASONS

@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.counting import CountingProvider, QuickCalls
 from tests.helpers import ORIGIN, run_jobs
-from tests.test_attacks import DEFAULT_LIMITS, CountingProvider, counting_widget
-from tests.test_attacks_limits import QuickCalls
+from tests.test_attacks import DEFAULT_LIMITS, counting_widget
 from widget_server import providers
 from widget_server.intake.human_checks import altcha
 from widget_server.providers import CallRequest

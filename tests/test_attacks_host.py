@@ -11,42 +11,22 @@ status_url at the attacker's host. Now it answers only its configured hosts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 
 from tests.helpers import ORIGIN, SERVER, VALID_US, add_widget, callbacks, run_jobs
-from widget_server import providers
 from widget_server.cli.commands import snippet
 from widget_server.core.models import Widget
 from widget_server.core.origins import host_allowed
 from widget_server.core.tokens import Tokens
-from widget_server.providers import CallRequest, OriginateResult, Provider
+from widget_server.providers import CallRequest
 
 REBIND = "rebind.evil.example"
 REBIND_ORIGIN = f"http://{REBIND}"
 
 
-class CountingProvider(Provider):
-    name = "counting"
-    calls: ClassVar[list[CallRequest]] = []
-
-    @classmethod
-    def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(settings)
-
-    def originate(self, call: CallRequest) -> OriginateResult:
-        CountingProvider.calls.append(call)
-        return OriginateResult(provider_call_id=f"c{len(self.calls)}", status="agent_ringing")
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
-    monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
-    CountingProvider.calls = []
-    yield CountingProvider.calls
 
 
 @pytest.fixture

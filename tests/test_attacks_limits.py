@@ -6,36 +6,21 @@ Each test counts the calls the provider really received.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.counting import QuickCalls
 from tests.helpers import ORIGIN, SERVER, form_token, run_jobs
-from tests.test_attacks import DEFAULT_LIMITS, CountingProvider, counting_widget
+from tests.test_attacks import DEFAULT_LIMITS, counting_widget
 from widget_server import providers
 from widget_server.core import db
 from widget_server.core.models import Widget
-from widget_server.providers import CallRequest, OriginateResult
-
-
-class QuickCalls(CountingProvider):
-    """Counts originate calls; each call ends at once, so no lease holds the next one back."""
-
-    def originate(self, call: CallRequest) -> OriginateResult:
-        CountingProvider.calls.append(call)
-        return OriginateResult(provider_call_id=f"c{len(self.calls)}", status="completed")
-
 
 BOT = "198.51.100.99"
 
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
-    monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
-    CountingProvider.calls = []
-    yield CountingProvider.calls
 
 
 def _json(client: FlaskClient, widget_id: str, phone: str) -> int:

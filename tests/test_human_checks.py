@@ -24,26 +24,17 @@ from sqlalchemy import text
 
 from tests.fakes.captcha import SECRET_KEY, SITE_KEY, Fake
 from tests.helpers import ORIGIN, SERVER, VALID_US, add_widget, callbacks, run_jobs
-from tests.test_attacks import CountingProvider
-from widget_server import providers
 from widget_server.core import db
 from widget_server.core.models import ConsumedChallenge, Widget, utcnow
 from widget_server.core.settings import ConfigError
 from widget_server.intake import human_checks
 from widget_server.intake.human_checks import altcha, consumed
 from widget_server.owners import admin, widgets
-from widget_server.providers import CallRequest
 
 SELF = {"Origin": SERVER}
 REFUSAL = "Please confirm you are not a robot, then try again."
 SHOP_HOST = "shop.example.com"
 
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
-    monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
-    CountingProvider.calls = []
-    yield CountingProvider.calls
 
 
 @pytest.fixture(params=["turnstile", "hcaptcha"])
