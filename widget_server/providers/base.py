@@ -13,6 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import phonenumbers
@@ -23,6 +24,22 @@ from .checks import unsafe_text
 
 STATUSES = frozenset(status.value for status in Status)
 MAX_CALL_ID = 255
+
+
+class Capability(StrEnum):
+    """What a provider can do beyond placing a two-leg call, declared by each adapter.
+
+    The owner's provider form and the docs' provider table show them, and a widget that
+    asks for a feature its provider lacks is refused naming the field.
+    """
+
+    REPORTS_STATUS = "reports_status"  # events or call_status() say how the call went
+    CANCEL = "cancel"  # a placed call can be withdrawn
+    WHISPER = "whisper"  # the agent hears who is calling before the visitor is rung
+    ACCEPT_KEY = "accept_key"  # the agent presses a key to take the call
+    AMD = "amd"  # answering-machine detection on the visitor leg
+    SIMULTANEOUS_RING = "simultaneous_ring"  # several agents rung at once
+    SCHEDULING = "scheduling"  # the provider books a call for later itself
 
 
 class ProviderError(Exception):
@@ -172,6 +189,7 @@ class Provider(ABC):
     """Base class for one telephony provider or PBX."""
 
     name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
     supports_cancel: ClassVar[bool] = False
     # True when call_status() works: the reconciler asks instead of guessing.
     supports_call_status: ClassVar[bool] = False
