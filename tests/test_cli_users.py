@@ -31,7 +31,15 @@ def printed_password(output: str) -> str:
 def test_users_create_list_and_sign_in_with_the_printed_password(app: Flask) -> None:
     account = invoke(app, "accounts", "create", "Acme").output.strip()
     created = invoke(
-        app, "users", "create", "--account", account, "--email", "Ann@Acme.Example", "--role", "admin"
+        app,
+        "users",
+        "create",
+        "--account",
+        account,
+        "--email",
+        "Ann@Acme.Example",
+        "--role",
+        "admin",
     )
     assert created.exit_code == 0, created.output
     assert f"ann@acme.example is admin of account {account}" in created.output
