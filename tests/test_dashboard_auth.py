@@ -201,3 +201,26 @@ def test_a_hash_made_with_old_parameters_is_replaced_at_sign_in(app: Flask) -> N
         assert user is not None and user.password_hash != old
         assert user.password_hash.startswith("$argon2id$")
         assert not people.hasher.check_needs_rehash(user.password_hash)
+
+
+def test_a_member_of_two_accounts_switches_between_them(app: Flask, client: FlaskClient) -> None:
+    first = add_person(app, email="both@example.com")
+    second = add_person(app, role=Role.VIEWER, email="both@example.com")
+    assert first.account_id != second.account_id
+    post_sign_in(client, "both@example.com")
+    before = session_cookie(client)
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert 'name="account_id"' in page and "Members" in page  # owner of the first
+    token = csrf_token(client, "/dashboard/")
+    switched = client.post(
+        "/dashboard/switch-account", data={"csrf_token": token, "account_id": second.account_id}
+    )
+    assert switched.status_code == 302
+    assert session_cookie(client) != before
+    assert client.get("/dashboard/members").status_code == 403  # a viewer there
+    stranger = add_person(app, email="stranger@example.com")
+    refused = client.post(
+        "/dashboard/switch-account", data={"csrf_token": token, "account_id": stranger.account_id}
+    )
+    assert refused.status_code == 404
+    assert stored_sessions(app) == 1
