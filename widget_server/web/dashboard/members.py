@@ -22,7 +22,7 @@ from ..request_origin import absolute_url
 from . import mailer, nav
 from .access import current_member, require_role
 from .blueprint import bp
-from .forms import ConfirmForm, InviteForm, RoleForm
+from .forms import ConfirmForm, InviteForm, RoleForm, isolated
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ def invite_member() -> Any:
     log.info("dashboard invitation account=%s by=%s", member.account_id, member.user_id)
     sent = mailer.send_invitation(form.email.data or "", member.account_name, link, seconds)
     flash(
-        gettext("Invitation emailed to %(email)s.", email=form.email.data)
+        gettext("Invitation emailed to %(email)s.", email=isolated(form.email.data))
         if sent
-        else gettext("Invitation made for %(email)s.", email=form.email.data)
+        else gettext("Invitation made for %(email)s.", email=isolated(form.email.data))
     )
     # The link is shown once, on this answer only: the owner may hand it on themselves.
     return _page(invite_link=link)
