@@ -79,7 +79,3 @@ class InviteForm(DashboardForm):
 
 class RoleForm(DashboardForm):
     role = SelectField(_l("Role"), choices=role_choices)
-
-
-class ConfirmForm(DashboardForm):
-    """A button's form: nothing but the CSRF token."""

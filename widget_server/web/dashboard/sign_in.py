@@ -24,7 +24,7 @@ from .access import (
     signed_in,
 )
 from .blueprint import bp
-from .forms import ConfirmForm, SignInForm
+from .forms import SignInForm
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,6 @@ def sign_out() -> Any:
 @bp.route("/sign-out-everywhere", methods=["POST"])
 @require_role(Role.VIEWER)
 def sign_out_everywhere() -> Any:
-    ConfirmForm()  # the CSRF token was checked before the view
     member = current_member()
     ended = sessions.end_sessions(db.session(), member.user_id)
     db.session().commit()
