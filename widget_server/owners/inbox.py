@@ -245,7 +245,7 @@ class Changes:
 
 
 def changes_cursor(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def read_since(value: str) -> datetime:
