@@ -33,7 +33,7 @@ from tests.dashboard import sign_in  # noqa: E402
 from tests.helpers import base_config, migrated_copy  # noqa: E402
 from widget_server import create_app  # noqa: E402
 from widget_server.core import db  # noqa: E402
-from widget_server.core.models import CallEvent, Callback, Widget, new_id, utcnow  # noqa: E402
+from widget_server.core.models import Callback, CallEvent, Widget, new_id, utcnow  # noqa: E402
 from widget_server.owners.people import Role  # noqa: E402
 
 GOAL_MS = 100.0

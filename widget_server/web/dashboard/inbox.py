@@ -8,10 +8,12 @@ member's account: another account's id answers 404 like an unknown one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
 from flask import (
     Response,
     current_app,
@@ -23,7 +25,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime, gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -82,7 +84,7 @@ def _when(moment: datetime | None, widget: Widget) -> dict[str, str] | None:
     zone = _zone(widget)
     return {
         "iso": inbox.changes_cursor(moment),
-        "text": format_datetime(moment, "medium", tzinfo=zone),
+        "text": format_datetime(moment, "medium", tzinfo=zone, locale=str(get_locale())),
         "zone": str(zone),
     }
 
@@ -180,8 +182,18 @@ def callbacks_export() -> Any:
         for field, reason in errors.items():
             flash(f"{field}: {reason}")
         return redirect(url_for("dashboard.callbacks", **_filter_args()))
-    lines = inbox_export.stream(db.session(), member.account_id, wanted, _masked(member))
-    response = Response(stream_with_context(lines), mimetype="text/csv")
+    masked = _masked(member)
+
+    def lines() -> Iterator[str]:
+        store = db.session()
+        try:
+            yield from inbox_export.stream(store, member.account_id, wanted, masked)
+        finally:
+            # End the read at once: on SQLite an open read would hold writers off until
+            # the server gets round to closing the response.
+            store.rollback()
+
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     response.headers["Content-Disposition"] = f'attachment; filename="callbacks-{stamp}.csv"'
     response.headers["Cache-Control"] = "no-store"
