@@ -145,7 +145,7 @@ def full_numbers(raw: str, regions: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _filtered(account_id: str, wanted: InboxFilter, config: Any = None) -> Select[tuple[Callback]]:
+def _filtered(account_id: str, wanted: InboxFilter, config: Any = None) -> Select[Any]:
     statement = (
         select(Callback)
         .join(Widget, Callback.widget_id == Widget.id)
@@ -185,17 +185,19 @@ def page(
     statement = _filtered(account_id, wanted)
     if cursor is not None and cursor.backwards:
         statement = statement.where(
-            (Callback.created_at > cursor.created_at)
-            | ((Callback.created_at == cursor.created_at) & (Callback.id > cursor.callback_id))
+            Callback.created_at >= cursor.created_at,
+            (Callback.created_at > cursor.created_at) | (Callback.id > cursor.callback_id),
         ).order_by(Callback.created_at.asc(), Callback.id.asc())
     else:
         if cursor is not None:
+            # The plain bound on created_at is what lets the index seek to the cursor;
+            # the pair decides ties.
             statement = statement.where(
-                (Callback.created_at < cursor.created_at)
-                | ((Callback.created_at == cursor.created_at) & (Callback.id < cursor.callback_id))
+                Callback.created_at <= cursor.created_at,
+                (Callback.created_at < cursor.created_at) | (Callback.id < cursor.callback_id),
             )
         statement = statement.order_by(Callback.created_at.desc(), Callback.id.desc())
-    rows = list(session.scalars(statement.limit(size + 1)))
+    rows: list[Callback] = list(session.scalars(statement.limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     if cursor is not None and cursor.backwards:
@@ -266,7 +268,7 @@ def changes(
         .order_by(Callback.updated_at.asc(), Callback.id.asc())
         .limit(MAX_CHANGES)
     )
-    rows = list(session.scalars(statement))
+    rows: list[Callback] = list(session.scalars(statement))
     if len(rows) == MAX_CHANGES:
         # More moved than one answer carries: continue from the last one returned.
         return Changes(rows, changes_cursor(rows[-1].updated_at))

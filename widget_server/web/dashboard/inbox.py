@@ -27,7 +27,6 @@ from flask import (
 )
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from ...core import clock, db
 from ...core.errors import NotFound
@@ -111,8 +110,8 @@ def row_view(callback: Callback, masked: bool) -> dict[str, Any]:
     }
 
 
-def _filter_args() -> MultiDict[str, str]:
-    return MultiDict([(name, request.args[name]) for name in FILTERS if request.args.get(name)])
+def _filter_args() -> dict[str, Any]:
+    return {name: request.args[name] for name in FILTERS if request.args.get(name)}
 
 
 def _read_filter(widgets: list[Widget]) -> tuple[inbox.InboxFilter, dict[str, str]]:
