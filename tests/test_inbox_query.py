@@ -152,19 +152,35 @@ def test_changes_return_what_moved_since_the_cursor(app: Flask, account: str) ->
     widget = widget_of_account(app, account)
     early = store_callback(app, widget, minutes=0)
     late = store_callback(app, widget, minutes=10)
+    everything = inbox.InboxFilter()
     with app.app_context():
         session = db.session()
-        since = T0 + timedelta(minutes=5)
-        found = inbox.changes(session, account, inbox.InboxFilter(), since, T0 + timedelta(hours=1))
+        since = inbox.Since(T0 + timedelta(minutes=5))
+        found = inbox.changes(session, account, everything, since, T0 + timedelta(hours=1))
         assert [cb.id for cb in found.callbacks] == [late]
-        assert inbox.read_since(found.cursor) == T0 + timedelta(minutes=10)
-        again = inbox.changes(
-            session, account, inbox.InboxFilter(), inbox.read_since(found.cursor), T0
-        )
+        assert inbox.read_since(found.cursor) == inbox.Since(T0 + timedelta(minutes=10))
+        again = inbox.changes(session, account, everything, inbox.read_since(found.cursor), T0)
         assert [cb.id for cb in again.callbacks] == [late]  # within the overlap; same row
         assert early not in [cb.id for cb in again.callbacks]
     with pytest.raises(ValueError):
         inbox.read_since("2026-11-02T09:30:00")  # no offset
+
+
+def test_a_burst_of_changes_is_read_on_and_never_repeats_forever(
+    app: Flask, account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox, "MAX_CHANGES", 3)
+    widget = widget_of_account(app, account)
+    ids = [store_callback(app, widget, minutes=i / 100) for i in range(7)]
+    seen: list[str] = []
+    with app.app_context():
+        session = db.session()
+        since = inbox.Since(T0 - timedelta(minutes=1))
+        for _ in range(4):
+            found = inbox.changes(session, account, inbox.InboxFilter(), since, T0)
+            seen += [cb.id for cb in found.callbacks if cb.id not in seen]
+            since = inbox.read_since(found.cursor)
+    assert seen == ids
 
 
 def test_csv_cells_never_start_a_formula() -> None:

@@ -32,6 +32,7 @@ MIN_FRAGMENT_DIGITS = 3
 # committed late with an earlier timestamp is still seen, and the page replaces rows by id.
 CHANGES_OVERLAP = timedelta(seconds=2)
 MAX_CHANGES = 100
+CATCHING_UP = "more:"
 
 
 class FilterInvalid(ValueError):
@@ -246,31 +247,41 @@ class Changes:
     cursor: str  # pass back as `since` on the next poll
 
 
-def changes_cursor(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+def changes_cursor(moment: datetime, catching_up: bool = False) -> str:
+    """A cursor for the changes poll; `catching_up` marks an answer that was cut short."""
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return CATCHING_UP + text if catching_up else text
 
 
-def read_since(value: str) -> datetime:
+@dataclass(frozen=True)
+class Since:
+    moment: datetime
+    catching_up: bool = False  # the previous answer was full: read on, with no overlap
+
+
+def read_since(value: str) -> Since:
     """Read a changes cursor; raise ValueError for anything that is not one."""
-    moment = datetime.fromisoformat(value)
+    catching_up = value.startswith(CATCHING_UP)
+    moment = datetime.fromisoformat(value.removeprefix(CATCHING_UP))
     if moment.tzinfo is None:
         raise ValueError("a changes cursor carries its offset")
-    return moment
+    return Since(moment, catching_up)
 
 
 def changes(
-    session: Session, account_id: str, wanted: InboxFilter, since: datetime, now: datetime
+    session: Session, account_id: str, wanted: InboxFilter, since: Since, now: datetime
 ) -> Changes:
     """Return the matching callbacks created or moved since `since`, oldest change first."""
-    statement = (
-        _filtered(account_id, wanted)
-        .where(Callback.updated_at > since - CHANGES_OVERLAP)
-        .order_by(Callback.updated_at.asc(), Callback.id.asc())
-        .limit(MAX_CHANGES)
-    )
+    statement = _filtered(account_id, wanted)
+    if since.catching_up:
+        statement = statement.where(Callback.updated_at >= since.moment)
+    else:
+        statement = statement.where(Callback.updated_at > since.moment - CHANGES_OVERLAP)
+    statement = statement.order_by(Callback.updated_at.asc(), Callback.id.asc()).limit(MAX_CHANGES)
     rows: list[Callback] = list(session.scalars(statement))
     if len(rows) == MAX_CHANGES:
-        # More moved than one answer carries: continue from the last one returned.
-        return Changes(rows, changes_cursor(rows[-1].updated_at))
-    newest = max((row.updated_at for row in rows), default=since)
-    return Changes(rows, changes_cursor(max(newest, min(since, now))))
+        # More moved than one answer carries: the next poll reads on from the last one
+        # returned, without the overlap, so that a burst cannot hold the cursor in place.
+        return Changes(rows, changes_cursor(rows[-1].updated_at, catching_up=True))
+    newest = max((row.updated_at for row in rows), default=since.moment)
+    return Changes(rows, changes_cursor(max(newest, min(since.moment, now))))

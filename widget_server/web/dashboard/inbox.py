@@ -208,7 +208,7 @@ def callbacks_changes() -> Any:
     now = clock.now()
     raw_since = request.args.get("since") or ""
     try:
-        since = inbox.read_since(raw_since) if raw_since else now
+        since = inbox.read_since(raw_since) if raw_since else inbox.Since(now)
     except ValueError:
         errors["since"] = gettext("Pass the cursor of the page or of the previous answer.")
     if errors:
