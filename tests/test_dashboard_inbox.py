@@ -67,7 +67,7 @@ def test_owner_sees_whole_numbers_viewer_masked_ones(app: Flask) -> None:
     )
     store_callback(app, widget, "+12015550999", minutes=1, status="rejected", cause="opted_out")
     page = owner.get(INBOX).get_data(as_text=True)
-    assert '<bdi dir="ltr">+1 201-555-0123</bdi>' in page
+    assert '<bdi dir="ltr" class="number">+1 201-555-0123</bdi>' in page
     assert "Ann &lt;b&gt;" in page and "/pricing" in page and "ann@example.com" not in page
     assert "newsletter" in page and "Sales" in page
     assert "Rejected" in page and "refused in silence: the number opted out" in page
