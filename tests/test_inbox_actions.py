@@ -115,6 +115,22 @@ def test_call_back_now_runs_the_block_list_opt_out_and_lease_checks(
         assert statuses == {"completed"}
 
 
+def test_call_back_now_applies_the_widgets_number_rules_as_they_are_now(
+    app: Flask, widget: str, originates: list[CallRequest]
+) -> None:
+    za = store_callback(app, widget, "+27821234567", status="completed")
+    listed = store_callback(app, widget, "+12015550123", status="completed")
+    with app.app_context():
+        session = db.session()
+        owned = session.get(Callback, za).widget
+        owned.allowed_regions, owned.whitelist = ["US"], [r"\+1201555099\d"]
+        session.commit()
+    assert "no longer allows" in _refusal(app, za)
+    assert "no longer allows" in _refusal(app, listed)
+    run_jobs(app)
+    assert originates == []
+
+
 def test_call_back_now_of_a_booking_dials_it_now_once(
     app: Flask, widget: str, originates: list[CallRequest]
 ) -> None:

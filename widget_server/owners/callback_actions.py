@@ -3,8 +3,8 @@
 Calling back reuses the dialer's retry path: the callback steps back to `retry_wait` and a
 signed dial job for the next attempt is queued, so the dialer's own guards (one originate
 per attempt, never from a live call) hold, and the checks a dial needs run here first:
-the number is not erased, blocked or opted out, and the widget's line and the number's
-lease are free.
+the number is not erased, blocked or opted out and still passes the widget's number
+rules, and the widget's line and the number's lease are free.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from ..core.errors import QueueUnavailable
 from ..core.models import Callback, CallbackNote, utcnow
 from ..core.statuses import NOT_YET_DIALING, TERMINAL, Status
 from ..core.text import has_control, has_unpaired_surrogate
+from ..intake import phone_policy
+from ..intake.submission import policy_for
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,14 @@ def _call_back_refusal(session: Session, callback: Callback) -> str | None:
         return gettext("This callback is already waiting for its call.")
     if callback.status not in NOT_YET_DIALING and callback.status not in TERMINAL:
         return gettext("A call is in progress for this callback.")
+    try:
+        # The widget's number rules as they are now: a region or whitelist taken away
+        # since the visitor asked applies to this new call.
+        phone_policy.check(callback.visitor_number, policy_for(widget))
+    except phone_policy.PolicyRefusal as refusal:
+        return gettext(
+            "The widget no longer allows this number: %(reason)s", reason=refusal.message
+        )
     blocked = blocklist.number_blocked(session, callback.visitor_number)
     if blocked == "opted_out":
         return gettext("This number opted out of calls.")

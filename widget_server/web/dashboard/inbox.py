@@ -276,6 +276,7 @@ def _detail(callback: Callback, status: int = 200, **errors: str) -> Any:
         scheduled=_when(callback.scheduled_for, widget),
         can_act=can_act,
         can_call_back=can_act
+        and bool(callback.visitor_number)
         and callback.status not in (Status.QUEUED,)
         and (callback.status in TERMINAL or callback.status in NOT_YET_DIALING),
         can_cancel=can_act
