@@ -117,6 +117,18 @@ def test_bad_filters_answer_400_naming_the_field(app: Flask) -> None:
     assert list(changes.get_json()["fields"]) == ["since"]
 
 
+def test_hostile_query_strings_never_cause_a_500(app: Flask) -> None:
+    owner, account = _client(app, Role.OWNER)
+    store_callback(app, widget_of_account(app, account))
+    # Already percent-encoded: %ED%A0%80 is a lone surrogate in UTF-8, %FF no UTF-8 at all.
+    hostile = ["%00", "%25", "_", "%27%3B+DROP+TABLE+callbacks", "9" * 5000, "%ED%A0%80", "%FF"]
+    for name in ("status", "widget", "from", "to", "number", "after", "before", "since"):
+        for value in hostile:
+            for path in (INBOX, f"{INBOX}/export.csv", f"{INBOX}/changes"):
+                response = owner.get(f"{path}?{name}={value}")
+                assert response.status_code in (200, 302, 400), (path, name, value)
+
+
 def test_pages_link_older_and_newer_and_survive_a_stale_cursor(app: Flask) -> None:
     owner, account = _client(app, Role.OWNER)
     widget = widget_of_account(app, account)

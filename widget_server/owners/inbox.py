@@ -28,6 +28,7 @@ from ..intake.number_hash import candidates
 
 PAGE_SIZE = 50
 MIN_FRAGMENT_DIGITS = 3
+MAX_NUMBER_INPUT = 32
 # A changes poll also returns what moved just before its cursor: a transaction that
 # committed late with an earlier timestamp is still seen, and the page replaces rows by id.
 CHANGES_OVERLAP = timedelta(seconds=2)
@@ -119,10 +120,11 @@ def parse_filter(args: Mapping[str, str], widgets: list[Widget]) -> InboxFilter:
     raw_number = (args.get("number") or "").strip()
     if raw_number:
         regions = [chosen.default_region] if chosen else sorted({w.default_region for w in widgets})
-        numbers = full_numbers(raw_number, regions or ["US"])
+        if len(raw_number) <= MAX_NUMBER_INPUT:
+            numbers = full_numbers(raw_number, regions or ["US"])
         if not numbers:
             digits = "".join(ch for ch in raw_number if ch.isdigit())
-            if len(digits) < MIN_FRAGMENT_DIGITS or len(raw_number) > 32:
+            if len(digits) < MIN_FRAGMENT_DIGITS or len(raw_number) > MAX_NUMBER_INPUT:
                 errors["number"] = gettext(
                     "Enter at least 3 digits of the number, or the whole number."
                 )
