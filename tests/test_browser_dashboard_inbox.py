@@ -13,8 +13,10 @@ from tests.browser import ARTIFACTS, chromium, watch_problems
 from tests.dashboard import PASSWORD, add_person, browser_sign_in
 from tests.inbox_data import store_callback
 from tests.live import LiveServer, live_server
+from widget_server.calls.status_machine import event_row
 from widget_server.core import db
-from widget_server.core.models import Widget
+from widget_server.core.models import Callback, Widget
+from widget_server.owners.callback_actions import add_note
 from widget_server.owners.people import Role
 
 pytestmark = pytest.mark.browser
@@ -113,6 +115,18 @@ def test_list_and_detail_pass_axe_at_both_sizes(
         status="rejected",
         cause="opted_out",
     )
+    with server.app.app_context():
+        session = db.session()
+        callback = session.get(Callback, callback_id)
+        assert callback is not None
+        session.add_all(
+            [
+                event_row(callback_id, "dialing", source="server", applied=True),
+                event_row(callback_id, "completed", source="simulator", applied=False),
+            ]
+        )
+        session.commit()
+        add_note(session, callback, "u1", email, "Asked for a quote.\nCall again Monday.")
     page = _signed_in_page(browser, server, email)
     # Signed in on the English page (the helper finds its fields by their English labels),
     # then the browser asks for the language under test.
