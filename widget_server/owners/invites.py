@@ -32,12 +32,15 @@ def invite(
     existing = people.find_user(session, normalised)
     if existing is not None and any(m.account_id == account_id for m in existing.memberships):
         raise PeopleError("email", str(_l("This person is a member already.")))
-    # A new invitation to the same address replaces the earlier ones.
+    # A new invitation to the same address replaces the earlier ones; expired ones go.
     session.execute(
         delete(Invitation).where(
-            Invitation.account_id == account_id,
-            Invitation.email == normalised,
-            Invitation.accepted_at.is_(None),
+            (
+                (Invitation.account_id == account_id)
+                & (Invitation.email == normalised)
+                & Invitation.accepted_at.is_(None)
+            )
+            | (Invitation.expires_at <= now)
         )
     )
     token = secrets.token_urlsafe(32)

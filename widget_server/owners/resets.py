@@ -18,8 +18,12 @@ MAX_TOKEN_LENGTH = 128
 
 def request_reset(session: Session, user: User, now: datetime, valid_for: timedelta) -> str:
     """Store a reset for `user` and return its token (for the link; never stored as such)."""
-    # One link at a time: asking again spends the earlier links.
-    session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+    # One link at a time: asking again spends the earlier links; spent ones of anyone go.
+    session.execute(
+        delete(PasswordReset).where(
+            (PasswordReset.user_id == user.id) | (PasswordReset.expires_at <= now)
+        )
+    )
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordReset(
