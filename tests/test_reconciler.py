@@ -361,8 +361,8 @@ def _click2dial_call(app: Flask, pbx: Click2DialFake, **properties: object) -> t
 
 
 def test_click2dial_and_voiptech_cannot_report_a_calls_outcome() -> None:
-    assert not providers.provider_class("click2dial").supports_call_status
-    assert not providers.provider_class("voiptech").supports_call_status
+    assert not providers.provider_class("click2dial").can(providers.Capability.REPORTS_STATUS)
+    assert not providers.provider_class("voiptech").can(providers.Capability.REPORTS_STATUS)
 
 
 def test_a_placed_call_its_provider_cannot_report_is_left_alone_within_the_lease(

@@ -13,6 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -189,10 +190,12 @@ class Provider(ABC):
     """Base class for one telephony provider or PBX."""
 
     name: ClassVar[str]
+    # What this adapter can do (docs/providers.md shows them as a table). REPORTS_STATUS:
+    # events or call_status() tell how a call went, so the reconciler asks, not guesses.
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    supports_cancel: ClassVar[bool] = False
-    # True when call_status() works: the reconciler asks instead of guessing.
-    supports_call_status: ClassVar[bool] = False
+    # How long a visitor's number counts as in a call after a provider that reports nothing
+    # took it: long enough that a second request cannot ring them mid-call, and no longer.
+    handoff_lease_seconds: ClassVar[int] = 300
     # The event payload's field that names the reported status, kept when it is unknown.
     event_status_field: ClassVar[str] = "status"
 
@@ -234,9 +237,23 @@ class Provider(ABC):
     def cancel(self, provider_call_id: str) -> None:
         raise PermanentProviderError(f"{self.name} cannot cancel calls", cause="not_supported")
 
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        """Say whether this adapter declares `capability`."""
+        return capability in cls.capabilities
+
     def reports_call_status(self) -> bool:
         """Say whether call_status() works with these settings."""
-        return self.supports_call_status
+        return self.can(Capability.REPORTS_STATUS)
+
+    def schedule(
+        self, call: CallRequest, at: datetime, max_retry: int, retry_time: int, ident: str
+    ) -> OriginateResult:
+        """Book the call for `at` in the provider's own scheduler (Capability.SCHEDULING).
+
+        `max_retry` more tries `retry_time` seconds apart; `ident` names the booking.
+        """
+        raise PermanentProviderError(f"{self.name} cannot book calls", cause="not_supported")
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Return the provider's record of one attempt: by its call id, or by its idempotency

@@ -52,6 +52,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -131,7 +132,8 @@ TEXT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 class KazooProvider(HTTPProvider):
     name = "kazoo"
     default_base_url = ""  # required setting: every Kazoo cluster has its own address
-    supports_call_status = True  # by call id, through a known clicktocall's history
+    # Status by call id through the clicktocall's history. No cancel: the API has none.
+    capabilities = frozenset({Capability.REPORTS_STATUS})
 
     def __init__(
         self,

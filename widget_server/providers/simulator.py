@@ -10,6 +10,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -43,8 +44,7 @@ FAILURES = ("provider_error", "provider_unavailable")
 
 class SimulatorProvider(Provider):
     name = "simulator"
-    supports_cancel = True
-    supports_call_status = True
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.CANCEL})
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
