@@ -14,11 +14,11 @@ from ..core.egress import PUBLIC, EgressPolicy
 from ..core.job_payloads import DialJob, EventJob
 from ..core.models import Callback, Widget, utcnow
 from ..core.numbers import mask
-from ..core.statuses import NOT_YET_DIALING, Status
+from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
 from . import lifecycle, scheduling
 from .queue import JobQueue
-from .status_machine import apply_status
+from .status_machine import apply_status, hand_off
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,7 @@ def _record_originated(
         provider_call_id=result.provider_call_id,
         cause=result.cause,
     )
+    _hand_off_if_unreported(session, callback, provider, result)
     session.commit()
     log.info(
         "originated callback=%s provider=%s number=%s",
@@ -206,6 +207,26 @@ def _record_originated(
     )
     for planned in result.planned_events:
         queue.enqueue_event(callback.id, attempt, planned.event, provider, planned.delay)
+
+
+def _hand_off_if_unreported(
+    session: Session, callback: Callback, provider: str, result: providers.OriginateResult
+) -> None:
+    """End the callback `handed_off` when its provider took the call and will say no more."""
+    adapter = providers.provider_class(provider)
+    if (
+        adapter.can(providers.Capability.REPORTS_STATUS)
+        or is_terminal(callback.status)
+        or result.planned_events
+    ):
+        return
+    hand_off(
+        session,
+        callback,
+        source=provider,
+        lease_seconds=adapter.handoff_lease_seconds,
+        details={"confirmed": result.status},
+    )
 
 
 def apply_event(session: Session, signed: object, *, tokens: Tokens, queue: JobQueue) -> None:

@@ -12,13 +12,14 @@ longer than a bound derived from the widget's ring timeout, and settles each one
   its idempotency key). A recorded state is applied; "no such attempt" means no call was
   placed, so a new attempt is queued (once); a provider that cannot say leaves the
   callback "failed" with cause "lost" rather than risk ringing anyone twice;
+- a later status gone quiet on a provider that declares no `reports_status` (one left so
+  by an older version: the dialer hands such calls off at once): it ends `handed_off`;
 - a later status gone quiet (the provider took the attempt): the provider is asked for the
   call's state when it can say (simulator, webhook with a status_url, Twilio, Kazoo with a
   known clicktocall; FreeSWITCH and Asterisk say whether the call is still up). A
-  provider that cannot (the HTTP click-to-call adapters, or settings that no longer
-  build), or one that says the call is still going, leaves the callback as it is until it
-  has been quiet for the lease, the longest a call counts as in progress; then it ends
-  "completed" with cause "unreported".
+  provider that cannot with these settings, or one that says the call is still going,
+  leaves the callback as it is until it has been quiet for the lease, the longest a call
+  counts as in progress; then it ends "completed" with cause "unreported".
 
 The provider is asked outside any transaction (SQLite would otherwise hold its write lock
 across a network call); the answer is applied only if the callback did not move meanwhile.
@@ -43,7 +44,7 @@ from ..core.models import Callback, CallEvent, Widget, utcnow
 from ..core.statuses import Status, can_move, is_terminal
 from . import lifecycle
 from .queue import DialQueue
-from .status_machine import apply_status
+from .status_machine import apply_status, hand_off
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ REQUEUED = "requeued"
 REDIALLED = "lost_attempt_redialled"
 RETRY_REQUEUED = "retry_requeued"
 UNREPORTED = "unreported"
+HANDED_OFF = "handed_off"
 # Once the agent has answered, the conversation may last; quiet is normal until the lease
 # (the longest a call counts as in progress) has run out.
 TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
@@ -105,6 +107,8 @@ class Candidate:
     lease_over: bool  # quiet for at least the lease: no call can still be going on
     # The widget's provider, for a callback past queued (None: its settings no longer build).
     provider: providers.Provider | None = None
+    # The adapter the widget names, for what it declares even when its settings fail.
+    adapter: type[providers.Provider] | None = None
 
 
 def reconcile(
@@ -205,6 +209,7 @@ def _stale(
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
         provider,
+        providers.REGISTRY.get(callback.widget.provider),
     )
 
 
@@ -284,6 +289,10 @@ def _unreported_attempt(session: Session, candidate: Candidate) -> str:
     """Settle an attempt its provider will not report on, once that can be done safely."""
     if candidate.awaiting_answer:
         return _apply(session, candidate, _give_up)
+    adapter = candidate.adapter
+    if adapter is not None and not adapter.can(providers.Capability.REPORTS_STATUS):
+        # It took the attempt and never reports: nothing more will ever be known.
+        return _apply(session, candidate, partial(_hand_off, adapter=adapter))
     if candidate.lease_over:
         return _apply(session, candidate, _end_unreported)
     # The provider took the attempt and reports nothing after it: before the lease has run
@@ -366,6 +375,20 @@ def _end_unreported(session: Session, callback: Callback) -> str:
     session.commit()
     log.info("callback=%s completed: its provider reports no outcome", callback.id)
     return UNREPORTED
+
+
+def _hand_off(session: Session, callback: Callback, *, adapter: type[providers.Provider]) -> str:
+    """End a call a provider that never reports took: handed_off, never completed."""
+    hand_off(
+        session,
+        callback,
+        source=adapter.name,
+        lease_seconds=adapter.handoff_lease_seconds,
+        details={"reconciled": True, "last_confirmed": callback.status},
+    )
+    session.commit()
+    log.info("callback=%s handed off: its provider reports no outcome", callback.id)
+    return HANDED_OFF
 
 
 def _resolve(
