@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -12,11 +13,11 @@ from .. import providers
 from ..core import clock, metrics
 from ..core.egress import PUBLIC, EgressPolicy
 from ..core.job_payloads import DialJob, EventJob
-from ..core.models import Callback, Widget, utcnow
+from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import lifecycle, scheduling
+from . import failover, lifecycle, scheduling
 from .queue import JobQueue
 from .status_machine import apply_status, hand_off
 
@@ -57,9 +58,10 @@ def dial(
         return
     _start_attempt(session, callback, job.attempt)
     request = _call_request(callback, job.attempt, event_url)
-    result = _originate(session, callback, request, queue, egress)
-    if result is not None:
-        _record_originated(session, callback, job.attempt, result, queue)
+    placed = _originate(session, callback, request, queue, egress, event_url)
+    if placed is not None:
+        carrier, result = placed
+        _record_originated(session, callback, job.attempt, result, queue, carrier)
 
 
 def _verified(session: Session, tokens: Tokens, signed: object) -> DialJob | None:
@@ -144,38 +146,80 @@ def _originate(
     request: providers.CallRequest,
     queue: JobQueue,
     egress: EgressPolicy,
-) -> providers.OriginateResult | None:
-    """Ask the widget's provider to place the call; on an error, retry later or fail."""
+    event_url: EventUrl,
+) -> tuple[str, providers.OriginateResult] | None:
+    """Ask the widget's provider to place the call; on an error, fail over, retry or fail.
+
+    Returns the name of the provider that took the call and its answer.
+    """
     widget = callback.widget
     try:
-        return _timed_originate(widget, request, egress)
+        primary = providers.build(widget.provider, widget.provider_settings, egress=egress)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, widget.provider, "provider_config", str(exc))
+        return None
+    try:
+        return widget.provider, _timed_originate(primary, request)
     except providers.ProviderConfigError as exc:
         _fail(session, callback, widget.provider, "provider_config", str(exc))
     except providers.ProviderError as exc:
         metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
-        if exc.retryable and lifecycle.may_retry(widget, callback):
-            lifecycle.retry_later(
-                session,
-                callback,
-                source=widget.provider,
-                cause=exc.cause,
-                enqueue_dial=queue.enqueue_dial,
-            )
-        else:
-            _fail(session, callback, widget.provider, exc.cause, str(exc))
+        if failover.may_switch(widget, exc, primary, request):
+            return _fail_over(session, callback, request, queue, egress, event_url, exc.cause)
+        _attempt_failed(session, callback, widget.provider, exc, queue)
     return None
 
 
+def _fail_over(
+    session: Session,
+    callback: Callback,
+    request: providers.CallRequest,
+    queue: JobQueue,
+    egress: EgressPolicy,
+    event_url: EventUrl,
+    reason: str,
+) -> tuple[str, providers.OriginateResult] | None:
+    """Place the attempt with the secondary provider, once: the primary surely did not."""
+    widget = callback.widget
+    name = str(widget.secondary_provider)
+    failover.record_switch(session, callback, widget.provider, name, reason)
+    request = replace(request, event_url=event_url(callback.id, request.attempt, name))
+    try:
+        secondary = providers.build(name, widget.secondary_provider_settings, egress=egress)
+        return name, _timed_originate(secondary, request)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, name, "provider_config", str(exc))
+    except providers.ProviderError as exc:
+        metrics.PROVIDER_ERRORS.labels(name, exc.cause).inc()
+        _attempt_failed(session, callback, name, exc, queue)
+    return None
+
+
+def _attempt_failed(
+    session: Session,
+    callback: Callback,
+    source: str,
+    exc: providers.ProviderError,
+    queue: JobQueue,
+) -> None:
+    """End an attempt the provider failed: retry later when that may help, else fail."""
+    if exc.retryable and lifecycle.may_retry(callback.widget, callback):
+        lifecycle.retry_later(
+            session, callback, source=source, cause=exc.cause, enqueue_dial=queue.enqueue_dial
+        )
+    else:
+        _fail(session, callback, source, exc.cause, str(exc))
+
+
 def _timed_originate(
-    widget: Widget, request: providers.CallRequest, egress: EgressPolicy
+    provider: providers.Provider, request: providers.CallRequest
 ) -> providers.OriginateResult:
-    provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
     started = time.perf_counter()
     try:
         return provider.originate(request)
     finally:
         seconds = time.perf_counter() - started
-        metrics.PROVIDER_SECONDS.labels(widget.provider).observe(seconds)
+        metrics.PROVIDER_SECONDS.labels(provider.name).observe(seconds)
 
 
 def _record_originated(
@@ -184,11 +228,12 @@ def _record_originated(
     attempt: int,
     result: providers.OriginateResult,
     queue: JobQueue,
+    provider: str,
 ) -> None:
-    """Store what the provider answered, then queue the events it said it will report."""
-    provider = callback.widget.provider
+    """Store what `provider` answered, then queue the events it said it will report."""
     callback.provider_call_id = result.provider_call_id
-    callback.provider_details = dict(result.details)
+    # Which provider carries the call: the owner's history names it (failover).
+    callback.provider_details = {**result.details, "provider": provider}
     apply_status(
         session,
         callback,

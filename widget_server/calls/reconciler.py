@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,9 +41,9 @@ from sqlalchemy.orm import Session
 from .. import providers
 from ..core import metrics
 from ..core.egress import PUBLIC, EgressPolicy
-from ..core.models import Callback, CallEvent, Widget, utcnow
+from ..core.models import Callback, CallEvent, utcnow
 from ..core.statuses import Status, can_move, is_terminal
-from . import lifecycle
+from . import failover, lifecycle
 from .queue import DialQueue
 from .status_machine import apply_status, hand_off
 
@@ -190,14 +191,16 @@ def _stale(
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
     # Built once per pass: before the bound when the bound depends on it (a conversation
     # is asked about sooner when its provider can answer), else only once found stale.
-    provider = _provider(callback.widget, egress) if callback.status in TALKING else None
+    # The provider carrying the current attempt: the secondary after a failover.
+    carrier, settings = failover.carrier(session, callback)
+    provider = _provider(carrier, settings, egress) if callback.status in TALKING else None
     asks = provider is not None and provider.reports_call_status()
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
     if callback.status not in TALKING and callback.status not in NOT_ASKED:
-        provider = _provider(callback.widget, egress)
+        provider = _provider(carrier, settings, egress)
     return Candidate(
         callback.id,
         callback.status,
@@ -209,14 +212,16 @@ def _stale(
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
         provider,
-        providers.REGISTRY.get(callback.widget.provider),
+        providers.REGISTRY.get(carrier),
     )
 
 
-def _provider(widget: Widget, egress: EgressPolicy) -> providers.Provider | None:
-    """The widget's provider, or None when its settings no longer build."""
+def _provider(
+    name: str, settings: dict[str, Any], egress: EgressPolicy
+) -> providers.Provider | None:
+    """The provider called `name` with a widget's settings, or None when they no longer build."""
     try:
-        return providers.build(widget.provider, widget.provider_settings, egress=egress)
+        return providers.build(name, settings, egress=egress)
     except providers.ProviderConfigError:
         return None
 

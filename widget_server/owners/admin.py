@@ -355,6 +355,8 @@ def history_item(callback: Callback) -> dict[str, Any]:
         "result": callback.status,
         "cause": callback.cause,
         "attempts": callback.attempts,
+        # The provider that took the call: the secondary's name after a failover.
+        "provider": (callback.provider_details or {}).get("provider"),
     }
 
 

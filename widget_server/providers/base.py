@@ -58,9 +58,20 @@ class PermanentProviderError(ProviderError):
 
 
 class RetryableProviderError(ProviderError):
-    """Trying again later may work: timeouts, connection errors, 5xx answers."""
+    """Trying again later may work: timeouts, connection errors, 5xx answers.
+
+    `maybe_placed` says the request may have reached the provider and its answer was lost
+    (a read timeout, a connection broken after sending): the call may exist. Otherwise the
+    provider certainly did not accept it (no connection, or it answered a refusal).
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, cause: str = "provider_error", maybe_placed: bool = False
+    ) -> None:
+        super().__init__(message, cause=cause)
+        self.maybe_placed = maybe_placed
 
 
 class EventRefused(Exception):

@@ -40,6 +40,13 @@ SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
     ),
 }
 FAILURES = ("provider_error", "provider_unavailable")
+# fail_with setting -> how an unreachable provider fails each originate (failover demos):
+# "timeout" sent the request and never heard back, the others were never accepted.
+FAIL_WITH = {
+    "timeout": ("simulated timeout after the request was sent", "timeout", True),
+    "5xx": ("simulated answer 503", "http_503", False),
+    "connection": ("simulated connection refused", "connection_error", False),
+}
 
 
 class SimulatorProvider(Provider):
@@ -48,7 +55,12 @@ class SimulatorProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
+        values: dict[str, Any] = {
+            "step_delay": 1.0,
+            "talk_time": 3.0,
+            "fail": "none",
+            "fail_with": None,
+        }
         values.update(settings)
         errors = {}
         for key in ("step_delay", "talk_time"):
@@ -61,7 +73,9 @@ class SimulatorProvider(Provider):
                 errors[key] = "must be a number of seconds from 0 to 60"
         if values["fail"] not in (*SCENARIOS, *FAILURES):
             errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
-        unknown = set(values) - {"step_delay", "talk_time", "fail"}
+        if values["fail_with"] is not None and values["fail_with"] not in FAIL_WITH:
+            errors["fail_with"] = "must be null or one of " + ", ".join(FAIL_WITH)
+        unknown = set(values) - {"step_delay", "talk_time", "fail", "fail_with"}
         for key in sorted(unknown):
             errors[key] = "unknown setting"
         if errors:
@@ -69,6 +83,9 @@ class SimulatorProvider(Provider):
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
+        if self.settings["fail_with"] is not None:
+            message, cause, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
+            raise RetryableProviderError(message, cause=cause, maybe_placed=maybe_placed)
         fail = self.settings["fail"]
         if fail == "provider_error":
             raise PermanentProviderError("simulated provider error", cause="provider_error")

@@ -270,6 +270,9 @@ def _schemas() -> dict[str, Schema]:
                 "result": ref("Status"),
                 "cause": nullable({"type": "string"}),
                 "attempts": {"type": "integer", "minimum": 0},
+                "provider": nullable(
+                    {"type": "string", "description": "The provider that took the call"}
+                ),
             },
         },
         "Accepted": {
