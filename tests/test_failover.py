@@ -17,6 +17,9 @@ from widget_server.core.statuses import Status
 from widget_server.owners import widgets
 
 JSON = {"Content-Type": "application/json"}
+CALL = providers.CallRequest(
+    callback_id="c0ffee", attempt=1, agent="1001", visitor_e164="+12015550123", timeout=20
+)
 # A simulator primary that never answers: its request "went out", and its status query
 # then says no such call exists, so the attempt may switch.
 TIMING_OUT = {"step_delay": 0, "talk_time": 0, "fail_with": "timeout"}
@@ -196,13 +199,13 @@ def test_http_errors_say_whether_the_request_may_have_been_placed() -> None:
     settings = {"url": "http://127.0.0.1:9/x", "secret": "s" * 16}
     provider = providers.build("webhook", settings, egress=LOCAL)
     with pytest.raises(providers.RetryableProviderError) as refused:
-        provider.exchange("POST", "http://127.0.0.1:9/x")  # nothing listens: never sent
+        provider.originate(CALL)  # nothing listens: never sent
     assert (refused.value.cause, refused.value.maybe_placed) == ("connection_error", False)
     with WebhookFake() as fake:
         fake.mode = "hang"
         provider = providers.build("webhook", fake.provider_settings(), egress=LOCAL)
         with pytest.raises(providers.RetryableProviderError) as lost:
-            provider.exchange("POST", fake.provider_settings()["url"], json={})
+            provider.originate(CALL)
     assert (lost.value.cause, lost.value.maybe_placed) == ("timeout", True)
 
 
