@@ -17,7 +17,7 @@ from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import failover, lifecycle, scheduling
+from . import failover, lifecycle, provider_booking, scheduling
 from .queue import JobQueue
 from .status_machine import apply_status, hand_off
 
@@ -51,6 +51,11 @@ def dial(
         return
     callback = _callback_to_dial(session, job)
     if callback is None:
+        return
+    if callback.status == Status.SCHEDULED and provider_booking.books_with_provider(
+        callback.widget, callback.scheduled_for, clock.now()
+    ):
+        _book_with_provider(session, callback, job.attempt, event_url, queue, egress)
         return
     if callback.status == Status.SCHEDULED and not _booking_due(
         session, callback, job.attempt, queue, lease_seconds
@@ -111,6 +116,32 @@ def _booking_due(
         session.commit()
         return False
     return True
+
+
+def _book_with_provider(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    queue: JobQueue,
+    egress: EgressPolicy,
+) -> None:
+    """Hand a booking to the provider's own scheduler, once (calls/provider_booking.py)."""
+    widget = callback.widget
+    provider_booking.mark_sent(session, callback, attempt)
+    request = _call_request(callback, attempt, event_url)
+    try:
+        provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
+        result = provider_booking.book(provider, callback, request)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, widget.provider, "provider_config", str(exc))
+        return
+    except providers.ProviderError as exc:
+        metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
+        # Not retried: a second booking could ring the visitor twice at the booked time.
+        _fail(session, callback, widget.provider, exc.cause, str(exc))
+        return
+    _record_originated(session, callback, attempt, result, queue, widget.provider)
 
 
 def _start_attempt(session: Session, callback: Callback, attempt: int) -> None:

@@ -6,6 +6,8 @@ provider's answer leaves a callback with no result; a job lost from the queue le
 status the originate confirmed. Each pass looks at active callbacks with no progress for
 longer than a bound derived from the widget's ring timeout, and settles each one:
 
+- scheduled, handed to a provider's own scheduler whose answer was lost (a crash): past its
+  time it ends "failed" with cause "lost", never booked twice;
 - queued, never dialled: its dial job was lost; dialling attempt 1 again is safe, because
   the dial job itself refuses an attempt that already started;
 - dialing with no answer recorded: the provider is asked what became of the attempt (by
@@ -35,7 +37,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import providers
@@ -62,6 +64,7 @@ TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNE
 # Not yet dialled (or between attempts): a lost job is queued again, no provider is asked.
 NOT_ASKED = frozenset({Status.QUEUED, Status.RETRY_WAIT})
 CHECKED = (
+    Status.SCHEDULED,  # only a booking handed to a provider whose answer was lost
     Status.QUEUED,
     Status.RETRY_WAIT,
     Status.DIALING,
@@ -132,7 +135,12 @@ def reconcile(
     # first filter on the (status, updated_at) index.
     ids = session.scalars(
         select(Callback.id)
-        .where(Callback.status.in_(CHECKED), Callback.updated_at < earliest)
+        .where(
+            Callback.status.in_(CHECKED),
+            Callback.updated_at < earliest,
+            # A booking waiting for its time is the sweeper's; only one sent is looked at.
+            or_(Callback.status != Status.SCHEDULED, Callback.attempts > 0),
+        )
         .order_by(Callback.updated_at)
         .limit(limit)
     ).all()
@@ -242,6 +250,10 @@ def _awaiting_answer(newest_first: list[CallEvent], attempt: int) -> bool:
 
 
 def _settle(session: Session, candidate: Candidate, queue: DialQueue) -> str:
+    if candidate.status == Status.SCHEDULED:
+        # Sent to the provider's scheduler, and its answer lost: it may hold the booking,
+        # so it is never booked again (calls/provider_booking.py).
+        return _apply(session, candidate, _give_up)
     if candidate.status == Status.QUEUED:
         if candidate.attempt != 0:
             return "untouched"
