@@ -17,7 +17,7 @@ from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import failover, lifecycle, provider_booking, scheduling
+from . import failover, lifecycle, provider_booking, provider_setup, scheduling
 from .queue import JobQueue
 from .status_machine import apply_status, hand_off
 
@@ -61,6 +61,12 @@ def dial(
         session, callback, job.attempt, queue, lease_seconds
     ):
         return
+    if provider_setup.needed(callback.widget):
+        if not _set_up_provider(session, callback, job.attempt, event_url, queue, egress):
+            return
+        callback = _callback_to_dial(session, job)  # locked again: the set-up committed
+        if callback is None:
+            return
     _start_attempt(session, callback, job.attempt)
     request = _call_request(callback, job.attempt, event_url)
     placed = _originate(session, callback, request, queue, egress, event_url)
@@ -142,6 +148,55 @@ def _book_with_provider(
         _fail(session, callback, widget.provider, exc.cause, str(exc))
         return
     _record_originated(session, callback, attempt, result, queue, widget.provider)
+
+
+def _set_up_provider(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    queue: JobQueue,
+    egress: EgressPolicy,
+) -> bool:
+    """Run the provider's one-time set-up for the widget (calls/provider_setup.py).
+
+    Returns False when this job stops here: another job is setting the provider up (this
+    one is queued again shortly), or the set-up failed (the attempt failed or is retried).
+    """
+    widget = callback.widget
+    if not provider_setup.claim(session, widget, callback.id):
+        queue.enqueue_dial(callback.id, attempt, provider_setup.SETUP_WAIT_SECONDS)
+        return False
+    widget_id, name = widget.id, widget.provider
+    try:
+        provider = providers.build(name, widget.provider_settings, egress=egress)
+        created = provider.set_up(_call_request(callback, attempt, event_url))
+    except (providers.ProviderConfigError, providers.ProviderError) as exc:
+        provider_setup.release(session, widget_id)
+        session.commit()
+        locked = lifecycle.lock(session, callback.id)
+        if locked is not None and locked.status in NOT_YET_DIALING:
+            _set_up_failed(session, locked, attempt, name, exc, queue)
+        return False
+    provider_setup.store(session, widget_id, created)
+    return True
+
+
+def _set_up_failed(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    name: str,
+    exc: providers.ProviderConfigError | providers.ProviderError,
+    queue: JobQueue,
+) -> None:
+    """Count a failed set-up as the attempt it stopped: retried like one, or failed."""
+    _start_attempt(session, callback, attempt)
+    if isinstance(exc, providers.ProviderConfigError):
+        _fail(session, callback, name, "provider_config", str(exc))
+    else:
+        metrics.PROVIDER_ERRORS.labels(name, exc.cause).inc()
+        _attempt_failed(session, callback, name, exc, queue)
 
 
 def _start_attempt(session: Session, callback: Callback, attempt: int) -> None:

@@ -245,6 +245,19 @@ class Provider(ABC):
     def originate(self, call: CallRequest) -> OriginateResult:
         """Ring the agent, then connect the visitor."""
 
+    @classmethod
+    def needs_setup(cls, settings: Mapping[str, Any]) -> bool:
+        """Say whether `settings` lack something set_up() creates at the provider once."""
+        return False
+
+    def set_up(self, call: CallRequest) -> dict[str, Any]:
+        """Create what the widget needs at the provider; return the settings to store.
+
+        Run once per widget, before its first call, under a lease so two first calls
+        cannot both create it; the dialer stores the answer in the widget's settings.
+        """
+        return {}
+
     def cancel(self, provider_call_id: str) -> None:
         raise PermanentProviderError(f"{self.name} cannot cancel calls", cause="not_supported")
 
