@@ -84,8 +84,8 @@ class SimulatorProvider(Provider):
 
     def originate(self, call: CallRequest) -> OriginateResult:
         if self.settings["fail_with"] is not None:
-            message, cause, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
-            raise RetryableProviderError(message, cause=cause, maybe_placed=maybe_placed)
+            message, failure, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
+            raise RetryableProviderError(message, cause=failure, maybe_placed=maybe_placed)
         fail = self.settings["fail"]
         if fail == "provider_error":
             raise PermanentProviderError("simulated provider error", cause="provider_error")
