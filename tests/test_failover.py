@@ -219,3 +219,25 @@ def test_a_secondary_is_checked_like_the_primary() -> None:
     assert any(key.startswith("secondary_provider_settings.") for key in unusable.value.fields)
     cleared = widgets.clean({**base, "secondary_provider": "", "secondary_provider_settings": {}})
     assert cleared["secondary_provider"] is None
+
+
+@pytest.mark.parametrize(
+    ("fail_with", "cause", "maybe_placed"),
+    [
+        ("timeout", "timeout", True),
+        ("5xx", "http_503", False),
+        ("connection", "connection_error", False),
+    ],
+)
+def test_the_simulator_plays_a_failing_primary(
+    fail_with: str, cause: str, maybe_placed: bool
+) -> None:
+    simulator = providers.build("simulator", {"fail_with": fail_with})
+    with pytest.raises(providers.RetryableProviderError) as failed:
+        simulator.originate(CALL)
+    assert (failed.value.cause, failed.value.maybe_placed) == (cause, maybe_placed)
+    # Nothing was placed, and it says so when asked.
+    assert not simulator.call_status(None, CALL.idempotency_key).placed
+    with pytest.raises(providers.ProviderConfigError) as refused:
+        providers.build("simulator", {"fail_with": "smoke"})
+    assert set(refused.value.fields) == {"fail_with"}

@@ -55,12 +55,7 @@ class SimulatorProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "step_delay": 1.0,
-            "talk_time": 3.0,
-            "fail": "none",
-            "fail_with": None,
-        }
+        values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
         values.update(settings)
         errors = {}
         for key in ("step_delay", "talk_time"):
@@ -73,7 +68,7 @@ class SimulatorProvider(Provider):
                 errors[key] = "must be a number of seconds from 0 to 60"
         if values["fail"] not in (*SCENARIOS, *FAILURES):
             errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
-        if values["fail_with"] is not None and values["fail_with"] not in FAIL_WITH:
+        if values.get("fail_with") is not None and values["fail_with"] not in FAIL_WITH:
             errors["fail_with"] = "must be null or one of " + ", ".join(FAIL_WITH)
         unknown = set(values) - {"step_delay", "talk_time", "fail", "fail_with"}
         for key in sorted(unknown):
@@ -83,7 +78,7 @@ class SimulatorProvider(Provider):
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
-        if self.settings["fail_with"] is not None:
+        if self.settings.get("fail_with") is not None:
             message, failure, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
             raise RetryableProviderError(message, cause=failure, maybe_placed=maybe_placed)
         fail = self.settings["fail"]
