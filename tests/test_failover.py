@@ -241,3 +241,18 @@ def test_the_simulator_plays_a_failing_primary(
     with pytest.raises(providers.ProviderConfigError) as refused:
         providers.build("simulator", {"fail_with": "smoke"})
     assert set(refused.value.fields) == {"fail_with"}
+
+
+def test_a_secondarys_endpoint_is_egress_checked(app: Flask) -> None:
+    settings = {"base_url": "http://10.0.0.7:8300", "outbound_id": "random"}
+    with app.app_context(), pytest.raises(widgets.WidgetInvalid) as refused:
+        widgets.clean(
+            {
+                "name": "Sales",
+                "extension": "1001",
+                "secondary_provider": "click2dial",
+                "secondary_provider_settings": settings,
+            }
+        )
+    assert list(refused.value.fields) == ["secondary_provider_settings.base_url"]
+    assert "private host" in refused.value.fields["secondary_provider_settings.base_url"]
