@@ -14,8 +14,9 @@ from tests.fakes.voiptech import Fake as VoiptechFake
 from tests.helpers import add_widget, callbacks, run_jobs, submit_json
 from widget_server import providers
 from widget_server.core import db
-from widget_server.core.models import Lease
+from widget_server.core.models import Callback, Lease
 from widget_server.core.statuses import Status
+from widget_server.owners import retention
 
 # Each seed adapter with its strict fake, and an extension it can ring.
 SEEDS: dict[str, tuple[Any, str]] = {
@@ -53,3 +54,20 @@ def test_a_seed_provider_hands_its_call_off_with_its_lease_bound(app: Flask, nam
     shown = app.test_client().get(str(accepted.get_json()["status_url"])).get_json()
     assert (shown["status"], shown["terminal"]) == ("handed_off", True)
     assert "finished" not in shown["text"]
+
+
+def test_erasing_a_handed_off_callback_drops_the_lease_naming_its_number(app: Flask) -> None:
+    with Click2DialFake() as pbx:
+        widget_id = add_widget(
+            app, provider="click2dial", provider_settings=pbx.provider_settings()
+        )
+        assert submit_json(app.test_client(), widget_id).status_code == 202
+        run_jobs(app)
+    with app.app_context():
+        session = db.session()
+        [callback] = session.query(Callback).all()
+        assert callback.status == Status.HANDED_OFF
+        assert session.query(Lease).filter_by(holder=callback.id).count() == 1
+        retention.erase_callback(session, callback)
+        session.commit()
+        assert session.query(Lease).filter_by(holder=callback.id).count() == 0
