@@ -18,6 +18,7 @@ from widget_server.core.job_payloads import DialJob
 from widget_server.core.models import Widget
 from widget_server.core.statuses import Status
 from widget_server.core.tokens import tokens
+from widget_server.owners import widgets
 from widget_server.providers.kazoo import KazooProvider
 
 
@@ -108,3 +109,18 @@ def test_a_failed_set_up_is_an_attempt_that_failed(app: Flask) -> None:
         1,
     )
     assert "clicktocall_id" not in _stored_settings(app, widget_id)
+
+
+def test_a_kazoo_secondary_must_name_its_clicktocall(app: Flask) -> None:
+    with app.app_context(), KazooFake() as fake:
+        values = {
+            "name": "Sales",
+            "extension": "1001",
+            "secondary_provider": "kazoo",
+            "secondary_provider_settings": _settings_without_id(fake),
+        }
+        with pytest.raises(widgets.WidgetInvalid) as refused:
+            widgets.clean(values)
+        assert set(refused.value.fields) == {"secondary_provider_settings"}
+        values["secondary_provider_settings"] = fake.provider_settings()
+        assert widgets.clean(values)["secondary_provider"] == "kazoo"

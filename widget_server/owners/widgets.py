@@ -56,6 +56,7 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
             errors.update(
                 _provider_errors(cleaned, "secondary_provider", "secondary_provider_settings")
             )
+            errors.update(_secondary_setup_errors(cleaned))
     # One reason per field of the human check ("human_check.site_key": "is required").
     errors.update(human_checks.validate(merged.get("human_check")))
     if not errors and cleaned["allowed_regions"]:
@@ -69,6 +70,19 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     if unsupported:
         raise WidgetUnsupported(unsupported)
     return cleaned
+
+
+def _secondary_setup_errors(cleaned: dict[str, Any]) -> dict[str, str]:
+    """A secondary must be ready as it is: the one-time set-up (a Kazoo clicktocall) runs
+    for the primary only, and a failover is no moment to create resources."""
+    adapter = providers.REGISTRY.get(cleaned["secondary_provider"])
+    settings = cleaned["secondary_provider_settings"]
+    if adapter is None or not isinstance(settings, dict) or not adapter.needs_setup(settings):
+        return {}
+    return {
+        "secondary_provider_settings": "must name what the primary would create once "
+        "(for kazoo: clicktocall_id)"
+    }
 
 
 def _provider_errors(cleaned: dict[str, Any], role: str, settings_key: str) -> dict[str, str]:
