@@ -82,6 +82,11 @@ class Widget(Base):
     provider: Mapped[str] = mapped_column(String(32), default="simulator")
     # Encrypted at rest (crypto.EncryptedJSON); read and written as a plain dict.
     provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Failover: an attempt the primary refused for a retryable reason before accepting it.
+    secondary_provider: Mapped[str | None] = mapped_column(String(32))
+    secondary_provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Who books a scheduled callback: "auto" (the provider when it can), "provider", "server".
+    scheduling: Mapped[str] = mapped_column(String(16), default="auto")
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     allowed_regions: Mapped[list[str]] = mapped_column(default=list)  # empty: default_region
     allowed_number_types: Mapped[list[str]] = mapped_column(default=list)  # empty: policy default
