@@ -224,3 +224,10 @@ def test_owner_view_helpers() -> None:
 def test_filter_dates_are_days() -> None:
     assert inbox.InboxFilter(created_from=date(2026, 1, 1)).is_empty() is False
     assert inbox.InboxFilter().is_empty()
+
+
+def test_every_status_has_a_name_for_owners() -> None:
+    from widget_server.core.statuses import Status
+    from widget_server.owners.callback_view import STATUS_NAMES
+
+    assert set(STATUS_NAMES) == set(Status)

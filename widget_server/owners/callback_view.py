@@ -37,6 +37,7 @@ STATUS_NAMES = {
     Status.BUSY: lazy_gettext("Busy"),
     Status.CANCELED: lazy_gettext("Canceled"),
     Status.REJECTED: lazy_gettext("Rejected"),
+    Status.HANDED_OFF: lazy_gettext("Handed to the phone system"),
 }
 # Causes worth a plain sentence; any other cause is shown as its code.
 CAUSE_NAMES = {

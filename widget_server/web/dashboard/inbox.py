@@ -28,7 +28,7 @@ from ...core.i18n import N_
 from ...core.models import Widget
 from ...core.statuses import Status
 from ...owners import inbox, inbox_export
-from ...owners.callback_view import STATUS_NAMES
+from ...owners.callback_view import status_name
 from ...owners.people import Role
 from . import (
     callback_page,  # noqa: F401  (one callback's page and its actions)
@@ -85,7 +85,7 @@ def callbacks() -> Any:
         "dashboard/callbacks.html",
         rows=[row_view(callback, masked) for callback in found.callbacks],
         widgets=widgets,
-        statuses=[(status.value, str(STATUS_NAMES[status])) for status in Status],
+        statuses=[(status.value, status_name(status)) for status in Status],
         args=args,
         errors=errors,
         stale=stale,
