@@ -143,7 +143,7 @@ def test_send_test_without_a_url_says_so(app: Flask, client: FlaskClient):
 def test_send_test_to_a_private_address_is_refused_by_egress(
     app: Flask, client: FlaskClient, loopback_resolver: dict[str, list[str]]
 ):
-    loopback_resolver["crm.example.com"] = ["203.0.113.9"]
+    loopback_resolver["crm.example.com"] = ["93.184.215.14"]
     member = sign_in(client, Role.ADMIN)
     widget_id = account_widget(app, member.account_id)
     assert save(client, widget_id, "https://crm.example.com/hooks", SECRET).status_code == 302

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...core import db, ids
 from ...core.errors import NotFound
@@ -31,8 +31,9 @@ def printable(form: FlaskForm, field: StringField) -> None:
 class CreateKeyForm(FlaskForm):
     name = StringField(
         _l("What is this key for?"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
-            InputRequired(_l("Give the key a name.")),
+            DataRequired(_l("Give the key a name.")),
             Length(max=keys.MAX_NAME, message=_l("Use at most %(max)d characters.")),
             printable,
         ],
