@@ -180,11 +180,11 @@ def test_the_log_is_paged_newest_first_and_scoped(app: Flask, client: FlaskClien
     add_deliveries(app, widget_id, size + 3)
     add_deliveries(app, other, 1)
     first = client.get(page_url(widget_id)).get_data(as_text=True)
-    assert first.count("<code>callback.created</code>") == size
+    assert first.count("<code dir=\"ltr\">callback.created</code>") == size
     assert f"HTTP {200 + size + 2}" in first and "HTTP 200<" not in first
     older = first.split("Older deliveries")[0].rsplit('href="', 1)[1].split('"')[0]
     second = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
-    assert second.count("<code>callback.created</code>") == 3
+    assert second.count("<code dir=\"ltr\">callback.created</code>") == 3
     assert "HTTP 200<" in second and "Older deliveries" not in second
     assert client.get(page_url(other)).status_code == 404  # another account's log
     assert client.get(page_url(widget_id) + "?before=junk").status_code == 200
