@@ -46,7 +46,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with (
         host_site(site_pages) as site,
         host_site(stranger_pages) as stranger,
-        live_server(tmp_path_factory.mktemp("live"), host_origins=[site]) as server,
+        live_server(
+            tmp_path_factory.mktemp("live"),
+            host_origins=[site],
+            # The owner's webhook receiver is a page of the host site, on loopback.
+            WEBHOOK_ALLOW_HTTP=True,
+            WEBHOOK_ALLOW_PRIVATE=True,
+        ) as server,
         chromium() as browser,
     ):
         account_id = stored_widget(server.app, server.widget_id).account_id
@@ -65,9 +71,10 @@ def host_page(snippet: str) -> tuple[str, str]:
 
 
 def signed_in_page(stack: Stack, locale: str = "en", **context: Any) -> Any:
-    options = {"viewport": DESKTOP, "locale": locale} | context
-    page = stack.browser.new_context(**options).new_page()
-    browser_sign_in(page, stack.server.url, stack.email, PASSWORD)
+    page = stack.browser.new_context(**({"viewport": DESKTOP} | context)).new_page()
+    browser_sign_in(page, stack.server.url, stack.email, PASSWORD)  # its labels are English
+    # From here on the browser asks for `locale`, as a person's browser in that language does.
+    page.context.set_extra_http_headers({"Accept-Language": locale})
     return page
 
 
@@ -138,6 +145,19 @@ def test_copy_embed_see_it_and_allow_a_refused_origin(stack: Stack) -> None:
     page.reload()
     expect(page.get_by_role("row", name=stack.stranger).locator("time")).to_be_visible()
     assert_accessible(page, "the install page")
+
+    # The webhook: saved, then a test event sent, its result shown and logged.
+    stack.site_pages["/hook"] = ("text/plain", "ok")
+    page.get_by_role("link", name="Webhook and delivery log").click()
+    page.get_by_label("Webhook URL").fill(stack.site + "/hook")
+    page.get_by_label("Signing secret").fill("whsec-browser-0123456789")
+    page.get_by_role("button", name="Save webhook").click()
+    expect(page.locator(".flashes")).to_contain_text("The webhook is saved.", timeout=SLOW)
+    assert page.get_by_label("Signing secret").input_value() == ""  # write-only
+    page.get_by_role("button", name="Send a test event").click()
+    expect(page.locator(".flashes")).to_contain_text("answered HTTP 200", timeout=SLOW)
+    expect(page.get_by_role("table")).to_contain_text("webhook.test")
+    assert_accessible(page, "the webhook page")
     assert problems == []
     page.context.close()
 
