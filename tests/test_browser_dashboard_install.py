@@ -81,7 +81,7 @@ def signed_in_page(stack: Stack, locale: str = "en", **context: Any) -> Any:
 def visit_host(stack: Stack, url: str, allowed: bool) -> None:
     """Open a host page and wait for its loader's config request."""
     page = stack.browser.new_context().new_page()
-    config = (lambda r: "/config" in r.url)  # noqa: E731
+    config = lambda r: "/config" in r.url  # noqa: E731
     if allowed:
         with page.expect_response(config, timeout=SLOW) as answer:
             page.goto(url)

@@ -77,13 +77,16 @@ def test_viewers_get_no_keys_page_and_no_action(app: Flask, client: FlaskClient)
     member = sign_in(owner, Role.OWNER)
     create(owner)
     key_id = re.search(
-        r"/dashboard/keys/([0-9a-f]{32})/revoke", owner.get("/dashboard/keys").get_data(as_text=True)
+        r"/dashboard/keys/([0-9a-f]{32})/revoke",
+        owner.get("/dashboard/keys").get_data(as_text=True),
     )
     assert key_id
     sign_in(client, Role.VIEWER, account_id=member.account_id)
     assert client.get("/dashboard/keys").status_code == 403
     token = csrf_token(client, "/dashboard/install")
-    assert client.post("/dashboard/keys", data={"name": "x", "csrf_token": token}).status_code == 403
+    assert (
+        client.post("/dashboard/keys", data={"name": "x", "csrf_token": token}).status_code == 403
+    )
     revoke = f"/dashboard/keys/{key_id.group(1)}/revoke"
     assert client.post(revoke, data={"csrf_token": token}).status_code == 403
     assert ">active<" in owner.get("/dashboard/keys").get_data(as_text=True)

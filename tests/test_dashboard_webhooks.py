@@ -110,9 +110,7 @@ def test_a_url_resolving_to_a_private_address_is_refused(
     assert stored_widget(app, widget_id).webhook_url is None
 
 
-def test_send_test_shows_the_result_and_logs_it(
-    make_app: Callable[..., Flask], receiver: Receiver
-):
+def test_send_test_shows_the_result_and_logs_it(make_app: Callable[..., Flask], receiver: Receiver):
     app = make_app(**LOCAL)
     client = app.test_client()
     member = sign_in(client, Role.ADMIN)
@@ -180,11 +178,11 @@ def test_the_log_is_paged_newest_first_and_scoped(app: Flask, client: FlaskClien
     add_deliveries(app, widget_id, size + 3)
     add_deliveries(app, other, 1)
     first = client.get(page_url(widget_id)).get_data(as_text=True)
-    assert first.count("<code dir=\"ltr\">callback.created</code>") == size
+    assert first.count('<code dir="ltr">callback.created</code>') == size
     assert f"HTTP {200 + size + 2}" in first and "HTTP 200<" not in first
     older = first.split("Older deliveries")[0].rsplit('href="', 1)[1].split('"')[0]
     second = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
-    assert second.count("<code dir=\"ltr\">callback.created</code>") == 3
+    assert second.count('<code dir="ltr">callback.created</code>') == 3
     assert "HTTP 200<" in second and "Older deliveries" not in second
     assert client.get(page_url(other)).status_code == 404  # another account's log
     assert client.get(page_url(widget_id) + "?before=junk").status_code == 200

@@ -30,9 +30,7 @@ def save(session: Session, widget: Widget, url: str, secret: str | None) -> None
 
 def clear(session: Session, widget: Widget) -> None:
     """Stop the widget's webhook: no URL and no secret kept for it."""
-    admin.update_widget(
-        session, widget, {"webhook_url": "", "webhook_secret": None}, replace=False
-    )
+    admin.update_widget(session, widget, {"webhook_url": "", "webhook_secret": None}, replace=False)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ class RevokeKeyForm(FlaskForm):
     """Only the CSRF token: the key is named by the URL."""
 
 
-def _page(form: CreateKeyForm, status: int = 200, new_key: str | None = None) -> ResponseReturnValue:
+def _page(
+    form: CreateKeyForm, status: int = 200, new_key: str | None = None
+) -> ResponseReturnValue:
     member = current_member()
     html = render_template(
         "dashboard/keys.html",

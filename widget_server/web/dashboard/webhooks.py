@@ -45,7 +45,9 @@ def _before() -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 18 else None
 
 
-def _page(widget: Widget, form: WebhookForm | None = None, status: int = 200) -> ResponseReturnValue:
+def _page(
+    widget: Widget, form: WebhookForm | None = None, status: int = 200
+) -> ResponseReturnValue:
     if form is None:
         form = WebhookForm(formdata=None, data={"url": widget.webhook_url or ""})
     page = webhooks.log_page(db.session(), widget, _before())
