@@ -151,7 +151,9 @@ def test_pages_are_accessible_translated_and_fit_a_phone(
 
     member = add_person(server.app, Role.OWNER, account_id, email=f"owner-{locale}@example.com")
     add_person(server.app, Role.VIEWER, account_id, email=f"viewer-{locale}@example.com")
+    add_person(server.app, Role.VIEWER, email=member.email)  # a second account: the switcher
     browser_sign_in_localised(page, server.url, member.email)
+    assert page.locator("#switch-account option").count() == 2
     check_and_shoot(page, "overview", locale)
     page.goto(f"{server.url}/dashboard/members")
     check_and_shoot(page, "members", locale)
@@ -184,6 +186,7 @@ def test_a_form_post_without_its_csrf_token_is_refused(server: LiveServer, brows
     assert answer.value.status == 400
     assert page.get_by_text("The form's security token is missing.").is_visible()
     assert page.get_by_text("Nothing was changed.").is_visible()
+    assert violations(page) == []
     assert page.context.cookies() == [] or all(
         c["name"] != "dashboard_session" for c in page.context.cookies()
     )
@@ -225,6 +228,7 @@ def test_a_viewer_sees_no_edit_controls_and_owner_routes_refuse_them(
     answer = page.goto(f"{server.url}/dashboard/members")
     assert answer is not None and answer.status == 403
     assert page.get_by_text("Your role in this account does not allow this page.").is_visible()
+    assert violations(page) == []
     page.goto(f"{server.url}/dashboard/")
     assert csrf_post(page, "/dashboard/members/invite", "email=x@example.com&role=owner") == 403
     assert csrf_post(page, f"/dashboard/members/{owner.user_id}/remove") == 403
