@@ -73,6 +73,8 @@ def test_set_the_url_and_secret_which_is_never_shown(
     assert widget.webhook_url == receiver.url and widget.webhook_secret == SECRET
     html = client.get(page_url(widget_id)).get_data(as_text=True)
     assert receiver.url in html and SECRET not in html and "The webhook is saved." in html
+    # The secret field never shows the stored value, nor invites the member's own password.
+    assert 'type="password"' in html and 'autocomplete="new-password"' in html
     # An empty secret keeps the stored one; a new one replaces it.
     assert save(client, widget_id, receiver.url + "/v2").status_code == 302
     assert stored_widget(app, widget_id).webhook_secret == SECRET
