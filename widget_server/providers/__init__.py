@@ -10,6 +10,7 @@ from ..core.egress import PUBLIC, EgressPolicy
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     EventRefused,
     EventRequest,
     EventUnreadable,
@@ -58,6 +59,12 @@ def provider_class(name: str) -> type[Provider]:
         raise ProviderConfigError({"provider": f"unknown provider {name!r}"}) from None
 
 
+def provider_capabilities(name: str) -> frozenset[Capability]:
+    """Return what the provider called `name` can do (empty for an unknown name)."""
+    found = REGISTRY.get(name)
+    return found.capabilities if found is not None else frozenset()
+
+
 def build(name: str, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> Provider:
     """Return a ready provider for a widget's provider name and settings.
 
@@ -101,6 +108,7 @@ __all__ = [
     "REGISTRY",
     "CallRequest",
     "CallState",
+    "Capability",
     "EventRefused",
     "EventRequest",
     "EventUnreadable",
@@ -115,6 +123,7 @@ __all__ = [
     "build",
     "destination",
     "endpoints",
+    "provider_capabilities",
     "provider_class",
     "validate",
 ]

@@ -25,6 +25,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -182,7 +183,9 @@ class _Session(PBXConnection):
 class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
     default_port = DEFAULT_PORT
-    supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
+    # Status by the agent leg's channel uuid while FreeSWITCH holds it; whisper by
+    # playback and the accept key by read on the agent leg.
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
     protocol = "event-socket framing"
     originate_step = "accepted"
 
