@@ -23,7 +23,7 @@ from ..core.numbers import mask
 from ..intake import human_checks
 from ..intake.phone_policy import WHITELIST_PRESETS
 from ..jobs import jobs
-from ..owners import widgets
+from ..owners import installs, widgets
 from ..owners.accounts import DEMO_ACCOUNT
 from . import users
 
@@ -189,13 +189,7 @@ def widgets_delete(widget_id: str) -> None:
 def widgets_snippet(widget_id: str, base_url: str | None) -> None:
     """Print the script tag to paste into a page."""
     widget = widget_or_usage_error(widget_id)
-    click.echo(snippet(widget, base_url or settings.server_origin(current_app)))
-
-
-def snippet(widget: Widget, base_url: str) -> str:
-    return (
-        f'<script async src="{base_url.rstrip("/")}/widget.js" data-widget="{widget.id}"></script>'
-    )
+    click.echo(installs.snippet(widget.id, base_url or settings.server_origin(current_app)))
 
 
 @widgets_cli.command("callbacks")
@@ -246,7 +240,7 @@ def demo_command(origins: tuple[str, ...]) -> None:
     dashboard = current_app.config["PUBLIC_ORIGIN"] or origins[0]
     sign_in = users.demo_owner(session, account, dashboard)
     session.commit()
-    click.echo(f"demo widget {widget.id}: {snippet(widget, origins[0])}")
+    click.echo(f"demo widget {widget.id}: {installs.snippet(widget.id, origins[0])}")
     for line in sign_in:
         click.echo(line)
 

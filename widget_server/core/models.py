@@ -317,6 +317,27 @@ class OptOutRequest(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class OriginSighting(Base):
+    """Where a widget was last seen loading: one row per widget and host page origin.
+
+    Written by the loader's config request at most once per few minutes per origin, and
+    capped per widget for refused origins, so visitors (or a bot) cannot grow it at will.
+    """
+
+    __tablename__ = "origin_sightings"
+    __table_args__ = (
+        UniqueConstraint("widget_id", "origin", name="uq_origin_sightings_widget_origin"),
+        Index("ix_origin_sightings_widget_seen", "widget_id", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(255))  # normalised (core/origins.py)
+    allowed: Mapped[bool] = mapped_column(Boolean)  # the answer the last recorded load got
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     """A person who signs in to the dashboard; only an argon2id hash of the password is kept."""
 
