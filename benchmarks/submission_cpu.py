@@ -484,7 +484,9 @@ def bench_state(backend: Backend, requests: int, rows: int, keys: int) -> None:
     def submit(product: Product) -> Callable[[], tuple[CpuMeter, int]]:
         def send() -> tuple[CpuMeter, int]:
             phone, ip = numbers.next()
-            return product.meter, product.post({"phone": phone, "token": product.token()}, ORIGIN, ip)
+            return product.meter, product.post(
+                {"phone": phone, "token": product.token()}, ORIGIN, ip
+            )
 
         return send
 

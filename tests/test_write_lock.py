@@ -25,7 +25,8 @@ def sqlite_app(make_app: Callable[..., Flask], tmp_path: Path) -> Flask:
 @pytest.fixture
 def other_writer(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     """Another process's connection to the same file (a queue worker, another web worker)."""
-    connection = sqlite3.connect(tmp_path / "test.db", isolation_level=None, timeout=15, check_same_thread=False
+    connection = sqlite3.connect(
+        tmp_path / "test.db", isolation_level=None, timeout=15, check_same_thread=False
     )
     yield connection
     connection.close()
