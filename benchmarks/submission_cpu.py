@@ -15,7 +15,8 @@ Then the same accepted submission on a database holding 1,000,000 callbacks with
 store holding 100,000 live keys, against an empty database and store, again interleaved.
 
 Embedded default: SQLite file, in-process limit store. With WIDGET_SERVER_TEST_POSTGRES and
-WIDGET_SERVER_TEST_REDIS set: PostgreSQL and Redis as well.
+WIDGET_SERVER_TEST_REDIS set: PostgreSQL and Redis as well (Redis database 12 of that server,
+emptied before and after; the tests' database is left alone).
 
     .venv/bin/python benchmarks/submission_cpu.py [--requests 500] [--rows 1000000]
 """
@@ -37,11 +38,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import phonenumbers  # noqa: E402
+import redis  # noqa: E402
 from flask import Flask, abort, request  # noqa: E402
 from itsdangerous import BadData, URLSafeTimedSerializer  # noqa: E402
 from limits import parse  # noqa: E402
@@ -65,6 +68,7 @@ BENCH_DIR = ROOT / "instance" / "bench"
 FOREIGN = "https://elsewhere.example"
 LIMITED_IP = "10.255.255.1"
 HIGH = "100000000 per minute"
+BENCH_REDIS_DB = 12  # the tests use 11 (and empty it at every test)
 
 
 class CpuMeter:
@@ -136,11 +140,17 @@ class Backend:
 def backends() -> Iterator[Backend]:
     yield Backend("sqlite", limit_store.URI, lambda folder: f"sqlite:///{folder / 'test.db'}")
     if postgres.enabled() and os.environ.get("WIDGET_SERVER_TEST_REDIS"):
+        limits_uri = bench_redis(os.environ["WIDGET_SERVER_TEST_REDIS"])
+        flush = lambda: redis.Redis.from_url(limits_uri).flushdb()  # noqa: E731
+        flush()
         yield Backend(
-            "postgresql",
-            os.environ["WIDGET_SERVER_TEST_REDIS"],
-            lambda _folder: postgres.database_for_test(),
+            "postgresql", limits_uri, lambda _folder: postgres.database_for_test(), [flush]
         )
+
+
+def bench_redis(test_redis: str) -> str:
+    """The tests' Redis server, in a database of the benchmark's own (it is emptied)."""
+    return urlunsplit(urlsplit(test_redis)._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
 def product_app(backend: Backend, folder: Path, database_url: str | None = None) -> Flask:
