@@ -14,10 +14,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from .number_hash import number_hash
 log = logging.getLogger(__name__)
 
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
+USED_TOKENS = cast(Table, UsedFormToken.__table__)
 
 
 @dataclass(frozen=True)
@@ -316,10 +318,9 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     # The primary key decides: of two concurrent uses, exactly one insert commits. Flushed,
     # not committed, so the token is stored by the same commit as the callback it pays for
     # (one commit per submission instead of two): a second use of the nonce waits on this
-    # row until that commit, then fails as reused.
-    session.add(UsedFormToken(nonce=nonce))
+    # row until that commit, then fails as reused. A Core insert: nothing reads the row back.
     try:
-        session.flush()
+        session.execute(insert(USED_TOKENS).values(nonce=nonce))
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)
