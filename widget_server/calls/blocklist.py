@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ..core.models import BlockedEntry, utcnow
@@ -14,25 +14,31 @@ KINDS = ("number", "prefix", "ip", "optout")
 
 
 def _active() -> ColumnElement[bool]:
-    return or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > utcnow())
+    return or_(BlockedEntry.expires_at.is_(None), BlockedEntry.expires_at > bindparam("now"))
+
+
+# Built once: every submission asks both, and building a statement costs more than the
+# query it sends. The (kind, value) unique index serves the number's lookups.
+_NUMBER_KINDS = select(BlockedEntry.kind).where(
+    _active(),
+    or_(
+        and_(BlockedEntry.kind.in_(("optout", "number")), BlockedEntry.value == bindparam("e164")),
+        and_(
+            BlockedEntry.kind == "prefix",
+            BlockedEntry.value.in_(bindparam("prefixes", expanding=True)),
+        ),
+    ),
+)
+_BLOCKED_NETWORKS = select(BlockedEntry.value).where(BlockedEntry.kind == "ip", _active())
 
 
 def number_blocked(session: Session, e164: str) -> str | None:
     """Return why a destination may not be called ("blocked" or "opted_out"), else None."""
     # One query for every kind that can name a number: an exact opt-out or block, or a
     # blocked prefix, which is any leading part of the number ("+2" … the whole of it).
-    # The (kind, value) unique index serves both lookups.
     prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
     kinds = set(
-        session.scalars(
-            select(BlockedEntry.kind).where(
-                _active(),
-                or_(
-                    and_(BlockedEntry.kind.in_(("optout", "number")), BlockedEntry.value == e164),
-                    and_(BlockedEntry.kind == "prefix", BlockedEntry.value.in_(prefixes)),
-                ),
-            )
-        )
+        session.scalars(_NUMBER_KINDS, {"now": utcnow(), "e164": e164, "prefixes": prefixes})
     )
     # An opt-out is the callee's own wish: it is the reason given when several apply.
     if "optout" in kinds:
@@ -51,10 +57,7 @@ def address_blocked(session: Session, address: str | None) -> bool:
         return False
     # Networks are matched here rather than in SQL, which SQLite cannot do; only the
     # values are read, not whole rows.
-    networks = session.scalars(
-        select(BlockedEntry.value).where(BlockedEntry.kind == "ip", _active())
-    )
-    for value in networks:
+    for value in session.scalars(_BLOCKED_NETWORKS, {"now": utcnow()}):
         try:
             if ip in ipaddress.ip_network(value, strict=False):
                 return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import Unavailable
@@ -54,9 +55,43 @@ def make_engine(url: str) -> Engine:
         # Web threads and queue workers share the file: wait for locks instead of failing.
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_lock_before_first_write)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return _server_engine(url)
+
+
+# A pooled connection idle longer than this is pinged before use; one in steady use is not.
+IDLE_PING_SECONDS = 10.0
+RECYCLE_SECONDS = 1800  # and none is kept longer than this, however busy
+
+
+def _server_engine(url: str) -> Engine:
+    # Not pool_pre_ping: it costs a round trip on every checkout, that is every request.
+    # A connection that was just used is alive; only one that sat idle (a database restart,
+    # a proxy's idle timeout) is pinged, and replaced by the pool when the ping fails.
+    engine = create_engine(url, pool_recycle=RECYCLE_SECONDS)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", lambda *args: _ping_if_idle(engine, *args))
+    return engine
+
+
+_IDLE_SINCE = "widget_server_idle_since"
+
+
+def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        # The pool drops this connection and checks out another (a new one if need be).
+        raise DisconnectionError(f"idle connection is gone: {exc.__class__.__name__}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -70,10 +105,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+# The execution option of a transaction that begins without the write lock (SQLite).
+DEFERRED_WRITE_LOCK = "widget_server_deferred_write_lock"
+_DEFERRED = "widget_server_deferred"  # connection.info: began deferred, not written yet
+
+
+def _sqlite_begin(connection: Any) -> None:
     # A deferred transaction that later writes can fail with "database is locked" at once;
-    # taking the write lock up front makes writers queue on busy_timeout instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # taking the write lock up front makes writers queue on busy_timeout instead. Only a
+    # transaction that asked to defer it begins without, and takes it before its first write.
+    deferred = bool(connection.get_execution_options().get(DEFERRED_WRITE_LOCK))
+    connection.info[_DEFERRED] = False  # BEGIN itself is no first write
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    connection.info[_DEFERRED] = deferred
+
+
+def _sqlite_lock_before_first_write(
+    connection: Any, cursor: Any, statement: str, *_args: Any
+) -> None:
+    if not connection.info.get(_DEFERRED) or statement.lstrip()[:6].upper() in _READS:
+        return
+    connection.info[_DEFERRED] = False
+    if not cursor.connection.in_transaction:
+        return
+    # Upgrading a read transaction in place would not wait on busy_timeout: it fails at once
+    # when another writer committed since it began. So its reads end here (they wrote
+    # nothing) and the writes run in a transaction that queues for the lock from the start.
+    cursor.execute("COMMIT")
+    cursor.execute("BEGIN IMMEDIATE")
+
+
+_READS = ("SELECT", "PRAGMA")
+
+
+def defer_write_lock() -> None:
+    """Begin this request's transaction without the write lock; take it at its first write.
+
+    For requests that mostly read and often stop there (a submission refused by its checks
+    writes nothing): on SQLite such a refusal never waits for, nor holds up, a writer. What
+    the transaction read before its first write is not guarded by the lock, so use this
+    only where those reads decide nothing a concurrent writer could invalidate; the writes
+    and every read after the first write run under the lock as before. No effect on other
+    databases, and none once this request's session is in a transaction.
+    """
+    if engine().dialect.name != "sqlite":
+        return
+    request_session = session()
+    if not request_session.in_transaction():
+        request_session.connection(execution_options={DEFERRED_WRITE_LOCK: True})
 
 
 def engine() -> Engine:
@@ -106,6 +185,8 @@ def upgrade(app: Flask, revision: str = "head") -> None:
 
 def current_revision(app: Flask) -> str | None:
     with app.extensions["db_engine"].connect() as connection:
+        # Only reads: no reason to wait for (or hold up) a writer.
+        connection.execution_options(**{DEFERRED_WRITE_LOCK: True})
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -14,10 +14,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ from .number_hash import number_hash
 log = logging.getLogger(__name__)
 
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
+USED_TOKENS = cast(Table, UsedFormToken.__table__)
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,18 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
     form_token = _read_form_token(tokens, widget, submission)
     key = _idempotency_key(submission, form_token, intake)
-    earlier = _earlier_answer(session, tokens, widget, key)
-    if earlier is not None:
-        return earlier
+    human_check = pressure.human_check(widget) if intake.browser is not None else {}
+    if _replay_found_by_lookup(key, form_token, human_check):
+        earlier = _earlier_answer(session, tokens, widget, key)
+        if earlier is not None:
+            return earlier
     if intake.browser is not None:
-        _check_human(session, widget, submission, intake.browser)
+        _check_human(session, widget, submission, intake.browser, human_check)
     # From here on one transaction holds the spent token, the leases and the callback, and
     # a single commit stores them: every outcome below commits the token as used.
-    _use_token_once(session, form_token.nonce, widget.id)
+    earlier = _use_token_or_replay(session, tokens, widget, form_token.nonce, key)
+    if earlier is not None:
+        return earlier
     silenced = _silent_refusal(session, submission, e164)
     callback = _new_callback(widget, submission, e164, key, booked)
     _hold_lines(session, widget, callback, intake)
@@ -181,6 +187,32 @@ def _idempotency_key(submission: Submission, form_token: FormToken, intake: Inta
     return hashlib.sha256(scoped).hexdigest()  # 64 hex digits: the column's width
 
 
+def _replay_found_by_lookup(
+    key: str, form_token: FormToken, human_check: Mapping[str, Any]
+) -> bool:
+    """Whether a replay must be looked for before the token is spent, or only if it was.
+
+    Keyed by the token's own nonce, a stored callback means a spent token, so the lookup
+    can wait for the token's insert to conflict (most submissions never pay for it). Not
+    when a human check comes first: a replay must find its answer without being asked.
+    """
+    return key != form_token.nonce or bool(human_check)
+
+
+def _use_token_or_replay(
+    session: Session, tokens: Tokens, widget: Widget, nonce: str, key: str
+) -> Accepted | None:
+    """Spend the form token; if it was spent, return the answer it got, if any (a replay)."""
+    try:
+        _use_token_once(session, nonce, widget.id)
+    except Conflict:
+        earlier = _earlier_answer(session, tokens, widget, key) if key == nonce else None
+        if earlier is None:
+            raise
+        return earlier
+    return None
+
+
 def _earlier_answer(session: Session, tokens: Tokens, widget: Widget, key: str) -> Accepted | None:
     """Return the answer given to an earlier submission with this idempotency key, if any."""
     earlier = session.scalars(
@@ -200,7 +232,11 @@ def _earlier_answer(session: Session, tokens: Tokens, widget: Widget, key: str) 
 
 
 def _check_human(
-    session: Session, widget: Widget, submission: Submission, browser: Browser
+    session: Session,
+    widget: Widget,
+    submission: Submission,
+    browser: Browser,
+    human_check: Mapping[str, Any],
 ) -> None:
     """Run the widget's human check, if it has one, against the browser's answer."""
     # After the cheap checks (a request without a valid form token never costs a call to a
@@ -213,7 +249,7 @@ def _check_human(
         hostname=browser.page_host,
     )
     try:
-        human_checks.check(session, pressure.human_check(widget), attempt, current_app.config)
+        human_checks.check(session, human_check, attempt, current_app.config)
     except human_checks.HumanCheckRefused as refusal:
         message = gettext("Please confirm you are not a robot, then try again.")
         raise Unprocessable(
@@ -319,10 +355,9 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     # The primary key decides: of two concurrent uses, exactly one insert commits. Flushed,
     # not committed, so the token is stored by the same commit as the callback it pays for
     # (one commit per submission instead of two): a second use of the nonce waits on this
-    # row until that commit, then fails as reused.
-    session.add(UsedFormToken(nonce=nonce))
+    # row until that commit, then fails as reused. A Core insert: nothing reads the row back.
     try:
-        session.flush()
+        session.execute(insert(USED_TOKENS).values(nonce=nonce))
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)

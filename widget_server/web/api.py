@@ -10,7 +10,7 @@ from flask_babel import get_locale
 
 from ..calls import scheduling
 from ..calls.live_status import iso_utc, visitor_view
-from ..core import clock
+from ..core import clock, db
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
 from ..core.tokens import tokens
@@ -118,6 +118,8 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
 @per_client_submissions(methods=["POST"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
+    # Most refusals below only read: they must not take (or wait for) the write lock.
+    db.defer_write_lock()
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
         return preflight(widget, "POST")

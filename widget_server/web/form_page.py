@@ -17,7 +17,7 @@ from flask_babel import get_locale, gettext
 
 from ..calls.live_status import visitor_view
 from ..calls.scheduling import visitor_text
-from ..core import clock, metrics
+from ..core import clock, db, metrics
 from ..core.errors import Forbidden, NotFound, WidgetServerError, error_response
 from ..core.models import Callback, Widget
 from ..core.origins import normalise_origin
@@ -80,6 +80,8 @@ def show(widget_id: str) -> ResponseReturnValue:
 @bp.post("/w/<widget_id>")
 @per_client_submissions()
 def submit(widget_id: str) -> ResponseReturnValue:
+    # Most refusals below only read: they must not take (or wait for) the write lock.
+    db.defer_write_lock()
     widget = widget_or_404(widget_id)
     as_json = request.accept_mimetypes.best == "application/json"
     # The form posts from this server's own page; anything else is a cross-site post.

@@ -1,0 +1,49 @@
+"""PostgreSQL's pool: no ping per request, yet a connection lost while idle is replaced."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from tests import postgres
+from tests.helpers import ORIGIN
+from widget_server.core import db
+
+pytestmark = pytest.mark.skipif(not postgres.enabled(), reason="needs WIDGET_SERVER_TEST_POSTGRES")
+
+
+def read_config(app: Flask, widget_id: str) -> int:
+    client = app.test_client()
+    return client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN}).status_code
+
+
+def test_a_connection_in_steady_use_is_not_pinged(
+    app: Flask, widget_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = app.extensions["db_engine"]
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or ping(conn))
+    statuses = [read_config(app, widget_id) for _ in range(5)]
+    assert statuses == [200] * 5
+    assert pings == []
+
+
+def test_a_connection_the_database_closed_while_idle_is_replaced(
+    app: Flask, widget_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert read_config(app, widget_id) == 200
+    engine = app.extensions["db_engine"]
+    with engine.connect() as connection:  # the pool's one connection, as requests use it
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    # As a database restart or a proxy's idle timeout would.
+    other = create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+    with other.connect() as connection:
+        connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend or 0)})")
+    other.dispose()
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle that long
+    assert read_config(app, widget_id) == 200
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend
