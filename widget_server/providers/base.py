@@ -21,6 +21,7 @@ import phonenumbers
 from ..core.egress import PUBLIC, EgressPolicy
 from ..core.statuses import Status
 from .checks import unsafe_text
+from .setting_fields import SettingField
 
 STATUSES = frozenset(status.value for status in Status)
 MAX_CALL_ID = 255
@@ -190,6 +191,8 @@ class Provider(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Every setting the adapter takes, for the owner's form and the masking of secrets.
+    setting_fields: ClassVar[tuple[SettingField, ...]] = ()
     supports_cancel: ClassVar[bool] = False
     # True when call_status() works: the reconciler asks instead of guessing.
     supports_call_status: ClassVar[bool] = False

@@ -18,6 +18,7 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from .setting_fields import N_, Kind, SettingField
 
 # fail setting -> the statuses the call walks through before its end, and that end.
 SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
@@ -39,10 +40,35 @@ SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
     ),
 }
 FAILURES = ("provider_error", "provider_unavailable")
+SETTING_FIELDS = (
+    SettingField(
+        "step_delay",
+        N_("Seconds per step"),
+        N_("Seconds between the simulated statuses, 0 to 60."),
+        Kind.NUMBER,
+        default=1.0,
+    ),
+    SettingField(
+        "talk_time",
+        N_("Talk time"),
+        N_("Seconds a simulated connected call lasts, 0 to 60."),
+        Kind.NUMBER,
+        default=3.0,
+    ),
+    SettingField(
+        "fail",
+        N_("Outcome"),
+        N_("How the simulated call ends: none completes it; the others play a failure."),
+        Kind.CHOICE,
+        default="none",
+        choices=(*SCENARIOS, *FAILURES),
+    ),
+)
 
 
 class SimulatorProvider(Provider):
     name = "simulator"
+    setting_fields = SETTING_FIELDS
     supports_cancel = True
     supports_call_status = True
 
