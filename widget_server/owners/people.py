@@ -212,5 +212,3 @@ def remove_member(session: Session, account_id: str, user_id: str) -> None:
 def account_name(session: Session, account_id: str) -> str:
     account = session.get(Account, account_id)
     return account.name if account else ""
-
-

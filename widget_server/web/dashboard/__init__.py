@@ -19,6 +19,7 @@ from . import sign_in  # noqa: F401
 from . import password_reset  # noqa: F401
 from . import invitation  # noqa: F401
 from . import members  # noqa: F401
+from . import widget_pages  # noqa: F401
 
 # isort: on
 

@@ -20,7 +20,7 @@ from ... import providers
 from ...core.i18n import N_
 from ...providers.base import Capability
 from ...providers.setting_fields import Kind, SettingField
-from .widget_editors import FieldProblem
+from .widget_editors import FieldProblem, options
 
 PREFIX = "setting__"
 RAW = "settings_json"  # the form of a provider that declares no settings
@@ -70,7 +70,9 @@ def _field(setting: SettingField, stored: bool) -> Field:
     if setting.kind == Kind.BOOLEAN:
         return BooleanField(label, description=help)
     if setting.kind == Kind.CHOICE:
-        return SelectField(label, description=help, choices=[(c, c) for c in setting.choices])
+        return SelectField(
+            label, description=help, choices=options([(c, c) for c in setting.choices])
+        )
     if setting.kind == Kind.JSON:
         return TextAreaField(label, description=help)
     extra = {"inputmode": "decimal"} if setting.kind == Kind.NUMBER else {}
@@ -88,7 +90,7 @@ def provider_form(
     declared = fields_of(provider)
     fields: dict[str, Field] = {
         "provider": SelectField(
-            _l("Provider"), choices=[(name, name) for name in sorted(providers.REGISTRY)]
+            _l("Provider"), choices=options([(name, name) for name in sorted(providers.REGISTRY)])
         )
     }
     data: dict[str, Any] = {"provider": provider}

@@ -15,8 +15,15 @@ from typing import Any
 from babel import Locale
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Field, SelectField, SelectMultipleField, StringField
-from wtforms import TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ColorInput, ListWidget, PasswordInput
 
 from ...calls.hours import DAYS
@@ -34,6 +41,11 @@ class FieldProblem(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
+    """WTForms' choices from (value, label) pairs (labels may be lazy translations)."""
+    return [SelectChoice(value, str(label)) for value, label in pairs]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -117,7 +129,9 @@ class ChoiceEditor(Editor):
         self.choices = choices
 
     def fields(self) -> dict[str, Field]:
-        return {self.prop: SelectField(self.label, description=self.help, choices=self.choices)}
+        return {
+            self.prop: SelectField(self.label, description=self.help, choices=options(self.choices))
+        }
 
 
 class LinesEditor(Editor):
@@ -151,7 +165,9 @@ class CheckboxesEditor(Editor):
 
     def fields(self) -> dict[str, Field]:
         return {
-            self.prop: CheckboxesField(self.label, description=self.help, choices=self.choices)
+            self.prop: CheckboxesField(
+                self.label, description=self.help, choices=options(self.choices)
+            )
         }
 
     def initial(self, value: Any) -> dict[str, Any]:
@@ -231,13 +247,15 @@ class WhitelistEditor(LinesEditor):
         presets += [(name, name) for name in WHITELIST_PRESETS]
         return {
             **super().fields(),
-            self.name("preset"): SelectField(_l("Preset"), choices=presets),
+            self.name("preset"): SelectField(_l("Preset"), choices=options(presets)),
         }
 
     def value(self, data: Mapping[str, Any], formdata: Any, current: Any) -> Any:
         preset = data[self.name("preset")]
-        return list(WHITELIST_PRESETS[preset]) if preset in WHITELIST_PRESETS else super().value(
-            data, formdata, current
+        return (
+            list(WHITELIST_PRESETS[preset])
+            if preset in WHITELIST_PRESETS
+            else super().value(data, formdata, current)
         )
 
 
@@ -307,7 +325,9 @@ def migrate_plain_texts(value: Any, locale: str) -> Any:
     if not isinstance(value, dict):
         return value
     moved = {k: v for k, v in value.items() if k not in SUPPORTED_LOCALES}
-    result = {k: dict(v) for k, v in value.items() if k in SUPPORTED_LOCALES and isinstance(v, dict)}
+    result = {
+        k: dict(v) for k, v in value.items() if k in SUPPORTED_LOCALES and isinstance(v, dict)
+    }
     if moved and locale in SUPPORTED_LOCALES:
         result[locale] = {**moved, **result.get(locale, {})}
     return result
@@ -320,7 +340,7 @@ class ThemeEditor(Editor):
                 _l("Colour"), widget=ColorInput(), description=_l("The button's background.")
             ),
             self.name("position"): SelectField(
-                _l("Corner"), choices=[("right", _l("Right")), ("left", _l("Left"))]
+                _l("Corner"), choices=options([("right", _l("Right")), ("left", _l("Left"))])
             ),
             self.name("radius"): StringField(
                 _l("Corner radius (pixels)"),
@@ -329,7 +349,9 @@ class ThemeEditor(Editor):
             ),
             self.name("icon"): SelectField(
                 _l("Icon"),
-                choices=[("none", _l("None")), ("phone", _l("Phone")), ("chat", _l("Speech"))],
+                choices=options(
+                    [("none", _l("None")), ("phone", _l("Phone")), ("chat", _l("Speech"))]
+                ),
             ),
         }
 
@@ -361,7 +383,8 @@ class RulesEditor(Editor):
     def fields(self) -> dict[str, Field]:
         return {
             self.name("show_on"): TextAreaField(
-                _l("Show only on these paths"), description=_l("One a line, * for anything: /shop/*")
+                _l("Show only on these paths"),
+                description=_l("One a line, * for anything: /shop/*"),
             ),
             self.name("hide_on"): TextAreaField(
                 _l("Hide on these paths"), description=_l("One a line, e.g. */checkout")
@@ -373,11 +396,13 @@ class RulesEditor(Editor):
             ),
             self.name("outside_hours"): SelectField(
                 _l("Outside business hours"),
-                choices=[
-                    ("show", _l("Show the button")),
-                    ("hide", _l("Hide the button")),
-                    ("schedule", _l("Offer to schedule a call")),
-                ],
+                choices=options(
+                    [
+                        ("show", _l("Show the button")),
+                        ("hide", _l("Hide the button")),
+                        ("schedule", _l("Offer to schedule a call")),
+                    ]
+                ),
             ),
             self.name("call_now"): StringField(
                 _l("Call-now number"), description=_l("A number in international form (+…).")
@@ -526,8 +551,10 @@ class HumanCheckEditor(Editor):
     def fields(self) -> dict[str, Field]:
         kinds = [("", _l("Off"))] + [(kind, kind) for kind in sorted(human_checks.REGISTRY)]
         return {
-            self.name("kind"): SelectField(_l("Kind"), choices=kinds),
-            self.name("site_key"): StringField(_l("Site key"), description=_l("Turnstile and hCaptcha.")),
+            self.name("kind"): SelectField(_l("Kind"), choices=options(kinds)),
+            self.name("site_key"): StringField(
+                _l("Site key"), description=_l("Turnstile and hCaptcha.")
+            ),
             self.name("secret_key"): StringField(
                 _l("Secret key"),
                 description=_l("Write-only: leave empty to keep the stored key."),

@@ -150,7 +150,9 @@ def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
         default = info.get_default(call_default_factory=True)
         return e.NumberEditor(prop, label, help, default if isinstance(default, int) else None)
     if annotation is str:
-        return e.ChoiceEditor(prop, label, help, options) if options else e.Editor(prop, label, help)
+        return (
+            e.ChoiceEditor(prop, label, help, options) if options else e.Editor(prop, label, help)
+        )
     if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,):
         if options:
             return e.CheckboxesEditor(prop, label, help, options)
@@ -161,21 +163,20 @@ def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
 def editors(locale: str, config: Mapping[str, Any]) -> list[e.Editor]:
     """One editor per declared property, in declaration order (provider ones excepted)."""
     ceilings = {key: str(config.get(name, "")) for key, name in CEILINGS.items()}
-    dedicated = {
-        "allowed_origins": lambda p, l, h: e.OriginsEditor(p, l, h),
-        "allowed_regions": lambda p, l, h: e.CodesEditor(p, l, h),
-        "allowed_number_types": lambda p, l, h: e.CheckboxesEditor(
-            p, l, h, [(name, name.replace("_", " ")) for name in phone_policy.NUMBER_TYPES]
-        ),
-        "whitelist": lambda p, l, h: e.WhitelistEditor(p, l, h),
-        "texts": lambda p, l, h: e.TextsEditor(p, l, h, locale=locale),
-        "theme": lambda p, l, h: e.ThemeEditor(p, l, h),
-        "display_rules": lambda p, l, h: e.RulesEditor(p, l, h),
-        "business_hours": lambda p, l, h: e.HoursEditor(p, l, h),
-        "limits": lambda p, l, h: e.LimitsEditor(p, l, h, ceilings),
-        "human_check": lambda p, l, h: e.HumanCheckEditor(p, l, h),
-        "webhook_secret": lambda p, l, h: e.SecretEditor(p, l, h),
-        "notify_emails": lambda p, l, h: e.LinesEditor(p, l, h),
+    number_types = [(name, name.replace("_", " ")) for name in phone_policy.NUMBER_TYPES]
+    dedicated: dict[str, Any] = {
+        "allowed_origins": e.OriginsEditor,
+        "allowed_regions": e.CodesEditor,
+        "allowed_number_types": lambda *args: e.CheckboxesEditor(*args, number_types),
+        "whitelist": e.WhitelistEditor,
+        "texts": lambda *args: e.TextsEditor(*args, locale=locale),
+        "theme": e.ThemeEditor,
+        "display_rules": e.RulesEditor,
+        "business_hours": e.HoursEditor,
+        "limits": lambda *args: e.LimitsEditor(*args, ceilings),
+        "human_check": e.HumanCheckEditor,
+        "webhook_secret": e.SecretEditor,
+        "notify_emails": e.LinesEditor,
     }
     found = []
     for prop, info in widgets.FIELDS.items():

@@ -12,19 +12,18 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext
 
 from ...core import db
-from ...core.errors import NotFound
 from ...core.i18n import N_, SUPPORTED_LOCALES
 from ...core.models import Widget
 from ...owners import admin, widgets
 from ...owners.people import Role
 from ...owners.widget_list import widget_rows
 from ..headers import BASE_POLICY
-from . import nav, widget_forms
-from .widget_lookup import account_widget, can_edit
-from .widget_preview import preview_query
+from . import nav, provider_pages, widget_forms  # noqa: F401 (provider_pages: its views)
 from . import widget_editors as e
 from .access import current_member, require_role
 from .blueprint import bp
+from .widget_lookup import account_widget, can_edit
+from .widget_preview import preview_query
 
 nav.add(nav.NavItem("dashboard.widgets", N_("Widgets"), Role.VIEWER))
 
