@@ -208,6 +208,10 @@ class Editing:
             grouped[PLACES.get(editor.prop, "other")].append(editor)
         return [(key, label, grouped[key]) for key, label in SECTIONS if grouped[key]]
 
+    def languages_in_error(self) -> set[str]:
+        """The languages whose texts hold an error: their part of the page opens."""
+        return {name.split(e.SEP)[1] for name in self.errors if name.startswith(f"texts{e.SEP}")}
+
     def field_names(self, editor: e.Editor) -> list[str]:
         return list(editor.fields())
 
