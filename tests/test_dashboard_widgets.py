@@ -77,7 +77,8 @@ def test_create_lists_the_widget_with_its_columns(client: FlaskClient, owner: Me
 def test_create_shows_the_domain_reason_on_its_field(client: FlaskClient, owner: Member) -> None:
     token = csrf_token(client, "/dashboard/widgets")
     response = client.post(
-        "/dashboard/widgets", data={"name": "Sales", "extension": "not a number", "csrf_token": token}
+        "/dashboard/widgets",
+        data={"name": "Sales", "extension": "not a number", "csrf_token": token},
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -116,9 +117,10 @@ def test_editor_has_a_fieldset_per_section_and_every_property(
         if prop in widget_forms.ON_PROVIDER_PAGE:
             continue
         assert re.search(rf'name="{prop}(__[a-z_]+)*"', page), prop
-    assert 'frame-src \'self\'' in client.get(f"/dashboard/widgets/{widget_id}").headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        "frame-src 'self'"
+        in client.get(f"/dashboard/widgets/{widget_id}").headers["Content-Security-Policy"]
+    )
 
 
 def test_a_property_the_page_does_not_know_gets_a_generic_editor(
@@ -209,7 +211,11 @@ def test_each_section_saves_through_the_domain(
         ({"theme__color": "red"}, "theme__color", "must be a colour"),
         ({"timeout": "999"}, "timeout", "must be an integer from 1 to 300"),
         ({"timeout": "soon"}, "timeout", "Enter a whole number."),
-        ({"business_hours__windows__tue": "18:00-09:00"}, "business_hours__windows__tue", "ends at"),
+        (
+            {"business_hours__windows__tue": "18:00-09:00"},
+            "business_hours__windows__tue",
+            "ends at",
+        ),
         ({"texts__he__title": "x" * 201}, "texts__he__title", "at most 200 characters"),
         ({"display_rules__show_on": "shop"}, "display_rules__show_on", "URL path"),
         ({"limits__per_widget": "lots"}, "limits__per_widget", "not a rate limit"),
@@ -227,7 +233,9 @@ def test_a_domain_error_is_shown_on_its_field_and_nothing_saved(
     page = response.get_data(as_text=True)
     found = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', page)
     assert found and reason in found.group(1), page[page.find('class="alert"') :][:600]
-    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', page)
+    assert re.search(
+        rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', page
+    )
     assert stored(app, widget_id).name == "Sales"
 
 
@@ -247,7 +255,9 @@ def test_origins_are_added_and_removed_one_at_a_time(
     removed = save(client, widget_id, app, remove_origin="https://www.example.com")
     assert removed.status_code == 303
     assert stored(app, widget_id).allowed_origins == ["https://shop.example.com:8443"]
-    refused = save(client, widget_id, app, allowed_origins__new="not an origin", action="add_origin")
+    refused = save(
+        client, widget_id, app, allowed_origins__new="not an origin", action="add_origin"
+    )
     assert refused.status_code == 400
     assert 'id="allowed_origins__new-error">not an origin' in refused.get_data(as_text=True)
     # A typed origin is only added by its own button, not by saving the other sections.
@@ -263,7 +273,9 @@ def test_preview_shows_entered_look_and_texts_without_saving(
     page = client.get(f"{base}?color=%23aa0000&button=Ring+me&title=Hello+there&lang=en")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Ring me" in text and "Hello there" in text and "Preview: this form sends nothing." in text
+    assert (
+        "Ring me" in text and "Hello there" in text and "Preview: this form sends nothing." in text
+    )
     assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
     assert "#aa0000" in client.get(f"{base}.css?color=%23aa0000").get_data(as_text=True)
     # A colour the domain would refuse is not previewed either.
