@@ -20,6 +20,7 @@ from ... import providers
 from ...core.i18n import N_
 from ...providers.base import Capability
 from ...providers.setting_fields import Kind, SettingField
+from .. import json_body
 from .widget_editors import FieldProblem, options
 
 PREFIX = "setting__"
@@ -123,12 +124,12 @@ def submitted_settings(
         if not text:
             return dict(stored) if provider == stored_provider else {}
         try:
-            settings = json.loads(text)
+            written = json_body.decode(text)
         except ValueError:
             raise FieldProblem(RAW, gettext("Enter valid JSON.")) from None
-        if not isinstance(settings, dict):
+        if not isinstance(written, dict):
             raise FieldProblem(RAW, gettext("Enter a JSON object."))
-        return settings
+        return written
     settings: dict[str, Any] = {}
     for setting in declared:
         name = PREFIX + setting.name
@@ -150,7 +151,7 @@ def submitted_settings(
             settings[setting.name] = _number(name, text)
         elif setting.kind == Kind.JSON:
             try:
-                settings[setting.name] = json.loads(text)
+                settings[setting.name] = json_body.decode(text)
             except ValueError:
                 raise FieldProblem(name, gettext("Enter valid JSON.")) from None
         else:

@@ -32,6 +32,7 @@ from ...intake import human_checks
 from ...intake.phone_policy import WHITELIST_PRESETS
 from ...owners import display, texts
 from ...owners.property_checks import LIMIT_KEYS
+from .. import json_body
 
 SEP = "__"  # between a property and its part in a form field's name: theme__color
 
@@ -188,7 +189,7 @@ class JSONEditor(Editor):
 
     def value(self, data: Mapping[str, Any], formdata: Any, current: Any) -> Any:
         try:
-            return json.loads(data[self.prop] or "null")
+            return json_body.decode(data[self.prop] or "null")
         except ValueError:
             raise FieldProblem(self.prop, gettext("Enter valid JSON.")) from None
 

@@ -133,7 +133,7 @@ def _label(prop: str) -> Any:
 def _enum(info: FieldInfo) -> list[str] | None:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     values = extra.get("enum") or (extra.get("items") or {}).get("enum")  # type: ignore[union-attr]
-    return list(values) if isinstance(values, list) else None
+    return [str(value) for value in values] if isinstance(values, list) else None
 
 
 def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
@@ -167,13 +167,15 @@ def editors(locale: str, config: Mapping[str, Any]) -> list[e.Editor]:
     dedicated: dict[str, Any] = {
         "allowed_origins": e.OriginsEditor,
         "allowed_regions": e.CodesEditor,
-        "allowed_number_types": lambda *args: e.CheckboxesEditor(*args, number_types),
+        "allowed_number_types": lambda p, label, hint: e.CheckboxesEditor(
+            p, label, hint, number_types
+        ),
         "whitelist": e.WhitelistEditor,
-        "texts": lambda *args: e.TextsEditor(*args, locale=locale),
+        "texts": lambda p, label, hint: e.TextsEditor(p, label, hint, locale=locale),
         "theme": e.ThemeEditor,
         "display_rules": e.RulesEditor,
         "business_hours": e.HoursEditor,
-        "limits": lambda *args: e.LimitsEditor(*args, ceilings),
+        "limits": lambda p, label, hint: e.LimitsEditor(p, label, hint, ceilings),
         "human_check": e.HumanCheckEditor,
         "webhook_secret": e.SecretEditor,
         "notify_emails": e.LinesEditor,

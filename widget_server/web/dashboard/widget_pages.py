@@ -7,6 +7,7 @@ dashboard saves exactly what the API would and refuses it for the same reasons.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -134,7 +135,9 @@ def _editor_page(
         widget=widget,
         edit=edit,
         can_edit=can_edit(),
-        preview_url=url_for("dashboard.widget_preview", widget_id=widget.id, **preview),
+        preview_url=url_for("dashboard.widget_preview", widget_id=widget.id)
+        + "?"
+        + urlencode(preview),
         languages=[(code, e.TextsEditor.language_name(code)) for code in SUPPORTED_LOCALES],
         masked=widget_forms.MASKED,
         masked_text=widget_forms.masked_text,
