@@ -25,6 +25,7 @@ from ..intake.phone_policy import WHITELIST_PRESETS
 from ..jobs import jobs
 from ..owners import widgets
 from ..owners.accounts import DEMO_ACCOUNT
+from . import users
 
 db_cli = AppGroup("db", help="Database migrations.")
 accounts_cli = AppGroup("accounts", help="Accounts (tenants).")
@@ -94,6 +95,14 @@ def widgets_create(
     session.add(widget)
     session.commit()
     click.echo(widget.id)
+    # On stderr, so that scripts reading the id from stdout keep working.
+    click.echo(f"provider: {widget.provider}", err=True)
+    if widget.provider == "simulator":
+        click.echo(
+            "warning: the simulator places no real call; set --provider (and its "
+            "provider_settings in --json) for real callbacks",
+            err=True,
+        )
 
 
 def json_properties(handle: Any) -> dict[str, Any]:
@@ -233,8 +242,12 @@ def demo_command(origins: tuple[str, ...]) -> None:
         missing = [origin for origin in origins if origin not in widget.allowed_origins]
         if missing:
             widget.allowed_origins = [*widget.allowed_origins, *missing]
+    dashboard = current_app.config["PUBLIC_ORIGIN"] or origins[0]
+    sign_in = users.demo_owner(session, account, dashboard)
     session.commit()
     click.echo(f"demo widget {widget.id}: {snippet(widget, origins[0])}")
+    for line in sign_in:
+        click.echo(line)
 
 
 def _demo_properties(origins: list[str]) -> dict[str, Any]:
