@@ -138,7 +138,10 @@ def _enum(info: FieldInfo) -> list[str] | None:
 
 def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
     """An editor chosen by the property's declared type, for properties with no dedicated one."""
-    label, help = _label(prop), HELP.get(prop) or info.description or ""
+    # A known property's declared description speaks to API clients; a new one's is all
+    # the page has to say about it.
+    label = _label(prop)
+    help = HELP.get(prop) or ("" if prop in LABELS else info.description or "")
     annotation = info.annotation
     options = [(str(v), str(v)) for v in _enum(info) or []]
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
