@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.counting import CountingProvider
 from tests.dashboard import csrf_token, sign_in
+from tests.helpers import admin_auth, put_widget
 from widget_server import providers
 from widget_server.core import db
 from widget_server.core.models import Widget
@@ -286,3 +287,38 @@ def test_viewers_cannot_place_test_calls(
     sign_in(viewer, Role.VIEWER, account_id=account)
     assert post_test_call(viewer, widget_id, "+27821234567").status_code == 403
     assert calls == []
+
+
+def test_the_admin_api_masks_only_declared_secrets(
+    client: FlaskClient, acme: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    account, key = acme
+    settings = EXAMPLES["kazoo"]
+    created = put_widget(
+        client,
+        account,
+        key,
+        name="Sales",
+        extension="1001",
+        provider="kazoo",
+        provider_settings=settings,
+    )
+    assert created.status_code == 200, created.get_json()
+    shown = created.get_json()["data"]["provider_settings"]
+    assert shown["api_version"] == "v1" and shown["account_id"] == "a" * 32
+    assert shown["base_url"] == "https://kazoo.example.com:8000"
+    assert shown["auth_token"] == "••••1234"
+    url = f"/v1/accounts/{account}/clicktocall/{created.get_json()['data']['id']}"
+    # The document sent back whole keeps the token; the shown settings are just values.
+    document = client.get(url, headers=admin_auth(key)).get_json()["data"]
+    replaced = client.post(url, json={"data": document}, headers=admin_auth(key))
+    assert replaced.status_code == 200, replaced.get_json()
+    with client.application.app_context():
+        widget = db.session().get(Widget, document["id"])
+        assert (
+            widget is not None and widget.provider_settings["auth_token"] == settings["auth_token"]
+        )
+    for response in (created, replaced, client.get(url, headers=admin_auth(key))):
+        assert settings["auth_token"] not in response.get_data(as_text=True)
+    assert settings["auth_token"] not in caplog.text
