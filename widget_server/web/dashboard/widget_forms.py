@@ -112,6 +112,20 @@ HELP = {
     "notify_emails": _l("One address a line."),
     "webhook_secret": _l("Write-only: leave empty to keep the stored secret."),
 }
+NUMBER_TYPE_LABELS = {
+    "fixed_line": _l("Landline"),
+    "mobile": _l("Mobile"),
+    "fixed_line_or_mobile": _l("Landline or mobile"),
+    "toll_free": _l("Toll-free"),
+    "premium_rate": _l("Premium rate"),
+    "shared_cost": _l("Shared cost"),
+    "voip": _l("Internet telephony (VoIP)"),
+    "personal_number": _l("Personal number"),
+    "pager": _l("Pager"),
+    "uan": _l("Universal access number"),
+    "voicemail": _l("Voicemail"),
+    "unknown": _l("Of unknown kind"),
+}
 # Edited on the provider page, with the provider's declared settings.
 ON_PROVIDER_PAGE = frozenset({"provider", "provider_settings"})
 # Shown masked to viewers: numbers of the agent and of the caller ids.
@@ -166,7 +180,9 @@ def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
 def editors(locale: str, config: Mapping[str, Any]) -> list[e.Editor]:
     """One editor per declared property, in declaration order (provider ones excepted)."""
     ceilings = {key: str(config.get(name, "")) for key, name in CEILINGS.items()}
-    number_types = [(name, name.replace("_", " ")) for name in phone_policy.NUMBER_TYPES]
+    number_types = [
+        (name, NUMBER_TYPE_LABELS.get(name, name)) for name in phone_policy.NUMBER_TYPES
+    ]
     dedicated: dict[str, Any] = {
         "allowed_origins": e.OriginsEditor,
         "allowed_regions": e.CodesEditor,
