@@ -59,7 +59,9 @@ def preview_frame(page: Any) -> Any:
     return page.frame_locator("iframe[data-preview]")
 
 
-def test_create_edit_with_live_preview_add_origin_and_save(server: LiveServer, browser: Any) -> None:
+def test_create_edit_with_live_preview_add_origin_and_save(
+    server: LiveServer, browser: Any
+) -> None:
     owner = add_person(server.app, Role.OWNER, email="owner.widgets@example.com")
     context = browser.new_context(viewport=DESKTOP, locale=LOCALES["en"])
     page = context.new_page()

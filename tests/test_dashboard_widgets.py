@@ -131,6 +131,7 @@ def test_a_property_the_page_does_not_know_gets_a_generic_editor(
         **widgets.FIELDS,
         "departments": FieldInfo(annotation=list[dict[str, Any]], default_factory=list),
         "secondary_provider": FieldInfo(annotation=str, default=""),
+        "secondary_provider_settings": FieldInfo(annotation=dict[str, Any], default_factory=dict),
     }
     monkeypatch.setattr(widget_forms.widgets, "FIELDS", added)
     page = client.get(f"/dashboard/widgets/{widget_id}")
@@ -138,6 +139,8 @@ def test_a_property_the_page_does_not_know_gets_a_generic_editor(
     text = page.get_data(as_text=True)
     assert "<legend>More settings</legend>" in text
     assert 'name="departments"' in text and 'name="secondary_provider"' in text
+    # One that may hold credentials is write-only: its field starts empty.
+    assert re.search(r'<textarea [^>]*name="secondary_provider_settings"[^>]*>\s*</textarea>', text)
 
 
 def test_each_section_saves_through_the_domain(

@@ -43,9 +43,7 @@ def _usage(exc: PeopleError) -> click.UsageError:
     default=Role.OWNER.value,
     show_default=True,
 )
-@click.option(
-    "--prompt-password", is_flag=True, help="Type the password rather than generate one."
-)
+@click.option("--prompt-password", is_flag=True, help="Type the password rather than generate one.")
 def users_create(account_id: str, email: str, role: str, prompt_password: bool) -> None:
     """Add a user to an account with a role (an existing user gets the role too)."""
     store = db.session()
@@ -85,9 +83,7 @@ def users_list(account_id: str | None) -> None:
 
 @users_cli.command("reset-password")
 @click.option("--email", required=True)
-@click.option(
-    "--prompt-password", is_flag=True, help="Type the password rather than generate one."
-)
+@click.option("--prompt-password", is_flag=True, help="Type the password rather than generate one.")
 def users_reset_password(email: str, prompt_password: bool) -> None:
     """Give a user a new password and end all their sessions."""
     store = db.session()

@@ -194,6 +194,19 @@ class JSONEditor(Editor):
             raise FieldProblem(self.prop, gettext("Enter valid JSON.")) from None
 
 
+class WriteOnlyJSONEditor(JSONEditor):
+    """A write-only value of a property no other editor knows: never shown; left empty,
+    the stored value stays."""
+
+    def initial(self, value: Any) -> dict[str, Any]:
+        return {}
+
+    def value(self, data: Mapping[str, Any], formdata: Any, current: Any) -> Any:
+        if not (data[self.prop] or "").strip():
+            return current
+        return super().value(data, formdata, current)
+
+
 class SecretEditor(Editor):
     """A write-only secret: never shown; left empty, the stored one stays."""
 

@@ -150,6 +150,15 @@ def _enum(info: FieldInfo) -> list[str] | None:
     return [str(value) for value in values] if isinstance(values, list) else None
 
 
+WRITE_ONLY_HELP = _l("Write-only: leave empty to keep the stored settings.")
+
+
+def write_only(prop: str, info: FieldInfo) -> bool:
+    """Whether a property may hold credentials: its value is then never put in the page."""
+    described = (info.description or "").lower()
+    return "secret" in prop or prop.endswith("settings") or "write-only" in described
+
+
 def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
     """An editor chosen by the property's declared type, for properties with no dedicated one."""
     # A known property's declared description speaks to API clients; a new one's is all
@@ -161,6 +170,8 @@ def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
         annotation = args[0]  # an optional value
+    if write_only(prop, info):
+        return e.WriteOnlyJSONEditor(prop, label, help or WRITE_ONLY_HELP)
     if annotation is bool:
         return e.SwitchEditor(prop, label, help)
     if annotation is int:
