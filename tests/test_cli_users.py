@@ -120,3 +120,14 @@ def test_commands_without_a_secret_key_say_what_to_set_in_one_line(tmp_path: Pat
     )
     assert helped.returncode == 0, helped.stderr
     assert "--email" in helped.stdout and "Traceback" not in helped.stderr
+
+
+def test_widget_snippet_uses_the_public_origin(make_app: Any) -> None:
+    app = make_app(PUBLIC_ORIGIN="https://callback.example.com")
+    account = invoke(app, "accounts", "create", "Acme").output.strip()
+    created = invoke(
+        app, "widgets", "create", "--account", account, "--name", "S", "--extension", "1001"
+    )
+    widget_id = created.stdout.strip()
+    snippet = invoke(app, "widgets", "snippet", widget_id).output
+    assert f'src="https://callback.example.com/widget.js" data-widget="{widget_id}"' in snippet

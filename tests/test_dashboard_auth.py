@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.dashboard import PASSWORD, add_person, csrf_token, post_sign_in, sign_in
 from widget_server.core import db
-from widget_server.core.models import DashboardSession
+from widget_server.core.models import DashboardSession, User
+from widget_server.owners import people
 from widget_server.owners.people import Role
 from widget_server.web.dashboard.access import COOKIE
 
@@ -161,3 +165,62 @@ def test_a_viewer_cannot_reach_owner_pages(client: FlaskClient) -> None:
 def test_role_order() -> None:
     assert Role.OWNER.at_least(Role.ADMIN) and Role.ADMIN.at_least(Role.VIEWER)
     assert not Role.VIEWER.at_least(Role.ADMIN) and not Role.ADMIN.at_least(Role.OWNER)
+
+
+def test_cookies_are_secure_outside_development(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(TESTING=False, ENV="production", PUBLIC_ORIGIN="https://localhost")
+    member = add_person(app)
+    client = app.test_client()
+    page = client.get("/dashboard/sign-in", base_url="https://localhost")
+    assert "Secure" in page.headers["Set-Cookie"]  # the CSRF token's session cookie
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    response = client.post(
+        "/dashboard/sign-in",
+        data={"email": member.email, "password": PASSWORD, "csrf_token": token.group(1)},
+        base_url="https://localhost",
+        # Over https Flask-WTF also wants the POST to come from a page of this server.
+        headers={"Referer": "https://localhost/dashboard/sign-in"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_hash_made_with_old_parameters_is_replaced_at_sign_in(app: Flask) -> None:
+    member = add_person(app)
+    old = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=2).hash(PASSWORD)
+    with app.app_context():
+        user = db.session().get(User, member.user_id)
+        assert user is not None
+        user.password_hash = old
+        db.session().commit()
+    assert post_sign_in(app.test_client(), member.email).status_code == 302
+    with app.app_context():
+        user = db.session().get(User, member.user_id)
+        assert user is not None and user.password_hash != old
+        assert user.password_hash.startswith("$argon2id$")
+        assert not people.hasher.check_needs_rehash(user.password_hash)
+
+
+def test_a_member_of_two_accounts_switches_between_them(app: Flask, client: FlaskClient) -> None:
+    first = add_person(app, email="both@example.com")
+    second = add_person(app, role=Role.VIEWER, email="both@example.com")
+    assert first.account_id != second.account_id
+    post_sign_in(client, "both@example.com")
+    before = session_cookie(client)
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert 'name="account_id"' in page and "Members" in page  # owner of the first
+    token = csrf_token(client, "/dashboard/")
+    switched = client.post(
+        "/dashboard/switch-account", data={"csrf_token": token, "account_id": second.account_id}
+    )
+    assert switched.status_code == 302
+    assert session_cookie(client) != before
+    assert client.get("/dashboard/members").status_code == 403  # a viewer there
+    stranger = add_person(app, email="stranger@example.com")
+    refused = client.post(
+        "/dashboard/switch-account", data={"csrf_token": token, "account_id": stranger.account_id}
+    )
+    assert refused.status_code == 404
+    assert stored_sessions(app) == 1

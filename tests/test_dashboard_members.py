@@ -298,7 +298,39 @@ def test_asking_again_spends_the_earlier_link(mail_app: tuple[Flask, Inbox]) -> 
     member = add_person(app)
     client = app.test_client()
     post(client, "/dashboard/forgot-password", "/dashboard/forgot-password", email=member.email)
+    first = link_in(inbox.wait_for(1)[0].get_content(), "reset-password")
     post(client, "/dashboard/forgot-password", "/dashboard/forgot-password", email=member.email)
-    first, second = (link_in(m.get_content(), "reset-password") for m in inbox.wait_for(2))
+    second = link_in(inbox.wait_for(2)[1].get_content(), "reset-password")
     assert client.get(first).status_code == 404
     assert client.get(second).status_code == 200
+
+
+def test_reset_requests_are_limited_per_email(make_app: Any) -> None:
+    app = make_app(DASHBOARD_SIGN_IN_LIMIT_PER_EMAIL="2 per hour")
+    client = app.test_client()
+    for _ in range(2):
+        answer = post(
+            client,
+            "/dashboard/forgot-password",
+            "/dashboard/forgot-password",
+            email="v@example.com",
+        )
+        assert answer.status_code == 302
+    limited = post(
+        client, "/dashboard/forgot-password", "/dashboard/forgot-password", email="v@example.com"
+    )
+    assert limited.status_code == 429
+    assert "Too many requests for this email" in limited.get_data(as_text=True)
+
+
+def test_refusals_use_the_dashboard_page(app: Flask) -> None:
+    client = app.test_client()
+    sign_in(client, role=Role.VIEWER)
+    forbidden = client.get("/dashboard/members")
+    assert forbidden.status_code == 403
+    assert "dashboard/base.css" in forbidden.get_data(as_text=True)
+    owner_client = app.test_client()
+    sign_in(owner_client)
+    missing = post(owner_client, "/dashboard/members/0123456789abcdef0123456789abcdef/remove")
+    assert missing.status_code == 404
+    assert "belongs to another account" in missing.get_data(as_text=True)

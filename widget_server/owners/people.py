@@ -148,6 +148,17 @@ def first_membership(session: Session, user: User) -> Membership | None:
     ).first()
 
 
+def accounts_of(session: Session, user_id: str) -> list[tuple[str, str]]:
+    """Return the (id, name) of every account the user is a member of, by name."""
+    rows = session.execute(
+        select(Account.id, Account.name)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Account.name, Account.id)
+    )
+    return [(account_id, name) for account_id, name in rows]
+
+
 @dataclass(frozen=True)
 class MemberView:
     user_id: str

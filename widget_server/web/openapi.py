@@ -1,5 +1,8 @@
 """The OpenAPI 3.1 document for every HTTP route, public and admin.
 
+The owners' dashboard (`/dashboard/`, pages for signed-in people behind CSRF-checked forms)
+is no API and not in the document.
+
 The document is built from small helpers so a new route is one entry in `_public_paths` or
 `_admin_paths`:
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ...core import db
+from ...owners.people import accounts_of
 from . import protection
 from .access import current_member, signed_in
 from .blueprint import bp
@@ -24,9 +26,18 @@ from . import widget_pages  # noqa: F401
 # isort: on
 
 
+def _accounts() -> list[tuple[str, str]]:
+    member = signed_in()
+    return accounts_of(db.session(), member.user_id) if member else []
+
+
 @bp.context_processor
 def dashboard_globals() -> dict[str, object]:
-    return {"dashboard_member": signed_in, "dashboard_nav": visible}
+    return {
+        "dashboard_member": signed_in,
+        "dashboard_nav": visible,
+        "dashboard_accounts": _accounts,
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ from ...core import clock, db
 from ...owners import people, resets
 from ...owners.people import PeopleError
 from ..request_origin import absolute_url
-from . import mailer
+from . import attempts, mailer
 from .blueprint import bp
 from .forms import ForgotForm, NewPasswordForm
 
@@ -26,8 +26,14 @@ def forgot_password() -> Any:
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("dashboard/forgot.html", form=form), status
+    email = form.email.data or ""
+    # Requests count as failed sign-ins of the email: a stranger cannot fill its inbox.
+    if attempts.blocked_until(email) is not None:
+        form.email.errors = [gettext("Too many requests for this email. Try again later.")]
+        return render_template("dashboard/forgot.html", form=form), 429
+    attempts.count(email, failed=True)
     store = db.session()
-    user = people.find_user(store, form.email.data or "")
+    user = people.find_user(store, email)
     if user is not None and user.memberships:
         seconds = current_app.config["PASSWORD_RESET_SECONDS"]
         token = resets.request_reset(store, user, clock.now(), timedelta(seconds=seconds))

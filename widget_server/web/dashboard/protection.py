@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
+from ...core.errors import WidgetServerError
 from .access import cookie_secure, load_member
 from .blueprint import bp
 
@@ -36,6 +38,19 @@ def refused_without_token(exc: CSRFError) -> tuple[str, int]:
         render_template("dashboard/error.html", status=400, reason=reason, message=message),
         400,
     )
+
+
+@bp.errorhandler(HTTPException)
+def refused(exc: HTTPException) -> tuple[str, int]:
+    """Answer a dashboard view's refusal (403, 404, ...) with the dashboard's own page."""
+    status = exc.code or 500
+    if isinstance(exc, WidgetServerError):
+        message = exc.message
+    elif status == 404:
+        message = gettext("There is nothing here, or it belongs to another account.")
+    else:
+        message = None
+    return render_template("dashboard/error.html", status=status, message=message), status
 
 
 def init_app(app: Flask) -> None:

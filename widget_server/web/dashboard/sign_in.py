@@ -6,7 +6,7 @@ import logging
 import math
 from typing import Any
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time, gettext
 
 from ...core import clock, db
@@ -99,4 +99,23 @@ def sign_out_everywhere() -> Any:
     flash(gettext("You are signed out on every device."))
     response = redirect(url_for("dashboard.sign_in"))
     clear_session_cookie(response)
+    return response
+
+
+@bp.route("/switch-account", methods=["POST"])
+@require_role(Role.VIEWER)
+def switch_account() -> Any:
+    """Act in another account of the signed-in user: a new session, the old one ended."""
+    member = current_member()
+    account_id = request.form.get("account_id", "")
+    store = db.session()
+    if account_id not in {a for a, _name in people.accounts_of(store, member.user_id)}:
+        abort(404)
+    old = request.cookies.get(COOKIE)
+    if old:
+        sessions.end(store, old)
+    session_id = sessions.start(store, member.user_id, account_id, clock.now())
+    store.commit()
+    response = redirect(url_for("dashboard.overview"))
+    set_session_cookie(response, session_id)
     return response
