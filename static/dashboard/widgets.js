@@ -21,6 +21,7 @@
       if (field && field.value) found.set(params[name], field.value);
     });
     found.set("lang", lang);
+    found.set("locale", lang);
     return found.toString();
   }
 

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic.fields import FieldInfo
 from wtforms import Form
 
+from ...core.i18n import supported
 from ...core.numbers import mask
 from ...intake import phone_policy
 from ...owners import widgets
@@ -250,7 +251,7 @@ class Editing:
 
 def editing(widget: Any, config: Mapping[str, Any], formdata: Any = None) -> Editing:
     """Build the editor form, filled from `formdata` or else from the widget's properties."""
-    found = editors(widget.locale, config)
+    found = editors(supported(widget.locale) or "en", config)
     initial: dict[str, Any] = {}
     for editor in found:
         initial.update(editor.initial(getattr(widget, editor.prop, None)))

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from ...core.i18n import SUPPORTED_LOCALES
+from ...core.i18n import SUPPORTED_LOCALES, supported
 from ...core.models import Widget
 from ...owners import display, texts, widgets
 from ...owners.people import Role
@@ -38,12 +38,13 @@ def preview_query(edit: Any, widget: Widget) -> dict[str, str]:
     """The preview page's query for what the editor's form holds now (entered or stored)."""
     data = edit.form.data
     query = {param: str(data.get(name) or "") for name, param in PREVIEW_FIELDS.items()}
-    language = widget.locale if widget.locale in SUPPORTED_LOCALES else "en"
+    language = supported(widget.locale) or "en"
     for key in PREVIEW_TEXTS:
         value = data.get(f"texts{e.SEP}{language}{e.SEP}{key}")
         if value:
             query[key] = str(value)
     query["lang"] = language
+    query["locale"] = language  # the preview speaks the widget's language, not the editor's
     return {k: v for k, v in query.items() if v}
 
 
@@ -56,7 +57,7 @@ def previewed(widget: Widget, args: MultiDict[str, str]) -> Widget:
     if args.get("radius", "").isdigit():
         theme["radius"] = int(args["radius"])
     language = args.get("lang") if args.get("lang") in SUPPORTED_LOCALES else widget.locale
-    entered = e.migrate_plain_texts(dict(widget.texts or {}), widget.locale)
+    entered = e.migrate_plain_texts(dict(widget.texts or {}), supported(widget.locale) or "en")
     own = {**entered.get(language, {}), **{k: args[k] for k in PREVIEW_TEXTS if args.get(k)}}
     entered[language] = own
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
