@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.dashboard import PASSWORD, add_person, csrf_token, post_sign_in, sign_in
-from widget_server.core import db
+from widget_server.core import clock, db
 from widget_server.core.models import DashboardSession, User
 from widget_server.owners import people
 from widget_server.owners.people import Role
@@ -223,4 +224,14 @@ def test_a_member_of_two_accounts_switches_between_them(app: Flask, client: Flas
         "/dashboard/switch-account", data={"csrf_token": token, "account_id": stranger.account_id}
     )
     assert refused.status_code == 404
+    assert stored_sessions(app) == 1
+
+
+def test_stale_sessions_are_deleted_at_the_next_sign_in(app: Flask) -> None:
+    member = add_person(app)
+    post_sign_in(app.test_client(), member.email)
+    with app.app_context():
+        later = clock.now() + timedelta(seconds=app.config["DASHBOARD_SESSION_IDLE_SECONDS"] + 1)
+        app.extensions["clock"].set(later)
+    post_sign_in(app.test_client(), member.email)
     assert stored_sessions(app) == 1

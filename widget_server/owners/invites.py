@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..core.models import Invitation, User
 from . import people
 from .people import PeopleError, Role
+from .sessions import digest
 
 MAX_TOKEN_LENGTH = 128
 
@@ -32,18 +33,21 @@ def invite(
     existing = people.find_user(session, normalised)
     if existing is not None and any(m.account_id == account_id for m in existing.memberships):
         raise PeopleError("email", str(_l("This person is a member already.")))
-    # A new invitation to the same address replaces the earlier ones.
+    # A new invitation to the same address replaces the earlier ones; expired ones go.
     session.execute(
         delete(Invitation).where(
-            Invitation.account_id == account_id,
-            Invitation.email == normalised,
-            Invitation.accepted_at.is_(None),
+            (
+                (Invitation.account_id == account_id)
+                & (Invitation.email == normalised)
+                & Invitation.accepted_at.is_(None)
+            )
+            | (Invitation.expires_at <= now)
         )
     )
     token = secrets.token_urlsafe(32)
     session.add(
         Invitation(
-            token_digest=people.digest(token),
+            token_digest=digest(token),
             account_id=account_id,
             email=normalised,
             role=Role(role).value,
@@ -60,7 +64,7 @@ def pending(session: Session, token: str, now: datetime) -> Invitation | None:
     """Return the invitation a link's token names while it can still be accepted."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    invitation = session.get(Invitation, people.digest(token))
+    invitation = session.get(Invitation, digest(token))
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= now:
         return None
     return invitation

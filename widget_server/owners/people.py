@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..core.models import Account, Membership, User, utcnow
-from .sessions import digest, end_sessions  # noqa: F401 - digest: for resets, invites
+from .sessions import end_sessions
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this bounds the work one request costs

@@ -11,19 +11,23 @@ from sqlalchemy.orm import Session
 from ..core.models import PasswordReset, User
 from . import people
 from .people import PeopleError
-from .sessions import end_sessions
+from .sessions import digest, end_sessions
 
 MAX_TOKEN_LENGTH = 128
 
 
 def request_reset(session: Session, user: User, now: datetime, valid_for: timedelta) -> str:
     """Store a reset for `user` and return its token (for the link; never stored as such)."""
-    # One link at a time: asking again spends the earlier links.
-    session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+    # One link at a time: asking again spends the earlier links; spent ones of anyone go.
+    session.execute(
+        delete(PasswordReset).where(
+            (PasswordReset.user_id == user.id) | (PasswordReset.expires_at <= now)
+        )
+    )
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordReset(
-            token_digest=people.digest(token),
+            token_digest=digest(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + valid_for,
@@ -37,7 +41,7 @@ def pending(session: Session, token: str, now: datetime) -> PasswordReset | None
     """Return the reset a link's token names while it can still be used."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    reset = session.get(PasswordReset, people.digest(token))
+    reset = session.get(PasswordReset, digest(token))
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         return None
     return reset

@@ -65,6 +65,16 @@ def find(
     return row, membership
 
 
+def purge_stale(session: Session, now: datetime, idle: timedelta, lifetime: timedelta) -> int:
+    """Delete sessions past their idle or total lifetime (run at each sign-in, so the table
+    holds about as many rows as there are live sessions)."""
+    query = delete(DashboardSession).where(
+        (DashboardSession.last_seen_at < now - idle)
+        | (DashboardSession.created_at < now - lifetime)
+    )
+    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
 def end(session: Session, session_id: str) -> None:
     session.execute(
         delete(DashboardSession).where(DashboardSession.id_digest == digest(session_id))

@@ -58,6 +58,12 @@ class NewPasswordForm(DashboardForm):
             raise ValidationError(_l("The two passwords differ."))
 
 
+def isolated(text: str | None) -> str:
+    """Wrap an email (or any left-to-right token) for a translated sentence, so that in a
+    right-to-left language its punctuation stays with it (Unicode first-strong isolate)."""
+    return f"\u2068{text or ''}\u2069"
+
+
 def role_choices() -> list[tuple[str, str]]:
     return [(role.value, str(ROLE_LABELS[role])) for role in (Role.VIEWER, Role.ADMIN, Role.OWNER)]
 
@@ -73,7 +79,3 @@ class InviteForm(DashboardForm):
 
 class RoleForm(DashboardForm):
     role = SelectField(_l("Role"), choices=role_choices)
-
-
-class ConfirmForm(DashboardForm):
-    """A button's form: nothing but the CSRF token."""

@@ -22,7 +22,7 @@ from ..request_origin import absolute_url
 from . import mailer, nav
 from .access import current_member, require_role
 from .blueprint import bp
-from .forms import ConfirmForm, InviteForm, RoleForm
+from .forms import InviteForm, RoleForm, isolated
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ def _page(invite_form: InviteForm | None = None, invite_link: str | None = None)
         invite_form=invite_form or InviteForm(),
         invitations=invites.open_invitations(store, member.account_id, clock.now()),
         invite_link=invite_link,
-        confirm=ConfirmForm(),
         last_owner=people.owner_count(store, member.account_id) <= 1,
     )
 
@@ -84,9 +83,9 @@ def invite_member() -> Any:
     log.info("dashboard invitation account=%s by=%s", member.account_id, member.user_id)
     sent = mailer.send_invitation(form.email.data or "", member.account_name, link, seconds)
     flash(
-        gettext("Invitation emailed to %(email)s.", email=form.email.data)
+        gettext("Invitation emailed to %(email)s.", email=isolated(form.email.data))
         if sent
-        else gettext("Invitation made for %(email)s.", email=form.email.data)
+        else gettext("Invitation made for %(email)s.", email=isolated(form.email.data))
     )
     # The link is shown once, on this answer only: the owner may hand it on themselves.
     return _page(invite_link=link)
@@ -124,7 +123,6 @@ def change_role(user_id: str) -> Any:
 def remove_member(user_id: str) -> Any:
     member = current_member()
     _membership_or_404(user_id)
-    ConfirmForm()
     try:
         people.remove_member(db.session(), member.account_id, user_id)
     except PeopleError as exc:

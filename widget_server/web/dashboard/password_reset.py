@@ -15,7 +15,7 @@ from ...owners.people import PeopleError
 from ..request_origin import absolute_url
 from . import attempts, mailer
 from .blueprint import bp
-from .forms import ForgotForm, NewPasswordForm
+from .forms import ForgotForm, NewPasswordForm, isolated
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def forgot_password() -> Any:
         gettext(
             "If %(email)s belongs to a dashboard user, a link to reset its password is on "
             "its way. Check your inbox.",
-            email=form.email.data,
+            email=isolated(email),
         )
     )
     return redirect(url_for("dashboard.sign_in"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time, gettext
 
 from ...core import clock, db
@@ -23,7 +24,7 @@ from .access import (
     signed_in,
 )
 from .blueprint import bp
-from .forms import ConfirmForm, SignInForm
+from .forms import SignInForm
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,13 @@ def sign_in() -> Any:
     old = request.cookies.get(COOKIE)
     if old:
         sessions.end(store, old)
+    config = current_app.config
+    sessions.purge_stale(
+        store,
+        clock.now(),
+        idle=timedelta(seconds=config["DASHBOARD_SESSION_IDLE_SECONDS"]),
+        lifetime=timedelta(seconds=config["DASHBOARD_SESSION_MAX_SECONDS"]),
+    )
     session_id = sessions.start(store, user.id, membership.account_id, clock.now())
     store.commit()
     session.clear()  # the CSRF token of the signed-out page goes too
@@ -90,7 +98,6 @@ def sign_out() -> Any:
 @bp.route("/sign-out-everywhere", methods=["POST"])
 @require_role(Role.VIEWER)
 def sign_out_everywhere() -> Any:
-    ConfirmForm()  # the CSRF token was checked before the view
     member = current_member()
     ended = sessions.end_sessions(db.session(), member.user_id)
     db.session().commit()
