@@ -322,3 +322,13 @@ def test_the_admin_api_masks_only_declared_secrets(
     for response in (created, replaced, client.get(url, headers=admin_auth(key))):
         assert settings["auth_token"] not in response.get_data(as_text=True)
     assert settings["auth_token"] not in caplog.text
+
+
+def test_a_provider_refusal_of_the_test_call_is_shown(client: FlaskClient, app: Flask) -> None:
+    widget_id = make_widget(
+        client, app, default_region="ZA", provider_settings={"fail": "provider_error"}
+    )
+    response = post_test_call(client, widget_id, "+27821234567")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'data-test-call="failed"' in page and "provider_error" in page
