@@ -97,6 +97,33 @@ def test_widget_from_json_file(app: Flask, tmp_path: Path) -> None:
     assert shown["provider_settings"] == ["fail", "step_delay", "talk_time"]
 
 
+def test_cli_shows_secondary_settings_by_name_and_refuses_a_missing_capability(
+    app: Flask, tmp_path: Path
+) -> None:
+    account_id = create_account(app)
+    spec = tmp_path / "failover.json"
+    secondary = {"token": "EXM-SECRET-TOKEN-0123456789", "caller_id": "+972778038038"}
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "Sales",
+                "extension": "+972544444444",
+                "secondary_provider": "extramobile",
+                "secondary_provider_settings": secondary,
+            }
+        )
+    )
+    result = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
+    assert result.exit_code == 0, result.output
+    shown = invoke(app, "widgets", "show", result.output.strip()).output
+    assert json.loads(shown)["secondary_provider_settings"] == ["caller_id", "token"]
+    assert secondary["token"] not in shown
+    spec.write_text(json.dumps({"name": "Sales", "extension": "1001", "scheduling": "provider"}))
+    refused = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
+    assert refused.exit_code != 0
+    assert "scheduling: needs the scheduling capability" in refused.output
+
+
 def test_invalid_widget_is_refused_with_every_reason(app: Flask, tmp_path: Path) -> None:
     account_id = create_account(app)
     spec = tmp_path / "bad.json"
@@ -188,9 +215,12 @@ def test_demo_page_is_off_unless_enabled(app: Flask) -> None:
 
 
 def test_blocklist_add_list_remove(app: Flask) -> None:
-    assert "number +27821234567 blocked" in invoke(
-        app, "blocklist", "add", "number", "+27821234567", "--reason", "harassment"
-    ).output
+    assert (
+        "number +27821234567 blocked"
+        in invoke(
+            app, "blocklist", "add", "number", "+27821234567", "--reason", "harassment"
+        ).output
+    )
     assert "until" in invoke(app, "blocklist", "add", "ip", "198.51.100.0/24", "--days", "7").output
     listing = invoke(app, "blocklist", "list").output
     assert "+27 82 ••• ••67" in listing and "harassment" in listing

@@ -145,6 +145,7 @@ def describe(widget: Widget) -> dict[str, Any]:
     """Return a widget's properties for display; provider settings show only their names."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = sorted(widget.provider_settings)
+    values["secondary_provider_settings"] = sorted(widget.secondary_provider_settings or {})
     values["human_check"] = human_checks.masked(widget.human_check or {})
     values["webhook_secret"] = "••••" if widget.webhook_secret else None  # write-only
     return {"id": widget.id, "account_id": widget.account_id, **values}

@@ -82,6 +82,11 @@ class Widget(Base):
     provider: Mapped[str] = mapped_column(String(32), default="simulator")
     # Encrypted at rest (crypto.EncryptedJSON); read and written as a plain dict.
     provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Failover: an attempt the primary refused for a retryable reason before accepting it.
+    secondary_provider: Mapped[str | None] = mapped_column(String(32))
+    secondary_provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Who books a scheduled callback: "auto" (the provider when it can), "provider", "server".
+    scheduling: Mapped[str] = mapped_column(String(16), default="auto")
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     allowed_regions: Mapped[list[str]] = mapped_column(default=list)  # empty: default_region
     allowed_number_types: Mapped[list[str]] = mapped_column(default=list)  # empty: policy default
@@ -126,6 +131,10 @@ class Callback(Base):
         Index("ix_callbacks_widget_created", "widget_id", "created_at"),
         Index("ix_callbacks_widget_status", "widget_id", "status"),
         Index("ix_callbacks_status_updated", "status", "updated_at"),
+        # The owners' inbox pages through callbacks newest first on (created_at, id).
+        Index("ix_callbacks_created_id", "created_at", "id"),
+        # ... and polls for what changed since its last look.
+        Index("ix_callbacks_updated", "updated_at"),
         # A repeated submission (double click, client retry) finds the first callback.
         UniqueConstraint("widget_id", "idempotency_key", name="uq_callbacks_idempotency"),
     )
@@ -154,6 +163,9 @@ class Callback(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     originated_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # An owner's "handled" mark: who (their email when they marked it) and when.
+    handled_at: Mapped[datetime | None] = mapped_column()
+    handled_by: Mapped[str | None] = mapped_column(String(255))
 
     widget: Mapped[Widget] = relationship()
     events: Mapped[list[CallEvent]] = relationship(
@@ -177,6 +189,25 @@ class CallEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     callback: Mapped[Callback] = relationship(back_populates="events")
+
+
+class CallbackNote(Base):
+    """A note a member of the account wrote on a callback, shown in its timeline.
+
+    The author's email is kept as it was when they wrote it, so the note still says who
+    wrote it after they leave the account.
+    """
+
+    __tablename__ = "callback_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[str] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(String(32))
+    author_email: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsedFormToken(Base):

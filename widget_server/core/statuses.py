@@ -22,6 +22,8 @@ class Status(StrEnum):
     BUSY = "busy"
     CANCELED = "canceled"
     REJECTED = "rejected"
+    # A provider that reports no outcome accepted the call: the last this product can know.
+    HANDED_OFF = "handed_off"
 
 
 PROGRESS = [
@@ -43,9 +45,12 @@ TERMINAL = frozenset(
         Status.BUSY,
         Status.CANCELED,
         Status.REJECTED,
+        Status.HANDED_OFF,
     }
 )
 ACTIVE = frozenset(Status) - TERMINAL
+# The cause a handed_off callback carries: its provider says nothing after accepting.
+NO_OUTCOME_REPORTED = "provider_reports_no_outcome"
 # Causes of a refusal the visitor is not told of (a bot's filled honeypot, a number on the
 # opt-out or block list): the callback is stored `rejected` with the cause, for the owner,
 # and its visitor sees a call placed and not answered (`calls.live_status`).
@@ -90,4 +95,6 @@ VISITOR_TEXT = {
     Status.BUSY: lazy_gettext("The line was busy. Please try again later."),
     Status.CANCELED: lazy_gettext("The callback was canceled."),
     Status.REJECTED: lazy_gettext("Sorry, we can't call this number."),
+    # Never "Call finished": nothing confirms the call took place, only that it is placed.
+    Status.HANDED_OFF: lazy_gettext("Our team is calling you now."),
 }

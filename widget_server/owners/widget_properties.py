@@ -9,7 +9,7 @@ the OpenAPI document's schema of a clicktocall. Checks too intricate for field c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -114,6 +114,22 @@ class WidgetProperties(BaseModel):
         default_factory=dict,
         description="The provider's settings; secrets are write-only (answers show a hint)",
     )
+    secondary_provider: Annotated[str | None, checked(checks.secondary_provider)] = Field(
+        None,
+        description="Failover: takes an attempt the primary provider refused for a retryable "
+        'reason before accepting it (one of the provider names; null or "" for none)',
+    )
+    secondary_provider_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The secondary provider's settings. Write-only: answers show a masked "
+        "hint per setting",
+    )
+    scheduling: Literal["auto", "provider", "server"] = Field(
+        "auto",
+        description="Who books a scheduled callback: provider (its own scheduler, at booking "
+        "time; needs the scheduling capability), server (dialled at its time), auto (the "
+        "provider when it can)",
+    )
     default_region: Annotated[str, checked(checks.region)] = Field(
         "US", json_schema_extra=_one_of(REGIONS)
     )
@@ -180,6 +196,11 @@ class WidgetProperties(BaseModel):
             raise refusal("must not contain control characters")
         return value
 
+    @field_validator("secondary_provider", mode="before")
+    @classmethod
+    def _cleared_secondary_provider(cls, name: object) -> object:
+        return name or None  # "" clears it
+
     @field_validator("webhook_url")
     @classmethod
     def _cleared_webhook_url(cls, url: str | None) -> str | None:
@@ -201,6 +222,9 @@ class Clicktocall(WidgetProperties):
 
     id: str
     provider_settings: dict[str, Any] = Field(
+        description="Each setting as stored, except secrets: a masked hint for those"
+    )
+    secondary_provider_settings: dict[str, Any] = Field(
         description="Each setting as stored, except secrets: a masked hint for those"
     )
     webhook_secret: str | None = Field(description="A mask when set")

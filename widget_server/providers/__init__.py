@@ -10,6 +10,7 @@ from ..core.egress import PUBLIC, EgressPolicy
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     EventRefused,
     EventRequest,
     EventUnreadable,
@@ -57,6 +58,12 @@ def provider_class(name: str) -> type[Provider]:
         return REGISTRY[name]
     except KeyError:
         raise ProviderConfigError({"provider": f"unknown provider {name!r}"}) from None
+
+
+def provider_capabilities(name: str) -> frozenset[Capability]:
+    """Return what the provider called `name` can do (empty for an unknown name)."""
+    found = REGISTRY.get(name)
+    return found.capabilities if found is not None else frozenset()
 
 
 def build(name: str, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> Provider:
@@ -117,6 +124,7 @@ __all__ = [
     "REGISTRY",
     "CallRequest",
     "CallState",
+    "Capability",
     "EventRefused",
     "EventRequest",
     "EventUnreadable",
@@ -133,6 +141,7 @@ __all__ = [
     "destination",
     "endpoints",
     "masked_settings",
+    "provider_capabilities",
     "secret_hint",
     "shown_settings",
     "provider_class",

@@ -23,6 +23,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -188,7 +189,11 @@ class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
     setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
-    supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
+    # Status by the agent channel's Uniqueid while its channels last; whisper, accept key
+    # and AMD() in the dialplan context the call is originated into.
+    capabilities = frozenset(
+        {Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY, Capability.AMD}
+    )
     protocol = "AMI"
     originate_step = "queued"
 

@@ -25,6 +25,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -210,7 +211,9 @@ class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
     setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
-    supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
+    # Status by the agent leg's channel uuid while FreeSWITCH holds it; whisper by
+    # playback and the accept key by read on the agent leg.
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
     protocol = "event-socket framing"
     originate_step = "accepted"
 

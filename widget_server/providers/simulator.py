@@ -10,6 +10,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -40,6 +41,13 @@ SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
     ),
 }
 FAILURES = ("provider_error", "provider_unavailable")
+# fail_with setting -> how an unreachable provider fails each originate (failover demos):
+# "timeout" sent the request and never heard back, the others were never accepted.
+FAIL_WITH = {
+    "timeout": ("simulated timeout after the request was sent", "timeout", True),
+    "5xx": ("simulated answer 503", "http_503", False),
+    "connection": ("simulated connection refused", "connection_error", False),
+}
 SETTING_FIELDS = (
     SettingField(
         "step_delay",
@@ -63,14 +71,20 @@ SETTING_FIELDS = (
         default="none",
         choices=(*SCENARIOS, *FAILURES),
     ),
+    SettingField(
+        "fail_with",
+        N_("Unreachable as"),
+        N_("Optional, for failover tests: every call fails this way before it is placed."),
+        Kind.CHOICE,
+        choices=tuple(FAIL_WITH),
+    ),
 )
 
 
 class SimulatorProvider(Provider):
     name = "simulator"
     setting_fields = SETTING_FIELDS
-    supports_cancel = True
-    supports_call_status = True
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.CANCEL})
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,7 +101,9 @@ class SimulatorProvider(Provider):
                 errors[key] = "must be a number of seconds from 0 to 60"
         if values["fail"] not in (*SCENARIOS, *FAILURES):
             errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
-        unknown = set(values) - {"step_delay", "talk_time", "fail"}
+        if values.get("fail_with") is not None and values["fail_with"] not in FAIL_WITH:
+            errors["fail_with"] = "must be null or one of " + ", ".join(FAIL_WITH)
+        unknown = set(values) - {"step_delay", "talk_time", "fail", "fail_with"}
         for key in sorted(unknown):
             errors[key] = "unknown setting"
         if errors:
@@ -95,6 +111,9 @@ class SimulatorProvider(Provider):
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
+        if self.settings.get("fail_with") is not None:
+            message, failure, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
+            raise RetryableProviderError(message, cause=failure, maybe_placed=maybe_placed)
         fail = self.settings["fail"]
         if fail == "provider_error":
             raise PermanentProviderError("simulated provider error", cause="provider_error")

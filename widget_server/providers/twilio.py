@@ -50,6 +50,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     EventRefused,
     EventRequest,
     EventUnreadable,
@@ -131,8 +132,17 @@ VISITOR_LEG: dict[str, tuple[Status, str | None]] = {
 
 class TwilioProvider(HTTPProvider):
     name = "twilio"
-    supports_cancel = True
-    supports_call_status = True  # by call sid
+    # Status by call sid; whisper and accept key by TwiML <Say>/<Gather> on the agent leg,
+    # AMD by MachineDetection on the visitor leg.
+    capabilities = frozenset(
+        {
+            Capability.REPORTS_STATUS,
+            Capability.CANCEL,
+            Capability.WHISPER,
+            Capability.ACCEPT_KEY,
+            Capability.AMD,
+        }
+    )
     default_base_url = "https://api.twilio.com"
     setting_fields = SETTING_FIELDS
     event_status_field = "CallStatus"

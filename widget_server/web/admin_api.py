@@ -60,6 +60,13 @@ class KazooInvalid(WidgetServerError):
     message = INVALID_DATA
 
 
+class KazooUnsupported(KazooInvalid):
+    """Valid properties asking for a feature the widget's provider lacks: 422, by field."""
+
+    code, error = 422, "unsupported"
+    message = "The provider cannot do what these properties ask."
+
+
 # Envelopes
 
 
@@ -97,6 +104,8 @@ def _rule(message: str) -> str:
         return "maxLength"
     if message == "has the wrong format":
         return "pattern"
+    if message.startswith("needs the "):
+        return "unsupported"
     return "invalid"
 
 
@@ -196,6 +205,9 @@ def _data() -> dict[str, Any]:
 def _save(action: Any) -> Widget:
     try:
         result: Widget = action()
+    except widgets.WidgetUnsupported as exc:
+        db.session().rollback()
+        raise KazooUnsupported(fields=exc.fields) from None
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
         raise KazooInvalid(fields=exc.fields) from None

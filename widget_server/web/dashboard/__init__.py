@@ -17,6 +17,7 @@ from .nav import visible
 
 # isort: off
 from . import overview  # noqa: F401
+from . import inbox  # noqa: F401
 from . import sign_in  # noqa: F401
 from . import password_reset  # noqa: F401
 from . import invitation  # noqa: F401

@@ -71,9 +71,10 @@ def _field(setting: SettingField, stored: bool) -> Field:
     if setting.kind == Kind.BOOLEAN:
         return BooleanField(label, description=help)
     if setting.kind == Kind.CHOICE:
-        return SelectField(
-            label, description=help, choices=options([(c, c) for c in setting.choices])
-        )
+        # An optional choice without a default may stay unset.
+        unset = [("", "—")] if setting.default is None and not setting.required else []
+        pairs = unset + [(c, c) for c in setting.choices]
+        return SelectField(label, description=help, choices=options(pairs))
     if setting.kind == Kind.JSON:
         return TextAreaField(label, description=help)
     extra = {"inputmode": "decimal"} if setting.kind == Kind.NUMBER else {}
