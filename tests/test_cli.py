@@ -115,7 +115,7 @@ def test_cli_shows_secondary_settings_by_name_and_refuses_a_missing_capability(
     )
     result = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
     assert result.exit_code == 0, result.output
-    shown = invoke(app, "widgets", "show", result.output.strip()).output
+    shown = invoke(app, "widgets", "show", result.stdout.strip()).output
     assert json.loads(shown)["secondary_provider_settings"] == ["caller_id", "token"]
     assert secondary["token"] not in shown
     spec.write_text(json.dumps({"name": "Sales", "extension": "1001", "scheduling": "provider"}))
