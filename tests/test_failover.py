@@ -115,9 +115,10 @@ def test_the_owners_history_names_the_provider_that_took_the_call(app: Flask) ->
         f"/v1/accounts/{account_id}/clicktocall/{widget_id}", headers={"X-Auth-Token": key}
     )
     hints = document.get_json()["data"]["secondary_provider_settings"]
-    # Write-only: the secondary's settings come back as hints, never as themselves.
-    assert set(secondary.provider_settings()) <= set(hints)
-    assert all(str(hint).startswith("••••") for hint in hints.values())
+    # Only declared secrets come back as hints; click2dial declares none (its API has no
+    # credentials), so its settings are answered as stored.
+    settings = secondary.provider_settings()
+    assert {name: hints[name] for name in settings} == settings
 
 
 def test_a_primary_timing_out_that_placed_the_call_is_never_switched(app: Flask) -> None:

@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "SUBMIT_LIMIT_PER_WIDGET": "60 per hour;300 per day",
     # Every admin API request per client IP, keyed or not (connect counts here as well).
     "ADMIN_LIMIT_PER_IP": "300 per minute",
+    # Test calls an account's members may place from the dashboard's provider page.
+    "TEST_CALL_LIMIT_PER_ACCOUNT": "3 per 10 minutes;10 per day",
     "ACCOUNT_DAILY_CALL_BUDGET": "500 per day",
     "DAILY_CALL_BUDGET": "2000 per day",
     "DAILY_MINUTE_BUDGET": "10000 per day",  # estimated minutes: ring time + ESTIMATED_CALL_MINUTES
@@ -409,6 +411,7 @@ def _check_limits(config: Any) -> None:
         "SUBMIT_LIMIT_DISTINCT_NUMBERS_PER_IP",
         "SUBMIT_LIMIT_PER_WIDGET",
         "ADMIN_LIMIT_PER_IP",
+        "TEST_CALL_LIMIT_PER_ACCOUNT",
         "ACCOUNT_DAILY_CALL_BUDGET",
         "DAILY_CALL_BUDGET",
         "DAILY_MINUTE_BUDGET",

@@ -87,20 +87,19 @@ def list_keys(session: Session, account_id: str | None = None) -> list[ApiKey]:
 # Widgets (Kazoo's clicktocall documents)
 
 
-def settings_hint(settings: Mapping[str, Any]) -> dict[str, str]:
-    """Show which provider settings are set, revealing at most the last four characters."""
-    hint = {}
-    for name, value in settings.items():
-        text = str(value)
-        hint[name] = "••••" + text[-4:] if len(text) >= 12 else "••••"
-    return hint
+def settings_hint(provider: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Show provider settings as stored, except secrets: those only say they are set,
+    revealing at most their last four characters."""
+    return providers.shown_settings(provider, settings)
 
 
 def document(widget: Widget) -> dict[str, Any]:
     """Return a widget as its clicktocall document; provider settings are masked."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
-    values["provider_settings"] = settings_hint(widget.provider_settings)
-    values["secondary_provider_settings"] = settings_hint(widget.secondary_provider_settings)
+    values["provider_settings"] = settings_hint(widget.provider, widget.provider_settings)
+    values["secondary_provider_settings"] = settings_hint(
+        widget.secondary_provider or "", widget.secondary_provider_settings or {}
+    )
     values["human_check"] = human_checks.masked(widget.human_check or {})
     values["webhook_secret"] = secret_hint(widget.webhook_secret)
     return {"id": widget.id, **values}
@@ -218,8 +217,12 @@ def _unmasked_settings(
     sent = values[settings_key]
     if not isinstance(sent, dict):
         return values
-    hints = settings_hint(stored)
-    hinted = [name for name, value in sent.items() if name in stored and value == hints[name]]
+    # Only a masked setting can come back as its hint; one shown as it is is just its value.
+    hints = {
+        name: providers.secret_hint(stored[name])
+        for name in providers.masked_settings(stored_provider or "", stored)
+    }
+    hinted = [name for name, value in sent.items() if name in hints and value == hints[name]]
     restored = {name: stored[name] if name in hinted else value for name, value in sent.items()}
     if stored_provider is not None and providers.destination(
         provider, restored

@@ -111,7 +111,8 @@ class WidgetProperties(BaseModel):
         "simulator", json_schema_extra=_registered_providers
     )
     provider_settings: dict[str, Any] = Field(
-        default_factory=dict, description="Write-only: answers show a masked hint per setting"
+        default_factory=dict,
+        description="The provider's settings; secrets are write-only (answers show a hint)",
     )
     secondary_provider: Annotated[str | None, checked(checks.secondary_provider)] = Field(
         None,
@@ -220,8 +221,12 @@ class Clicktocall(WidgetProperties):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: str
-    provider_settings: dict[str, str] = Field(description="A masked hint per setting")
-    secondary_provider_settings: dict[str, str] = Field(description="A masked hint per setting")
+    provider_settings: dict[str, Any] = Field(
+        description="Each setting as stored, except secrets: a masked hint for those"
+    )
+    secondary_provider_settings: dict[str, Any] = Field(
+        description="Each setting as stored, except secrets: a masked hint for those"
+    )
     webhook_secret: str | None = Field(description="A mask when set")
 
 

@@ -23,6 +23,7 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from .setting_fields import SettingField, secret_hint
 
 # Every adapter, as "<module>.<class>" under this package: adding a provider is one line
 # here, and everything that offers providers (widget settings, the OpenAPI document, the
@@ -88,6 +89,21 @@ def destination(name: str, settings: object) -> tuple[str, ...]:
     return found.destination(settings)
 
 
+def masked_settings(name: str, settings: Mapping[str, Any]) -> frozenset[str]:
+    """Name the stored settings an answer may only hint at: the declared secrets, and every
+    setting of a provider that declares none or that its declaration does not name."""
+    found = REGISTRY.get(name)
+    fields = found.setting_fields if found is not None else ()
+    shown = {field.name for field in fields if not field.secret}
+    return frozenset(key for key in settings if key not in shown)
+
+
+def shown_settings(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return settings as an answer may show them: secrets as a hint, the rest as stored."""
+    hidden = masked_settings(name, settings)
+    return {key: secret_hint(value) if key in hidden else value for key, value in settings.items()}
+
+
 def validate(name: str, settings: object, agent: object = None) -> dict[str, Any]:
     """Return settings with defaults filled in; raise ProviderConfigError when unusable.
 
@@ -120,10 +136,14 @@ __all__ = [
     "ProviderError",
     "ProviderEvent",
     "RetryableProviderError",
+    "SettingField",
     "build",
     "destination",
     "endpoints",
+    "masked_settings",
     "provider_capabilities",
+    "secret_hint",
+    "shown_settings",
     "provider_class",
     "validate",
 ]

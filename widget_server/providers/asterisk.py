@@ -46,6 +46,7 @@ from .pbx_text import (
     socket_settings,
     visitor_number,
 )
+from .setting_fields import N_, SettingField, pbx_socket, timeouts
 from .socket_base import Garbled, PBXConnection, SocketProvider, credentials_refused
 
 DEFAULT_PORT = 5038
@@ -70,6 +71,38 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "dial",
     "caller_id",
 }
+
+SETTING_FIELDS = (
+    *pbx_socket(DEFAULT_PORT),
+    SettingField(
+        "username",
+        N_("Manager user"),
+        N_("Needs write = originate and read = call."),
+        required=True,
+    ),
+    SettingField(
+        "secret", N_("Manager secret"), N_("The manager user's secret."), secret=True, required=True
+    ),
+    SettingField(
+        "agent_channel",
+        N_("Agent channel"),
+        N_("The channel rung first, with {agent} for the widget's extension, e.g. PJSIP/{agent}."),
+        required=True,
+    ),
+    SettingField(
+        "context",
+        N_("Dialplan context"),
+        N_("Where the visitor is dialled from; set this or a dial string, not both."),
+        default="from-internal",
+    ),
+    SettingField(
+        "dial",
+        N_("Dial string"),
+        N_("Instead of a context: a dial string with {visitor}, e.g. PJSIP/{visitor}@trunk."),
+    ),
+    SettingField("caller_id", N_("Caller id"), N_('A number, or "Name" <number>.')),
+    *timeouts(),
+)
 
 # OriginateResponse "Reason" is the last control frame seen on the agent's channel.
 # A human outcome ends the callback with that status; the rest are errors.
@@ -154,6 +187,7 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
 
 class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
+    setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
     # Status by the agent channel's Uniqueid while its channels last; whisper, accept key
     # and AMD() in the dialplan context the call is originated into.

@@ -22,6 +22,7 @@ import phonenumbers
 from ..core.egress import PUBLIC, EgressPolicy
 from ..core.statuses import Status
 from .checks import unsafe_text
+from .setting_fields import SettingField
 
 STATUSES = frozenset(status.value for status in Status)
 MAX_CALL_ID = 255
@@ -204,6 +205,8 @@ class Provider(ABC):
     # What this adapter can do (docs/providers.md shows them as a table). REPORTS_STATUS:
     # events or call_status() tell how a call went, so the reconciler asks, not guesses.
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Every setting the adapter takes, for the owner's form and the masking of secrets.
+    setting_fields: ClassVar[tuple[SettingField, ...]] = ()
     # How long a visitor's number counts as in a call after a provider that reports nothing
     # took it: long enough that a second request cannot ring them mid-call, and no longer.
     handoff_lease_seconds: ClassVar[int] = 300

@@ -38,16 +38,43 @@ from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .http import HTTPProvider, setting_errors
 from .numbers import E164_RE
+from .setting_fields import N_, Kind, SettingField, base_url, names, timeouts
 
 PATH = "/click2dial/calls"
-SETTINGS = (
-    "base_url",
-    "outbound_id",
-    "api_version",
-    "callee_format",
-    "connect_timeout",
-    "read_timeout",
+SETTING_FIELDS = (
+    base_url(
+        "",
+        N_(
+            "Required: the PBX's address, e.g. http://pbx.example.com:8300. Calls go to "
+            "<base URL>/click2dial/calls. The API has no authentication: open the port to "
+            "this server only."
+        ),
+    ),
+    SettingField(
+        "outbound_id",
+        N_("Outbound id"),
+        N_("The caller id the visitor sees: random, 0 + 9 digits or 27 + 9 digits."),
+        required=True,
+    ),
+    SettingField(
+        "api_version",
+        N_("API version"),
+        N_("v3 sends contact_ref; v2 (before 3.0.0) sends call_ref."),
+        Kind.CHOICE,
+        default="v3",
+        choices=("v3", "v2"),
+    ),
+    SettingField(
+        "callee_format",
+        N_("Callee format"),
+        N_("How South African numbers are sent: 27 + 9 digits, or national 0 + 9 digits."),
+        Kind.CHOICE,
+        default="international",
+        choices=("international", "national"),
+    ),
+    *timeouts(),
 )
+SETTINGS = names(SETTING_FIELDS)
 EXTENSION_RE = re.compile(r"[0-9]{3,4}")
 CALLEE_RE = re.compile(r"0[0-9]{9}|27[0-9]{9}|00[0-9]{11,14}")
 OUTBOUND_ID_RE = re.compile(r"random|0[0-9]{9}|27[0-9]{9}")
@@ -63,6 +90,7 @@ AGENT_ERROR = (
 class Click2DialProvider(HTTPProvider):
     name = "click2dial"
     default_base_url = ""  # required setting: the PBX's own address
+    setting_fields = SETTING_FIELDS
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,9 +28,29 @@ from .base import CallRequest, OriginateResult, PermanentProviderError, Provider
 from .checks import printable
 from .http import HTTPProvider, setting_errors
 from .numbers import e164_field, e164_setting, visitor_e164
+from .setting_fields import N_, SettingField, base_url, names, timeouts
 
 PATH = "/api/v1/click2call/"
-SETTINGS = ("token", "caller_id", "base_url", "connect_timeout", "read_timeout")
+SETTING_FIELDS = (
+    SettingField(
+        "token",
+        N_("API token"),
+        N_("The account's API bearer token, sent as Authorization: Bearer."),
+        secret=True,
+        required=True,
+    ),
+    SettingField(
+        "caller_id",
+        N_("Caller id"),
+        N_("E.164 number the visitor sees, verified on the account, e.g. +972778038038."),
+    ),
+    base_url(
+        "https://www.exm.co.il",
+        N_("Default https://www.exm.co.il. Calls go to <base URL>/api/v1/click2call/."),
+    ),
+    *timeouts(),
+)
+SETTINGS = names(SETTING_FIELDS)
 # RFC 6750 b64token: no space, comma or line break that could end or extend the header.
 TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]{1,4096}=*")
 EXAMPLE_NUMBER = "+972778038038"
@@ -39,6 +59,7 @@ EXAMPLE_NUMBER = "+972778038038"
 class ExtraMobileProvider(HTTPProvider):
     name = "extramobile"
     default_base_url = "https://www.exm.co.il"
+    setting_fields = SETTING_FIELDS
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

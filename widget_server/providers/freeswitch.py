@@ -49,6 +49,7 @@ from .pbx_text import (
     socket_settings,
     visitor_number,
 )
+from .setting_fields import N_, SettingField, pbx_socket, timeouts
 from .socket_base import Closed, Garbled, PBXConnection, SocketProvider, credentials_refused
 
 DEFAULT_PORT = 8021
@@ -70,6 +71,32 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "caller_id_number",
     "caller_id_name",
 }
+
+SETTING_FIELDS = (
+    *pbx_socket(DEFAULT_PORT),
+    SettingField(
+        "password",
+        N_("Event socket password"),
+        N_("From event_socket.conf.xml."),
+        secret=True,
+        required=True,
+    ),
+    SettingField(
+        "agent_endpoint",
+        N_("Agent endpoint"),
+        N_("The endpoint rung first, with {agent} for the widget's extension, e.g. user/{agent}."),
+        required=True,
+    ),
+    SettingField(
+        "gateway",
+        N_("Gateway"),
+        N_("The sofia gateway the visitor is dialled through."),
+        required=True,
+    ),
+    SettingField("caller_id_number", N_("Caller id number"), N_("The number shown to the agent.")),
+    SettingField("caller_id_name", N_("Caller id name"), N_("The name shown to the agent.")),
+    *timeouts(),
+)
 
 # Nobody picked up on congestion, so trying again cannot ring anyone twice.
 RETRYABLE_CAUSES = frozenset({"NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
@@ -182,6 +209,7 @@ class _Session(PBXConnection):
 
 class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
+    setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
     # Status by the agent leg's channel uuid while FreeSWITCH holds it; whisper by
     # playback and the accept key by read on the agent leg.

@@ -65,17 +65,51 @@ from .checks import printable
 from .hangup_causes import CAUSE_RE, agent_outcome, cause_code
 from .http import HTTPProvider, setting_errors
 from .numbers import visitor_e164
+from .setting_fields import N_, Kind, SettingField, base_url, names, timeouts
 
-SETTINGS = (
-    "base_url",
-    "api_version",
-    "account_id",
-    "auth_token",
-    "clicktocall_id",
-    "clicktocall",
-    "connect_timeout",
-    "read_timeout",
+SETTING_FIELDS = (
+    base_url(
+        "",
+        N_(
+            "Required: the Crossbar API, e.g. https://kazoo.example.com:8000. Calls go to "
+            "<base URL>/<version>/accounts/<account id>/clicktocall/..."
+        ),
+    ),
+    SettingField(
+        "api_version",
+        N_("API version"),
+        N_("The Crossbar API version in the path."),
+        Kind.CHOICE,
+        default="v2",
+        choices=("v2", "v1"),
+    ),
+    SettingField(
+        "account_id",
+        N_("Account id"),
+        N_("The 32-hex-digit Kazoo account id."),
+        required=True,
+    ),
+    SettingField(
+        "auth_token",
+        N_("Auth token"),
+        N_("Sent as X-Auth-Token."),
+        secret=True,
+        required=True,
+    ),
+    SettingField(
+        "clicktocall_id",
+        N_("Clicktocall id"),
+        N_("The Kazoo clicktocall calls go through; without one, one is created."),
+    ),
+    SettingField(
+        "clicktocall",
+        N_("Clicktocall properties"),
+        N_('JSON object used to create a clicktocall when there is no id, e.g. {"name": "Sales"}.'),
+        Kind.JSON,
+    ),
+    *timeouts(),
 )
+SETTINGS = names(SETTING_FIELDS)
 PROPERTIES = (
     "name",
     "extension",
@@ -134,6 +168,7 @@ TEXT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 class KazooProvider(HTTPProvider):
     name = "kazoo"
     default_base_url = ""  # required setting: every Kazoo cluster has its own address
+    setting_fields = SETTING_FIELDS
     # Status by call id through the clicktocall's history. No cancel: the API has none.
     capabilities = frozenset({Capability.REPORTS_STATUS})
 

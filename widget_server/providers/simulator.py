@@ -19,6 +19,7 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from .setting_fields import N_, Kind, SettingField
 
 # fail setting -> the statuses the call walks through before its end, and that end.
 SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
@@ -47,10 +48,42 @@ FAIL_WITH = {
     "5xx": ("simulated answer 503", "http_503", False),
     "connection": ("simulated connection refused", "connection_error", False),
 }
+SETTING_FIELDS = (
+    SettingField(
+        "step_delay",
+        N_("Seconds per step"),
+        N_("Seconds between the simulated statuses, 0 to 60."),
+        Kind.NUMBER,
+        default=1.0,
+    ),
+    SettingField(
+        "talk_time",
+        N_("Talk time"),
+        N_("Seconds a simulated connected call lasts, 0 to 60."),
+        Kind.NUMBER,
+        default=3.0,
+    ),
+    SettingField(
+        "fail",
+        N_("Outcome"),
+        N_("How the simulated call ends: none completes it; the others play a failure."),
+        Kind.CHOICE,
+        default="none",
+        choices=(*SCENARIOS, *FAILURES),
+    ),
+    SettingField(
+        "fail_with",
+        N_("Unreachable as"),
+        N_("Optional, for failover tests: every call fails this way before it is placed."),
+        Kind.CHOICE,
+        choices=tuple(FAIL_WITH),
+    ),
+)
 
 
 class SimulatorProvider(Provider):
     name = "simulator"
+    setting_fields = SETTING_FIELDS
     capabilities = frozenset({Capability.REPORTS_STATUS, Capability.CANCEL})
 
     @classmethod

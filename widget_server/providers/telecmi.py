@@ -39,17 +39,40 @@ from .base import (
 from .checks import printable
 from .http import HTTPProvider, setting_errors
 from .numbers import visitor_e164
+from .setting_fields import N_, Kind, SettingField, base_url, names, timeouts
 
 PATH = "/v2/webrtc/click2call"
-SETTINGS = (
-    "user_id",
-    "secret",
-    "webrtc",
-    "followme",
-    "base_url",
-    "connect_timeout",
-    "read_timeout",
+SETTING_FIELDS = (
+    SettingField(
+        "user_id",
+        N_("User id"),
+        N_("The TeleCMI user rung first (the agent)."),
+        required=True,
+    ),
+    SettingField(
+        "secret", N_("App secret"), N_("The TeleCMI app secret."), secret=True, required=True
+    ),
+    SettingField(
+        "webrtc",
+        N_("Ring the softphone"),
+        N_("Ring the user's softphone."),
+        Kind.BOOLEAN,
+        default=True,
+    ),
+    SettingField(
+        "followme",
+        N_("Ring the mobile"),
+        N_("Ring the user's mobile instead of the softphone."),
+        Kind.BOOLEAN,
+        default=False,
+    ),
+    base_url(
+        "https://rest.telecmi.com",
+        N_("Default https://rest.telecmi.com. Calls go to <base URL>/v2/webrtc/click2call."),
+    ),
+    *timeouts(),
 )
+SETTINGS = names(SETTING_FIELDS)
 CREDENTIAL_RE = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no space
 # TeleCMI's documented refusals (400, 404) and the usual credential ones; the answer's
 # `code` uses the same numbers as the HTTP status.
@@ -64,6 +87,7 @@ REFUSALS = {
 class TeleCMIProvider(HTTPProvider):
     name = "telecmi"
     default_base_url = "https://rest.telecmi.com"
+    setting_fields = SETTING_FIELDS
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

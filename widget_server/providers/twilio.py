@@ -62,16 +62,41 @@ from .base import (
 )
 from .http import HTTPProvider, setting_errors
 from .numbers import e164, e164_field, e164_setting, mask_numbers, visitor_e164
+from .setting_fields import N_, Kind, SettingField, base_url, names, timeouts
 
-SETTINGS = (
-    "account_sid",
-    "auth_token",
-    "from_number",
-    "visitor_timeout",
-    "base_url",
-    "connect_timeout",
-    "read_timeout",
+SETTING_FIELDS = (
+    SettingField(
+        "account_sid", N_("Account SID"), N_("AC followed by 32 hex digits."), required=True
+    ),
+    SettingField(
+        "auth_token",
+        N_("Auth token"),
+        N_("Signs requests (HTTP Basic) and checks Twilio's status callbacks."),
+        secret=True,
+        required=True,
+    ),
+    SettingField(
+        "from_number",
+        N_("From number"),
+        N_("E.164 number the agent sees when the call carries no caller id."),
+    ),
+    SettingField(
+        "visitor_timeout",
+        N_("Visitor ring time"),
+        N_("Seconds the visitor's phone rings, 5 to 600."),
+        Kind.NUMBER,
+        default=30,
+    ),
+    base_url(
+        "https://api.twilio.com",
+        N_(
+            "Default https://api.twilio.com. Calls go to "
+            "<base URL>/2010-04-01/Accounts/<Account SID>/Calls.json."
+        ),
+    ),
+    *timeouts(),
 )
+SETTINGS = names(SETTING_FIELDS)
 EVENTS = ("initiated", "ringing", "answered", "completed")
 # The status callback fields without which a callback says nothing.
 CALLBACK_REQUIRED = ("CallSid", "CallStatus")
@@ -119,6 +144,7 @@ class TwilioProvider(HTTPProvider):
         }
     )
     default_base_url = "https://api.twilio.com"
+    setting_fields = SETTING_FIELDS
     event_status_field = "CallStatus"
 
     @classmethod

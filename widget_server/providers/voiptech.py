@@ -65,20 +65,49 @@ from .base import (
 from .checks import printable
 from .http import READ_TIMEOUT, HTTPProvider, setting_errors
 from .numbers import mask_numbers, visitor_e164
+from .setting_fields import N_, Kind, SettingField, base_url, names, timeouts
 
 PATH = "/dialup.php"
-SETTINGS = (
-    "user",
-    "pass",
-    "org",
-    "method",
-    "rformat",
-    "caller_id",
-    "time_zone",
-    "base_url",
-    "connect_timeout",
-    "read_timeout",
+SETTING_FIELDS = (
+    SettingField("user", N_("User"), N_("The Voiptech API user."), required=True),
+    SettingField(
+        "pass", N_("Password"), N_("The Voiptech API password."), secret=True, required=True
+    ),
+    SettingField("org", N_("Organisation"), N_("The Voiptech organisation."), required=True),
+    SettingField(
+        "method",
+        N_("Method"),
+        N_("POST sends a form body; GET a query string."),
+        Kind.CHOICE,
+        default="POST",
+        choices=("POST", "GET"),
+    ),
+    SettingField(
+        "rformat",
+        N_("Answer format"),
+        N_("The format Voiptech answers in."),
+        Kind.CHOICE,
+        default="json",
+        choices=("json", "xml", "text"),
+    ),
+    SettingField(
+        "caller_id",
+        N_("Caller id"),
+        N_("Digits (optional +) shown when the call carries no caller id."),
+    ),
+    SettingField(
+        "time_zone",
+        N_("PBX time zone"),
+        N_("IANA name of the PBX's clock, for scheduled calls."),
+        default="Asia/Jerusalem",
+    ),
+    base_url(
+        "https://voiptech.pri/API",
+        N_("Default https://voiptech.pri/API. Calls go to <base URL>/dialup.php."),
+    ),
+    *timeouts(),
 )
+SETTINGS = names(SETTING_FIELDS)
 ANSWER_MARGIN = 15
 # An explicit read_timeout must be able to outlast the longest ring (300 s) and the margin.
 MAX_READ_TIMEOUT = 330
@@ -113,6 +142,7 @@ PAIR_RE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*[=:]\s*(.*?)\s*(?=[;,&\n]|\s\S+
 class VoiptechProvider(HTTPProvider):
     name = "voiptech"
     default_base_url = "https://voiptech.pri/API"
+    setting_fields = SETTING_FIELDS
     # Books calls in its own scheduler (Date, Maxretry, Retrytime, ident); reports nothing
     # after its answer, and documents no cancel.
     capabilities = frozenset({Capability.SCHEDULING})

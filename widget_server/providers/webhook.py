@@ -40,15 +40,38 @@ from .base import (
 )
 from .checks import TIMEOUT_SETTINGS, timeout_errors, unknown_settings, unsafe_text
 from .http import CONNECT_TIMEOUT, READ_TIMEOUT, HTTPProvider
+from .setting_fields import N_, SettingField, timeouts
 
 MIN_SECRET = 16
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 MAX_TIMEOUT = 120
+SETTING_FIELDS = (
+    SettingField(
+        "url",
+        N_("Receiver URL"),
+        N_("Your receiver: each attempt is POSTed to this URL itself, nothing is appended."),
+        required=True,
+    ),
+    SettingField(
+        "status_url",
+        N_("Status URL"),
+        N_("Optional: where status queries are POSTed when an answer was lost."),
+    ),
+    SettingField(
+        "secret",
+        N_("Signing secret"),
+        N_("At least 16 characters; signs every request and checks your events."),
+        secret=True,
+        required=True,
+    ),
+    *timeouts(),
+)
 KNOWN_SETTINGS = frozenset({"url", "status_url", "secret", "connect_timeout", "read_timeout"})
 
 
 class WebhookProvider(HTTPProvider):
     name = "webhook"
+    setting_fields = SETTING_FIELDS
     default_base_url = ""
     url_settings = ("url", "status_url")
     # The receiver posts reports to the event URL, and answers status queries when it has

@@ -16,15 +16,17 @@ from .blueprint import bp
 from .nav import visible
 
 # isort: off
+# Import order is the navigation's order.
 from . import overview  # noqa: F401
+from . import widget_pages  # noqa: F401
 from . import inbox  # noqa: F401
-from . import sign_in  # noqa: F401
-from . import password_reset  # noqa: F401
-from . import invitation  # noqa: F401
-from . import members  # noqa: F401
 from . import install  # noqa: F401
 from . import keys  # noqa: F401
 from . import webhooks  # noqa: F401
+from . import members  # noqa: F401
+from . import sign_in  # noqa: F401
+from . import password_reset  # noqa: F401
+from . import invitation  # noqa: F401
 
 # isort: on
 

@@ -1,0 +1,127 @@
+"""The widget's provider page: the provider, its declared settings, and a test call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from ... import providers
+from ...core import db
+from ...core.egress import provider_policy
+from ...core.models import Widget
+from ...intake.guard import STORAGE
+from ...owners import admin, trial_calls, widgets
+from ...owners.people import Role
+from . import provider_forms
+from .access import require_role
+from .blueprint import bp
+from .widget_editors import FieldProblem
+from .widget_lookup import account_widget, can_edit
+
+
+def _shown_provider(widget: Widget) -> str:
+    """The provider whose form to show: the one asked for (to switch), else the widget's."""
+    asked = request.values.get("provider")
+    return asked if asked in providers.REGISTRY else widget.provider
+
+
+def _page(
+    widget: Widget,
+    form: Any,
+    provider: str,
+    status: int = 200,
+    general: list[str] | None = None,
+    result: trial_calls.TrialCallResult | None = None,
+    refusal: str | None = None,
+) -> Any:
+    fields = provider_forms.fields_of(provider)
+    stored = widget.provider_settings if provider == widget.provider else {}
+    return (
+        render_template(
+            "dashboard/widget_provider.html",
+            widget=widget,
+            form=form,
+            provider=provider,
+            settings=[(f, form[provider_forms.PREFIX + f.name]) for f in fields],
+            raw_field=form[provider_forms.RAW] if not fields else None,
+            stored_secrets={f.name for f in fields if f.secret and f.name in stored},
+            capabilities=provider_forms.capabilities(provider),
+            note=provider_forms.NOTES.get(provider),
+            can_edit=can_edit(),
+            general=general or [],
+            result=result,
+            refusal=refusal,
+            entered_number=request.form.get("number", "") if refusal else "",
+            test_call_limit=current_app.config["TEST_CALL_LIMIT_PER_ACCOUNT"],
+        ),
+        status,
+    )
+
+
+@bp.get("/widgets/<widget_id>/provider")
+@require_role(Role.VIEWER)
+def widget_provider(widget_id: str) -> Any:
+    widget = account_widget(widget_id)
+    provider = _shown_provider(widget)
+    form = provider_forms.provider_form(provider, widget.provider, widget.provider_settings)
+    return _page(widget, form, provider)
+
+
+@bp.post("/widgets/<widget_id>/provider")
+@require_role(Role.ADMIN)
+def save_provider(widget_id: str) -> Any:
+    widget = account_widget(widget_id)
+    provider = _shown_provider(widget)
+    stored = widget.provider_settings
+    form = provider_forms.provider_form(provider, widget.provider, stored, request.form)
+    if request.form.get("action") == "switch":  # show the chosen provider's form, save nothing
+        form = provider_forms.provider_form(provider, widget.provider, stored)
+        return _page(widget, form, provider)
+    try:
+        settings = provider_forms.submitted_settings(form, provider, widget.provider, stored)
+    except FieldProblem as problem:
+        form[problem.field].errors = [problem.message]
+        return _page(widget, form, provider, 400)
+    values = {"provider": provider, "provider_settings": settings}
+    try:
+        admin.update_widget(db.session(), widget, values, replace=False)
+    except widgets.WidgetInvalid as exc:
+        db.session().rollback()
+        general = []
+        for key, reason in exc.fields.items():
+            name = provider_forms.error_field(key)
+            if name is not None and name in form:
+                form[name].errors = [reason]
+            else:
+                general.append(f"{key}: {reason}")
+        return _page(account_widget(widget_id), form, provider, 400, general)
+    flash(gettext("Provider settings saved."))
+    return redirect(url_for("dashboard.widget_provider", widget_id=widget.id), 303)
+
+
+@bp.post("/widgets/<widget_id>/test-call")
+@require_role(Role.ADMIN)
+def test_call(widget_id: str) -> Any:
+    """Ring the number the owner typed, once it passed the widget's number policy."""
+    widget = account_widget(widget_id)
+    config = current_app.config
+    form = provider_forms.provider_form(widget.provider, widget.provider, widget.provider_settings)
+    try:
+        result = trial_calls.place(
+            widget,
+            request.form.get("number", ""),
+            storage=current_app.extensions[STORAGE],
+            limit=config["TEST_CALL_LIMIT_PER_ACCOUNT"],
+            egress=provider_policy(config),
+        )
+    except trial_calls.TrialCallRefused as refused:
+        messages = {
+            "limited": gettext("Too many test calls for now. Try again later."),
+            "provider_settings": gettext("Save working provider settings first."),
+        }
+        message = messages.get(refused.reason) or refused.message
+        status = 429 if refused.reason == "limited" else 400
+        return _page(widget, form, widget.provider, status, refusal=message)
+    return _page(widget, form, widget.provider, result=result)
