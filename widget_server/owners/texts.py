@@ -24,6 +24,7 @@ DEFAULTS = {
     "button": N_("Call me back"),
     "schedule_button": N_("Schedule a callback"),
     "call_now": N_("Call us now"),
+    "close": N_("Close"),
 }
 LIMIT = 200
 
