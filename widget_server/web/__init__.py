@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..owners.display import color_scheme
-    from ..owners.texts import text
+    from ..owners.texts import link, text
     from . import (
         admin_api,
         api,
@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     )
 
     # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
-    app.jinja_env.globals.update(widget_text=text, color_scheme=color_scheme)
+    app.jinja_env.globals.update(widget_text=text, widget_link=link, color_scheme=color_scheme)
 
     request_origin.init_app(app)  # first of the hooks below: foreign hosts get nothing
     limits.init_app(app)
