@@ -34,7 +34,10 @@ def test_browser_language_is_used_without_a_locale(client: FlaskClient, widget_i
     html = client.get(
         f"/w/{widget_id}?host={ORIGIN}", headers={"Accept-Language": "de-CH,de;q=0.9"}
     ).get_data(as_text=True)
-    assert '<html lang="de" dir="ltr" data-scheme="light">' in html and "Sollen wir Sie anrufen?" in html
+    assert (
+        '<html lang="de" dir="ltr" data-scheme="light">' in html
+        and "Sollen wir Sie anrufen?" in html
+    )
 
 
 def test_unsupported_locale_falls_back_to_the_browser(client: FlaskClient, widget_id: str) -> None:
