@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 
 import brotli
-
 from flask.testing import FlaskClient
 
 BUDGET = 2048
