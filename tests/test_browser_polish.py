@@ -393,6 +393,7 @@ def requests_served(stack: Stack) -> Iterator[list[str]]:
 
 def test_assets_are_compressed_fingerprinted_and_cached(stack: Stack) -> None:
     widget_id = stack.server.widget_id
+    themed = stack.widget(theme={"color": "#7a1f5c"})
     page = new_page(stack)
     responses: list[Any] = []
     page.on("response", lambda r: responses.append(r))
@@ -406,8 +407,8 @@ def test_assets_are_compressed_fingerprinted_and_cached(stack: Stack) -> None:
         assert found["content-encoding"] == "br"
     form = [h for url, h in headers.items() if f"/w/{widget_id}?" in url]
     assert form and form[0]["cache-control"] == "no-store"
-    theme = [h for url, h in headers.items() if "/theme.css?v=" in url]
-    assert theme and "immutable" in theme[0]["cache-control"]
+    # The default colours need no theme stylesheet at all.
+    assert not [url for url in headers if "/theme.css" in url]
     loader = headers[f"{stack.server.url}/widget.js"]
     assert loader["cache-control"] == "public, max-age=300" and loader["etag"]
     # A repeat visit in the same browser: the form page again, its assets from the cache.
@@ -416,6 +417,13 @@ def test_assets_are_compressed_fingerprinted_and_cached(stack: Stack) -> None:
         open_widget(page, widget_id)
     assert [p for p in served if p.startswith("/assets/") or p.endswith("theme.css")] == []
     assert f"/w/{widget_id}" in served  # the token-bearing page itself is never cached
+    # An owner's colour: its stylesheet, named by its content, is cached as immutable.
+    page.goto(stack.host("/assets-themed", themed))
+    open_widget(page, themed)
+    theme = [r for r in responses if "/theme.css?v=" in r.url]
+    assert theme and theme[0].all_headers()["cache-control"] == (
+        "public, max-age=31536000, immutable"
+    )
     assert page.console_lines == []
 
 

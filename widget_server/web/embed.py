@@ -92,8 +92,11 @@ def theme_css(widget_id: str) -> ResponseReturnValue:
 
 
 def theme_css_url(widget: Widget) -> str:
-    """The widget's theme stylesheet under a URL that names its content."""
-    return url_for("embed.theme_css", widget_id=widget.id, v=_digest(display.form_css(widget)))
+    """The widget's theme stylesheet under a URL that names its content ("" when empty)."""
+    css = display.form_css(widget)
+    if not css:
+        return ""  # the form's own colours: no request for an empty stylesheet
+    return url_for("embed.theme_css", widget_id=widget.id, v=_digest(css))
 
 
 def _digest(css: str) -> str:
