@@ -222,6 +222,11 @@ def test_bad_display_rules_are_refused_with_a_reason(rules: object, message: str
         ("theme", {"radius": 99}, "radius: must be an integer from 0 to 32"),
         ("theme", {"icon": "<svg>"}, "icon: must be one of none, phone, chat"),
         ("theme", {"font": "x"}, "font: unknown setting"),
+        ("theme", {"color_scheme": "sepia"}, "color_scheme: must be one of light, dark, auto"),
+        ("texts", {"privacy_url": "http://shop.example.com/p"}, "privacy_url: must be an https"),
+        ("texts", {"privacy_url": "javascript:alert(1)"}, "privacy_url: must be an https URL"),
+        ("texts", {"privacy_url": "https://[::1"}, "privacy_url: must be an https URL"),
+        ("texts", {"he": {"privacy_url": "https://a b"}}, "he.privacy_url: must be an https"),
         ("texts", {"titel": "x"}, "titel: unknown text"),
         ("texts", {"title": ""}, "title: must be a non-empty string"),
         ("texts", {"he": {"title": "a\u0007"}}, "he.title: must not contain control characters"),
@@ -259,3 +264,43 @@ def test_preview_page_shows_the_widget_but_its_form_sends_nothing(
 
 def test_preview_of_an_unknown_widget_is_404(client: FlaskClient) -> None:
     assert client.get("/w/nope/preview").status_code == 404
+
+
+def test_colour_scheme_reaches_the_form_and_the_panel(app: Flask, client: FlaskClient) -> None:
+    light = add_widget(app)
+    dark = add_widget(app, theme={"color_scheme": "dark"})
+    auto = add_widget(app, theme={"color_scheme": "auto"})
+    for widget_id, scheme in ((light, "light"), (dark, "dark"), (auto, "auto")):
+        html = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
+        assert f'data-scheme="{scheme}"' in html
+    assert "background:#fff" in config(client, light)["embed"]["css"]
+    assert "background:#15191f" in config(client, dark)["embed"]["css"]
+    assert (
+        "@media (prefers-color-scheme:dark){.p{background:#15191f}"
+        in (config(client, auto)["embed"]["css"])
+    )
+
+
+def test_default_colour_carries_white_text_at_4_5_to_1(client: FlaskClient, widget_id: str) -> None:
+    embed = config(client, widget_id)["embed"]
+    assert (embed["color"], embed["text_color"]) == (display.DEFAULT_COLOR, "#ffffff")
+    assert display.contrast(display.DEFAULT_COLOR, "#ffffff") >= 4.5
+
+
+def test_icons_are_svg_paths_and_names_are_plain_text(app: Flask, client: FlaskClient) -> None:
+    widget_id = add_widget(app, theme={"icon": "chat"})
+    embed = config(client, widget_id)["embed"]
+    assert embed["icon"] == display.ICONS["chat"] and embed["icon"].startswith("M")
+    assert embed["close_icon"] == display.CLOSE_ICON
+    assert (embed["label"], embed["close_label"]) == ("Call me back", "Close")
+
+
+def test_privacy_line_links_the_owners_page(app: Flask, client: FlaskClient) -> None:
+    url = "https://shop.example.com/privacy"
+    widget_id = add_widget(app, texts={"privacy_url": url, "de": {"privacy_url": url + "/de"}})
+    english = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
+    assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">' in english
+    german = client.get(f"/w/{widget_id}?host={ORIGIN}&locale=de").get_data(as_text=True)
+    assert f'href="{url}/de"' in german
+    plain = client.get(f"/w/{add_widget(app)}?host={ORIGIN}").get_data(as_text=True)
+    assert 'class="privacy"' not in plain
