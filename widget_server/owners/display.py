@@ -46,7 +46,8 @@ PATH_PATTERN = re.compile(r"[*/][A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,199}")
 # so it works under a strict style-src). Colours are checked by COLOR before they get here.
 # The panel is a column whose iframe shrinks to the room left, so on a short screen the form
 # scrolls inside its own frame (focus and the submit button stay reachable) instead of being
-# cut off: below 600 px of height it stands beside the button, or over it when narrow too.
+# cut off: below 600 px of height it stands beside the button, or, when narrow too, above
+# it with less margin (never over it: the button would hide the form's own).
 BUTTON_CSS = (
     ":host{all:initial}"
     ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;"
@@ -67,8 +68,8 @@ BUTTON_CSS = (
     "@media (max-height:600px){.p{bottom:0;right:calc(100% + 12px);"
     "max-height:calc(100vh - 28px);max-height:calc(100dvh - 28px)}"
     ".l .p{right:auto;left:calc(100% + 12px)}}"
-    "@media (max-height:600px) and (max-width:640px){.p,.l .p{right:0;left:auto}"
-    ".l .p{right:auto;left:0}}"
+    "@media (max-height:600px) and (max-width:640px){.p{bottom:64px;right:0;"
+    "max-height:calc(100vh - 92px);max-height:calc(100dvh - 92px)}.l .p{right:auto;left:0}}"
     # The panel follows the form's height smoothly, unless the visitor asked for less motion.
     "@media (prefers-reduced-motion:no-preference){.b{transition:transform .15s}"
     ".b:hover{transform:scale(1.04)}iframe{transition:height .2s ease-out}}"
