@@ -546,3 +546,41 @@ def test_screenshots_of_every_viewport_language_and_scheme(stack: Stack, lang: s
         assert_accessible(frame, f"the {lang} form, {scheme}")
         assert page.console_lines == []
         page.close()
+
+
+def test_change_number_cancels_a_waiting_request_and_starts_again(stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    # Open only on a day three days away: closed now, so the request waits, booked.
+    day = (datetime.now(UTC) + timedelta(days=3)).strftime("%a").lower()
+    hours = {"windows": {day: [["09:00", "17:00"]]}, "slot_minutes": 30, "lead_minutes": 0}
+    widget_id = stack.widget(business_hours=hours, time_zone="UTC")
+    page = new_page(stack)
+    page.goto(stack.host("/change", widget_id))
+    frame = open_widget(page, widget_id)
+    frame.select_option("#scheduled_for", index=0)
+    frame.fill("#phone", "201 555 0123")
+    page.wait_for_timeout(MIN_AGE * 1000)
+    frame.press("#phone", "Enter")
+    change = frame.locator("[data-change]")
+    expect(change).to_be_visible(timeout=SLOW)
+    expect(frame.locator("[data-number]")).to_have_text("+1 20 ••• ••23")
+    assert_accessible(frame, "the booked request with Change number")
+    page.screenshot(path=str(SHOTS / "change-number.png"))
+    change.click()
+    # Canceled, and a fresh form to type another number into.
+    expect(frame.locator("#phone")).to_be_visible(timeout=SLOW)
+    expect(frame.locator("#phone")).to_have_value("")
+    with stack.server.app.app_context():
+        from sqlalchemy import select
+
+        from widget_server.core import db
+        from widget_server.core.models import Callback
+
+        statuses = (
+            db.session()
+            .scalars(select(Callback.status).where(Callback.widget_id == widget_id))
+            .all()
+        )
+    assert statuses == ["canceled"]
+    assert page.console_lines == []
