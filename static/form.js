@@ -29,18 +29,60 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") tell({ type: "close" });
   });
+  // Only the host page can close the panel, and only with JavaScript: shown from here.
   var closeButton = document.querySelector("[data-close]");
-  if (closeButton) closeButton.addEventListener("click", function () { tell({ type: "close" }); });
+  if (closeButton && host && window.parent !== window) {
+    closeButton.hidden = false;
+    closeButton.addEventListener("click", function () { tell({ type: "close" }); });
+  }
 
   var statusEl = document.querySelector("[data-status]");
+  var progress = document.querySelector("[data-progress]");
   var lastStatus = null;
+  // Where each status is on the way to a connected call (the step bar's filled steps).
+  var STEP = { queued: 1, scheduled: 1, retry_wait: 1, dialing: 2, agent_ringing: 2,
+    agent_answered: 3, visitor_ringing: 3, connected: 4, completed: 5 };
+
+  function showProgress(body) {
+    if (!progress) return;
+    var step = STEP[body.status], confirm = progress.querySelector("[data-confirm]");
+    progress.hidden = false;
+    if (body.number && confirm) {
+      progress.querySelector("[data-number]").textContent = body.number;
+      confirm.hidden = false;
+    }
+    // "Change number" cancels this request: only while it is not being dialled yet.
+    progress.querySelector("[data-change]").hidden = !body.cancelable;
+    var steps = progress.querySelector("[data-steps]");
+    steps.hidden = !step;
+    steps.querySelectorAll("li").forEach(function (li, i) {
+      li.className = i + 1 < step || step === 5 ? "done" : i + 1 === step ? "current" : "";
+    });
+    var wait = progress.querySelector("[data-wait]");
+    if (wait) wait.hidden = !step || step > 2;
+  }
 
   function showStatus(body) {
+    showProgress(body);
     if (body.status === lastStatus) return; // screen readers announce changes only
     lastStatus = body.status;
     statusEl.hidden = false;
     statusEl.textContent = body.text || body.status;
     tell({ type: "status", status: body.status });
+  }
+
+  var change = document.querySelector("[data-change]");
+  if (change) {
+    change.addEventListener("click", function () {
+      var cancel = document.querySelector("[data-cancel]");
+      // Cancel this request (static/live.js), then start again with a fresh form.
+      if (cancel && !cancel.hidden) {
+        cancel.addEventListener("widget-server:canceled", function () { location.reload(); });
+        cancel.requestSubmit();
+      } else {
+        location.reload();
+      }
+    });
   }
 
   function follow(url) {
@@ -96,8 +138,9 @@
       message.hidden = false;
     }
     if (body.token) form.elements.token.value = body.token;
-    var firstInvalid = form.querySelector('[aria-invalid="true"]');
-    if (firstInvalid) firstInvalid.focus();
+    // Focus stays in the form: on the field to fix, else on the button to send again.
+    var firstInvalid = form.querySelector('[aria-invalid="true"]:not([type=hidden])');
+    (firstInvalid || submit).focus();
   }
 
   form.addEventListener("submit", function (event) {
@@ -116,6 +159,8 @@
       .then(function (result) {
         if (result.ok) {
           form.hidden = true;
+          // The status takes the introduction's place.
+          document.querySelectorAll(".intro").forEach(function (el) { el.hidden = true; });
           showStatus(result.body);
           statusEl.focus && statusEl.focus();
           follow(result.body.status_url);

@@ -88,6 +88,7 @@
           // Canceled: this answer is the last word, stop following.
           ended = result.body.terminal;
           if (source && ended) source.close();
+          cancelForm.dispatchEvent(new CustomEvent("widget-server:canceled"));
         } else {
           cancelForm.hidden = true;
           cancelMessage.textContent = result.body.message;

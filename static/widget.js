@@ -1,41 +1,57 @@
 /* widget-server loader: one floating button in a closed Shadow DOM root; the form lives
    in an iframe served by the widget server and is only loaded when the visitor asks.
    The server decides the look (its stylesheet carries the theme, with a text colour
-   chosen for contrast), the side, the texts in the visitor's language and the display
-   rules; this file only applies them, so it stays tiny. */
+   chosen for contrast), the side, the texts in the visitor's language, the icons and the
+   display rules; this file only applies them, so it stays tiny. */
 (function (w, d) {
   var s = d.currentScript, q = w.WidgetServer, NS = "widget-server";
   if (!s || !s.dataset.widget || (q && q.v)) return; // a second script tag mounts nothing
   var a = s.dataset, api = new URL(s.src).origin, on = {}, cmds = q && q.length ? q : [];
   // Language: the tag's data-locale, then the host page's <html lang>, then the browser.
   var lang = a.locale || d.documentElement.lang || navigator.language || "";
-  var btn, panel, frame, isOpen = false, mode = "";
+  var btn, panel, frame, ready, isOpen = false, mode = "", cfg, label;
   function load() {
     if (frame) return;
     frame = d.createElement("iframe");
-    frame.title = btn.textContent;
+    frame.title = label;
     frame.src = api + "/w/" + encodeURIComponent(a.widget) + "?host=" +
       encodeURIComponent(location.origin) + "&page=" +
       encodeURIComponent(location.href.split("#")[0]) + "&locale=" + encodeURIComponent(lang) +
       mode + ("preview" in a ? "&preview=1" : "");
-    frame.onload = focusForm;
+    frame.onload = function () { ready = 1; focusForm(); };
     panel.appendChild(frame);
   }
 
   function focusForm() { // a cross-origin frame may not autofocus: ask the form to do it
-    isOpen && frame.contentWindow.postMessage({ ns: NS, type: "focus" }, api);
+    // Only once it has loaded: before that its window still has another origin.
+    isOpen && ready && frame.contentWindow.postMessage({ ns: NS, type: "focus" }, api);
+  }
+
+  function icon(path) { // the server's path data, drawn inline: no request, no glyph in names
+    var g = d.createElementNS("http://www.w3.org/2000/svg", "svg"), p;
+    g.setAttribute("viewBox", "0 0 24 24"); g.setAttribute("aria-hidden", "true");
+    p = d.createElementNS(g.namespaceURI, "path"); p.setAttribute("d", path);
+    g.appendChild(p); return g;
+  }
+
+  function face(open) { // while open the button says what it does now: close
+    btn.textContent = "";
+    var path = open ? cfg.close_icon : cfg.icon;
+    path && btn.appendChild(icon(path));
+    btn.append(open ? cfg.close_label : label);
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
   }
 
   function open() {
     if (!btn) return cmds.push(["open"]);
     load(); panel.hidden = false; isOpen = true;
-    btn.setAttribute("aria-expanded", "true"); frame.focus(); focusForm();
+    face(1); frame.focus(); focusForm();
   }
 
   function close() {
     if (!btn || !isOpen) return;
     panel.hidden = true; isOpen = false;
-    btn.setAttribute("aria-expanded", "false"); btn.focus();
+    face(0); btn.focus();
   }
 
   function el(tag, cls, text) {
@@ -44,7 +60,8 @@
 
   function mount(c, shut) {
     var host = d.createElement("div"), st = host.style, root, sheet, left = (a.position ||
-      c.side) === "left", wrap = el("div", left ? "l" : ""), icon = el("span", "", c.icon);
+      c.side) === "left", wrap = el("div", left ? "l" : "");
+    cfg = c; label = a.label || (mode ? c.schedule_label : c.label);
     host.setAttribute("data-widget-server", "");
     // Inline !important beats any host-page rule on the host element itself.
     st.setProperty("position", "fixed", "important");
@@ -55,14 +72,11 @@
     sheet = new CSSStyleSheet(); sheet.replaceSync(c.css); // no <style>: passes strict CSPs
     root.adoptedStyleSheets = [sheet];
     wrap.lang = c.lang; wrap.dir = c.dir;
-    btn = el("button", "b"); btn.type = "button";
-    icon.setAttribute("aria-hidden", "true");
-    btn.append(icon, a.label || (mode ? c.schedule_label : c.label));
-    btn.setAttribute("aria-expanded", "false");
+    btn = el("button", "b"); btn.type = "button"; face(0);
     btn.onclick = function () { isOpen ? close() : open(); };
     btn.onmouseenter = btn.onfocus = function () { panel && load(); };
     panel = el("div", "p"); panel.hidden = true;
-    panel.setAttribute("role", "dialog"); panel.setAttribute("aria-label", btn.textContent);
+    panel.setAttribute("role", "dialog"); panel.setAttribute("aria-label", label);
     if (c.call_now && !shut) { // "call us now": only while open, on a phone-sized screen (CSS)
       shut = el("a", "n", c.call_now.label); shut.href = c.call_now.href; panel.append(shut);
     }
@@ -77,6 +91,8 @@
       { credentials: "omit" })
       .then(function (r) { return r.json(); })
       .then(function (j) {
+        // Not allowed on this origin: one line for the site owner, nothing for visitors.
+        if (j.owner_hint) return console.warn(j.owner_hint);
         var c = j.widget.embed, h = j.widget.hours || j.hours || {}, p = location.pathname,
           shut = h.open === false || h.closed === true, any = function (list) {
             return list.some(function (r) { return new RegExp(r).test(p); });
@@ -88,7 +104,7 @@
         if (shut && c.outside_hours === "schedule") mode = "&schedule=1";
         setTimeout(mount, "preview" in a ? 0 : c.delay_seconds * 1e3, c, shut);
       })
-      .catch(function () {}); // not allowed here, or offline: the page stays as it was
+      .catch(function () {}); // offline: the page stays as it was
   }
 
   function run(cmd) {

@@ -30,8 +30,11 @@ def test_config_refuses_other_origins(client: FlaskClient, widget_id: str) -> No
         f"/v1/widgets/{widget_id}/config", headers={"Origin": "https://evil.example"}
     )
     assert response.status_code == 403
-    assert response.get_json()["error"] == "forbidden"
-    assert "Access-Control-Allow-Origin" not in response.headers
+    body = response.get_json()
+    assert body["error"] == "forbidden"
+    # Readable by the refused page's loader (a hint for its owner), but with nothing in it.
+    assert response.headers["Access-Control-Allow-Origin"] == "https://evil.example"
+    assert "token" not in body and "widget" not in body and "human_check" not in body
 
 
 def test_preflight_answers_only_allowed_origins(client: FlaskClient, widget_id: str) -> None:

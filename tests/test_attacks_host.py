@@ -32,9 +32,11 @@ def minted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     origins: list[str] = []
     issue = Tokens.issue_form_token
 
-    def counted(self: Tokens, widget_id: str, origin: str) -> str:
+    def counted(
+        self: Tokens, widget_id: str, origin: str, first_shown: float | None = None
+    ) -> str:
         origins.append(origin)
-        return issue(self, widget_id, origin)
+        return issue(self, widget_id, origin, first_shown)
 
     monkeypatch.setattr(Tokens, "issue_form_token", counted)
     return origins

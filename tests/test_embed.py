@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import re
 
+import brotli
 from flask.testing import FlaskClient
 
 BUDGET = 2048
@@ -22,11 +24,16 @@ def test_loader_is_cacheable_with_etag_and_304(client: FlaskClient) -> None:
 
 def test_loader_is_served_gzipped_within_budget(client: FlaskClient) -> None:
     plain = client.get("/widget.js").get_data()
-    zipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, br"})
+    zipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in zipped.headers["Vary"]
     assert gzip.decompress(zipped.get_data()) == plain
     assert len(zipped.get_data()) <= BUDGET
+    # Brotli where the client takes it: smaller still.
+    squeezed = client.get("/widget.js", headers={"Accept-Encoding": "gzip, br"})
+    assert squeezed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(squeezed.get_data()) == plain
+    assert len(squeezed.get_data()) < len(zipped.get_data())
 
 
 def test_loader_is_one_iife_reading_its_own_tag(client: FlaskClient) -> None:
@@ -45,3 +52,39 @@ def test_loader_allows_cross_origin_embedding(client: FlaskClient) -> None:
     response = client.get("/widget.js")
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_form_assets_are_fingerprinted_compressed_and_immutable(
+    client: FlaskClient, widget_id: str
+) -> None:
+    page = client.get(f"/w/{widget_id}?host=https://shop.example.com").get_data(as_text=True)
+    css = re.search(r'href="(/assets/form\.[0-9a-f]{16}\.css)"', page)
+    js = re.search(r'src="(/assets/form\.[0-9a-f]{16}\.js)"', page)
+    assert css and js
+    plain = client.get(js.group(1), headers={"Accept-Encoding": "identity"})
+    assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert plain.mimetype == "text/javascript" and "Content-Encoding" not in plain.headers
+    zipped = client.get(js.group(1), headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(zipped.get_data()) == plain.get_data()
+    squeezed = client.get(css.group(1), headers={"Accept-Encoding": "br, gzip"})
+    assert squeezed.headers["Content-Encoding"] == "br" and squeezed.mimetype == "text/css"
+    assert b"--accent" in brotli.decompress(squeezed.get_data())
+    assert "Accept-Encoding" in squeezed.headers["Vary"]
+    # Another digest is another content: never answered with this one.
+    stale = js.group(1).replace(js.group(1).split(".")[1], "0" * 16)
+    assert client.get(stale).status_code == 404
+    assert client.get("/assets/nothing.0000000000000000.js").status_code == 404
+    etag = plain.headers["ETag"]
+    assert client.get(js.group(1), headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_refused_origin_gets_a_readable_hint_for_the_site_owner(
+    client: FlaskClient, widget_id: str
+) -> None:
+    elsewhere = "https://elsewhere.example.net"
+    response = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": elsewhere})
+    assert response.status_code == 403
+    assert response.headers["Access-Control-Allow-Origin"] == elsewhere
+    body = response.get_json()
+    assert body["error"] == "forbidden" and "token" not in body and "widget" not in body
+    assert widget_id in body["owner_hint"] and elsewhere in body["owner_hint"]

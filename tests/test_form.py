@@ -25,7 +25,9 @@ def test_form_page_renders_fields_and_headers(client: FlaskClient, widget_id: st
     response = client.get(f"/w/{widget_id}?host={ORIGIN}")
     html = response.get_data(as_text=True)
     assert 'type="tel"' in html and 'inputmode="tel"' in html and 'autocomplete="tel"' in html
-    assert '<option selected value="US">United States +1</option>' in html
+    # The dial code isolated left to right, the flag last (type-to-search reads the name).
+    united_states = "United States \u2066+1\u2069 \U0001f1fa\U0001f1f8"
+    assert f'<option selected value="US">{united_states}</option>' in html
     assert 'name="website"' in html and 'class="hp" aria-hidden="true"' in html
     assert f'data-host="{ORIGIN}"' in html
     policy = response.headers["Content-Security-Policy"]

@@ -332,7 +332,7 @@ def test_cancel_without_javascript(app: Flask) -> None:
     widget_id = add_widget(app)
     status_url = queued(client, widget_id)
     html = status_page(client, widget_id, status_url)
-    assert "Cancel my callback" in html and 'src="/static/live.js"' in html
+    assert "Cancel my callback" in html and re.search(r'src="/assets/live\.[0-9a-f]{16}\.js"', html)
     action, token = cancel_form(html)
 
     cross_site = client.post(

@@ -11,7 +11,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.helpers import ORIGIN, SECRET, VALID_US, add_widget, callbacks, form_token, submit_json
+from tests.helpers import (
+    ORIGIN,
+    SECRET,
+    SERVER,
+    VALID_US,
+    add_widget,
+    callbacks,
+    form_token,
+    submit_json,
+)
 from widget_server.core.tokens import FORM_SALT, STATUS_SALT, TokenRefused, Tokens
 
 
@@ -180,3 +189,43 @@ def test_concurrent_visitors_sending_one_idempotency_key_each_get_their_own_call
     with ThreadPoolExecutor(max_workers=10) as pool:
         ids = list(pool.map(attempt, range(10)))
     assert len(set(ids)) == 10 and len(callbacks(app)) == 10
+
+
+def test_the_minimum_fill_time_counts_the_whole_visit(make_app: Callable[..., Flask]) -> None:
+    app = make_app(FORM_TOKEN_MIN_AGE=2)
+    widget_id = add_widget(app)
+    client = app.test_client()
+    url = f"/w/{widget_id}"
+    page = client.get(f"{url}?host={ORIGIN}").get_data(as_text=True)
+    first = page.split('name="token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    form = {"token": first, "host": ORIGIN, "region": "US", "phone": "12"}
+    headers = {"Accept": "application/json", "Origin": SERVER}
+    refused = client.post(url, data=form, headers=headers)  # a wrong number: a fresh token
+    assert refused.status_code == 422 and "phone" in refused.get_json()["fields"]
+    too_soon = client.post(
+        url, data={**form, "token": refused.get_json()["token"], "phone": VALID_US}, headers=headers
+    )
+    body = too_soon.get_json()
+    assert too_soon.status_code == 422
+    assert body["message"] == body["fields"]["token"]
+    assert body["message"].startswith("Please wait a moment and try again in ")
+    time.sleep(2.1)
+    # The latest token is younger than the minimum, but the visit is not.
+    with app.app_context():
+        assert Tokens(app).first_shown(body["token"], widget_id, ORIGIN) == pytest.approx(
+            Tokens(app).first_shown(first, widget_id, ORIGIN)
+        )
+    accepted = client.post(
+        url, data={**form, "token": body["token"], "phone": VALID_US}, headers=headers
+    )
+    assert accepted.status_code == 202, accepted.get_json()
+
+
+def test_a_carried_first_shown_time_needs_a_token_of_this_widget_and_origin(app: Flask) -> None:
+    tokens = Tokens(app)
+    token = tokens.issue_form_token("w1", ORIGIN, first_shown=time.time() - 60)
+    assert tokens.first_shown(token, "w1", ORIGIN) == pytest.approx(time.time() - 60, abs=2)
+    assert tokens.first_shown(token, "w2", ORIGIN) is None
+    assert tokens.first_shown(token, "w1", "https://other.example.com") is None
+    assert tokens.first_shown("forged", "w1", ORIGIN) is None
+    assert tokens.first_shown(None, "w1", ORIGIN) is None

@@ -25,16 +25,19 @@ def config(client: FlaskClient, widget_id: str, query: str = "") -> dict[str, An
 
 def test_form_page_in_hebrew_is_right_to_left(client: FlaskClient, widget_id: str) -> None:
     html = client.get(f"/w/{widget_id}?host={ORIGIN}&locale=he").get_data(as_text=True)
-    assert '<html lang="he" dir="rtl">' in html
+    assert '<html lang="he" dir="rtl" data-scheme="light">' in html
     assert "רוצים שנתקשר אליכם?" in html and "מספר הטלפון שלכם" in html
-    assert "ארצות הברית +1" in html  # the country chooser names countries in Hebrew
+    assert "ארצות הברית \u2066+1\u2069" in html  # the country chooser names countries in Hebrew
 
 
 def test_browser_language_is_used_without_a_locale(client: FlaskClient, widget_id: str) -> None:
     html = client.get(
         f"/w/{widget_id}?host={ORIGIN}", headers={"Accept-Language": "de-CH,de;q=0.9"}
     ).get_data(as_text=True)
-    assert '<html lang="de" dir="ltr">' in html and "Sollen wir Sie anrufen?" in html
+    assert (
+        '<html lang="de" dir="ltr" data-scheme="light">' in html
+        and "Sollen wir Sie anrufen?" in html
+    )
 
 
 def test_unsupported_locale_falls_back_to_the_browser(client: FlaskClient, widget_id: str) -> None:
@@ -94,7 +97,7 @@ def test_theme_reaches_the_button_with_readable_text(app: Flask, client: FlaskCl
         app, theme={"color": "#ffd400", "position": "left", "radius": 4, "icon": "phone"}
     )
     embed = config(client, widget_id)["embed"]
-    assert embed["side"] == "left" and embed["icon"] == "\u2706"
+    assert embed["side"] == "left" and embed["icon"] == display.ICONS["phone"]
     assert embed["text_color"] == "#000000"  # black on yellow, white would be unreadable
     assert "background:#ffd400" in embed["css"] and "border-radius:4px" in embed["css"]
     # The tag's data-color wins over the theme, and is checked like it.
@@ -102,7 +105,7 @@ def test_theme_reaches_the_button_with_readable_text(app: Flask, client: FlaskCl
     assert config(client, widget_id, "?color=red;}")["embed"]["color"] == "#ffd400"
     # The form page takes the same colour from its own stylesheet (its CSP stays strict).
     form = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
-    assert f'href="/w/{widget_id}/theme.css"' in form
+    assert re.search(f'href="/w/{widget_id}/theme.css\\?v=[0-9a-f]{{16}}"', form)
     css = client.get(f"/w/{widget_id}/theme.css")
     assert css.mimetype == "text/css"
     assert css.get_data(as_text=True) == ":root{--accent:#ffd400;--accent-fg:#000000}\n"
@@ -219,6 +222,11 @@ def test_bad_display_rules_are_refused_with_a_reason(rules: object, message: str
         ("theme", {"radius": 99}, "radius: must be an integer from 0 to 32"),
         ("theme", {"icon": "<svg>"}, "icon: must be one of none, phone, chat"),
         ("theme", {"font": "x"}, "font: unknown setting"),
+        ("theme", {"color_scheme": "sepia"}, "color_scheme: must be one of light, dark, auto"),
+        ("texts", {"privacy_url": "http://shop.example.com/p"}, "privacy_url: must be an https"),
+        ("texts", {"privacy_url": "javascript:alert(1)"}, "privacy_url: must be an https URL"),
+        ("texts", {"privacy_url": "https://[::1"}, "privacy_url: must be an https URL"),
+        ("texts", {"he": {"privacy_url": "https://a b"}}, "he.privacy_url: must be an https"),
         ("texts", {"titel": "x"}, "titel: unknown text"),
         ("texts", {"title": ""}, "title: must be a non-empty string"),
         ("texts", {"he": {"title": "a\u0007"}}, "he.title: must not contain control characters"),
@@ -256,3 +264,43 @@ def test_preview_page_shows_the_widget_but_its_form_sends_nothing(
 
 def test_preview_of_an_unknown_widget_is_404(client: FlaskClient) -> None:
     assert client.get("/w/nope/preview").status_code == 404
+
+
+def test_colour_scheme_reaches_the_form_and_the_panel(app: Flask, client: FlaskClient) -> None:
+    light = add_widget(app)
+    dark = add_widget(app, theme={"color_scheme": "dark"})
+    auto = add_widget(app, theme={"color_scheme": "auto"})
+    for widget_id, scheme in ((light, "light"), (dark, "dark"), (auto, "auto")):
+        html = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
+        assert f'data-scheme="{scheme}"' in html
+    assert "background:#fff" in config(client, light)["embed"]["css"]
+    assert "background:#15191f" in config(client, dark)["embed"]["css"]
+    assert (
+        "@media (prefers-color-scheme:dark){.p{background:#15191f}"
+        in (config(client, auto)["embed"]["css"])
+    )
+
+
+def test_default_colour_carries_white_text_at_4_5_to_1(client: FlaskClient, widget_id: str) -> None:
+    embed = config(client, widget_id)["embed"]
+    assert (embed["color"], embed["text_color"]) == (display.DEFAULT_COLOR, "#ffffff")
+    assert display.contrast(display.DEFAULT_COLOR, "#ffffff") >= 4.5
+
+
+def test_icons_are_svg_paths_and_names_are_plain_text(app: Flask, client: FlaskClient) -> None:
+    widget_id = add_widget(app, theme={"icon": "chat"})
+    embed = config(client, widget_id)["embed"]
+    assert embed["icon"] == display.ICONS["chat"] and embed["icon"].startswith("M")
+    assert embed["close_icon"] == display.CLOSE_ICON
+    assert (embed["label"], embed["close_label"]) == ("Call me back", "Close")
+
+
+def test_privacy_line_links_the_owners_page(app: Flask, client: FlaskClient) -> None:
+    url = "https://shop.example.com/privacy"
+    widget_id = add_widget(app, texts={"privacy_url": url, "de": {"privacy_url": url + "/de"}})
+    english = client.get(f"/w/{widget_id}?host={ORIGIN}").get_data(as_text=True)
+    assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">' in english
+    german = client.get(f"/w/{widget_id}?host={ORIGIN}&locale=de").get_data(as_text=True)
+    assert f'href="{url}/de"' in german
+    plain = client.get(f"/w/{add_widget(app)}?host={ORIGIN}").get_data(as_text=True)
+    assert 'class="privacy"' not in plain

@@ -1,7 +1,8 @@
 """Signed tokens, one salt per purpose, verified with the current and the older secret keys.
 
 - form tokens: one-time, bound to a widget and the host page's origin, with a max age and
-  a minimum age (a human takes a few seconds to fill the form);
+  a minimum fill time (a human takes a few seconds to fill the form) measured from when the
+  form was first shown: the fresh token a refusal hands out carries that time on, signed;
 - status tokens: let a visitor follow one callback without exposing its id;
 - job tokens: the queue only carries signed payloads, each read back as exactly one kind
   of job (`job_payloads`), so a write into the queue cannot make the system dial;
@@ -12,10 +13,12 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -35,9 +38,10 @@ Job = TypeVar("Job", bound=JobPayload)
 class TokenRefused(ValueError):
     """A token failed verification; `reason` says why (for logs, not for the client)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, wait: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.wait = wait  # seconds after which the same token passes (too fresh), else 0
 
 
 class JobMalformed(TokenRefused):
@@ -61,6 +65,15 @@ class FormToken:
     age: float
 
 
+def _visit_start(payload: dict[str, Any], signed_at: float) -> float:
+    # Tokens issued before the first-shown time was carried start their visit when signed.
+    shown = payload.get("f")
+    # itsdangerous signs whole seconds: a first token's own time may be up to one later.
+    if isinstance(shown, bool) or not isinstance(shown, int | float) or shown > signed_at + 1:
+        return signed_at
+    return float(shown)
+
+
 def _keys(app: Flask) -> list[str]:
     # itsdangerous signs with the last key and accepts all of them when verifying.
     return [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
@@ -80,11 +93,46 @@ class Tokens:
         self.min_age = app.config["FORM_TOKEN_MIN_AGE"]
 
     # Form tokens --------------------------------------------------------------------
-    def issue_form_token(self, widget_id: str, origin: str) -> str:
-        return self._form.dumps({"w": widget_id, "o": origin, "n": secrets.token_hex(16)})
+    def issue_form_token(
+        self, widget_id: str, origin: str, first_shown: float | None = None
+    ) -> str:
+        """A fresh one-time token; `first_shown` (from `first_shown`) continues a visit."""
+        shown = time.time() if first_shown is None else first_shown
+        return self._form.dumps(
+            {"w": widget_id, "o": origin, "n": secrets.token_hex(16), "f": round(shown, 3)}
+        )
+
+    def first_shown(self, token: object, widget_id: str, origin: str) -> float | None:
+        """When the visit of a token for this widget and origin began, or None if not ours.
+
+        Read from a token refused for another reason too (used, too fresh), so the fresh
+        token handed out with the refusal measures the same visit.
+        """
+        try:
+            payload, signed_at = self._verified(token)
+        except TokenRefused:
+            return None
+        if payload.get("w") != widget_id or payload.get("o") != origin:
+            return None
+        return _visit_start(payload, signed_at.timestamp())
 
     def read_form_token(self, token: object, widget_id: str, origin: str) -> FormToken:
         """Verify signature, purpose, widget, origin and age (use is checked by the caller)."""
+        payload, signed_at = self._verified(token)
+        if payload.get("w") != widget_id:
+            raise TokenRefused("token_wrong_widget")
+        if payload.get("o") != origin:
+            raise TokenRefused("token_wrong_origin")
+        # itsdangerous already refuses tokens from the future (a negative age) as expired.
+        now = time.time()
+        visit = now - _visit_start(payload, signed_at.timestamp())
+        if visit < self.min_age:
+            raise TokenRefused("token_too_fresh", wait=max(1, math.ceil(self.min_age - visit)))
+        return FormToken(
+            widget_id=widget_id, origin=origin, nonce=payload["n"], age=now - signed_at.timestamp()
+        )
+
+    def _verified(self, token: object) -> tuple[dict[str, Any], datetime]:
         if not isinstance(token, str) or not token or len(token) > 512:
             raise TokenRefused("token_missing")
         try:
@@ -97,15 +145,7 @@ class Tokens:
             raise TokenRefused("token_invalid") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("n"), str):
             raise TokenRefused("token_invalid")
-        if payload.get("w") != widget_id:
-            raise TokenRefused("token_wrong_widget")
-        if payload.get("o") != origin:
-            raise TokenRefused("token_wrong_origin")
-        # itsdangerous already refuses tokens from the future (a negative age) as expired.
-        age = time.time() - signed_at.timestamp()
-        if age < self.min_age:
-            raise TokenRefused("token_too_fresh")
-        return FormToken(widget_id=widget_id, origin=origin, nonce=payload["n"], age=age)
+        return payload, signed_at
 
     # Status tokens ------------------------------------------------------------------
     def issue_status_token(self, callback_id: str) -> str:

@@ -127,8 +127,30 @@ def _example_message(region: str) -> str:
     example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
     if example is None:
         return gettext("Enter a valid phone number.")
-    shown = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
+    shown = ltr(phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL))
     return gettext("Enter a valid phone number, for example %(example)s.", example=shown)
+
+
+def ltr(number: str) -> str:
+    """Isolate a number as left-to-right text, so right-to-left text around it keeps it whole.
+
+    Unicode isolates (LRI…PDI) rather than markup: the text is also sent as JSON and shown
+    with textContent, where a <bdi> would not survive.
+    """
+    return f"\u2066{number}\u2069"
+
+
+def example_number(region: str) -> str:
+    """A mobile number of `region` as its people write it, for the field's placeholder."""
+    example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    if example is None:
+        return ""
+    return phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
+
+
+def flag(region: str) -> str:
+    """The region's flag emoji (two regional indicator letters)."""
+    return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in region.upper())
 
 
 @lru_cache(maxsize=256)
@@ -143,8 +165,13 @@ def compile_whitelist(patterns: Iterable[str]) -> list[re.Pattern[str]]:
 def region_choices(regions: Iterable[str]) -> list[tuple[str, str]]:
     """List (region, "South Africa +27") pairs for a country chooser, in the visitor's language."""
     names = _territory_names()
+    # The flag goes last: a select's type-to-search matches from the first character.
     return [
-        (region, f"{names.get(region, region)} +{phonenumbers.country_code_for_region(region)}")
+        (
+            region,
+            f"{names.get(region, region)} {ltr(f'+{phonenumbers.country_code_for_region(region)}')}"
+            f" {flag(region)}",
+        )
         for region in regions
     ]
 

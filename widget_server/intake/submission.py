@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
 USED_TOKENS = cast(Table, UsedFormToken.__table__)
+WAIT_MESSAGE = N_("Please wait a moment and try again in %(seconds)d s.")
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,11 @@ def _read_form_token(tokens: Tokens, widget: Widget, submission: Submission) -> 
         return tokens.read_form_token(submission.token, widget.id, submission.origin)
     except TokenRefused as refusal:
         log.info("refused widget=%s reason=%s", widget.id, refusal.reason)
-        raise Unprocessable(
-            fields={"token": gettext(TOKEN_MESSAGE)}, reason=refusal.reason
-        ) from None
+        # Sent sooner than a person fills the form in: waiting cures it, so say so.
+        message = (
+            gettext(WAIT_MESSAGE, seconds=refusal.wait) if refusal.wait else gettext(TOKEN_MESSAGE)
+        )
+        raise Unprocessable(message, fields={"token": message}, reason=refusal.reason) from None
 
 
 def _idempotency_key(submission: Submission, form_token: FormToken, intake: Intake) -> str:

@@ -14,11 +14,26 @@ import phonenumbers
 
 from ..core.i18n import RIGHT_TO_LEFT
 
-DEFAULT_COLOR = "#0b5cad"
+# The default brand colour, a teal that carries white text at 5.5:1 (the contrast rule below
+# still picks the text colour for owners' own colours).
+DEFAULT_COLOR = "#0f766e"
 COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 POSITIONS = ("right", "left")
-# Icons are characters drawn by the system font: no image request, nothing to sanitise.
-ICONS = {"none": "", "phone": "\u2706", "chat": "\U0001f4ac"}
+# Icons are SVG path data (24×24) the loader draws inline: no image request, nothing to
+# sanitise, and no glyph in the button's accessible name.
+ICONS = {
+    "none": "",
+    "phone": "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2c.3-.3.7-.4 1-.2 1.1.4 2.3.6 3.6.6.6 0 "
+    "1 .4 1 1V20c0 .6-.4 1-1 1A17 17 0 0 1 3 4c0-.6.4-1 1-1h3.5c.6 0 1 .4 1 1 0 1.3.2 2.5.6 "
+    "3.6.1.3 0 .7-.2 1z",
+    "chat": "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z",
+}
+CLOSE_ICON = (
+    "M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4l5.6 5.6L5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6z"
+)
+# The form page's colours: light (the default, whatever the visitor's system prefers, so a
+# dark panel never lands on a light page), dark, or the visitor's system setting.
+COLOR_SCHEMES = ("light", "dark", "auto")
 MAX_RADIUS = 32
 OUTSIDE_HOURS = ("show", "hide", "schedule")
 MAX_PATTERNS = 50
@@ -29,31 +44,65 @@ PATH_PATTERN = re.compile(r"[*/][A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,199}")
 
 # The button's stylesheet, adopted by the loader's shadow root (a constructed stylesheet,
 # so it works under a strict style-src). Colours are checked by COLOR before they get here.
+# The panel is a column whose iframe shrinks to the room left, so on a short screen the form
+# scrolls inside its own frame (focus and the submit button stay reachable) instead of being
+# cut off: below 600 px of height it stands beside the button, or, when narrow too, above
+# it with less margin (never over it: the button would hide the form's own).
 BUTTON_CSS = (
     ":host{all:initial}"
     ".b{all:initial;box-sizing:border-box;cursor:pointer;display:flex;align-items:center;"
     "gap:8px;height:52px;padding:0 20px;border-radius:$radius;background:$color;"
     "color:$text;font:600 15px/1 system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.3)}"
+    ".b svg{width:20px;height:20px;fill:currentColor;flex:none}"
     # A black-white-black focus ring: at least 3:1 against any host page background.
     ".b:focus-visible,a:focus-visible{outline:2px solid #fff;outline-offset:2px;"
     "box-shadow:0 0 0 6px #000}"
     ".p{position:absolute;bottom:64px;right:0;width:360px;max-width:calc(100vw - 24px);"
-    "max-height:calc(100vh - 96px);overflow:auto;background:#fff;border-radius:12px;"
+    "max-height:calc(100vh - 96px);max-height:calc(100dvh - 96px);display:flex;"
+    "flex-direction:column;overflow:hidden;background:$panel;border-radius:12px;"
     "box-shadow:0 8px 30px rgba(0,0,0,.3)}.l .p{right:auto;left:0}"
-    ".p[hidden],.n{display:none}iframe{border:0;width:100%;height:480px;display:block}"
-    "@media (max-width:640px){.n{display:block;padding:14px;text-align:center;"
-    "font:600 16px system-ui,sans-serif;color:#0b3d91}}"
+    ".p[hidden],.n{display:none}iframe{border:0;width:100%;height:480px;display:block;"
+    "flex:0 1 auto;min-height:0}"
+    "@media (max-width:640px){.n{display:block;flex:none;padding:14px;text-align:center;"
+    "font:600 16px system-ui,sans-serif;color:$link}}"
+    "@media (max-height:600px){.p{bottom:0;right:calc(100% + 12px);"
+    "max-height:calc(100vh - 28px);max-height:calc(100dvh - 28px)}"
+    ".l .p{right:auto;left:calc(100% + 12px)}}"
+    "@media (max-height:600px) and (max-width:640px){.p{bottom:64px;right:0;"
+    "max-height:calc(100vh - 92px);max-height:calc(100dvh - 92px)}.l .p{right:auto;left:0}}"
+    # The panel follows the form's height smoothly, unless the visitor asked for less motion.
     "@media (prefers-reduced-motion:no-preference){.b{transition:transform .15s}"
-    ".b:hover{transform:scale(1.04)}}"
+    ".b:hover{transform:scale(1.04)}iframe{transition:height .2s ease-out}}"
 )
+# The panel's own colours behind the form (seen while it loads) and of its "call us now".
+PANEL_LIGHT = ("#fff", "#0b3d91")
+PANEL_DARK = ("#15191f", "#8cc2ff")
 
 
-def button_css(color: str, radius: int) -> str:
-    return (
+def button_css(color: str, radius: int, scheme: str = "light") -> str:
+    light, dark = PANEL_LIGHT, PANEL_DARK
+    panel, link = dark if scheme == "dark" else light
+    css = (
         BUTTON_CSS.replace("$radius", f"{int(radius)}px")
         .replace("$color", color)
         .replace("$text", text_color(color))
+        .replace("$panel", panel)
+        .replace("$link", link)
     )
+    if scheme == "auto":
+        background, link = dark
+        css += (
+            "@media (prefers-color-scheme:dark)"
+            f"{{.p{{background:{background}}}.n{{color:{link}}}}}"
+        )
+    return css
+
+
+def color_scheme(widget: Any) -> str:
+    """The widget's `color_scheme` theme setting: light unless the owner chose otherwise."""
+    theme = widget.theme if isinstance(widget.theme, dict) else {}
+    scheme = theme.get("color_scheme")
+    return scheme if scheme in COLOR_SCHEMES else "light"
 
 
 def form_css(widget: Any) -> str:
@@ -82,8 +131,11 @@ def theme_errors(value: object) -> str | None:
         elif key == "icon":
             if item not in ICONS:
                 return "icon: must be one of " + ", ".join(ICONS)
+        elif key == "color_scheme":
+            if item not in COLOR_SCHEMES:
+                return "color_scheme: must be one of " + ", ".join(COLOR_SCHEMES)
         else:
-            return f"{key}: unknown setting; use color, position, radius or icon"
+            return f"{key}: unknown setting; use color, position, radius, icon or color_scheme"
     return None
 
 
@@ -186,10 +238,12 @@ def embed_config(
         "lang": locale,
         "color": color,
         "text_color": text_color(str(color)),
-        "css": button_css(str(color), theme.get("radius", 26)),
+        "css": button_css(str(color), theme.get("radius", 26), color_scheme(widget)),
         "side": side,
         "icon": ICONS.get(str(theme.get("icon", "none")), ""),
+        "close_icon": CLOSE_ICON,
         "label": texts["button"],
+        "close_label": texts["close"],
         "schedule_label": texts["schedule_button"],
         "call_now": {"href": f"tel:{number}", "label": texts["call_now"]} if number else None,
         "show_on": [pattern_regex(p) for p in rules.get("show_on", [])],

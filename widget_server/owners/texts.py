@@ -9,6 +9,7 @@ translated default, never the owner's text in a language the visitor did not ask
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import get_locale, gettext
 
@@ -24,8 +25,13 @@ DEFAULTS = {
     "button": N_("Call me back"),
     "schedule_button": N_("Schedule a callback"),
     "call_now": N_("Call us now"),
+    "close": N_("Close"),
+    "privacy": N_("How we use your number"),
 }
+# Links the owner may give, per language like the texts: shown only when set.
+LINKS = ("privacy_url",)
 LIMIT = 200
+LINK_LIMIT = 500
 
 
 def text(widget: Any, key: str) -> str:
@@ -38,6 +44,17 @@ def text(widget: Any, key: str) -> str:
     if isinstance(texts.get(key), str) and supported(widget.locale) == locale:
         return str(texts[key])
     return gettext(DEFAULTS[key])
+
+
+def link(widget: Any, key: str) -> str:
+    """Return the owner's link for `key` in the current request's language, or ""."""
+    locale = str(get_locale() or "en")
+    texts = widget.texts if isinstance(widget.texts, dict) else {}
+    localised = texts.get(locale)
+    if isinstance(localised, dict) and isinstance(localised.get(key), str):
+        return str(localised[key])
+    value = texts.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def errors(value: object) -> str | None:
@@ -58,11 +75,28 @@ def errors(value: object) -> str | None:
 
 
 def _entry(key: object, entry: object) -> str | None:
+    if key in LINKS:
+        return _link_entry(str(key), entry)
     if key not in DEFAULTS:
         languages = ", ".join(SUPPORTED_LOCALES)
-        return f"{key}: unknown text; use {', '.join(DEFAULTS)} or a language ({languages})"
+        known = ", ".join([*DEFAULTS, *LINKS])
+        return f"{key}: unknown text; use {known} or a language ({languages})"
     if not isinstance(entry, str) or not entry.strip() or len(entry) > LIMIT:
         return f"{key}: must be a non-empty string of at most {LIMIT} characters"
     if has_control(entry):
         return f"{key}: must not contain control characters"
+    return None
+
+
+def _link_entry(key: str, entry: object) -> str | None:
+    # Shown to every visitor as a link: an https page somewhere, nothing a browser would run.
+    problem = f"{key}: must be an https URL of at most {LINK_LIMIT} characters"
+    if not isinstance(entry, str) or len(entry) > LINK_LIMIT or has_control(entry):
+        return problem
+    try:
+        parts = urlsplit(entry)
+    except ValueError:  # a malformed [IPv6] host
+        return problem
+    if parts.scheme != "https" or not parts.hostname or " " in entry or parts.username:
+        return problem
     return None

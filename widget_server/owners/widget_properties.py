@@ -149,7 +149,20 @@ class WidgetProperties(BaseModel):
     # Business hours get one reason per part (day, window, holiday): `widgets.clean` checks.
     business_hours: dict[str, Any] = Field(default_factory=dict)
     texts: Annotated[dict[str, Any], checked(text_errors)] = Field(default_factory=dict)
-    theme: Annotated[dict[str, Any], checked(display.theme_errors)] = Field(default_factory=dict)
+    theme: Annotated[dict[str, Any], checked(display.theme_errors)] = Field(
+        default_factory=dict,
+        description="The button's and form's look: color, position, radius, icon, color_scheme",
+        json_schema_extra={
+            "properties": {
+                "color": {"type": "string", "pattern": whole(display.COLOR.pattern)},
+                "position": _one_of(display.POSITIONS),
+                "radius": {"type": "integer", "minimum": 0, "maximum": display.MAX_RADIUS},
+                "icon": _one_of(display.ICONS),
+                "color_scheme": _one_of(display.COLOR_SCHEMES),
+            },
+            "additionalProperties": False,
+        },
+    )
     locale: str = Field("en", min_length=1, max_length=16, pattern=whole(LOCALE))
     require_consent: bool = False
     enabled: bool = True

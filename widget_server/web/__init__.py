@@ -6,10 +6,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from ..owners.texts import text
+    from ..owners.display import color_scheme
+    from ..owners.texts import link, text
     from . import (
         admin_api,
         api,
+        assets,
         booking,
         dashboard,
         embed,
@@ -28,11 +30,13 @@ def init_app(app: Flask) -> None:
     )
 
     # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
-    app.jinja_env.globals.update(widget_text=text)
+    app.jinja_env.globals.update(widget_text=text, widget_link=link, color_scheme=color_scheme)
 
     request_origin.init_app(app)  # first of the hooks below: foreign hosts get nothing
     limits.init_app(app)
     stream_slots.init_app(app)
+    assets.init_app(app)
+    embed.init_app(app)
     app.register_blueprint(embed.bp)
     app.register_blueprint(form_page.bp)
     app.register_blueprint(api.bp)

@@ -17,7 +17,7 @@ from ..core.tokens import tokens
 from ..intake import human_checks, idempotency, payloads, pressure
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
-from . import json_body
+from . import embed, json_body
 from .limits import per_client_submissions
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
@@ -81,7 +81,10 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
     widget = widget_or_404(widget_id)
     if request.method == "OPTIONS":
         return preflight(widget, "GET")
-    origin = _reading_origin(widget)
+    try:
+        origin = _reading_origin(widget)
+    except Forbidden:
+        return embed.origin_refusal(widget, request_origin())
     response = jsonify(
         widget=public_config(widget),
         token=tokens().issue_form_token(widget.id, origin),

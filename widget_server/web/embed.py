@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 
-import rjsmin
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     make_response,
@@ -22,12 +19,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..core import clock, db, ids
-from ..core.errors import NotFound
+from ..core import clock, db, ids, metrics
+from ..core.errors import Forbidden, NotFound, error_response
 from ..core.i18n import supported
 from ..core.models import Account, Widget
 from ..owners import display, installs
 from ..owners.accounts import DEMO_ACCOUNT
+from . import assets
 from .request_origin import absolute_url, allowed, is_own_origin, request_origin
 from .wiring import widget_or_404
 
@@ -38,43 +36,17 @@ log = logging.getLogger(__name__)
 LOADER_MAX_AGE = 300
 
 
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    gzipped: bytes
-    etag: str
-
-
-def build_asset(path: Path) -> Asset:
-    """Minify and pre-compress a script once, so each request only copies bytes."""
-    body = rjsmin.jsmin(path.read_text(encoding="utf-8")).encode()
-    return Asset(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:32])
-
-
-def loader_asset() -> Asset:
-    asset = current_app.extensions.get("loader_asset")
-    if asset is None:
-        asset = build_asset(Path(current_app.static_folder or "") / "widget.js")
-        current_app.extensions["loader_asset"] = asset
-    return asset
-
-
 @bp.get("/widget.js")
 def loader() -> ResponseReturnValue:
-    asset = loader_asset()
+    # Built with the other assets (minified, compressed once), but under its stable URL.
+    asset = assets.asset("widget.js")
     response = Response(mimetype="text/javascript")
-    response.set_etag(asset.etag)
+    response.set_etag(asset.digest)
     response.cache_control.public = True
     response.cache_control.max_age = LOADER_MAX_AGE
-    response.vary.add("Accept-Encoding")
     # Host pages that isolate themselves (COEP) may still load the script.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    if "gzip" in request.accept_encodings:
-        response.set_data(asset.gzipped)
-        response.content_encoding = "gzip"
-    else:
-        response.set_data(asset.body)
-    return response.make_conditional(request)
+    return assets.encoded(asset, response).make_conditional(request)
 
 
 # The preview page loads the real loader and form from this server only.
@@ -111,10 +83,52 @@ def preview(widget_id: str) -> ResponseReturnValue:
 def theme_css(widget_id: str) -> ResponseReturnValue:
     """The widget's colour for its form page: a stylesheet, so the page's CSP stays strict."""
     widget = widget_or_404(widget_id)
-    response = Response(display.form_css(widget), mimetype="text/css")
-    response.cache_control.public = True
-    response.cache_control.max_age = LOADER_MAX_AGE
+    css = display.form_css(widget)
+    response = Response(css, mimetype="text/css")
+    if request.args.get("v") == _digest(css):
+        # Named by its content (theme_css_url): a new colour is a new URL.
+        response.headers["Cache-Control"] = assets.IMMUTABLE
+    else:
+        response.cache_control.public = True
+        response.cache_control.max_age = LOADER_MAX_AGE
     return response
+
+
+def theme_css_url(widget: Widget) -> str:
+    """The widget's theme stylesheet under a URL that names its content ("" when empty)."""
+    css = display.form_css(widget)
+    if not css:
+        return ""  # the form's own colours: no request for an empty stylesheet
+    return url_for("embed.theme_css", widget_id=widget.id, v=_digest(css))
+
+
+def _digest(css: str) -> str:
+    return hashlib.sha256(css.encode()).hexdigest()[: assets.DIGEST_LENGTH]
+
+
+def origin_refusal(widget: Widget, origin: str | None) -> Response:
+    """Tell the loader on a page whose origin the widget does not allow, readably.
+
+    Answered with CORS headers for that origin, so the loader can read why and log one line
+    for the site owner instead of the browser's bare CORS error; nothing else is in it.
+    """
+    error = Forbidden(reason="origin_not_allowed")
+    metrics.refused(error.reason)  # rendered here, not by the error handler that counts
+    hint = (
+        f"widget-server: widget {widget.id} is not allowed on {origin or 'this page'}. "
+        "Add this origin to the widget's allowed origins in the dashboard's widget "
+        "settings, or to allowed_origins with the admin API."
+    )
+    response = error_response(error, extra={"owner_hint": hint})
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(theme_css_url=theme_css_url)
 
 
 @bp.get("/")

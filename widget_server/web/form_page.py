@@ -15,6 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 
+from ..calls import answer_time
 from ..calls.live_status import visitor_view
 from ..calls.scheduling import visitor_text
 from ..core import clock, db, metrics
@@ -23,7 +24,7 @@ from ..core.models import Callback, Widget
 from ..core.origins import normalise_origin
 from ..core.statuses import Status
 from ..core.tokens import tokens
-from ..intake import human_checks, pressure
+from ..intake import human_checks, phone_policy, pressure
 from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
@@ -43,12 +44,13 @@ def _render(
     status: int = 200,
     message: str | None = None,
     preview: bool = False,
+    first_shown: float | None = None,
 ) -> Response:
     # Messages go to the embedding page only when it named itself and that name was admitted.
     post_to_host = normalise_origin(form.host.data) == host
     form.host.data = host
     # A preview gets no form token, so nothing it could send would ever be accepted.
-    form.token.data = "" if preview else tokens().issue_form_token(widget.id, host)
+    form.token.data = "" if preview else tokens().issue_form_token(widget.id, host, first_shown)
     html = render_template(
         "form.html",
         widget=widget,
@@ -58,6 +60,8 @@ def _render(
         post_to_host=post_to_host,
         human_check=_human_check(widget),
         preview=preview,
+        phone_example=phone_policy.example_number(form.region.data or widget.default_region),
+        usual_wait=answer_time.usual_answer_seconds(db.session(), widget.id),
         # Outside business hours the loader may offer "schedule a callback" instead.
         schedule=request.args.get("schedule") == "1",
     )
@@ -150,10 +154,15 @@ def _refused(
 ) -> ResponseReturnValue:
     # Counted here as well: these refusals are rendered, not raised to the error handler.
     metrics.refused(exc.reason)
+    # The fresh token below continues this visit: the minimum fill time counts from when
+    # the form was first shown, not from this refusal.
+    first_shown = tokens().first_shown(form.token.data, widget.id, host)
     if as_json:
         # The visitor fixes the number and submits again: give the page a fresh token (and
         # a fresh ALTCHA challenge: a solution works once).
-        extra: dict[str, object] = {"token": tokens().issue_form_token(widget.id, host)}
+        extra: dict[str, object] = {
+            "token": tokens().issue_form_token(widget.id, host, first_shown)
+        }
         if pressure.human_check(widget):
             extra["human_check"] = _human_check(widget)
         return error_response(exc, extra=extra)
@@ -169,6 +178,7 @@ def _refused(
         host,
         status=exc.code or 400,
         message=None if shown_by_fields else exc.message,
+        first_shown=first_shown,
     )
 
 

@@ -453,10 +453,38 @@ def _public_paths() -> dict[str, Schema]:
                 errors=("404", *STORE),
             ),
         },
+        "/assets/{name}": {
+            "parameters": path_params("name"),
+            "get": {
+                "summary": "A script or stylesheet of the form, named by its content's digest "
+                "(cached for a year, immutable)",
+                "responses": {
+                    "200": {
+                        "description": "JavaScript or CSS",
+                        "content": {
+                            **_content({"type": "string"}, "text/javascript"),
+                            **_content({"type": "string"}, "text/css"),
+                        },
+                    },
+                    "304": {"description": "Not modified (ETag)"},
+                    **_error_responses(("404", *STORE), ref("Error"), html=True),
+                },
+            },
+        },
         "/w/{widget_id}/theme.css": {
             "parameters": one_widget,
             "get": {
                 "summary": "The form page's accent colour from the widget's theme",
+                "parameters": [
+                    {
+                        "name": "v",
+                        "in": "query",
+                        "required": False,
+                        "description": "The digest of its content: cached as immutable when "
+                        "it matches",
+                        "schema": {"type": "string", "maxLength": 64},
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "CSS",
