@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,13 +17,14 @@ from ..core.models import Callback, Widget, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import lifecycle, scheduling
+from . import agent_speech, lifecycle, routing, scheduling
 from .queue import JobQueue
 from .status_machine import apply_status
 
 log = logging.getLogger(__name__)
 
 # Where a provider may report events for (callback id, attempt, provider); None: nowhere.
+AGENTS_AWAY = "agents_away"  # every agent of the round is outside their own hours
 EventUrl = Callable[[str, int, str], str | None]
 
 
@@ -55,8 +57,11 @@ def dial(
         session, callback, job.attempt, queue, lease_seconds
     ):
         return
-    _start_attempt(session, callback, job.attempt)
-    request = _call_request(callback, job.attempt, event_url)
+    leg = _route(session, callback, queue)
+    if leg is None:
+        return
+    _start_attempt(session, callback, job.attempt, leg)
+    request = _call_request(callback, job.attempt, event_url, leg)
     result = _originate(session, callback, request, queue, egress)
     if result is not None:
         _record_originated(session, callback, job.attempt, result, queue)
@@ -111,22 +116,45 @@ def _booking_due(
     return True
 
 
-def _start_attempt(session: Session, callback: Callback, attempt: int) -> None:
+def _route(session: Session, callback: Callback, queue: JobQueue) -> routing.Leg | None:
+    """Pick the agents this attempt rings; with none on duty, end the round unanswered."""
+    leg = routing.next_leg(session, callback, clock.now())
+    if leg is not None:
+        return leg
+    log.info("no agent on duty callback=%s", callback.id)
+    routing.end_round(callback)
+    widget = callback.widget
+    if lifecycle.may_retry(widget, callback):
+        lifecycle.retry_later(
+            session, callback, source="server", cause=AGENTS_AWAY, enqueue_dial=queue.enqueue_dial
+        )
+    else:
+        apply_status(session, callback, Status.NO_ANSWER, source="server", cause=AGENTS_AWAY)
+        session.commit()
+    return None
+
+
+def _start_attempt(session: Session, callback: Callback, attempt: int, leg: routing.Leg) -> None:
     callback.attempts = attempt
     callback.originated_at = utcnow()
-    apply_status(session, callback, Status.DIALING, source="server")
+    details = {"attempt": attempt, **leg.timeline()}
+    apply_status(session, callback, Status.DIALING, source="server", details=details)
     # Committed before the provider is asked, so a crash afterwards cannot lead to a second
     # originate for this attempt: the redelivered job sees attempts == attempt and stops.
     session.commit()
     metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
 
 
-def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> providers.CallRequest:
+def _call_request(
+    callback: Callback, attempt: int, event_url: EventUrl, leg: routing.Leg
+) -> providers.CallRequest:
     widget = callback.widget
     return providers.CallRequest(
         callback_id=callback.id,
         attempt=attempt,
-        agent=widget.extension,
+        agent=leg.extensions[0],
+        agents=leg.extensions,
+        **_agent_speech(callback),
         visitor_e164=callback.visitor_number,
         timeout=widget.timeout,
         caller_id_number=widget.caller_id_number,
@@ -136,6 +164,20 @@ def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> prov
         page_url=callback.page_url,
         event_url=event_url(callback.id, attempt, widget.provider),
     )
+
+
+def _agent_speech(callback: Callback) -> dict[str, Any]:
+    """Return the whisper and answering-machine fields of a call, where the provider can."""
+    widget = callback.widget
+    language = agent_speech.language(widget)
+    department = routing.department_name(widget, callback.department, language)
+    speech: dict[str, Any] = {"speech_language": language}
+    if agent_speech.wants_whisper(widget):
+        speech["whisper"] = agent_speech.whisper(widget, department)
+    if agent_speech.wants_machine_detection(widget):
+        speech["machine_detection"] = True
+        speech["machine_notice"] = agent_speech.machine_notice(widget)
+    return speech
 
 
 def _originate(

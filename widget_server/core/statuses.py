@@ -22,6 +22,7 @@ class Status(StrEnum):
     BUSY = "busy"
     CANCELED = "canceled"
     REJECTED = "rejected"
+    VISITOR_VOICEMAIL = "visitor_voicemail"  # a machine answered the visitor's phone
 
 
 PROGRESS = [
@@ -43,6 +44,7 @@ TERMINAL = frozenset(
         Status.BUSY,
         Status.CANCELED,
         Status.REJECTED,
+        Status.VISITOR_VOICEMAIL,
     }
 )
 ACTIVE = frozenset(Status) - TERMINAL
@@ -90,4 +92,14 @@ VISITOR_TEXT = {
     Status.BUSY: lazy_gettext("The line was busy. Please try again later."),
     Status.CANCELED: lazy_gettext("The callback was canceled."),
     Status.REJECTED: lazy_gettext("Sorry, we can't call this number."),
+    Status.VISITOR_VOICEMAIL: lazy_gettext(
+        "Your voicemail answered, so we hung up. Please pick up when we call again."
+    ),
+}
+
+# What the site owner reads about an end whose status name says too little on its own.
+OWNER_TEXT = {
+    Status.VISITOR_VOICEMAIL: lazy_gettext(
+        "The visitor's voicemail answered; the agent was not connected to it."
+    ),
 }

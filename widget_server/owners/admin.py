@@ -202,9 +202,7 @@ def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
     hints = settings_hint(stored)
     hinted = [name for name, value in sent.items() if name in stored and value == hints[name]]
     restored = {name: stored[name] if name in hinted else value for name, value in sent.items()}
-    if providers.destination(provider, restored) == providers.destination(
-        widget.provider, stored
-    ):
+    if providers.destination(provider, restored) == providers.destination(widget.provider, stored):
         return {**values, "provider_settings": restored}
     if hinted:
         raise widgets.WidgetInvalid(

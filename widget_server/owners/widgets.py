@@ -12,6 +12,7 @@ from ..calls import hours
 from ..core import egress
 from ..core.validation import first_errors
 from ..intake import human_checks
+from . import agent_properties
 from .widget_properties import WidgetProperties, reason
 
 FIELDS = WidgetProperties.model_fields
@@ -33,7 +34,8 @@ class WidgetInvalid(ValueError):
 
 def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge `values` over `current` (or the defaults), check everything, return the result."""
-    merged = {**(current if current is not None else DEFAULTS), **values}
+    base = current if current is not None else DEFAULTS
+    merged = agent_properties.with_agents({**base, **values}, values, base)
     errors: dict[str, str] = {}
     try:
         cleaned = WidgetProperties.model_validate(merged).model_dump()
@@ -53,6 +55,7 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
                 errors["extension" if key == "agent" else f"provider_settings.{key}"] = why
         else:
             errors.update(endpoint_errors(cleaned["provider"], cleaned["provider_settings"]))
+            errors.update(agent_properties.routing_errors(cleaned))
     # One reason per field of the human check ("human_check.site_key": "is required").
     errors.update(human_checks.validate(merged.get("human_check")))
     if not errors and cleaned["allowed_regions"]:

@@ -23,6 +23,7 @@ from ..core.statuses import Status
 from .checks import unsafe_text
 
 STATUSES = frozenset(status.value for status in Status)
+ACCEPT_KEY = "1"  # the digit an agent presses to take a whispered call
 MAX_CALL_ID = 255
 
 
@@ -105,11 +106,28 @@ class CallRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
     page_url: str | None = None
     event_url: str | None = None  # where the provider may post call events
+    # Routing: every agent this leg rings (more than `agent` only in a simultaneous ring,
+    # which only providers declaring SIMULTANEOUS_RING are handed).
+    agents: tuple[str, ...] = ()
+    # What the agent hears before the visitor is rung; set only for providers declaring
+    # WHISPER and ACCEPT_KEY. The agent must press ACCEPT_KEY, or the leg counts as not
+    # answered (cause "agent_no_key"), so a voicemail never reaches the visitor.
+    whisper: str | None = None
+    # Answering-machine detection on the visitor leg (providers declaring AMD): a machine
+    # ends the attempt as visitor_voicemail, after the agent hears `machine_notice`.
+    machine_detection: bool = False
+    machine_notice: str | None = None
+    speech_language: str = "en"  # the language whisper and notice are spoken in
 
     @property
     def visitor(self) -> phonenumbers.PhoneNumber:
         """Return the visitor's number re-parsed from E.164, for per-provider formatting."""
         return phonenumbers.parse(self.visitor_e164, None)
+
+    @property
+    def ringing(self) -> tuple[str, ...]:
+        """Return the agents this leg rings (the one `agent` unless several were handed)."""
+        return self.agents or (self.agent,)
 
     @property
     def idempotency_key(self) -> str:

@@ -10,6 +10,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     PlannedEvent,
@@ -39,16 +40,44 @@ SCENARIOS: dict[str, tuple[tuple[Status, ...], Status, str | None]] = {
     ),
 }
 FAILURES = ("provider_error", "provider_unavailable")
+# Routing: how each agent (by extension) takes a call, and whether a machine answers the
+# visitor's phone. Agents not named answer.
+AGENT_BEHAVIOURS = ("answer", "no_answer", "busy", "voicemail")
+VISITOR_ANSWERS = ("person", "machine")
+CONNECTED_STEPS = (
+    Status.AGENT_RINGING,
+    Status.AGENT_ANSWERED,
+    Status.VISITOR_RINGING,
+    Status.CONNECTED,
+)
+SETTINGS = ("step_delay", "talk_time", "fail", "agents", "visitor")
 
 
 class SimulatorProvider(Provider):
     name = "simulator"
+    # Everything routing can use, so `make run` and the tests show every branch offline.
+    capabilities = frozenset(
+        {
+            Capability.REPORTS_STATUS,
+            Capability.CANCEL,
+            Capability.WHISPER,
+            Capability.ACCEPT_KEY,
+            Capability.AMD,
+            Capability.SIMULTANEOUS_RING,
+        }
+    )
     supports_cancel = True
     supports_call_status = True
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
+        values: dict[str, Any] = {
+            "step_delay": 1.0,
+            "talk_time": 3.0,
+            "fail": "none",
+            "agents": {},
+            "visitor": "person",
+        }
         values.update(settings)
         errors = {}
         for key in ("step_delay", "talk_time"):
@@ -61,7 +90,8 @@ class SimulatorProvider(Provider):
                 errors[key] = "must be a number of seconds from 0 to 60"
         if values["fail"] not in (*SCENARIOS, *FAILURES):
             errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
-        unknown = set(values) - {"step_delay", "talk_time", "fail"}
+        errors.update(_routing_errors(values))
+        unknown = set(values) - set(SETTINGS)
         for key in sorted(unknown):
             errors[key] = "unknown setting"
         if errors:
@@ -74,7 +104,7 @@ class SimulatorProvider(Provider):
             raise PermanentProviderError("simulated provider error", cause="provider_error")
         if fail == "provider_unavailable":
             raise RetryableProviderError("simulated outage", cause="provider_unavailable")
-        steps, end, cause = SCENARIOS[fail]
+        steps, end, cause = SCENARIOS[fail] if fail != "none" else self._routed(call)
         call_id = f"sim-{uuid.uuid4().hex[:16]}"
         delay = float(self.settings["step_delay"])
         planned = [
@@ -91,9 +121,25 @@ class SimulatorProvider(Provider):
         return OriginateResult(
             provider_call_id=call_id,
             status=Status.DIALING,
-            details={"agent": call.agent, "visitor": call.visitor_e164},
+            details={"agent": ", ".join(call.ringing), "visitor": call.visitor_e164},
             planned_events=tuple(planned),
         )
+
+    def _routed(self, call: CallRequest) -> tuple[tuple[Status, ...], Status, str | None]:
+        """Play one leg out as its agents and the visitor are set to behave."""
+        behaviours = [self.settings["agents"].get(agent, "answer") for agent in call.ringing]
+        whispered = call.whisper is not None
+        # A voicemail takes an unwhispered call as a person would; a whisper's key it cannot press.
+        takes = ("answer",) if whispered else ("answer", "voicemail")
+        if not any(behaviour in takes for behaviour in behaviours):
+            if whispered and "voicemail" in behaviours:
+                return (Status.AGENT_RINGING,), Status.NO_ANSWER, "agent_no_key"
+            if behaviours == ["busy"] * len(behaviours):
+                return (), Status.BUSY, "agent_busy"
+            return (Status.AGENT_RINGING,), Status.NO_ANSWER, "agent_no_answer"
+        if self.settings["visitor"] == "machine" and call.machine_detection:
+            return CONNECTED_STEPS[:3], Status.VISITOR_VOICEMAIL, "visitor_voicemail"
+        return CONNECTED_STEPS, Status.COMPLETED, None
 
     def cancel(self, provider_call_id: str) -> None:
         return None
@@ -106,3 +152,15 @@ class SimulatorProvider(Provider):
         # asking: by then it has reached the scenario's end.
         _steps, end, cause = SCENARIOS.get(self.settings["fail"], SCENARIOS["none"])
         return CallState(True, ProviderEvent(end, provider_call_id=provider_call_id, cause=cause))
+
+
+def _routing_errors(values: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    agents = values["agents"]
+    if not isinstance(agents, dict) or not all(
+        isinstance(k, str) and b in AGENT_BEHAVIOURS for k, b in agents.items()
+    ):
+        errors["agents"] = "must map agent extensions to one of " + ", ".join(AGENT_BEHAVIOURS)
+    if values["visitor"] not in VISITOR_ANSWERS:
+        errors["visitor"] = "must be one of " + ", ".join(VISITOR_ANSWERS)
+    return errors
