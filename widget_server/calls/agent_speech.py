@@ -44,8 +44,8 @@ def machine_notice(widget: Widget) -> str:
     return _spoken(widget, MACHINE_NOTICE)
 
 
-def _spoken(widget: Widget, message: str, **values: str) -> str:
+def _spoken(speaker: Widget, message: str, **values: str) -> str:
     if not has_app_context():
         return message % values
-    with force_locale(language(widget)):
+    with force_locale(language(speaker)):
         return gettext(message, **values)

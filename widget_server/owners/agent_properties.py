@@ -33,8 +33,7 @@ def with_agents(
 
 
 def routing_errors(cleaned: dict[str, Any]) -> dict[str, str]:
-    """Name each agent the provider cannot ring, each bad set of hours, and each routing
-    property the provider cannot honour."""
+    """Name each agent the provider cannot ring and each bad set of hours."""
     provider = providers.provider_class(cleaned["provider"])
     settings = cleaned["provider_settings"]
     errors: dict[str, str] = {}
@@ -61,5 +60,10 @@ def routing_errors(cleaned: dict[str, Any]) -> dict[str, str]:
                     department["business_hours"], f"departments.{d}.business_hours"
                 )
             )
-    errors.update(capability_errors(cleaned["provider"], provider.capabilities, cleaned))
     return errors
+
+
+def unsupported(cleaned: dict[str, Any]) -> dict[str, str]:
+    """Name each routing property the widget's provider cannot honour."""
+    provider = providers.provider_class(cleaned["provider"])
+    return capability_errors(cleaned["provider"], provider.capabilities, cleaned)

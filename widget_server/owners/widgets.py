@@ -32,6 +32,10 @@ class WidgetInvalid(ValueError):
         self.fields = fields
 
 
+class WidgetUnsupported(WidgetInvalid):
+    """Valid properties that ask the widget's provider for something it cannot do."""
+
+
 def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge `values` over `current` (or the defaults), check everything, return the result."""
     base = current if current is not None else DEFAULTS
@@ -65,6 +69,9 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         errors["webhook_secret"] = "is required when webhook_url is set"
     if errors:
         raise WidgetInvalid(errors)
+    unsupported = agent_properties.unsupported(cleaned)
+    if unsupported:
+        raise WidgetUnsupported(unsupported)
     return cleaned
 
 

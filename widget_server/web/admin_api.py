@@ -60,6 +60,13 @@ class KazooInvalid(WidgetServerError):
     message = INVALID_DATA
 
 
+class KazooUnsupported(KazooInvalid):
+    """Valid properties the clicktocall's provider cannot honour (simultaneous ring, …)."""
+
+    code, error = 422, "unsupported"
+    message = "the provider cannot do what these properties ask"
+
+
 # Envelopes
 
 
@@ -196,6 +203,9 @@ def _data() -> dict[str, Any]:
 def _save(action: Any) -> Widget:
     try:
         result: Widget = action()
+    except widgets.WidgetUnsupported as exc:
+        db.session().rollback()
+        raise KazooUnsupported(fields=exc.fields) from None
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
         raise KazooInvalid(fields=exc.fields) from None

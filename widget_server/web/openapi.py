@@ -46,7 +46,8 @@ ERROR_TEXT = {
     "409": "Form token or Idempotency-Key already in use",
     "413": "Request body too large",
     "415": "The body must be JSON (Content-Type: application/json)",
-    "422": "Refused: the number policy, the form token's age, the human check or the slot",
+    "422": "Refused: the number policy, the form token's age, the human check or the slot; "
+    "for a clicktocall, a property its provider cannot honour (the body names it)",
     "429": "Too many requests (one message for every limit); see Retry-After",
     "503": "A store is unavailable; nothing was dialled",
 }
@@ -843,7 +844,7 @@ def _admin_paths(properties: Schema) -> dict[str, Schema]:
             "put": admin_op(
                 "Create a clicktocall",
                 {"200": ref("Clicktocall")},
-                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                errors=(*BODY_ERRORS, "422", *ADMIN_ERRORS),
                 body=data_body(ref("WidgetProperties")),
             ),
         },
@@ -855,13 +856,13 @@ def _admin_paths(properties: Schema) -> dict[str, Schema]:
             "post": admin_op(
                 "Replace a clicktocall's properties (omitted ones reset to their defaults)",
                 {"200": ref("Clicktocall")},
-                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                errors=(*BODY_ERRORS, "422", *ADMIN_ERRORS),
                 body=data_body(_sent_back(properties, partial=False)),
             ),
             "patch": admin_op(
                 "Merge properties into a clicktocall",
                 {"200": ref("Clicktocall")},
-                errors=(*BODY_ERRORS, *ADMIN_ERRORS),
+                errors=(*BODY_ERRORS, "422", *ADMIN_ERRORS),
                 body=data_body(_sent_back(properties, partial=True)),
             ),
             "delete": admin_op(

@@ -1,0 +1,327 @@
+"""Routing end to end on the simulator: agents tried by strategy, whisper and accept key,
+a visitor's voicemail, and what the admin API refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.helpers import add_account, add_widget, admin_auth, callbacks, run_jobs, submit_json
+from tests.lifecycle import EVENT_BASE
+from widget_server.calls import routing
+from widget_server.core import db
+from widget_server.core.models import CallEvent
+from widget_server.providers import CallRequest, OriginateResult
+from widget_server.providers.simulator import SimulatorProvider
+
+AGENTS = [
+    {"extension": "1001", "label": "Ann"},
+    {"extension": "1002", "label": "Ben"},
+    {"extension": "+27821234567", "label": "Cleo"},
+]
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(EVENT_BASE_URL=EVENT_BASE)
+
+
+@pytest.fixture
+def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
+    """Every originate the simulator is asked for (each would ring someone)."""
+    seen: list[CallRequest] = []
+    original = SimulatorProvider.originate
+
+    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
+        seen.append(call)
+        return original(self, call)
+
+    monkeypatch.setattr(SimulatorProvider, "originate", counting)
+    return seen
+
+
+def simulated(agents: dict[str, str] | None = None, visitor: str = "person") -> dict[str, Any]:
+    return {"step_delay": 0, "talk_time": 0, "agents": agents or {}, "visitor": visitor}
+
+
+def timeline(app: Flask, callback_id: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    with app.app_context():
+        rows = db.session().query(CallEvent).filter_by(callback_id=callback_id, applied=True)
+        return [(r.status, r.cause, dict(r.details)) for r in rows.order_by(CallEvent.id)]
+
+
+def dialled_agents(app: Flask, callback_id: str) -> list[str]:
+    return [d["agent"] for status, _, d in timeline(app, callback_id) if status == "dialing"]
+
+
+def test_ordered_agents_the_first_does_not_answer_and_the_second_connects(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(app, agents=AGENTS, provider_settings=simulated({"1001": "no_answer"}))
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.attempts, callback.rounds) == ("completed", 2, 1)
+    assert [call.ringing for call in originates] == [("1001",), ("1002",)]
+    # Each leg is its own attempt: its own idempotency key and signed event URL.
+    assert [call.idempotency_key for call in originates] == [
+        f"{callback.id}-1",
+        f"{callback.id}-2",
+    ]
+    assert originates[0].event_url != originates[1].event_url
+    events = timeline(app, callback.id)
+    assert dialled_agents(app, callback.id) == ["1001", "1002"]
+    dialing = [d for s, _, d in events if s == "dialing"]
+    assert [(d["leg"], d["round"], d["agent_label"]) for d in dialing] == [
+        (1, 1, "Ann"),
+        (2, 1, "Ben"),
+    ]
+    assert ("retry_wait", "agent_no_answer") in [(s, c) for s, c, _ in events]
+    # The visitor was rung once: on the leg the second agent took.
+    assert [s for s, _, _ in events].count("visitor_ringing") == 1
+
+
+def test_every_agent_unanswered_ends_the_round_then_the_retry_policy_decides(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    everyone_away = {a["extension"]: "no_answer" for a in AGENTS}
+    widget_id = add_widget(
+        app,
+        agents=AGENTS,
+        max_retries=1,
+        retry_delay=30,
+        provider_settings=simulated(everyone_away),
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.cause, callback.rounds) == ("no_answer", "agent_no_answer", 2)
+    # Two rounds of three agents; the pause between rounds is the widget's retry delay.
+    assert len(originates) == 6
+    waits = [d["retry_in"] for s, _, d in timeline(app, callback.id) if s == "retry_wait"]
+    assert waits == [0, 0, 30, 0, 0]
+
+
+def test_a_number_agent_is_masked_in_the_timeline(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app,
+        agents=AGENTS,
+        provider_settings=simulated({"1001": "no_answer", "1002": "busy"}),
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert callback.status == "completed"
+    assert originates[-1].agent == "+27821234567"  # the provider gets the real number
+    shown = dialled_agents(app, callback.id)
+    assert shown == ["1001", "1002", "+27 82 ••• ••67"]
+
+
+def test_round_robin_rotates_the_first_agent_across_callbacks(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app, agents=AGENTS, strategy="round_robin", throttle=0, provider_settings=simulated()
+    )
+    client = app.test_client()
+    for number in ("+12025550101", "+12025550102", "+12025550103", "+12025550104"):
+        assert submit_json(client, widget_id, phone=number).status_code == 202
+        run_jobs(app)
+    assert [call.agent for call in originates] == ["1001", "1002", "+27821234567", "1001"]
+    with app.app_context():
+        assert routing.rotation(db.session(), widget_id) == 4
+
+
+def test_round_robin_skips_to_the_next_agent_in_the_rotated_order(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app,
+        agents=AGENTS,
+        strategy="round_robin",
+        provider_settings=simulated({"1002": "no_answer"}),
+    )
+    client = app.test_client()
+    submit_json(client, widget_id, phone="+12025550101")
+    run_jobs(app)
+    submit_json(client, widget_id, phone="+12025550102")
+    run_jobs(app)
+    # The second callback starts at Ben, who does not answer, and moves on to Cleo.
+    assert [call.agent for call in originates] == ["1001", "1002", "+27821234567"]
+
+
+def test_an_agents_voicemail_is_refused_by_the_accept_key(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app, agents=AGENTS[:2], provider_settings=simulated({"1001": "voicemail"})
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert callback.status == "completed"
+    assert originates[0].whisper == "Callback request from Sales: press 1 to connect."
+    events = timeline(app, callback.id)
+    first_leg = events[: [s for s, _, _ in events].index("retry_wait") + 1]
+    # Ann's voicemail picked up but pressed no key: the visitor was never rung for it.
+    assert "visitor_ringing" not in [s for s, _, _ in first_leg]
+    assert first_leg[-1][:2] == ("retry_wait", "agent_no_key")
+    assert dialled_agents(app, callback.id) == ["1001", "1002"]
+
+
+def test_without_whisper_a_voicemail_takes_the_call(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app, agents=AGENTS[:2], whisper=False, provider_settings=simulated({"1001": "voicemail"})
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    assert originates[0].whisper is None
+    assert len(originates) == 1  # what the accept key exists to prevent
+
+
+def test_a_visitors_voicemail_ends_the_attempt_and_is_retried(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app, max_retries=1, retry_delay=60, provider_settings=simulated(visitor="machine")
+    )
+    client = app.test_client()
+    status_url = submit_json(client, widget_id).get_json()["status_url"]
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.cause, callback.attempts) == (
+        "visitor_voicemail",
+        "visitor_voicemail",
+        2,
+    )
+    assert all(call.machine_detection for call in originates)
+    assert originates[0].machine_notice == "The visitor's voicemail answered; we will try again."
+    waits = [(c, d["retry_in"]) for s, c, d in timeline(app, callback.id) if s == "retry_wait"]
+    assert waits == [("visitor_voicemail", 60)]
+    shown = client.get(status_url).get_json()
+    assert shown["status"] == "visitor_voicemail"
+
+
+def test_simultaneous_rings_every_agent_in_one_leg(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = add_widget(
+        app,
+        agents=AGENTS,
+        strategy="simultaneous",
+        provider_settings=simulated({"1001": "no_answer"}),
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert callback.status == "completed"
+    assert [call.ringing for call in originates] == [("1001", "1002", "+27821234567")]
+    assert dialled_agents(app, callback.id) == ["1001, 1002, +27 82 ••• ••67"]
+
+
+def test_an_agent_outside_their_own_hours_is_not_rung(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    never = {"windows": {}}
+    agents = [{"extension": "1001", "business_hours": never}, {"extension": "1002"}]
+    widget_id = add_widget(app, agents=agents, provider_settings=simulated())
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    assert [call.agent for call in originates] == ["1002"]
+
+
+def test_nobody_on_duty_ends_unanswered_without_a_call(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    agents = [{"extension": "1001", "business_hours": {"windows": {}}}]
+    widget_id = add_widget(app, agents=agents, provider_settings=simulated())
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.cause) == ("no_answer", "agents_away")
+    assert originates == []
+
+
+# The admin API -----------------------------------------------------------------------
+
+
+def clicktocall_url(account: str) -> str:
+    return f"/v1/accounts/{account}/clicktocall"
+
+
+def test_simultaneous_on_a_provider_without_it_is_refused_naming_the_field(app: Flask) -> None:
+    account, key = add_account(app)
+    client = app.test_client()
+    body = {
+        "name": "Sales",
+        "agents": AGENTS[:2],
+        "strategy": "simultaneous",
+        "provider": "webhook",
+        "provider_settings": {"url": "https://pbx.example.com/originate", "secret": "s" * 32},
+    }
+    response = client.put(clicktocall_url(account), json={"data": body}, headers=admin_auth(key))
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["data"]
+    assert list(fields) == ["strategy"]
+    assert "cannot ring several agents at once" in fields["strategy"]["invalid"]["message"]
+
+
+def test_the_admin_api_keeps_extension_and_agents_in_step(app: Flask) -> None:
+    account, key = add_account(app)
+    client = app.test_client()
+    created = client.put(
+        clicktocall_url(account),
+        json={"data": {"name": "Sales", "extension": "1001"}},
+        headers=admin_auth(key),
+    ).get_json()["data"]
+    assert created["agents"] == [{"extension": "1001"}]
+    assert (created["strategy"], created["whisper"], created["machine_detection"]) == (
+        "ordered",
+        None,
+        None,
+    )
+    url = f"{clicktocall_url(account)}/{created['id']}"
+    listed = client.patch(
+        url, json={"data": {"agents": AGENTS[1:]}}, headers=admin_auth(key)
+    ).get_json()["data"]
+    assert listed["extension"] == "1002"
+    # A Kazoo client that knows only extension changes the first agent, keeps the rest.
+    changed = client.patch(
+        url, json={"data": {"extension": "2001"}}, headers=admin_auth(key)
+    ).get_json()["data"]
+    assert [a["extension"] for a in changed["agents"]] == ["2001", "+27821234567"]
+    assert changed["agents"][0]["label"] == "Ben"
+
+
+@pytest.mark.parametrize(
+    ("agents", "field", "reason"),
+    [
+        ([{"extension": "nope"}], "agents", "0.extension: must be an extension"),
+        ([{"extension": "1001", "colour": "red"}], "agents", "0.colour: unknown key"),
+        (
+            [{"extension": "1001", "business_hours": {"windows": {"mon": [["9", "17"]]}}}],
+            "agents.0.business_hours.windows.mon",
+            "",
+        ),
+    ],
+)
+def test_bad_agents_are_refused_naming_the_agent(
+    app: Flask, agents: list[dict[str, Any]], field: str, reason: str
+) -> None:
+    account, key = add_account(app)
+    response = app.test_client().put(
+        clicktocall_url(account),
+        json={"data": {"name": "Sales", "agents": agents}},
+        headers=admin_auth(key),
+    )
+    assert response.status_code == 400
+    fields = response.get_json()["data"]
+    assert field in fields, fields
+    assert reason in next(iter(fields[field].values()))["message"]
