@@ -61,7 +61,7 @@ def dial(
     if leg is None:
         return
     _start_attempt(session, callback, job.attempt, leg)
-    request = _call_request(callback, job.attempt, event_url, leg)
+    request = call_request(callback, job.attempt, event_url, leg)
     result = _originate(session, callback, request, queue, egress)
     if result is not None:
         _record_originated(session, callback, job.attempt, result, queue)
@@ -145,9 +145,10 @@ def _start_attempt(session: Session, callback: Callback, attempt: int, leg: rout
     metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
 
 
-def _call_request(
+def call_request(
     callback: Callback, attempt: int, event_url: EventUrl, leg: routing.Leg
 ) -> providers.CallRequest:
+    """Build what the provider is handed for one attempt (also rebuilt for its events)."""
     widget = callback.widget
     return providers.CallRequest(
         callback_id=callback.id,

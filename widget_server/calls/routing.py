@@ -91,16 +91,28 @@ def next_leg(session: Session, callback: Callback, now: datetime) -> Leg | None:
         callback.rounds = (callback.rounds or 0) + 1
         callback.agent_order = _round_order(session, widget, callback.department, agents, now)
         callback.agent_leg = 0
+    return current_leg(callback)
+
+
+def current_leg(callback: Callback) -> Leg | None:
+    """Return the leg the callback's current attempt rings (None: no round under way)."""
+    agents = agents_of(callback.widget, callback.department)
     order = [i for i in callback.agent_order if i < len(agents)]
-    if not order:
+    if not order or callback.agent_leg >= len(order):
         return None
-    chosen = order if widget.strategy == SIMULTANEOUS else [order[callback.agent_leg]]
+    chosen = order if callback.widget.strategy == SIMULTANEOUS else [order[callback.agent_leg]]
     return Leg(
         extensions=tuple(str(agents[i]["extension"]) for i in chosen),
         labels=tuple(agents[i].get("label") for i in chosen),
         position=callback.agent_leg,
         round=callback.rounds,
     )
+
+
+def first_leg(callback: Callback) -> Leg:
+    """Return a leg ringing the first agent: what a callback routed by no round rang."""
+    first = agents_of(callback.widget, callback.department)[0]
+    return Leg((str(first["extension"]),), (first.get("label"),), 0, max(callback.rounds, 1))
 
 
 def advance(callback: Callback, cause: str | None) -> bool:

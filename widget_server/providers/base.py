@@ -162,6 +162,15 @@ class EventRequest:
 
 
 @dataclass(frozen=True)
+class EventReply:
+    """What the event endpoint answers a provider that asks for its next instructions
+    (Twilio's <Gather> and <Dial> actions want TwiML back)."""
+
+    body: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class PlannedEvent:
     """An event the provider will report after `delay` seconds without being asked."""
 
@@ -278,6 +287,13 @@ class Provider(ABC):
         By default the product's own report shape, posted as JSON or as a form.
         """
         return report_payload(request)
+
+    def event_reply(
+        self, payload: Mapping[str, Any], call: CallRequest, status: str
+    ) -> EventReply | None:
+        """Return the instructions an event asks for, for `call` now at `status` (None: the
+        provider wants none, and the endpoint answers its usual JSON)."""
+        return None
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map a provider's event payload to ProviderEvents (empty: nothing to report).
