@@ -21,8 +21,10 @@ from typing import Any
 
 from ..core.statuses import Status
 from .base import (
+    ACCEPT_KEY,
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -68,6 +70,7 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "context",
     "dial",
     "caller_id",
+    "whisper_context",
 }
 
 # OriginateResponse "Reason" is the last control frame seen on the agent's channel.
@@ -153,6 +156,11 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
 
 class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
+    # Whisper, accept key and AMD() need the dialplan context docs/providers.md gives,
+    # named in the `whisper_context` setting; without it calls go to `context` as before.
+    capabilities = frozenset(
+        {Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY, Capability.AMD}
+    )
     default_port = DEFAULT_PORT
     supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
     protocol = "AMI"
@@ -191,6 +199,10 @@ class AsteriskProvider(SocketProvider[_Session]):
         if values.get("caller_id") is not None:
             check_text(
                 errors, values, "caller_id", CALLER_ID_RE, 'must be a number or "Name" <number>'
+            )
+        if values.get("whisper_context") is not None:
+            check_text(
+                errors, values, "whisper_context", CONTEXT_RE, "must be a dialplan context name"
             )
         errors.update(socket_errors(values))
         if errors:
@@ -271,7 +283,12 @@ class AsteriskProvider(SocketProvider[_Session]):
             ("ActionID", checked(self.name, call.idempotency_key, ID_RE, "idempotency key")),
             ("Channel", settings["agent_channel"].replace("{agent}", agent)),
         ]
-        if settings.get("dial") is not None:
+        if self._whispered(call):
+            # The agent hears the whisper and presses the key in this context; it alone
+            # dials the visitor (docs/providers.md gives the dialplan).
+            context = settings["whisper_context"]
+            headers += [("Context", context), ("Exten", visitor), ("Priority", "1")]
+        elif settings.get("dial") is not None:
             headers += [
                 ("Application", "Dial"),
                 ("Data", settings["dial"].replace("{visitor}", visitor)),
@@ -309,7 +326,23 @@ class AsteriskProvider(SocketProvider[_Session]):
             suffix = extra_name(key)
             if suffix:
                 found.append((f"WIDGET_EXTRA_{suffix}", encode_value(str(value))))
+        if self._whispered(call):
+            found += [
+                ("WIDGET_WHISPER", encode_value(str(call.whisper))),
+                ("WIDGET_ACCEPT_KEY", ACCEPT_KEY),
+                (
+                    "WIDGET_LANGUAGE",
+                    call.speech_language if call.speech_language.isalpha() else "en",
+                ),
+            ]
+            if call.machine_detection:
+                found.append(("WIDGET_AMD", "1"))
+                if call.machine_notice:
+                    found.append(("WIDGET_MACHINE_NOTICE", encode_value(call.machine_notice)))
         return found
+
+    def _whispered(self, call: CallRequest) -> bool:
+        return bool(call.whisper) and self.settings.get("whisper_context") is not None
 
 
 def _check_login(reply: Mapping[str, str]) -> None:

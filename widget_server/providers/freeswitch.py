@@ -23,8 +23,10 @@ from urllib.parse import unquote
 
 from ..core.statuses import Status
 from .base import (
+    ACCEPT_KEY,
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -68,7 +70,9 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "gateway",
     "caller_id_number",
     "caller_id_name",
+    "whisper_context",
 }
+CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
 
 # Nobody picked up on congestion, so trying again cannot ring anyone twice.
 RETRYABLE_CAUSES = frozenset({"NORMAL_CIRCUIT_CONGESTION", "SWITCH_CONGESTION"})
@@ -204,6 +208,7 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         for key, pattern, message in (
             ("caller_id_number", NUMBER_RE, "must be a phone number"),
             ("caller_id_name", NAME_RE, "may hold letters, digits, single spaces and .@+-_"),
+            ("whisper_context", CONTEXT_RE, "must be an XML dialplan context name"),
         ):
             if values.get(key) is not None:
                 check_text(errors, values, key, pattern, message)
@@ -211,6 +216,9 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         if errors:
             raise ProviderConfigError(errors)
         return values
+
+    # Whisper and accept key by playback and read in the `whisper_context` dialplan.
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
 
     def originate(self, call: CallRequest) -> OriginateResult:
         command = self.originate_command(call)  # refused here, before FreeSWITCH is contacted
@@ -298,13 +306,32 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         name = clean_name(str(call.callee_id_name or ""))
         if name:
             visitor_vars.append(("origination_caller_id_name", name))
-        aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
-        bleg = _vars(visitor_vars) + f"sofia/gateway/{settings['gateway']}/{visitor}"
-        command = f"originate {aleg} &bridge({bleg})"
+        if call.whisper and settings.get("whisper_context"):
+            # The agent leg runs the whisper context (docs/providers.md): playback, read
+            # one digit, and only on the accept key the bridge to the visitor.
+            agent_vars += [
+                ("widget_whisper", encode_value(str(call.whisper))),
+                ("widget_accept_key", ACCEPT_KEY),
+                ("widget_gateway", settings["gateway"]),
+                ("widget_visitor", visitor),
+                *visitor_vars_for_dialplan(visitor_vars),
+            ]
+            aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
+            command = f"originate {aleg} {visitor} XML {settings['whisper_context']}"
+        else:
+            aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
+            bleg = _vars(visitor_vars) + f"sofia/gateway/{settings['gateway']}/{visitor}"
+            command = f"originate {aleg} &bridge({bleg})"
         # Defence in depth: one line, no channel-variable expansion, whatever changes above.
         if unsafe_text(command) or "$" in command or "\\" in command:
             raise PermanentProviderError("freeswitch: unsafe command", cause="invalid_parameter")
         return command
+
+
+def visitor_vars_for_dialplan(visitor_vars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Hand the visitor leg's caller id to the whisper context, which dials that leg."""
+    names = {"origination_caller_id_number": "widget_callee_id_number"}
+    return [(names[k], v) for k, v in visitor_vars if k in names]
 
 
 def _vars(pairs: list[tuple[str, str]]) -> str:
