@@ -4,15 +4,27 @@ a visitor's voicemail, and what the admin API refuses."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.helpers import add_account, add_widget, admin_auth, callbacks, run_jobs, submit_json
+from tests.helpers import (
+    ORIGIN,
+    SERVER,
+    VALID_US,
+    add_account,
+    add_widget,
+    admin_auth,
+    callbacks,
+    run_jobs,
+    submit_json,
+)
 from tests.lifecycle import EVENT_BASE
 from widget_server.calls import routing
 from widget_server.core import db
+from widget_server.core.clock import Clock
 from widget_server.core.models import CallEvent
 from widget_server.providers import CallRequest, OriginateResult
 from widget_server.providers.simulator import SimulatorProvider
@@ -325,3 +337,124 @@ def test_bad_agents_are_refused_naming_the_agent(
     fields = response.get_json()["data"]
     assert field in fields, fields
     assert reason in next(iter(fields[field].values()))["message"]
+
+
+# Departments -------------------------------------------------------------------------
+
+SATURDAY_NOON = datetime(2026, 3, 28, 11, 0, tzinfo=UTC)
+MONDAY_NINE = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
+WEEKDAYS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+DEPARTMENTS = [
+    {"key": "sales", "names": {"en": "Sales", "he": "מכירות"}, "agents": [{"extension": "2001"}]},
+    {
+        "key": "support",
+        "names": {"en": "Support", "he": "תמיכה"},
+        "agents": [{"extension": "3001"}, {"extension": "3002"}],
+        "business_hours": {"windows": WEEKDAYS, "slot_minutes": 30, "lead_minutes": 0},
+    },
+]
+
+
+def department_widget(app: Flask, **properties: Any) -> str:
+    return add_widget(
+        app,
+        departments=DEPARTMENTS,
+        time_zone="Europe/Berlin",
+        provider_settings=simulated(),
+        **properties,
+    )
+
+
+def clock(app: Flask) -> Clock:
+    return app.extensions["clock"]  # type: ignore[no-any-return]
+
+
+def test_the_department_picked_rings_its_own_agents_and_is_whispered(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = department_widget(app)
+    clock(app).set(MONDAY_NINE)
+    assert submit_json(app.test_client(), widget_id, department="sales").status_code == 202
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.department) == ("completed", "sales")
+    [call] = originates
+    assert call.agent == "2001"
+    assert call.whisper == "Callback request from Sales, Sales: press 1 to connect."
+
+
+def test_an_unknown_department_is_refused_naming_the_field(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = department_widget(app)
+    response = submit_json(app.test_client(), widget_id, department="billing")
+    assert response.status_code == 422
+    assert list(response.get_json()["fields"]) == ["department"]
+    assert originates == [] and callbacks(app) == []
+
+
+def test_outside_a_departments_hours_the_visitor_books_a_slot_for_it(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    widget_id = department_widget(app)
+    clock(app).set(SATURDAY_NOON)  # the widget is open; Support is not
+    client = app.test_client()
+    refused = submit_json(client, widget_id, department="support")
+    assert refused.status_code == 422
+    assert list(refused.get_json()["fields"]) == ["scheduled_for"]
+    slots = client.get(
+        f"/v1/widgets/{widget_id}/slots?department=support", headers={"Origin": ORIGIN}
+    ).get_json()
+    assert slots["hours"]["open"] is False
+    assert slots["slots"][0]["start"] == "2026-03-30T07:00:00Z"
+    booked = submit_json(
+        client, widget_id, department="support", scheduled_for=slots["slots"][0]["start"]
+    )
+    assert booked.status_code == 202 and booked.get_json()["status"] == "scheduled"
+    # Sales keeps the widget's own hours: called at once.
+    assert (
+        submit_json(client, widget_id, phone="+12025550199", department="sales").status_code == 202
+    )
+    clock(app).set(MONDAY_NINE)
+    app.extensions["jobs"].run_pending(now=MONDAY_NINE.timestamp() + 60)
+    assert sorted(call.agent for call in originates) == ["2001", "3001"]
+    assert {c.department: c.status for c in callbacks(app)} == {
+        "support": "completed",
+        "sales": "completed",
+    }
+
+
+def test_the_form_offers_the_departments_by_name_in_the_visitors_language(app: Flask) -> None:
+    widget_id = department_widget(app)
+    clock(app).set(SATURDAY_NOON)
+    client = app.test_client()
+    page = client.get(f"/w/{widget_id}?locale=he").get_data(as_text=True)
+    assert '<option selected value="sales">מכירות</option>' in page
+    assert '<option value="support">תמיכה</option>' in page
+    # Sales (picked first) is open: the slots are there for Support, hidden and disabled.
+    assert "data-slots" in page and "hidden>" in page
+    bad = client.post(
+        f"/w/{widget_id}",
+        data={"phone": VALID_US, "department": "nope"},
+        headers={"Origin": SERVER},
+    )
+    assert bad.status_code == 400
+    assert 'data-error-for="department">Not a valid choice.</p>' in bad.get_data(as_text=True)
+
+
+def test_the_public_config_lists_departments_with_their_hours(app: Flask) -> None:
+    widget_id = department_widget(app)
+    clock(app).set(SATURDAY_NOON)
+    config = (
+        app.test_client()
+        .get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN})
+        .get_json()
+    )
+    shown = [(d["key"], d["name"], d["hours"]["open"]) for d in config["widget"]["departments"]]
+    assert shown == [("sales", "Sales", True), ("support", "Support", False)]
+
+
+def test_a_widget_without_departments_has_no_department_field(app: Flask) -> None:
+    widget_id = add_widget(app)
+    page = app.test_client().get(f"/w/{widget_id}").get_data(as_text=True)
+    assert 'name="department"' not in page

@@ -79,6 +79,14 @@ def department_name(widget: Widget, key: str | None, language: str) -> str | Non
     return next(iter(names.values()), None) if names else str(key)
 
 
+def department_choices(widget: Widget, language: str) -> list[tuple[str, str]]:
+    """Return (key, name in `language`) of each department a visitor may pick."""
+    return [
+        (str(d["key"]), department_name(widget, d["key"], language) or str(d["key"]))
+        for d in widget.departments or []
+    ]
+
+
 def next_leg(session: Session, callback: Callback, now: datetime) -> Leg | None:
     """Return the leg this dial places, starting a new round when none is under way.
 

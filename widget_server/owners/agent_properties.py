@@ -3,11 +3,13 @@ agent (Kazoo clients know only it), and every agent is one the provider can ring
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import providers
 from ..calls import hours
 from .capability_checks import capability_errors
+from .property_checks import EXTENSION
 
 
 def with_agents(
@@ -24,7 +26,7 @@ def with_agents(
         if isinstance(first, str):
             return {**merged, "extension": first}
         return merged
-    if isinstance(extension, str) and extension:
+    if isinstance(extension, str) and re.fullmatch(EXTENSION, extension):
         # A Kazoo client changed the extension: it replaces the first agent's, the rest stay.
         rest = agents[1:] if agents else []
         head = {**agents[0], "extension": extension} if agents else {"extension": extension}
