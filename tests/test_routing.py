@@ -25,7 +25,7 @@ from tests.lifecycle import EVENT_BASE
 from widget_server.calls import routing
 from widget_server.core import db
 from widget_server.core.clock import Clock
-from widget_server.core.models import CallEvent
+from widget_server.core.models import CallEvent, Widget
 from widget_server.providers import CallRequest, OriginateResult
 from widget_server.providers.simulator import SimulatorProvider
 
@@ -458,3 +458,47 @@ def test_a_widget_without_departments_has_no_department_field(app: Flask) -> Non
     widget_id = add_widget(app)
     page = app.test_client().get(f"/w/{widget_id}").get_data(as_text=True)
     assert 'name="department"' not in page
+
+
+def test_the_admin_history_shows_each_agent_attempt(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    account, key = add_account(app)
+    with app.app_context():
+        widget = db.session().get(
+            Widget,
+            add_widget(app, agents=AGENTS, provider_settings=simulated({"1001": "no_answer"})),
+        )
+        assert widget is not None
+        widget.account_id = account
+        db.session().commit()
+        widget_id = widget.id
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    history = (
+        app.test_client()
+        .get(f"/v1/accounts/{account}/clicktocall/{widget_id}/history", headers=admin_auth(key))
+        .get_json()["data"]
+    )
+    [item] = history
+    assert item["department"] is None
+    assert item["agent_attempts"] == [
+        {
+            "attempt": 1,
+            "agent": "1001",
+            "agent_label": "Ann",
+            "leg": 1,
+            "round": 1,
+            "outcome": "no_answer",
+            "cause": "agent_no_answer",
+        },
+        {
+            "attempt": 2,
+            "agent": "1002",
+            "agent_label": "Ben",
+            "leg": 2,
+            "round": 1,
+            "outcome": "completed",
+            "cause": None,
+        },
+    ]
