@@ -10,7 +10,11 @@ in a way worth repeating, and the widget's `max_retries` allows another attempt,
 callback goes to `retry_wait` instead of ending and the next attempt is queued after
 `retry_delay * 2 ** (attempt - 1)` seconds (at most an hour). That is the one step back in a
 callback's life: the next attempt starts again at `dialing`. A visitor who does not answer
-is not called again. A dial job only places a call from `queued`, `scheduled` or
+is not called again; one whose voicemail answered (`visitor_voicemail`) is.
+
+Agents (calls.routing): an agent leg is an attempt too. An agent who did not take the call
+moves the round to its next agent at once, through the same `retry_wait` step with no
+delay; retries count rounds (`Callback.rounds`), so `max_retries` means "more rounds". A dial job only places a call from `queued`, `scheduled` or
 `retry_wait`, so there is never more than one live call per callback, and a canceled
 callback never dials again.
 """

@@ -26,6 +26,14 @@ Settings:
     base_url         default https://api.twilio.com
     connect_timeout, read_timeout   seconds, at most 60
 
+Whisper (CallRequest.whisper, with an event URL): the agent leg's TwiML is instead a
+``<Gather numDigits="1" action="<event URL>?step=accept" actionOnEmptyResult="true">``
+around a ``<Say>``; the event endpoint answers that action with the ``<Dial>`` above only
+for ``Digits=1`` (event_reply), else ``<Hangup/>``. Machine detection adds
+``machineDetection="Enable"`` and a ``url`` (``?step=visitor``) to the ``<Number>``: Twilio
+asks it with ``AnsweredBy`` before bridging, and a machine is hung up and reported as
+visitor_voicemail; the ``<Dial action>`` (``?step=dial_end``) then tells the agent why.
+
 Cancel posts ``Status=canceled``, which Twilio applies to queued or ringing calls only.
 call_status fetches ``GET …/Calls/{Sid}.json`` and maps its ``status`` as the agent leg's
 callbacks are mapped; Twilio takes no idempotency key on create, so a call whose sid never
