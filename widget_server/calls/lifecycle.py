@@ -14,9 +14,10 @@ is not called again; one whose voicemail answered (`visitor_voicemail`) is.
 
 Agents (calls.routing): an agent leg is an attempt too. An agent who did not take the call
 moves the round to its next agent at once, through the same `retry_wait` step with no
-delay; retries count rounds (`Callback.rounds`), so `max_retries` means "more rounds". A dial job only places a call from `queued`, `scheduled` or
-`retry_wait`, so there is never more than one live call per callback, and a canceled
-callback never dials again.
+delay; retries count rounds (`Callback.rounds`), so `max_retries` means "more rounds".
+
+A dial job only places a call from `queued`, `scheduled` or `retry_wait`, so there is
+never more than one live call per callback, and a canceled callback never dials again.
 """
 
 from __future__ import annotations
