@@ -11,16 +11,24 @@
   var callLabel = submit ? submit.textContent : "";
   var timer = null;
 
-  function show(open) {
+  function show(open, offered) {
     var select = box.querySelector("select");
+    var label = box.querySelector("[data-slot-label]");
+    var none = box.querySelector("[data-no-slots]");
     box.hidden = open;
-    // A hidden select must neither be sent nor stop the form as a required field.
-    if (select) select.disabled = open;
+    if (select) {
+      // A hidden select must neither be sent nor stop the form as a required field.
+      select.disabled = open || !offered;
+      select.hidden = !offered;
+      if (label) label.hidden = !offered;
+    }
+    if (none) none.hidden = open || offered;
     if (submit) submit.textContent = open ? callLabel : box.dataset.bookLabel;
   }
 
   function render(body) {
     var select = box.querySelector("select");
+    if (!body.hours) return schedule(); // no answer this time: keep what is shown
     var open = Boolean(body.hours && body.hours.open);
     if (open && !department) {
       // Open again: the visitor can simply be called now.
@@ -28,8 +36,9 @@
       if (submit) submit.textContent = callLabel;
       return;
     }
-    show(open);
-    if (!open && select && body.slots && body.slots.length) {
+    var offered = Boolean(body.slots && body.slots.length);
+    show(open, offered);
+    if (!open && select && offered) {
       var chosen = select.value;
       select.textContent = "";
       body.slots.forEach(function (slot) {
@@ -42,6 +51,8 @@
   function slotsUrl() {
     var url = new URL(box.dataset.slotsUrl, window.location.href);
     if (department && department.value) url.searchParams.set("department", department.value);
+    // Labels in the page's language, not the browser's.
+    if (document.documentElement.lang) url.searchParams.set("locale", document.documentElement.lang);
     return url.toString();
   }
 
@@ -57,7 +68,8 @@
     timer = setTimeout(refresh, 60000);
   }
 
-  show(box.hidden);
+  var initial = box.querySelector("select");
+  show(box.hidden, Boolean(initial && initial.options.length));
   if (department) department.addEventListener("change", refresh);
   schedule();
 })();
