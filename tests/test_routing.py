@@ -219,6 +219,8 @@ def test_a_visitors_voicemail_ends_the_attempt_and_is_retried(
     assert waits == [("visitor_voicemail", 60)]
     shown = client.get(status_url).get_json()
     assert shown["status"] == "visitor_voicemail"
+    assert shown["text"].startswith("Your voicemail answered, so we hung up.")
+    assert shown["reason"] == "Your voicemail answered."
 
 
 def test_simultaneous_rings_every_agent_in_one_leg(
@@ -254,11 +256,14 @@ def test_nobody_on_duty_ends_unanswered_without_a_call(
 ) -> None:
     agents = [{"extension": "1001", "business_hours": {"windows": {}}}]
     widget_id = add_widget(app, agents=agents, provider_settings=simulated())
-    submit_json(app.test_client(), widget_id)
+    client = app.test_client()
+    status_url = submit_json(client, widget_id).get_json()["status_url"]
     run_jobs(app)
     [callback] = callbacks(app)
     assert (callback.status, callback.cause) == ("no_answer", "agents_away")
     assert originates == []
+    status = client.get(status_url)
+    assert status.get_json()["reason"] == "Nobody from our team is available right now."
 
 
 # The admin API -----------------------------------------------------------------------
