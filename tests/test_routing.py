@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -22,11 +22,12 @@ from tests.helpers import (
     submit_json,
 )
 from tests.lifecycle import EVENT_BASE
+from widget_server import providers
 from widget_server.calls import routing
 from widget_server.core import db
 from widget_server.core.clock import Clock
 from widget_server.core.models import CallEvent, Widget
-from widget_server.providers import CallRequest, OriginateResult
+from widget_server.providers import CallRequest, OriginateResult, Provider
 from widget_server.providers.simulator import SimulatorProvider
 
 AGENTS = [
@@ -507,3 +508,31 @@ def test_the_admin_history_shows_each_agent_attempt(
             "cause": None,
         },
     ]
+
+
+class AnswersAtOnce(Provider):
+    """A PBX-like provider whose originate waits for the agent leg and says how it went."""
+
+    name = "answers_at_once"
+    calls: ClassVar[list[str]] = []
+
+    def originate(self, call: CallRequest) -> OriginateResult:
+        AnswersAtOnce.calls.append(call.agent)
+        if call.agent == "1001":
+            return OriginateResult("pbx-1", status="no_answer", cause="agent_no_answer")
+        return OriginateResult("pbx-2", status="agent_answered")
+
+
+def test_an_originate_that_says_the_agent_did_not_answer_moves_to_the_next_agent(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(providers.REGISTRY, AnswersAtOnce.name, AnswersAtOnce)
+    AnswersAtOnce.calls = []
+    widget_id = add_widget(
+        app, agents=AGENTS[:2], provider=AnswersAtOnce.name, provider_settings={}
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    assert AnswersAtOnce.calls == ["1001", "1002"]
+    [callback] = callbacks(app)
+    assert (callback.status, callback.attempts) == ("agent_answered", 2)

@@ -232,6 +232,10 @@ def _record_originated(
     provider = callback.widget.provider
     callback.provider_call_id = result.provider_call_id
     callback.provider_details = dict(result.details)
+    if _agent_did_not_take(result):
+        session.commit()
+        _next_agent_or_retry(session, callback, attempt, result, queue)
+        return
     apply_status(
         session,
         callback,
@@ -249,6 +253,32 @@ def _record_originated(
     )
     for planned in result.planned_events:
         queue.enqueue_event(callback.id, attempt, planned.event, provider, planned.delay)
+
+
+def _agent_did_not_take(result: providers.OriginateResult) -> bool:
+    """Say whether an originate that waited for the agent leg reports it unanswered."""
+    return result.status in lifecycle.RETRY_ENDS and result.cause in routing.AGENT_ENDS
+
+
+def _next_agent_or_retry(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    result: providers.OriginateResult,
+    queue: JobQueue,
+) -> None:
+    """Treat the answer as the event it is, so the next agent (or a retry) follows."""
+    event = providers.ProviderEvent(
+        result.status, provider_call_id=result.provider_call_id, cause=result.cause
+    )
+    lifecycle.record_event(
+        session,
+        callback.id,
+        attempt,
+        event,
+        source=callback.widget.provider,
+        enqueue_dial=queue.enqueue_dial,
+    )
 
 
 def apply_event(session: Session, signed: object, *, tokens: Tokens, queue: JobQueue) -> None:

@@ -71,13 +71,8 @@ class SimulatorProvider(Provider):
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "step_delay": 1.0,
-            "talk_time": 3.0,
-            "fail": "none",
-            "agents": {},
-            "visitor": "person",
-        }
+        # The routing settings are left out unless given: stored settings stay as they were.
+        values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
         values.update(settings)
         errors = {}
         for key in ("step_delay", "talk_time"):
@@ -127,7 +122,8 @@ class SimulatorProvider(Provider):
 
     def _routed(self, call: CallRequest) -> tuple[tuple[Status, ...], Status, str | None]:
         """Play one leg out as its agents and the visitor are set to behave."""
-        behaviours = [self.settings["agents"].get(agent, "answer") for agent in call.ringing]
+        agents = self.settings.get("agents", {})
+        behaviours = [agents.get(agent, "answer") for agent in call.ringing]
         whispered = call.whisper is not None
         # A voicemail takes an unwhispered call as a person would; a whisper's key it cannot press.
         takes = ("answer",) if whispered else ("answer", "voicemail")
@@ -137,7 +133,7 @@ class SimulatorProvider(Provider):
             if behaviours == ["busy"] * len(behaviours):
                 return (), Status.BUSY, "agent_busy"
             return (Status.AGENT_RINGING,), Status.NO_ANSWER, "agent_no_answer"
-        if self.settings["visitor"] == "machine" and call.machine_detection:
+        if self.settings.get("visitor") == "machine" and call.machine_detection:
             return CONNECTED_STEPS[:3], Status.VISITOR_VOICEMAIL, "visitor_voicemail"
         return CONNECTED_STEPS, Status.COMPLETED, None
 
@@ -156,11 +152,11 @@ class SimulatorProvider(Provider):
 
 def _routing_errors(values: dict[str, Any]) -> dict[str, str]:
     errors = {}
-    agents = values["agents"]
+    agents = values.get("agents", {})
     if not isinstance(agents, dict) or not all(
         isinstance(k, str) and b in AGENT_BEHAVIOURS for k, b in agents.items()
     ):
         errors["agents"] = "must map agent extensions to one of " + ", ".join(AGENT_BEHAVIOURS)
-    if values["visitor"] not in VISITOR_ANSWERS:
+    if values.get("visitor", "person") not in VISITOR_ANSWERS:
         errors["visitor"] = "must be one of " + ", ".join(VISITOR_ANSWERS)
     return errors
