@@ -130,7 +130,7 @@ HANG_UP = "<Response><Hangup /></Response>"
 SAY_LANGUAGES = {
     "en": "en-US",
     "he": "he-IL",
-    "ar": "arb",
+    "ar": "ar-AE",
     "es": "es-ES",
     "fr": "fr-FR",
     "de": "de-DE",
