@@ -536,3 +536,14 @@ def test_an_originate_that_says_the_agent_did_not_answer_moves_to_the_next_agent
     assert AnswersAtOnce.calls == ["1001", "1002"]
     [callback] = callbacks(app)
     assert (callback.status, callback.attempts) == ("agent_answered", 2)
+
+
+def test_the_owners_whisper_text_is_spoken_in_the_widgets_language(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    texts = {"he": {"whisper": "שיחה מהאתר: הקישו 1"}, "whisper": "Website call: press 1"}
+    widget_id = add_widget(app, locale="he", texts=texts, provider_settings=simulated())
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [call] = originates
+    assert (call.whisper, call.speech_language) == ("שיחה מהאתר: הקישו 1", "he")

@@ -34,10 +34,24 @@ def wants_machine_detection(widget: Widget) -> bool:
 
 
 def whisper(widget: Widget, department: str | None) -> str:
-    """Say who is calling: the widget's name and, if the visitor picked one, the department."""
+    """Say who is calling: the owner's own whisper text in the widget's language if set,
+    else the widget's name and, if the visitor picked one, the department."""
+    owned = owner_text(widget, "whisper")
+    if owned:
+        return owned
     if department:
         return _spoken(widget, WHISPER_IN_DEPARTMENT, widget=widget.name, department=department)
     return _spoken(widget, WHISPER, widget=widget.name)
+
+
+def owner_text(widget: Widget, key: str) -> str | None:
+    """Return the owner's text for `key` in the widget's language (owners.texts' shapes)."""
+    texts = widget.texts if isinstance(widget.texts, dict) else {}
+    localised = texts.get(language(widget))
+    if isinstance(localised, dict) and isinstance(localised.get(key), str):
+        return str(localised[key])
+    plain = texts.get(key)
+    return plain if isinstance(plain, str) else None
 
 
 def machine_notice(widget: Widget) -> str:

@@ -26,6 +26,9 @@ DEFAULTS = {
     "call_now": N_("Call us now"),
 }
 LIMIT = 200
+# Texts an agent hears rather than a visitor reads (calls.agent_speech speaks them): set
+# like the others, never shown on the page.
+AGENT_TEXTS = ("whisper",)
 
 
 def text(widget: Any, key: str) -> str:
@@ -58,9 +61,10 @@ def errors(value: object) -> str | None:
 
 
 def _entry(key: object, entry: object) -> str | None:
-    if key not in DEFAULTS:
+    if key not in DEFAULTS and key not in AGENT_TEXTS:
         languages = ", ".join(SUPPORTED_LOCALES)
-        return f"{key}: unknown text; use {', '.join(DEFAULTS)} or a language ({languages})"
+        known = ", ".join((*DEFAULTS, *AGENT_TEXTS))
+        return f"{key}: unknown text; use {known} or a language ({languages})"
     if not isinstance(entry, str) or not entry.strip() or len(entry) > LIMIT:
         return f"{key}: must be a non-empty string of at most {LIMIT} characters"
     if has_control(entry):
