@@ -547,3 +547,33 @@ def test_the_owners_whisper_text_is_spoken_in_the_widgets_language(
     run_jobs(app)
     [call] = originates
     assert (call.whisper, call.speech_language) == ("שיחה מהאתר: הקישו 1", "he")
+
+
+@pytest.mark.parametrize(
+    ("settings", "end"),
+    [
+        (simulated({"1001": "voicemail"}), ("no_answer", "agent_no_key")),
+        (simulated({"1001": "busy"}), ("busy", "agent_busy")),
+        (simulated({"1001": "no_answer"}), ("no_answer", "agent_no_answer")),
+        (simulated(visitor="machine"), ("visitor_voicemail", "visitor_voicemail")),
+        (simulated(), ("completed", None)),
+    ],
+)
+def test_the_simulator_tells_a_routed_legs_end_when_asked_later(
+    settings: dict[str, Any], end: tuple[str, str | None]
+) -> None:
+    simulator = SimulatorProvider(settings)
+    call = CallRequest(
+        callback_id="c" * 32,
+        attempt=1,
+        agent="1001",
+        visitor_e164="+12015550123",
+        timeout=20,
+        whisper="Callback request",
+        machine_detection=True,
+    )
+    placed = simulator.originate(call)
+    assert placed.planned_events[-1].event.status == end[0]
+    state = simulator.call_status(placed.provider_call_id, call.idempotency_key)
+    assert state.event is not None
+    assert (state.event.status, state.event.cause) == end

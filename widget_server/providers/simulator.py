@@ -51,6 +51,13 @@ CONNECTED_STEPS = (
     Status.CONNECTED,
 )
 SETTINGS = ("step_delay", "talk_time", "fail", "agents", "visitor")
+# How a routed leg can end other than completed, numbered for its call id.
+ROUTED_ENDS: tuple[tuple[Status, str | None], ...] = (
+    (Status.NO_ANSWER, "agent_no_key"),
+    (Status.BUSY, "agent_busy"),
+    (Status.NO_ANSWER, "agent_no_answer"),
+    (Status.VISITOR_VOICEMAIL, "visitor_voicemail"),
+)
 
 
 class SimulatorProvider(Provider):
@@ -101,6 +108,9 @@ class SimulatorProvider(Provider):
             raise RetryableProviderError("simulated outage", cause="provider_unavailable")
         steps, end, cause = SCENARIOS[fail] if fail != "none" else self._routed(call)
         call_id = f"sim-{uuid.uuid4().hex[:16]}"
+        if fail == "none" and (end, cause) != (Status.COMPLETED, None):
+            # A routed leg's end rides in its id, so call_status can tell it later.
+            call_id += f"-{ROUTED_ENDS.index((end, cause))}"
         delay = float(self.settings["step_delay"])
         planned = [
             PlannedEvent(delay * (i + 1), ProviderEvent(status, provider_call_id=call_id))
@@ -147,6 +157,9 @@ class SimulatorProvider(Provider):
         # A simulated call plays out in seconds, far less than the reconciler waits before
         # asking: by then it has reached the scenario's end.
         _steps, end, cause = SCENARIOS.get(self.settings["fail"], SCENARIOS["none"])
+        routed = provider_call_id.rpartition("-")[2]
+        if provider_call_id.count("-") == 2 and routed.isdigit() and int(routed) < len(ROUTED_ENDS):
+            end, cause = ROUTED_ENDS[int(routed)]
         return CallState(True, ProviderEvent(end, provider_call_id=provider_call_id, cause=cause))
 
 
