@@ -3,6 +3,7 @@ a visitor's voicemail, and what the admin API refuses."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -577,3 +578,26 @@ def test_the_simulator_tells_a_routed_legs_end_when_asked_later(
     state = simulator.call_status(placed.provider_call_id, call.idempotency_key)
     assert state.event is not None
     assert (state.event.status, state.event.cause) == end
+
+
+def test_round_robin_turns_are_never_shared_by_concurrent_workers(app: Flask) -> None:
+    widget_id = add_widget(app, agents=AGENTS, strategy="round_robin")
+    sessions = app.extensions["db_sessions"]
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            with sessions() as session:
+                turn = routing.take_turn(session, widget_id, "")
+                session.commit()
+            with lock:
+                taken.append(turn)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Every callback took its own turn: the rotation stays fair across workers.
+    assert sorted(taken) == list(range(40))
