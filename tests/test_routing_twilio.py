@@ -76,7 +76,9 @@ def test_the_agent_hears_the_whisper_and_only_key_1_dials_the_visitor(
     assert say.get("language") == "en-US"
     assert VALID_US.replace(" ", "") not in twiml
     [sid] = fake.calls
-    post_twilio(client, params["StatusCallback"][0], action_params(sid))  # answered
+    # Picked up (perhaps by a voicemail): not yet an agent who took the call.
+    post_twilio(client, params["StatusCallback"][0], action_params(sid))
+    assert callbacks(app)[0].status == "dialing"
     dial = press(client, gather_action(twiml), sid, "1")
     number = dial.find("Dial/Number")
     assert number is not None and number.text == VALID_US.replace(" ", "")

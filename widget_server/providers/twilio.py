@@ -123,6 +123,7 @@ MACHINE_ANSWERS = frozenset(
 ACCEPT, VISITOR_ANSWERED, DIAL_ENDED = "accept", "visitor", "dial_end"
 STEPS = (ACCEPT, VISITOR_ANSWERED, DIAL_ENDED)
 STEP_PARAMETER = "step"
+WHISPERED = "whispered"  # marks the status callbacks of an agent leg that hears a whisper
 GATHER_SECONDS = 8  # how long the agent has to press the accept key after the whisper
 TWIML = "text/xml"
 HANG_UP = "<Response><Hangup /></Response>"
@@ -212,8 +213,9 @@ class TwilioProvider(HTTPProvider):
             )
         form = [("To", agent), ("From", caller), ("Twiml", twiml), ("Timeout", str(call.timeout))]
         if event_url:
+            whispered = bool(call.whisper)
             form += [
-                ("StatusCallback", event_url),
+                ("StatusCallback", _whispered_url(event_url) if whispered else event_url),
                 *(("StatusCallbackEvent", e) for e in EVENTS),
                 ("StatusCallbackMethod", "POST"),
             ]
@@ -289,6 +291,8 @@ class TwilioProvider(HTTPProvider):
                 "The status callback is not valid.",
                 {"CallSid": "must be CA followed by 32 hexadecimal digits"},
             )
+        if _query_value(request.url, WHISPERED) == "1":
+            return {**form, WHISPERED: "1"}
         return form
 
     def event_reply(
@@ -335,6 +339,14 @@ class TwilioProvider(HTTPProvider):
         if not isinstance(call_sid, str) or not CALL_SID_RE.fullmatch(call_sid):
             return []
         visitor_leg = isinstance(parent_sid, str) and bool(CALL_SID_RE.fullmatch(parent_sid))
+        if (
+            payload.get(WHISPERED)
+            and not visitor_leg
+            and payload.get("CallStatus") == "in-progress"
+        ):
+            # A whispered agent leg picked up, perhaps by voicemail: only the key says the
+            # agent took the call (the <Gather> action).
+            return []
         mapped = (VISITOR_LEG if visitor_leg else AGENT_LEG).get(str(payload.get("CallStatus")))
         if mapped is None:
             return []
@@ -464,11 +476,21 @@ def _step_url(event_url: str, step: str) -> str:
 
 def _step(url: str) -> str | None:
     """Return the step an action URL names, or None for a status callback's URL."""
+    step = _query_value(url, STEP_PARAMETER)
+    return step if step in STEPS else None
+
+
+def _whispered_url(event_url: str) -> str:
+    separator = "&" if "?" in event_url else "?"
+    return f"{event_url}{separator}{WHISPERED}=1"
+
+
+def _query_value(url: str, name: str) -> str | None:
     try:
-        values = parse_qs(urlsplit(url).query).get(STEP_PARAMETER, [])
+        values = parse_qs(urlsplit(url).query).get(name, [])
     except ValueError:
         return None
-    return values[0] if len(values) == 1 and values[0] in STEPS else None
+    return values[0] if len(values) == 1 else None
 
 
 def _action_payload(form: Mapping[str, str], step: str) -> Mapping[str, Any]:
