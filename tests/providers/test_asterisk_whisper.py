@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.asterisk import Fake, asterisk_variables
 from tests.providers.common import LOCAL, call_builder
+from widget_server.core.statuses import Status
 from widget_server.providers.asterisk import AsteriskProvider
 from widget_server.providers.base import ProviderConfigError
 
@@ -29,7 +30,9 @@ def test_a_whispered_call_is_originated_into_the_whisper_context(fake: Fake) -> 
     call = make_call(
         whisper=WHISPER, machine_detection=True, machine_notice=NOTICE, speech_language="he"
     )
-    AsteriskProvider(settings, egress=LOCAL).originate(call)
+    result = AsteriskProvider(settings, egress=LOCAL).originate(call)
+    # Picked up, perhaps by a voicemail: the dialplan reports the key, not this answer.
+    assert result.status == Status.AGENT_RINGING
     action = originate_action(fake)
     assert (action["Context"], action["Exten"], action["Priority"]) == (
         "widget-whisper",
@@ -56,8 +59,9 @@ def test_without_a_whisper_context_the_call_goes_to_the_usual_context(fake: Fake
 
 def test_an_unwhispered_call_ignores_the_whisper_context(fake: Fake) -> None:
     settings = {**fake.provider_settings(), "whisper_context": "widget-whisper"}
-    AsteriskProvider(settings, egress=LOCAL).originate(make_call())
+    result = AsteriskProvider(settings, egress=LOCAL).originate(make_call())
     assert originate_action(fake)["Context"] == "from-internal"
+    assert result.status == Status.AGENT_ANSWERED
 
 
 @pytest.mark.parametrize("context", ["widget whisper", "a,b", "x" * 80, ""])

@@ -12,6 +12,7 @@ are gone is only known to be over.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 import time
@@ -220,7 +221,7 @@ class AsteriskProvider(SocketProvider[_Session]):
             ami.originate_taken = True
             # The event comes when the agent answers or rings out: allow the full ring.
             event = ami.wait(_originate_response(action_id), self.deadline() + call.timeout)
-        return _result(event)
+        return _picked_up(_result(event)) if self._whispered(call) else _result(event)
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Say whether a channel of the answered call is still up, from CoreShowChannels."""
@@ -390,6 +391,14 @@ def _channel_listed(ami: _Session, action_id: str, call_id: str, deadline: float
             return found
         else:
             raise Garbled(f"Event: {str(event)[:40]}")
+
+
+def _picked_up(result: OriginateResult) -> OriginateResult:
+    """A whispered agent channel that answered may be a voicemail: only the key, which the
+    dialplan reports, says an agent took the call."""
+    if result.status != Status.AGENT_ANSWERED:
+        return result
+    return dataclasses.replace(result, status=Status.AGENT_RINGING)
 
 
 def _result(event: Mapping[str, str]) -> OriginateResult:

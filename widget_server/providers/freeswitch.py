@@ -12,6 +12,7 @@ block (values URL-encoded) followed by their own Content-Length body.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 import time
@@ -235,7 +236,13 @@ class FreeSwitchProvider(SocketProvider[_Session]):
             esl.originate_taken = True
             # originate answers once the agent answers or rings out: allow the full ring.
             body = esl.job(job_uuid, self.deadline() + call.timeout)
-        return _result(body, job_uuid)
+        result = _result(body, job_uuid)
+        whispered = call.whisper and self.settings.get("whisper_context")
+        if whispered and result.status == Status.AGENT_ANSWERED:
+            # Answered may be a voicemail: only the key, reported by the dialplan, says an
+            # agent took the call.
+            return dataclasses.replace(result, status=Status.AGENT_RINGING)
+        return result
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Say whether the agent leg's channel, which originate answered with, is still up."""
