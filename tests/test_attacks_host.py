@@ -27,6 +27,8 @@ REBIND = "rebind.evil.example"
 REBIND_ORIGIN = f"http://{REBIND}"
 
 
+
+
 @pytest.fixture
 def minted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The origin of every form token the server issues."""

@@ -22,6 +22,7 @@ from widget_server.core.models import Widget
 BOT = "198.51.100.99"
 
 
+
 def _json(client: FlaskClient, widget_id: str, phone: str) -> int:
     token = form_token(client, widget_id)
     return client.post(
