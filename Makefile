@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/submit_to_originate.py
 	$(BIN)/python benchmarks/limit_keys.py
 	$(BIN)/python benchmarks/live_streams.py
+	$(BIN)/python benchmarks/dashboard_pages.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@
   "use strict";
   var NS = "widget-server";
   var host = document.body.dataset.host;
-  var TERMINAL = ["completed", "failed", "no_answer", "busy", "canceled", "rejected"];
+  var TERMINAL = ["completed", "failed", "no_answer", "busy", "canceled", "rejected", "handed_off"];
 
   function tell(message) {
     if (host && window.parent !== window) {

@@ -99,3 +99,16 @@ def widget_id(app: Flask) -> str:
 def acme(app: Flask) -> tuple[str, str]:
     """An account of `app` and its admin API key."""
     return add_account(app)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash dashboard passwords with argon2id at its lowest cost: the production parameters
+    take tens of milliseconds per hash by design, which adds up over a suite."""
+    from argon2 import PasswordHasher
+
+    from widget_server.owners import people
+
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(people, "hasher", quick)
+    monkeypatch.setattr(people, "_DUMMY_HASH", quick.hash("not anyone's password"))

@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 import pytest
 
 from widget_server import providers
-from widget_server.providers import CallRequest, OriginateResult, Provider
+from widget_server.providers import CallRequest, Capability, OriginateResult, Provider
 
 
 class CountingProvider(Provider):
     """Counts originate calls; reports only "ringing", like a provider whose events get lost."""
 
     name = "counting"
+    capabilities = frozenset({Capability.REPORTS_STATUS})  # its events would say more
     calls: ClassVar[list[CallRequest]] = []
 
     @classmethod

@@ -38,7 +38,6 @@ LONE_SURROGATES = [
 ]
 
 
-
 class Target:
     """A public clicktocall (JSON API and anonymous connect) with the server's real limits."""
 

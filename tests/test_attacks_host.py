@@ -17,16 +17,13 @@ import pytest
 from flask import Flask
 
 from tests.helpers import ORIGIN, SERVER, VALID_US, add_widget, callbacks, run_jobs
-from widget_server.cli.commands import snippet
-from widget_server.core.models import Widget
 from widget_server.core.origins import host_allowed
 from widget_server.core.tokens import Tokens
+from widget_server.owners.installs import snippet
 from widget_server.providers import CallRequest
 
 REBIND = "rebind.evil.example"
 REBIND_ORIGIN = f"http://{REBIND}"
-
-
 
 
 @pytest.fixture
@@ -115,8 +112,7 @@ def test_absolute_urls_come_from_configuration_not_from_the_request(
     assert accepted.status_code == 202
     assert accepted.get_json()["status_url"].startswith("https://cb.example.com/v1/callbacks/")
     with app.app_context():
-        widget = Widget(id=widget_id)
-        assert snippet(widget, "https://cb.example.com") in _cli(app, "snippet", widget_id)
+        assert snippet(widget_id, "https://cb.example.com") in _cli(app, "snippet", widget_id)
     # The host is checked first: a foreign one never reaches the views that build URLs.
     assert client.get("/", headers={"Host": "localhost"}).status_code == 400
 

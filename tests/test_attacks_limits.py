@@ -22,7 +22,6 @@ from widget_server.core.models import Widget
 BOT = "198.51.100.99"
 
 
-
 def _json(client: FlaskClient, widget_id: str, phone: str) -> int:
     token = form_token(client, widget_id)
     return client.post(

@@ -51,7 +51,9 @@ def test_widget_from_flags_then_show_list_snippet_delete(app: Flask) -> None:
         "click2dial-za",
     )
     assert result.exit_code == 0, result.output
-    widget_id = result.output.strip()
+    widget_id = result.stdout.strip()  # the id alone on stdout; notes go to stderr
+    assert "provider: simulator" in result.stderr
+    assert "the simulator places no real call" in result.stderr
 
     shown = json.loads(invoke(app, "widgets", "show", widget_id).output)
     assert shown["name"] == "Sales"
@@ -88,11 +90,38 @@ def test_widget_from_json_file(app: Flask, tmp_path: Path) -> None:
     )
     result = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
     assert result.exit_code == 0, result.output
-    shown = json.loads(invoke(app, "widgets", "show", result.output.strip()).output)
+    shown = json.loads(invoke(app, "widgets", "show", result.stdout.strip()).output)
     assert shown["throttle"] == 2
     assert shown["extension"] == "sip:agent@pbx.example.com"
     # Provider settings may hold credentials: the CLI shows their names only.
     assert shown["provider_settings"] == ["fail", "step_delay", "talk_time"]
+
+
+def test_cli_shows_secondary_settings_by_name_and_refuses_a_missing_capability(
+    app: Flask, tmp_path: Path
+) -> None:
+    account_id = create_account(app)
+    spec = tmp_path / "failover.json"
+    secondary = {"token": "EXM-SECRET-TOKEN-0123456789", "caller_id": "+972778038038"}
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "Sales",
+                "extension": "+972544444444",
+                "secondary_provider": "extramobile",
+                "secondary_provider_settings": secondary,
+            }
+        )
+    )
+    result = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
+    assert result.exit_code == 0, result.output
+    shown = invoke(app, "widgets", "show", result.stdout.strip()).output
+    assert json.loads(shown)["secondary_provider_settings"] == ["caller_id", "token"]
+    assert secondary["token"] not in shown
+    spec.write_text(json.dumps({"name": "Sales", "extension": "1001", "scheduling": "provider"}))
+    refused = invoke(app, "widgets", "create", "--account", account_id, "--json", str(spec))
+    assert refused.exit_code != 0
+    assert "scheduling: needs the scheduling capability" in refused.output
 
 
 def test_invalid_widget_is_refused_with_every_reason(app: Flask, tmp_path: Path) -> None:
@@ -154,7 +183,11 @@ def test_demo_creates_one_account_and_widget_once(make_app: Callable[..., Flask]
     first = invoke(app, "demo", "--origin", "http://127.0.0.1:5000")
     second = invoke(app, "demo", "--origin", "http://127.0.0.1:5000")
     assert first.exit_code == 0, first.output
-    assert first.output == second.output
+    # The same widget both times; the owner's password is printed only when it is made.
+    assert first.output.splitlines()[:3] == second.output.splitlines()[:3]
+    assert "dashboard: http://localhost/dashboard/" in first.output
+    assert "(shown this once)" in first.output and "shown this once" not in second.output
+    assert "users reset-password --email demo-owner@example.com" in second.output
     with app.app_context():
         [widget] = db.session().query(Widget).all()
         assert widget.provider == "simulator"
@@ -182,9 +215,12 @@ def test_demo_page_is_off_unless_enabled(app: Flask) -> None:
 
 
 def test_blocklist_add_list_remove(app: Flask) -> None:
-    assert "number +27821234567 blocked" in invoke(
-        app, "blocklist", "add", "number", "+27821234567", "--reason", "harassment"
-    ).output
+    assert (
+        "number +27821234567 blocked"
+        in invoke(
+            app, "blocklist", "add", "number", "+27821234567", "--reason", "harassment"
+        ).output
+    )
     assert "until" in invoke(app, "blocklist", "add", "ip", "198.51.100.0/24", "--days", "7").output
     listing = invoke(app, "blocklist", "list").output
     assert "+27 82 ••• ••67" in listing and "harassment" in listing

@@ -46,7 +46,7 @@ from widget_server.core.statuses import Status
 from widget_server.core.tokens import Tokens
 
 pytestmark = pytest.mark.faults
-TERMINAL = "('completed','failed','no_answer','busy','canceled','rejected')"
+TERMINAL = "('completed','failed','no_answer','busy','canceled','rejected','handed_off')"
 
 
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -222,6 +222,61 @@ def test_worker_killed_mid_originate_ends_the_call_once_after_a_restart(tmp_path
         assert statuses[callback_id] == Status.COMPLETED
         assert ledger.originates_for(callback_id) == 1
         assert ledger.status_queries == [f"{callback_id}-1"]
+    app.extensions["db_engine"].dispose()
+
+
+def test_worker_killed_mid_failover_places_the_attempt_once_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    migrated_copy(tmp_path)
+    database_url = f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(
+        base_config(tmp_path, QUEUE_BACKEND="sqlite", QUEUE_PATH=str(tmp_path / "queue.db"))
+    )
+    env = _env(tmp_path, DATABASE_URL=database_url, QUEUE_BACKEND="sqlite", RECONCILE_GRACE="0")
+    with serve_ledger() as ledger, processes(env, tmp_path / "processes.log") as group:
+        ledger.hold = True  # the secondary's originate arrives, is recorded, gets no answer
+        widget_id = add_widget(
+            app,
+            # The primary times out after "sending", then says it has no such call.
+            provider="simulator",
+            provider_settings={"step_delay": 0, "talk_time": 0, "fail_with": "timeout"},
+            secondary_provider="webhook",
+            secondary_provider_settings=ledger.settings(read_timeout=30),
+            timeout=1,  # ring timeout: the callback is stale 2 s after its last event
+        )
+        worker = group.worker()
+        response = submit_json(app.test_client(), widget_id)
+        assert response.status_code == 202
+        callback_id = response.get_json()["id"]
+        assert ledger.arrived.wait(30), "the attempt never reached the secondary"
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert _statuses(database_url)[callback_id] == Status.DIALING
+        ledger.hold = False
+        ledger.release()
+        time.sleep(2.5)  # quiet for longer than the widget's bound
+
+        group.worker()  # the restarted worker asks the secondary, never dials again
+        statuses = _wait_terminal(database_url, [callback_id])
+        assert statuses[callback_id] == Status.COMPLETED
+        assert ledger.originates_for(callback_id) == 1
+        assert ledger.status_queries == [f"{callback_id}-1"]
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            causes = connection.execute(
+                text(
+                    "SELECT cause FROM call_events WHERE callback_id = :id"
+                    " AND source = 'server' AND status = 'dialing' ORDER BY id"
+                ),
+                {"id": callback_id},
+            ).scalars()
+            # One attempt: its start, then its one switch; no second attempt anywhere.
+            assert list(causes) == [None, "provider_failover"]
+    finally:
+        engine.dispose()
     app.extensions["db_engine"].dispose()
 
 

@@ -36,7 +36,6 @@ REFUSAL = "Please confirm you are not a robot, then try again."
 SHOP_HOST = "shop.example.com"
 
 
-
 @pytest.fixture(params=["turnstile", "hcaptcha"])
 def captcha(request: pytest.FixtureRequest) -> Iterator[Fake]:
     with Fake(request.param) as fake:

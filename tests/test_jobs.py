@@ -17,13 +17,14 @@ from widget_server.core.job_payloads import DialJob, EventJob, OwnerEmailJob, We
 from widget_server.core.models import Callback
 from widget_server.core.tokens import JOB_SALT, JobMalformed
 from widget_server.jobs import Jobs
-from widget_server.providers import CallRequest, OriginateResult, Provider
+from widget_server.providers import CallRequest, Capability, OriginateResult, Provider
 
 
 class RecordingProvider(Provider):
     """The smallest provider: proves the plug-in contract and counts what it was asked."""
 
     name = "recording"
+    capabilities = frozenset({Capability.REPORTS_STATUS})  # its events would say more
     calls: ClassVar[list[CallRequest]] = []
 
     @classmethod

@@ -109,3 +109,33 @@ def test_status_page_cancels_without_javascript(tmp_path: Path) -> None:
         [callback] = callbacks(server.app)
         assert callback.status == "canceled"
         context.close()
+
+
+def test_a_call_handed_to_a_provider_that_reports_nothing_never_reads_finished(
+    tmp_path: Path,
+) -> None:
+    from tests.fakes.click2dial import Fake as Click2DialFake
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        live_server(tmp_path, host_origins=[], FORM_TOKEN_MIN_AGE=1) as server,
+        chromium() as browser,
+        Click2DialFake() as pbx,
+    ):
+        widget_id = add_widget(
+            server.app,
+            allowed_origins=[server.url],
+            provider="click2dial",
+            provider_settings=pbx.provider_settings(),
+        )
+        page, problems, streams = open_form(browser, f"{server.url}/w/{widget_id}")
+        submit(page)
+        status = page.locator("[data-status]")
+        expect(status).to_contain_text("Our team is calling you now.", timeout=15_000)
+        page.wait_for_timeout(500)  # a terminal status: nothing follows it
+        expect(status).not_to_contain_text("Call finished")
+        page.set_viewport_size({"width": 360, "height": 640})
+        page.screenshot(path=str(ARTIFACTS / "live-status-handed-off.png"))
+        assert pbx.originate_count() == 1
+        assert [c.status for c in callbacks(server.app)] == ["handed_off"]
+        assert streams and problems == []

@@ -81,8 +81,10 @@ def test_upgrade_from_the_first_revision_keeps_existing_widgets(empty_app: Flask
     db.upgrade(empty_app, "0001")
     engine = db.make_engine(empty_app.config["DATABASE_URL"])
     with engine.begin() as connection:
-        connection.exec_driver_sql("INSERT INTO accounts (id, name, created_at) VALUES "
-                                   "('a1', 'Acme', '2026-01-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO accounts (id, name, created_at) VALUES "
+            "('a1', 'Acme', '2026-01-01 00:00:00')"
+        )
         connection.exec_driver_sql(
             "INSERT INTO widgets (id, account_id, name, extension, auth_required, whitelist, "
             "throttle, provider, provider_settings, default_region, allowed_regions, "

@@ -25,7 +25,8 @@ def test_document_paths_and_methods_match_the_url_map(app: Flask, client: FlaskC
     served = {
         (re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint != "static"
+        # The owners' dashboard is pages for people (CSRF-protected forms), not an API.
+        if rule.endpoint != "static" and not rule.endpoint.startswith("dashboard.")
         for method in (rule.methods or set()) - IGNORED
     }
     assert described == served

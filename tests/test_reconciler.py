@@ -355,97 +355,145 @@ def _click2dial_call(app: Flask, pbx: Click2DialFake, **properties: object) -> t
     run_jobs(app)
     assert pbx.originate_count() == 1
     callback = _callback(app, callback_id)
-    assert (callback.status, callback.provider_call_id) == (Status.DIALING, f"{callback_id}-1")
+    assert (callback.status, callback.provider_call_id) == (Status.HANDED_OFF, f"{callback_id}-1")
     status_url = str(accepted.get_json()["status_url"]).removeprefix("http://localhost")
     return widget_id, callback_id, status_url
 
 
+def _lease_ends(app: Flask, callback_id: str) -> list[float]:
+    """Seconds from the callback's end to each of its leases' expiry."""
+    with app.app_context():
+        session = db.session()
+        callback = session.get(Callback, callback_id)
+        assert callback is not None and callback.finished_at is not None
+        return [
+            (lease.expires_at - callback.finished_at).total_seconds()
+            for lease in session.query(Lease).filter_by(holder=callback_id)
+        ]
+
+
+def _pass_time_for_leases(app: Flask, callback_id: str, seconds: float) -> None:
+    with app.app_context():
+        session = db.session()
+        for lease in session.query(Lease).filter_by(holder=callback_id):
+            lease.expires_at -= timedelta(seconds=seconds)
+        session.commit()
+
+
 def test_click2dial_and_voiptech_cannot_report_a_calls_outcome() -> None:
-    assert not providers.provider_class("click2dial").supports_call_status
-    assert not providers.provider_class("voiptech").supports_call_status
+    assert not providers.provider_class("click2dial").can(providers.Capability.REPORTS_STATUS)
+    assert not providers.provider_class("voiptech").can(providers.Capability.REPORTS_STATUS)
 
 
-def test_a_placed_call_its_provider_cannot_report_is_left_alone_within_the_lease(
+def test_a_call_its_provider_cannot_report_is_handed_off_with_a_short_lease(
     app: Flask,
 ) -> None:
-    with Click2DialFake() as pbx:
-        _widget_id, callback_id, _status_url = _click2dial_call(app, pbx, throttle=1)
-        _age(app, callback_id, seconds=INSIDE_THE_LEASE)  # stale, but the call may go on
-
-        assert _reconcile(app) == {"untouched": 1}
-        assert pbx.originate_count() == 1
-    assert _callback(app, callback_id).status == Status.DIALING
-    assert _reconciler_events(app, callback_id) == []
-    assert _leases_held(app, callback_id) == 2  # the widget's slot and the number
-    refused = submit_json(app.test_client(), add_widget(app), NUMBER)
-    assert refused.status_code == 429  # the number is still in a call
-
-
-def test_a_placed_call_its_provider_cannot_report_completes_unreported_past_the_lease(
-    app: Flask,
-) -> None:
+    bound = providers.provider_class("click2dial").handoff_lease_seconds
     with Click2DialFake() as pbx:
         widget_id, callback_id, status_url = _click2dial_call(app, pbx, throttle=1)
         _age(app, callback_id, seconds=PAST_THE_LEASE)
-
-        assert _reconcile(app) == {"unreported": 1}
-        assert _reconcile(app) == {}  # settled once: a second pass finds nothing to do
+        assert _reconcile(app) == {}  # ended: nothing for the reconciler
         assert pbx.originate_count() == 1
     callback = _callback(app, callback_id)
-    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    assert (callback.status, callback.cause) == (Status.HANDED_OFF, "provider_reports_no_outcome")
     assert callback.finished_at is not None
-    [event] = _reconciler_events(app, callback_id)
-    assert (event.status, event.cause, event.applied) == (Status.COMPLETED, "unreported", True)
-    assert event.details == {"reconciled": True, "last_confirmed": Status.DIALING}
-    assert _leases_held(app, callback_id) == 0
-    # The visitor sees a finished call, with no reason for an unhappy end.
+    with app.app_context():
+        [event] = (
+            db.session()
+            .query(CallEvent)
+            .filter_by(callback_id=callback_id, status=Status.HANDED_OFF)
+            .all()
+        )
+        assert (event.source, event.applied) == ("click2dial", True)
+        assert event.details == {
+            "provider": "click2dial",
+            "reports_outcome": False,
+            "confirmed": Status.DIALING,
+        }
+    # The visitor is told the call is under way, never that it finished.
     shown = app.test_client().get(status_url).get_json()
-    assert (shown["status"], shown["terminal"], shown["reason"]) == ("completed", True, None)
-    # The throttle slot and the number are free again: the same widget may call it now.
+    assert (shown["status"], shown["terminal"], shown["reason"]) == ("handed_off", True, None)
+    assert shown["text"] == "Our team is calling you now."
+    # The number and the widget's slot stay taken for the provider's bound, and no longer.
+    assert [round(end) for end in _lease_ends(app, callback_id)] == [bound, bound]
+    refused = submit_json(app.test_client(), widget_id, NUMBER)
+    assert refused.status_code == 429
+    _pass_time_for_leases(app, callback_id, bound + 1)
     assert submit_json(app.test_client(), widget_id, NUMBER).status_code == 202
 
 
-def test_an_agent_answered_call_its_provider_cannot_report_completes_unreported(
+def test_an_agent_answered_call_its_provider_cannot_report_is_handed_off(
     app: Flask,
 ) -> None:
-    # Voiptech (like Asterisk and FreeSWITCH) answers once the agent picked up, then is silent.
+    # Voiptech answers once the agent picked up, then is silent.
+    bound = providers.provider_class("voiptech").handoff_lease_seconds
     with VoiptechFake() as pbx:
         widget_id = add_widget(app, provider="voiptech", provider_settings=pbx.provider_settings())
         callback_id = _accept(app, widget_id)
         run_jobs(app)
-        assert _callback(app, callback_id).status == Status.AGENT_ANSWERED
-        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
-        assert _reconcile(app) == {}  # a conversation: not even stale yet
-
-        _age(app, callback_id, seconds=PAST_THE_LEASE)
-        assert _reconcile(app) == {"unreported": 1}
         assert len(pbx.calls) == 1
     callback = _callback(app, callback_id)
-    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
-    [event] = _reconciler_events(app, callback_id)
-    assert event.details == {"reconciled": True, "last_confirmed": Status.AGENT_ANSWERED}
-    assert _leases_held(app, callback_id) == 0
+    assert (callback.status, callback.cause) == (Status.HANDED_OFF, "provider_reports_no_outcome")
+    assert [round(end) for end in _lease_ends(app, callback_id)] == [bound]
+    _age(app, callback_id, seconds=PAST_THE_LEASE)
+    assert _reconcile(app) == {}
 
 
-def test_a_placed_call_whose_answer_named_no_call_completes_unreported(app: Flask) -> None:
+def test_a_placed_call_whose_answer_named_no_call_is_handed_off(app: Flask) -> None:
     with VoiptechFake() as pbx:
         pbx.answer_next(200, '{"status": "ok"}')  # accepted, with no leg ids
         widget_id = add_widget(app, provider="voiptech", provider_settings=pbx.provider_settings())
         callback_id = _accept(app, widget_id)
         run_jobs(app)
     callback = _callback(app, callback_id)
-    assert (callback.status, callback.provider_call_id) == (Status.AGENT_ANSWERED, None)
-    _age(app, callback_id, seconds=PAST_THE_LEASE)
-
-    assert _reconcile(app) == {"unreported": 1}
-    assert _callback(app, callback_id).status == Status.COMPLETED
+    assert (callback.status, callback.provider_call_id) == (Status.HANDED_OFF, None)
 
 
-def test_a_placed_call_whose_provider_settings_no_longer_build_completes_unreported(
+def _back_to(app: Flask, callback_id: str, status: Status) -> None:
+    """Leave a callback in `status`, as a version that did not hand calls off stored it."""
+    with app.app_context():
+        session = db.session()
+        session.execute(
+            update(Callback)
+            .where(Callback.id == callback_id)
+            .values(status=status, cause=None, finished_at=None)
+        )
+        session.execute(
+            CallEvent.__table__.delete().where(
+                CallEvent.callback_id == callback_id, CallEvent.status == Status.HANDED_OFF
+            )
+        )
+        session.commit()
+
+
+def test_a_call_left_dialing_on_a_provider_that_cannot_report_is_handed_off(app: Flask) -> None:
+    with Click2DialFake() as pbx:
+        _widget_id, callback_id, _status_url = _click2dial_call(app, pbx)
+        _back_to(app, callback_id, Status.DIALING)
+        _age(app, callback_id, seconds=INSIDE_THE_LEASE)
+
+        assert _reconcile(app) == {"handed_off": 1}
+        assert _reconcile(app) == {}
+        assert pbx.originate_count() == 1
+    callback = _callback(app, callback_id)
+    assert (callback.status, callback.cause) == (Status.HANDED_OFF, "provider_reports_no_outcome")
+    with app.app_context():
+        [event] = (
+            db.session()
+            .query(CallEvent)
+            .filter_by(callback_id=callback_id, status=Status.HANDED_OFF)
+            .all()
+        )
+        assert event.details["last_confirmed"] == Status.DIALING
+        assert event.details["reconciled"] is True
+
+
+def test_a_placed_call_whose_provider_settings_no_longer_build_is_handed_off(
     app: Flask,
 ) -> None:
     with Click2DialFake() as pbx:
         widget_id, callback_id, _status_url = _click2dial_call(app, pbx)
+    _back_to(app, callback_id, Status.DIALING)
     with app.app_context():  # the widget's provider settings can no longer be used
         session = db.session()
         widget = session.get(Widget, widget_id)
@@ -453,12 +501,9 @@ def test_a_placed_call_whose_provider_settings_no_longer_build_completes_unrepor
         widget.provider_settings = {"outbound_id": "not a number"}
         session.commit()
     _age(app, callback_id, seconds=INSIDE_THE_LEASE)
-    assert _reconcile(app) == {"untouched": 1}
-
-    _age(app, callback_id, seconds=PAST_THE_LEASE)
-    assert _reconcile(app) == {"unreported": 1}
+    assert _reconcile(app) == {"handed_off": 1}
     callback = _callback(app, callback_id)
-    assert (callback.status, callback.cause) == (Status.COMPLETED, "unreported")
+    assert (callback.status, callback.cause) == (Status.HANDED_OFF, "provider_reports_no_outcome")
 
 
 def test_an_attempt_a_provider_that_cannot_report_never_answered_still_fails_as_lost(

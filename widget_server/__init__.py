@@ -23,7 +23,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import cli, jobs, web
     from .core import clock, db, i18n, logs, metrics, settings, tokens
 
-    settings.load(app, test_config)
+    try:
+        settings.load(app, test_config)
+    except settings.ConfigError as exc:
+        if test_config is None and cli.unconfigured.running_a_command():
+            return cli.unconfigured.commands_only(app, exc)
+        raise
     logs.configure(app)
     hops = app.config["PROXY_HOPS"]
     if hops:

@@ -21,6 +21,7 @@ from widget_server.core.statuses import Status
 from widget_server.providers.asterisk import AsteriskProvider, frame
 from widget_server.providers.base import (
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -422,7 +423,7 @@ def placed_call(fake: Fake) -> str:
 
 
 def test_asterisk_reports_call_status() -> None:
-    assert AsteriskProvider.supports_call_status
+    assert AsteriskProvider.can(Capability.REPORTS_STATUS)
     assert adapter(BASE_SETTINGS).reports_call_status()
 
 

@@ -20,6 +20,7 @@ from widget_server.core.egress import ANYWHERE
 from widget_server.core.statuses import Status
 from widget_server.providers.base import (
     CallState,
+    Capability,
     PermanentProviderError,
     ProviderConfigError,
     RetryableProviderError,
@@ -327,7 +328,7 @@ def status_commands(fake: Fake, since: int) -> list[str]:
 
 
 def test_call_status_is_supported() -> None:
-    assert FreeSwitchProvider.supports_call_status
+    assert FreeSwitchProvider.can(Capability.REPORTS_STATUS)
     assert adapter(BASE_SETTINGS).reports_call_status()
 
 

@@ -12,6 +12,7 @@ from tests.fakes.kazoo import ACCOUNT_ID, CLICKTOCALL_ID, TOKEN, Fake
 from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
     CallState,
+    Capability,
     PermanentProviderError,
     ProviderConfigError,
     ProviderError,
@@ -328,7 +329,7 @@ def test_an_attempt_without_a_call_id_cannot_be_looked_up(
 
 
 def test_call_status_needs_a_known_clicktocall(fake: Fake, session: requests.Session):
-    assert KazooProvider.supports_call_status
+    assert KazooProvider.can(Capability.REPORTS_STATUS)
     provider = make_provider(fake, session, clicktocall_id=None, clicktocall={})
     assert not provider.reports_call_status()
     with pytest.raises(PermanentProviderError) as info:

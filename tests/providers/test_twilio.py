@@ -13,6 +13,7 @@ import requests
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Fake, parse_twiml
 from tests.providers.common import call_builder, closed_port_url, live_env
 from widget_server.providers.base import (
+    Capability,
     EventRefused,
     EventRequest,
     EventUnreadable,
@@ -345,7 +346,7 @@ def test_timeout_is_retryable(fake: Fake, session: requests.Session) -> None:
 def test_cancel_posts_status_canceled(fake: Fake, session: requests.Session) -> None:
     provider = make_provider(fake, session)
     sid = provider.originate(make_call()).provider_call_id
-    assert sid is not None and TwilioProvider.supports_cancel
+    assert sid is not None and TwilioProvider.can(Capability.CANCEL)
     provider.cancel(sid)
     sent = fake.received[1]
     assert (sent["method"], sent["path"]) == ("POST", CALLS_PATH.replace(".json", f"/{sid}.json"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,18 +14,26 @@ from .. import providers
 from ..core import clock, metrics
 from ..core.egress import PUBLIC, EgressPolicy
 from ..core.job_payloads import DialJob, EventJob
-from ..core.models import Callback, Widget, utcnow
+from ..core.models import Callback, utcnow
 from ..core.numbers import mask
-from ..core.statuses import NOT_YET_DIALING, Status
+from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import agent_speech, lifecycle, routing, scheduling
+from . import (
+    agent_speech,
+    failover,
+    lifecycle,
+    provider_booking,
+    provider_setup,
+    routing,
+    scheduling,
+)
 from .queue import JobQueue
-from .status_machine import apply_status
+from .status_machine import apply_status, hand_off
 
 log = logging.getLogger(__name__)
 
-# Where a provider may report events for (callback id, attempt, provider); None: nowhere.
 AGENTS_AWAY = "agents_away"  # every agent of the round is outside their own hours
+# Where a provider may report events for (callback id, attempt, provider); None: nowhere.
 EventUrl = Callable[[str, int, str], str | None]
 
 
@@ -53,18 +62,30 @@ def dial(
     callback = _callback_to_dial(session, job)
     if callback is None:
         return
+    if callback.status == Status.SCHEDULED and provider_booking.books_with_provider(
+        callback.widget, callback.scheduled_for, clock.now(), callback.department
+    ):
+        _book_with_provider(session, callback, job.attempt, event_url, queue, egress)
+        return
     if callback.status == Status.SCHEDULED and not _booking_due(
         session, callback, job.attempt, queue, lease_seconds
     ):
         return
+    if provider_setup.needed(callback.widget):
+        if not _set_up_provider(session, callback, job.attempt, event_url, queue, egress):
+            return
+        callback = _callback_to_dial(session, job)  # locked again: the set-up committed
+        if callback is None:
+            return
     leg = _route(session, callback, queue)
     if leg is None:
         return
     _start_attempt(session, callback, job.attempt, leg)
     request = call_request(callback, job.attempt, event_url, leg)
-    result = _originate(session, callback, request, queue, egress)
-    if result is not None:
-        _record_originated(session, callback, job.attempt, result, queue)
+    placed = _originate(session, callback, request, queue, egress, event_url)
+    if placed is not None:
+        carrier, result = placed
+        _record_originated(session, callback, job.attempt, result, queue, carrier)
 
 
 def _verified(session: Session, tokens: Tokens, signed: object) -> DialJob | None:
@@ -134,10 +155,93 @@ def _route(session: Session, callback: Callback, queue: JobQueue) -> routing.Leg
     return None
 
 
-def _start_attempt(session: Session, callback: Callback, attempt: int, leg: routing.Leg) -> None:
+def _book_with_provider(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    queue: JobQueue,
+    egress: EgressPolicy,
+) -> None:
+    """Hand a booking to the provider's own scheduler, once (calls/provider_booking.py)."""
+    widget = callback.widget
+    provider_booking.mark_sent(session, callback, attempt)
+    # The provider's scheduler rings one agent: bookings go to it only for a lone agent.
+    request = call_request(callback, attempt, event_url, routing.first_leg(callback))
+    try:
+        provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
+        result = provider_booking.book(provider, callback, request)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, widget.provider, "provider_config", str(exc))
+        return
+    except providers.ProviderError as exc:
+        metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
+        # Not retried: a second booking could ring the visitor twice at the booked time.
+        _fail(session, callback, widget.provider, exc.cause, str(exc))
+        return
+    _record_originated(session, callback, attempt, result, queue, widget.provider)
+
+
+def _set_up_provider(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    queue: JobQueue,
+    egress: EgressPolicy,
+) -> bool:
+    """Run the provider's one-time set-up for the widget (calls/provider_setup.py).
+
+    Returns False when this job stops here: another job is setting the provider up (this
+    one is queued again shortly), or the set-up failed (the attempt failed or is retried).
+    """
+    widget = callback.widget
+    if not provider_setup.claim(session, widget, callback.id):
+        queue.enqueue_dial(callback.id, attempt, provider_setup.SETUP_WAIT_SECONDS)
+        return False
+    widget_id, name = widget.id, widget.provider
+    try:
+        provider = providers.build(name, widget.provider_settings, egress=egress)
+        # What is set up once serves every call: the widget's first agent stands for them.
+        created = provider.set_up(
+            call_request(callback, attempt, event_url, routing.first_leg(callback))
+        )
+    except (providers.ProviderConfigError, providers.ProviderError) as exc:
+        provider_setup.release(session, widget_id)
+        session.commit()
+        locked = lifecycle.lock(session, callback.id)
+        if locked is not None and locked.status in NOT_YET_DIALING:
+            _set_up_failed(session, locked, attempt, name, exc, queue)
+        return False
+    provider_setup.store(session, widget_id, created)
+    return True
+
+
+def _set_up_failed(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    name: str,
+    exc: providers.ProviderConfigError | providers.ProviderError,
+    queue: JobQueue,
+) -> None:
+    """Count a failed set-up as the attempt (and round) it stopped: retried like one, or
+    failed. No agent was rung, so no leg is shown."""
+    callback.rounds = (callback.rounds or 0) + 1
+    _start_attempt(session, callback, attempt, None)
+    if isinstance(exc, providers.ProviderConfigError):
+        _fail(session, callback, name, "provider_config", str(exc))
+    else:
+        metrics.PROVIDER_ERRORS.labels(name, exc.cause).inc()
+        _attempt_failed(session, callback, name, exc, queue)
+
+
+def _start_attempt(
+    session: Session, callback: Callback, attempt: int, leg: routing.Leg | None
+) -> None:
     callback.attempts = attempt
     callback.originated_at = utcnow()
-    details = {"attempt": attempt, **leg.timeline()}
+    details = {"attempt": attempt, **(leg.timeline() if leg is not None else {})}
     apply_status(session, callback, Status.DIALING, source="server", details=details)
     # Committed before the provider is asked, so a crash afterwards cannot lead to a second
     # originate for this attempt: the redelivered job sees attempts == attempt and stops.
@@ -146,9 +250,17 @@ def _start_attempt(session: Session, callback: Callback, attempt: int, leg: rout
 
 
 def call_request(
-    callback: Callback, attempt: int, event_url: EventUrl, leg: routing.Leg
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    leg: routing.Leg,
+    provider: str | None = None,
 ) -> providers.CallRequest:
-    """Build what the provider is handed for one attempt (also rebuilt for its events)."""
+    """Build what the provider is handed for one attempt (also rebuilt for its events).
+
+    `provider` names the one whose event URL the request carries: the widget's own unless
+    the attempt went to the secondary.
+    """
     widget = callback.widget
     return providers.CallRequest(
         callback_id=callback.id,
@@ -163,7 +275,7 @@ def call_request(
         callee_id_number=widget.outbound_callee_id_number,
         extra=dict(callback.extra),
         page_url=callback.page_url,
-        event_url=event_url(callback.id, attempt, widget.provider),
+        event_url=event_url(callback.id, attempt, provider or widget.provider),
     )
 
 
@@ -187,38 +299,80 @@ def _originate(
     request: providers.CallRequest,
     queue: JobQueue,
     egress: EgressPolicy,
-) -> providers.OriginateResult | None:
-    """Ask the widget's provider to place the call; on an error, retry later or fail."""
+    event_url: EventUrl,
+) -> tuple[str, providers.OriginateResult] | None:
+    """Ask the widget's provider to place the call; on an error, fail over, retry or fail.
+
+    Returns the name of the provider that took the call and its answer.
+    """
     widget = callback.widget
     try:
-        return _timed_originate(widget, request, egress)
+        primary = providers.build(widget.provider, widget.provider_settings, egress=egress)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, widget.provider, "provider_config", str(exc))
+        return None
+    try:
+        return widget.provider, _timed_originate(primary, request)
     except providers.ProviderConfigError as exc:
         _fail(session, callback, widget.provider, "provider_config", str(exc))
     except providers.ProviderError as exc:
         metrics.PROVIDER_ERRORS.labels(widget.provider, exc.cause).inc()
-        if exc.retryable and lifecycle.may_retry(widget, callback):
-            lifecycle.retry_later(
-                session,
-                callback,
-                source=widget.provider,
-                cause=exc.cause,
-                enqueue_dial=queue.enqueue_dial,
-            )
-        else:
-            _fail(session, callback, widget.provider, exc.cause, str(exc))
+        if failover.may_switch(widget, exc, primary, request):
+            return _fail_over(session, callback, request, queue, egress, event_url, exc.cause)
+        _attempt_failed(session, callback, widget.provider, exc, queue)
     return None
 
 
+def _fail_over(
+    session: Session,
+    callback: Callback,
+    request: providers.CallRequest,
+    queue: JobQueue,
+    egress: EgressPolicy,
+    event_url: EventUrl,
+    reason: str,
+) -> tuple[str, providers.OriginateResult] | None:
+    """Place the attempt with the secondary provider, once: the primary surely did not."""
+    widget = callback.widget
+    name = str(widget.secondary_provider)
+    failover.record_switch(session, callback, widget.provider, name, reason)
+    request = replace(request, event_url=event_url(callback.id, request.attempt, name))
+    try:
+        secondary = providers.build(name, widget.secondary_provider_settings, egress=egress)
+        return name, _timed_originate(secondary, request)
+    except providers.ProviderConfigError as exc:
+        _fail(session, callback, name, "provider_config", str(exc))
+    except providers.ProviderError as exc:
+        metrics.PROVIDER_ERRORS.labels(name, exc.cause).inc()
+        _attempt_failed(session, callback, name, exc, queue)
+    return None
+
+
+def _attempt_failed(
+    session: Session,
+    callback: Callback,
+    source: str,
+    exc: providers.ProviderError,
+    queue: JobQueue,
+) -> None:
+    """End an attempt the provider failed: retry later when that may help, else fail."""
+    if exc.retryable and lifecycle.may_retry(callback.widget, callback):
+        lifecycle.retry_later(
+            session, callback, source=source, cause=exc.cause, enqueue_dial=queue.enqueue_dial
+        )
+    else:
+        _fail(session, callback, source, exc.cause, str(exc))
+
+
 def _timed_originate(
-    widget: Widget, request: providers.CallRequest, egress: EgressPolicy
+    provider: providers.Provider, request: providers.CallRequest
 ) -> providers.OriginateResult:
-    provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
     started = time.perf_counter()
     try:
         return provider.originate(request)
     finally:
         seconds = time.perf_counter() - started
-        metrics.PROVIDER_SECONDS.labels(widget.provider).observe(seconds)
+        metrics.PROVIDER_SECONDS.labels(provider.name).observe(seconds)
 
 
 def _record_originated(
@@ -227,14 +381,15 @@ def _record_originated(
     attempt: int,
     result: providers.OriginateResult,
     queue: JobQueue,
+    provider: str,
 ) -> None:
-    """Store what the provider answered, then queue the events it said it will report."""
-    provider = callback.widget.provider
+    """Store what `provider` answered, then queue the events it said it will report."""
     callback.provider_call_id = result.provider_call_id
-    callback.provider_details = dict(result.details)
+    # Which provider carries the call: the owner's history names it (failover).
+    callback.provider_details = {**result.details, "provider": provider}
     if _agent_did_not_take(result):
         session.commit()
-        _next_agent_or_retry(session, callback, attempt, result, queue)
+        _next_agent_or_retry(session, callback, attempt, result, queue, provider)
         return
     apply_status(
         session,
@@ -244,6 +399,7 @@ def _record_originated(
         provider_call_id=result.provider_call_id,
         cause=result.cause,
     )
+    _hand_off_if_unreported(session, callback, provider, result)
     session.commit()
     log.info(
         "originated callback=%s provider=%s number=%s",
@@ -266,18 +422,34 @@ def _next_agent_or_retry(
     attempt: int,
     result: providers.OriginateResult,
     queue: JobQueue,
+    provider: str,
 ) -> None:
     """Treat the answer as the event it is, so the next agent (or a retry) follows."""
     event = providers.ProviderEvent(
         result.status, provider_call_id=result.provider_call_id, cause=result.cause
     )
     lifecycle.record_event(
+        session, callback.id, attempt, event, source=provider, enqueue_dial=queue.enqueue_dial
+    )
+
+
+def _hand_off_if_unreported(
+    session: Session, callback: Callback, provider: str, result: providers.OriginateResult
+) -> None:
+    """End the callback `handed_off` when its provider took the call and will say no more."""
+    adapter = providers.provider_class(provider)
+    if (
+        adapter.can(providers.Capability.REPORTS_STATUS)
+        or is_terminal(callback.status)
+        or result.planned_events
+    ):
+        return
+    hand_off(
         session,
-        callback.id,
-        attempt,
-        event,
-        source=callback.widget.provider,
-        enqueue_dial=queue.enqueue_dial,
+        callback,
+        source=provider,
+        lease_seconds=adapter.handoff_lease_seconds,
+        details={"confirmed": result.status},
     )
 
 

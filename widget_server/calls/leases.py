@@ -74,5 +74,15 @@ def extend(session: Session, holder: str, until: datetime) -> None:
     )
 
 
+def expire_at(session: Session, holder: str, until: datetime) -> None:
+    """End `holder`'s leases at `until`: a call handed off is over by then, as far as known."""
+    session.execute(
+        update(Lease)
+        .where(Lease.holder == holder)
+        .values(expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def release(session: Session, holder: str) -> None:
     session.execute(delete(Lease).where(Lease.holder == holder))

@@ -241,12 +241,18 @@ class CancelResult(StrEnum):
 
 
 def cancel(
-    session: Session, callback_id: str, now: datetime
+    session: Session,
+    callback_id: str,
+    now: datetime,
+    *,
+    source: str = "visitor",
+    cause: str = live_status.VISITOR_CANCELED,
 ) -> tuple[CancelResult, Callback | None]:
     """Cancel a callback that has no live call (queued, scheduled, waiting for a retry).
 
     Under the row lock, so a dial job deciding at the same moment either sees `canceled`
     and never dials, or has already moved to `dialing` and the cancel answers too late.
+    The visitor cancels by default; the owners' inbox names itself as `source`.
     """
     callback = lock(session, callback_id)
     if callback is None:
@@ -259,11 +265,9 @@ def cancel(
     if callback.status not in NOT_YET_DIALING:
         session.rollback()
         return CancelResult.TOO_LATE, callback
-    apply_status(
-        session, callback, Status.CANCELED, source="visitor", cause=live_status.VISITOR_CANCELED
-    )
+    apply_status(session, callback, Status.CANCELED, source=source, cause=cause)
     session.commit()
-    log.info("canceled callback=%s by the visitor", callback.id)
+    log.info("canceled callback=%s by the %s", callback.id, source)
     return CancelResult.CANCELED, callback
 
 

@@ -117,7 +117,7 @@ def _reply(
         return None
     # A callback dialled before rounds were stored rang its first agent.
     leg = routing.current_leg(callback) or routing.first_leg(callback)
-    call = dialer.call_request(callback, ref.attempt, event_url, leg)
+    call = dialer.call_request(callback, ref.attempt, event_url, leg, ref.provider)
     current = ref.attempt == callback.attempts
     return provider.event_reply(
         payload, call, _attempt_status(callback) if current else Status.CANCELED
@@ -148,18 +148,36 @@ def _event_ref(tokens: Tokens, incoming: IncomingEvent) -> EventRef:
 
 
 def _authenticated_provider(widget: Widget, ref: EventRef, incoming: IncomingEvent) -> Provider:
-    """Build the widget's provider and let it authenticate the event; 403 otherwise."""
-    if widget.provider != ref.provider:
+    """Build the widget's provider the event was made for and let it authenticate the
+    event; 403 otherwise.
+
+    With failover, the secondary provider's events come to its own event URL; a secondary
+    of the same kind as the primary is tried with its own settings after the primary's.
+    """
+    named = [
+        (name, settings)
+        for name, settings in (
+            (widget.provider, widget.provider_settings),
+            (widget.secondary_provider, widget.secondary_provider_settings),
+        )
+        if name is not None and name == ref.provider
+    ]
+    if not named:
         raise Forbidden(FORBIDDEN_MESSAGE, reason="event_wrong_provider")
-    try:
-        # Events are only parsed here; the policy is passed all the same, as everywhere.
-        policy = egress.provider_policy(current_app.config)
-        provider = providers.build(widget.provider, widget.provider_settings, egress=policy)
-    except providers.ProviderConfigError:
-        raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
-    try:
-        provider.authenticate_event(incoming)
-    except EventRefused as refusal:
-        log.warning("refused a %s event: %s", provider.name, refusal)
-        raise Forbidden(FORBIDDEN_MESSAGE, reason=refusal.reason) from None
-    return provider
+    refused: EventRefused | None = None
+    for name, settings in named:
+        try:
+            # Events are only parsed here; the policy is passed all the same, as everywhere.
+            policy = egress.provider_policy(current_app.config)
+            provider = providers.build(name, settings or {}, egress=policy)
+        except providers.ProviderConfigError:
+            raise Forbidden(FORBIDDEN_MESSAGE, reason="provider_config") from None
+        try:
+            provider.authenticate_event(incoming)
+        except EventRefused as refusal:
+            refused = refusal
+            continue
+        return provider
+    assert refused is not None
+    log.warning("refused a %s event: %s", ref.provider, refused)
+    raise Forbidden(FORBIDDEN_MESSAGE, reason=refused.reason)

@@ -6,19 +6,22 @@ provider's answer leaves a callback with no result; a job lost from the queue le
 status the originate confirmed. Each pass looks at active callbacks with no progress for
 longer than a bound derived from the widget's ring timeout, and settles each one:
 
+- scheduled, handed to a provider's own scheduler whose answer was lost (a crash): past its
+  time it ends "failed" with cause "lost", never booked twice;
 - queued, never dialled: its dial job was lost; dialling attempt 1 again is safe, because
   the dial job itself refuses an attempt that already started;
 - dialing with no answer recorded: the provider is asked what became of the attempt (by
   its idempotency key). A recorded state is applied; "no such attempt" means no call was
   placed, so a new attempt is queued (once); a provider that cannot say leaves the
   callback "failed" with cause "lost" rather than risk ringing anyone twice;
+- a later status gone quiet on a provider that declares no `reports_status` (one left so
+  by an older version: the dialer hands such calls off at once): it ends `handed_off`;
 - a later status gone quiet (the provider took the attempt): the provider is asked for the
   call's state when it can say (simulator, webhook with a status_url, Twilio, Kazoo with a
   known clicktocall; FreeSWITCH and Asterisk say whether the call is still up). A
-  provider that cannot (the HTTP click-to-call adapters, or settings that no longer
-  build), or one that says the call is still going, leaves the callback as it is until it
-  has been quiet for the lease, the longest a call counts as in progress; then it ends
-  "completed" with cause "unreported".
+  provider that cannot with these settings, or one that says the call is still going,
+  leaves the callback as it is until it has been quiet for the lease, the longest a call
+  counts as in progress; then it ends "completed" with cause "unreported".
 
 The provider is asked outside any transaction (SQLite would otherwise hold its write lock
 across a network call); the answer is applied only if the callback did not move meanwhile.
@@ -32,18 +35,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import providers
 from ..core import metrics
 from ..core.egress import PUBLIC, EgressPolicy
-from ..core.models import Callback, CallEvent, Widget, utcnow
+from ..core.models import Callback, CallEvent, utcnow
 from ..core.statuses import Status, can_move, is_terminal
-from . import lifecycle
+from . import failover, lifecycle
 from .queue import DialQueue
-from .status_machine import apply_status
+from .status_machine import apply_status, hand_off
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,14 @@ REQUEUED = "requeued"
 REDIALLED = "lost_attempt_redialled"
 RETRY_REQUEUED = "retry_requeued"
 UNREPORTED = "unreported"
+HANDED_OFF = "handed_off"
 # Once the agent has answered, the conversation may last; quiet is normal until the lease
 # (the longest a call counts as in progress) has run out.
 TALKING = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
 # Not yet dialled (or between attempts): a lost job is queued again, no provider is asked.
 NOT_ASKED = frozenset({Status.QUEUED, Status.RETRY_WAIT})
 CHECKED = (
+    Status.SCHEDULED,  # only a booking handed to a provider whose answer was lost
     Status.QUEUED,
     Status.RETRY_WAIT,
     Status.DIALING,
@@ -105,6 +111,8 @@ class Candidate:
     lease_over: bool  # quiet for at least the lease: no call can still be going on
     # The widget's provider, for a callback past queued (None: its settings no longer build).
     provider: providers.Provider | None = None
+    # The adapter the widget names, for what it declares even when its settings fail.
+    adapter: type[providers.Provider] | None = None
 
 
 def reconcile(
@@ -127,7 +135,12 @@ def reconcile(
     # first filter on the (status, updated_at) index.
     ids = session.scalars(
         select(Callback.id)
-        .where(Callback.status.in_(CHECKED), Callback.updated_at < earliest)
+        .where(
+            Callback.status.in_(CHECKED),
+            Callback.updated_at < earliest,
+            # A booking waiting for its time is the sweeper's; only one sent is looked at.
+            or_(Callback.status != Status.SCHEDULED, Callback.attempts > 0),
+        )
         .order_by(Callback.updated_at)
         .limit(limit)
     ).all()
@@ -186,14 +199,16 @@ def _stale(
         retry_in = float(last.details["retry_in"])  # a retry is scheduled: give it its time
     # Built once per pass: before the bound when the bound depends on it (a conversation
     # is asked about sooner when its provider can answer), else only once found stale.
-    provider = _provider(callback.widget, egress) if callback.status in TALKING else None
+    # The provider carrying the current attempt: the secondary after a failover.
+    carrier, settings = failover.carrier(session, callback)
+    provider = _provider(carrier, settings, egress) if callback.status in TALKING else None
     asks = provider is not None and provider.reports_call_status()
     bound = bounds.stale_after(callback.status, callback.widget.timeout, retry_in, asks)
     quiet = moment - max(last_seen, callback.updated_at)
     if quiet <= bound:
         return None
     if callback.status not in TALKING and callback.status not in NOT_ASKED:
-        provider = _provider(callback.widget, egress)
+        provider = _provider(carrier, settings, egress)
     return Candidate(
         callback.id,
         callback.status,
@@ -205,13 +220,16 @@ def _stale(
         # report is looked at again on each pass, and settled only once this holds.
         quiet >= timedelta(seconds=bounds.lease_seconds),
         provider,
+        providers.REGISTRY.get(carrier),
     )
 
 
-def _provider(widget: Widget, egress: EgressPolicy) -> providers.Provider | None:
-    """The widget's provider, or None when its settings no longer build."""
+def _provider(
+    name: str, settings: dict[str, Any], egress: EgressPolicy
+) -> providers.Provider | None:
+    """The provider called `name` with a widget's settings, or None when they no longer build."""
     try:
-        return providers.build(widget.provider, widget.provider_settings, egress=egress)
+        return providers.build(name, settings, egress=egress)
     except providers.ProviderConfigError:
         return None
 
@@ -232,6 +250,10 @@ def _awaiting_answer(newest_first: list[CallEvent], attempt: int) -> bool:
 
 
 def _settle(session: Session, candidate: Candidate, queue: DialQueue) -> str:
+    if candidate.status == Status.SCHEDULED:
+        # Sent to the provider's scheduler, and its answer lost: it may hold the booking,
+        # so it is never booked again (calls/provider_booking.py).
+        return _apply(session, candidate, _give_up)
     if candidate.status == Status.QUEUED:
         if candidate.attempt != 0:
             return "untouched"
@@ -284,6 +306,10 @@ def _unreported_attempt(session: Session, candidate: Candidate) -> str:
     """Settle an attempt its provider will not report on, once that can be done safely."""
     if candidate.awaiting_answer:
         return _apply(session, candidate, _give_up)
+    adapter = candidate.adapter
+    if adapter is not None and not adapter.can(providers.Capability.REPORTS_STATUS):
+        # It took the attempt and never reports: nothing more will ever be known.
+        return _apply(session, candidate, partial(_hand_off, adapter=adapter))
     if candidate.lease_over:
         return _apply(session, candidate, _end_unreported)
     # The provider took the attempt and reports nothing after it: before the lease has run
@@ -366,6 +392,20 @@ def _end_unreported(session: Session, callback: Callback) -> str:
     session.commit()
     log.info("callback=%s completed: its provider reports no outcome", callback.id)
     return UNREPORTED
+
+
+def _hand_off(session: Session, callback: Callback, *, adapter: type[providers.Provider]) -> str:
+    """End a call a provider that never reports took: handed_off, never completed."""
+    hand_off(
+        session,
+        callback,
+        source=adapter.name,
+        lease_seconds=adapter.handoff_lease_seconds,
+        details={"reconciled": True, "last_confirmed": callback.status},
+    )
+    session.commit()
+    log.info("callback=%s handed off: its provider reports no outcome", callback.id)
+    return HANDED_OFF
 
 
 def _resolve(

@@ -116,7 +116,8 @@ def booking_for(
 
 def visitor_text(status: str, scheduled_for: datetime | None, widget: Widget) -> str:
     """The status text for the visitor; a booking names its local time."""
-    if status == Status.SCHEDULED and scheduled_for is not None:
+    if status in (Status.SCHEDULED, Status.HANDED_OFF) and scheduled_for is not None:
+        # A booking handed to a provider's own scheduler is still a booking to its visitor.
         return gettext(
             "Your callback is booked for %(time)s (%(zone)s).",
             time=local_label(widget, scheduled_for),

@@ -10,13 +10,14 @@ queues the owner's notices.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..core import metrics
 from ..core.models import Callback, CallEvent, utcnow
-from ..core.statuses import TERMINAL, Status, can_move
+from ..core.statuses import NO_OUTCOME_REPORTED, TERMINAL, Status, can_move
 from ..notify import owner_notices
 from . import leases
 
@@ -70,11 +71,40 @@ def apply_status(
         _move(callback, status, cause)
         if status in TERMINAL:
             callback.finished_at = callback.updated_at
-            leases.release(session, callback.id)
+            if status != Status.HANDED_OFF:
+                # A handed-off call may still be going on: hand_off() bounds its leases.
+                leases.release(session, callback.id)
         # Webhooks and emails to the site owner: queued after commit, never sent inline.
         owner_notices.status_moved(session, callback, status)
     if provider_call_id and not callback.provider_call_id:
         callback.provider_call_id = provider_call_id
+    return moved
+
+
+def hand_off(
+    session: Session,
+    callback: Callback,
+    *,
+    source: str,
+    lease_seconds: int,
+    details: Mapping[str, Any] | None = None,
+) -> bool:
+    """End a callback a provider that reports no outcome has accepted: `handed_off`.
+
+    Its leases (the visitor's number, the widget's slot) run on for `lease_seconds` from
+    the call's start (its booked time, for a booking), as the call is probably under way.
+    """
+    moved = apply_status(
+        session,
+        callback,
+        Status.HANDED_OFF,
+        source=source,
+        cause=NO_OUTCOME_REPORTED,
+        details={"provider": source, "reports_outcome": False, **(details or {})},
+    )
+    if moved:
+        start = max(callback.scheduled_for or callback.updated_at, callback.updated_at)
+        leases.expire_at(session, callback.id, start + timedelta(seconds=lease_seconds))
     return moved
 
 

@@ -23,8 +23,9 @@ from ..core.numbers import mask
 from ..intake import human_checks
 from ..intake.phone_policy import WHITELIST_PRESETS
 from ..jobs import jobs
-from ..owners import widgets
+from ..owners import installs, widgets
 from ..owners.accounts import DEMO_ACCOUNT
+from . import users
 
 db_cli = AppGroup("db", help="Database migrations.")
 accounts_cli = AppGroup("accounts", help="Accounts (tenants).")
@@ -94,6 +95,14 @@ def widgets_create(
     session.add(widget)
     session.commit()
     click.echo(widget.id)
+    # On stderr, so that scripts reading the id from stdout keep working.
+    click.echo(f"provider: {widget.provider}", err=True)
+    if widget.provider == "simulator":
+        click.echo(
+            "warning: the simulator places no real call; set --provider (and its "
+            "provider_settings in --json) for real callbacks",
+            err=True,
+        )
 
 
 def json_properties(handle: Any) -> dict[str, Any]:
@@ -136,6 +145,7 @@ def describe(widget: Widget) -> dict[str, Any]:
     """Return a widget's properties for display; provider settings show only their names."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = sorted(widget.provider_settings)
+    values["secondary_provider_settings"] = sorted(widget.secondary_provider_settings or {})
     values["human_check"] = human_checks.masked(widget.human_check or {})
     values["webhook_secret"] = "••••" if widget.webhook_secret else None  # write-only
     return {"id": widget.id, "account_id": widget.account_id, **values}
@@ -179,13 +189,7 @@ def widgets_delete(widget_id: str) -> None:
 def widgets_snippet(widget_id: str, base_url: str | None) -> None:
     """Print the script tag to paste into a page."""
     widget = widget_or_usage_error(widget_id)
-    click.echo(snippet(widget, base_url or settings.server_origin(current_app)))
-
-
-def snippet(widget: Widget, base_url: str) -> str:
-    return (
-        f'<script async src="{base_url.rstrip("/")}/widget.js" data-widget="{widget.id}"></script>'
-    )
+    click.echo(installs.snippet(widget.id, base_url or settings.server_origin(current_app)))
 
 
 @widgets_cli.command("callbacks")
@@ -233,8 +237,12 @@ def demo_command(origins: tuple[str, ...]) -> None:
         missing = [origin for origin in origins if origin not in widget.allowed_origins]
         if missing:
             widget.allowed_origins = [*widget.allowed_origins, *missing]
+    dashboard = current_app.config["PUBLIC_ORIGIN"] or origins[0]
+    sign_in = users.demo_owner(session, account, dashboard)
     session.commit()
-    click.echo(f"demo widget {widget.id}: {snippet(widget, origins[0])}")
+    click.echo(f"demo widget {widget.id}: {installs.snippet(widget.id, origins[0])}")
+    for line in sign_in:
+        click.echo(line)
 
 
 def _demo_properties(origins: list[str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from ..core import db
 from ..core.models import Account
-from ..owners import admin, widgets
+from ..owners import admin, keys, widgets
 from .commands import (
     json_properties,
     refused_fields,
@@ -45,7 +45,7 @@ def keys_list(account_id: str | None) -> None:
         used = f"{key.last_used_at:%Y-%m-%d %H:%M}Z" if key.last_used_at else "never"
         state = "revoked" if key.revoked_at else "active"
         click.echo(
-            f"{key.id}  {key.account_id}  {admin.KEY_PREFIX}{key.lookup}…  {state:7}  "
+            f"{key.id}  {key.account_id}  {keys.visible_part(key)}  {state:7}  "
             f"last used {used}  {key.name}"
         )
 

@@ -82,6 +82,11 @@ class Widget(Base):
     provider: Mapped[str] = mapped_column(String(32), default="simulator")
     # Encrypted at rest (crypto.EncryptedJSON); read and written as a plain dict.
     provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Failover: an attempt the primary refused for a retryable reason before accepting it.
+    secondary_provider: Mapped[str | None] = mapped_column(String(32))
+    secondary_provider_settings: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Who books a scheduled callback: "auto" (the provider when it can), "provider", "server".
+    scheduling: Mapped[str] = mapped_column(String(16), default="auto")
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     allowed_regions: Mapped[list[str]] = mapped_column(default=list)  # empty: default_region
     allowed_number_types: Mapped[list[str]] = mapped_column(default=list)  # empty: policy default
@@ -132,6 +137,10 @@ class Callback(Base):
         Index("ix_callbacks_widget_created", "widget_id", "created_at"),
         Index("ix_callbacks_widget_status", "widget_id", "status"),
         Index("ix_callbacks_status_updated", "status", "updated_at"),
+        # The owners' inbox pages through callbacks newest first on (created_at, id).
+        Index("ix_callbacks_created_id", "created_at", "id"),
+        # ... and polls for what changed since its last look.
+        Index("ix_callbacks_updated", "updated_at"),
         # A repeated submission (double click, client retry) finds the first callback.
         UniqueConstraint("widget_id", "idempotency_key", name="uq_callbacks_idempotency"),
     )
@@ -168,6 +177,9 @@ class Callback(Base):
     agent_order: Mapped[list[int]] = mapped_column(JSON, default=list)
     agent_leg: Mapped[int] = mapped_column(Integer, default=0)
     rounds: Mapped[int] = mapped_column(Integer, default=0)
+    # An owner's "handled" mark: who (their email when they marked it) and when.
+    handled_at: Mapped[datetime | None] = mapped_column()
+    handled_by: Mapped[str | None] = mapped_column(String(255))
 
     widget: Mapped[Widget] = relationship()
     events: Mapped[list[CallEvent]] = relationship(
@@ -204,6 +216,25 @@ class AgentRotation(Base):
     )
     department: Mapped[str] = mapped_column(String(32), primary_key=True)  # "": the widget's
     turns: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallbackNote(Base):
+    """A note a member of the account wrote on a callback, shown in its timeline.
+
+    The author's email is kept as it was when they wrote it, so the note still says who
+    wrote it after they leave the account.
+    """
+
+    __tablename__ = "callback_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    callback_id: Mapped[str] = mapped_column(
+        ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(String(32))
+    author_email: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsedFormToken(Base):
@@ -311,3 +342,100 @@ class OptOutRequest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OriginSighting(Base):
+    """Where a widget was last seen loading: one row per widget and host page origin.
+
+    Written by the loader's config request at most once per few minutes per origin, and
+    capped per widget for refused origins, so visitors (or a bot) cannot grow it at will.
+    """
+
+    __tablename__ = "origin_sightings"
+    __table_args__ = (
+        UniqueConstraint("widget_id", "origin", name="uq_origin_sightings_widget_origin"),
+        Index("ix_origin_sightings_widget_seen", "widget_id", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(255))  # normalised (core/origins.py)
+    allowed: Mapped[bool] = mapped_column(Boolean)  # the answer the last recorded load got
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the dashboard; only an argon2id hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Membership(Base):
+    """A user's role in one account."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # people.Role
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    account: Mapped[Account] = relationship()
+
+
+class DashboardSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored, so a
+    copy of the table signs no one in, and deleting a row signs that browser out."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PasswordReset(Base):
+    """An emailed password reset link: single-use and expiring; only its digest is kept."""
+
+    __tablename__ = "password_resets"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Invitation(Base):
+    """An invitation to join an account with a role: single-use and expiring, digest only."""
+
+    __tablename__ = "invitations"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column()

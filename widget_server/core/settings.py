@@ -143,6 +143,17 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_TIMEOUT": 10,
     # Days after which finished callbacks lose the visitor's number and details; 0 keeps them.
     "RETENTION_DAYS": 0,
+    # The owners' dashboard: a session ends after this long unused, and after this long
+    # in all; its cookie is Secure unless set false here (None: Secure outside development).
+    "DASHBOARD_SESSION_IDLE_SECONDS": 12 * 60 * 60,
+    "DASHBOARD_SESSION_MAX_SECONDS": 14 * 24 * 60 * 60,
+    "DASHBOARD_COOKIE_SECURE": None,
+    # Sign-in attempts per client address, and failed ones per email address.
+    "DASHBOARD_SIGN_IN_LIMIT_PER_IP": "20 per 10 minutes;100 per day",
+    "DASHBOARD_SIGN_IN_LIMIT_PER_EMAIL": "5 per 15 minutes;20 per day",
+    # How long an emailed password reset link and a member invitation stay usable.
+    "PASSWORD_RESET_SECONDS": 60 * 60,
+    "INVITATION_SECONDS": 7 * 24 * 60 * 60,
 }
 
 DEVELOPMENT_DEFAULTS: dict[str, Any] = {
@@ -244,6 +255,10 @@ def _check(app: Flask) -> None:
         "SMTP_PORT",
         "SMTP_TIMEOUT",
         "RETENTION_DAYS",
+        "DASHBOARD_SESSION_IDLE_SECONDS",
+        "DASHBOARD_SESSION_MAX_SECONDS",
+        "PASSWORD_RESET_SECONDS",
+        "INVITATION_SECONDS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -340,6 +355,9 @@ def server_origin(app: Flask) -> str:
 
 
 def _check_owner_notices(config: Any) -> None:
+    secure = config["DASHBOARD_COOKIE_SECURE"]
+    if secure is not None and not isinstance(secure, bool):
+        raise ConfigError(f"{ENV_PREFIX}_DASHBOARD_COOKIE_SECURE must be true or false.")
     for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE", "SMTP_STARTTLS", "SMTP_SSL"):
         if not isinstance(config[name], bool):
             raise ConfigError(f"{ENV_PREFIX}_{name} must be true or false.")
@@ -397,6 +415,8 @@ def _check_limits(config: Any) -> None:
         "OPTOUT_LIMIT_PER_NUMBER",
         "ESCALATE_AFTER_ACCEPTED",
         "ESCALATE_AFTER_SOURCES",
+        "DASHBOARD_SIGN_IN_LIMIT_PER_IP",
+        "DASHBOARD_SIGN_IN_LIMIT_PER_EMAIL",
     ):
         try:
             if not parse_many(config[name]):

@@ -23,6 +23,8 @@ class Status(StrEnum):
     CANCELED = "canceled"
     REJECTED = "rejected"
     VISITOR_VOICEMAIL = "visitor_voicemail"  # a machine answered the visitor's phone
+    # A provider that reports no outcome accepted the call: the last this product can know.
+    HANDED_OFF = "handed_off"
 
 
 PROGRESS = [
@@ -45,9 +47,12 @@ TERMINAL = frozenset(
         Status.CANCELED,
         Status.REJECTED,
         Status.VISITOR_VOICEMAIL,
+        Status.HANDED_OFF,
     }
 )
 ACTIVE = frozenset(Status) - TERMINAL
+# The cause a handed_off callback carries: its provider says nothing after accepting.
+NO_OUTCOME_REPORTED = "provider_reports_no_outcome"
 # Causes of a refusal the visitor is not told of (a bot's filled honeypot, a number on the
 # opt-out or block list): the callback is stored `rejected` with the cause, for the owner,
 # and its visitor sees a call placed and not answered (`calls.live_status`).
@@ -95,11 +100,16 @@ VISITOR_TEXT = {
     Status.VISITOR_VOICEMAIL: lazy_gettext(
         "Your voicemail answered, so we hung up. Please pick up when we call again."
     ),
+    # Never "Call finished": nothing confirms the call took place, only that it is placed.
+    Status.HANDED_OFF: lazy_gettext("Our team is calling you now."),
 }
 
 # What the site owner reads about an end whose status name says too little on its own.
 OWNER_TEXT = {
     Status.VISITOR_VOICEMAIL: lazy_gettext(
         "The visitor's voicemail answered; the agent was not connected to it."
+    ),
+    Status.HANDED_OFF: lazy_gettext(
+        "The phone system took the call; it does not report how the call went."
     ),
 }

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..calls import blocklist, leases, live_status, routing, scheduling
+from ..calls import blocklist, leases, live_status, provider_booking, routing, scheduling
 from ..calls.queue import DialQueue
 from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
@@ -314,7 +314,10 @@ def _persist(session: Session, callback: Callback, nonce: str, silenced: str | N
 def _enqueue(session: Session, callback: Callback, queue: DialQueue) -> None:
     """Queue the callback's first dial job, now or at its booked time."""
     try:
-        if callback.scheduled_for is None:
+        if callback.scheduled_for is None or provider_booking.books_with_provider(
+            callback.widget, callback.scheduled_for, clock.now(), callback.department
+        ):
+            # Now: a booking the provider's own scheduler keeps is handed to it at once.
             queue.enqueue_dial(callback.id, 1)
         else:
             queue.enqueue_dial_at(callback.id, 1, callback.scheduled_for)

@@ -100,6 +100,7 @@ def document(widget: Widget) -> dict[str, Any]:
     """Return a widget as its clicktocall document; provider settings are masked."""
     values = {key: getattr(widget, key) for key in widgets.PROPERTIES}
     values["provider_settings"] = settings_hint(widget.provider_settings)
+    values["secondary_provider_settings"] = settings_hint(widget.secondary_provider_settings)
     values["human_check"] = human_checks.masked(widget.human_check or {})
     values["webhook_secret"] = secret_hint(widget.webhook_secret)
     return {"id": widget.id, **values}
@@ -160,10 +161,11 @@ def update_widget(
     values = _unmasked(widget, values)
     if replace:
         base = dict(widgets.DEFAULTS)
-        if "provider_settings" not in values and values.get("provider", widget.provider) == (
-            widget.provider
-        ):
-            base["provider_settings"] = widget.provider_settings
+        for role, settings_key in PROVIDER_ROLES:
+            if settings_key not in values and values.get(role, getattr(widget, role)) == (
+                getattr(widget, role)
+            ):
+                base[settings_key] = getattr(widget, settings_key)
         if "human_check" not in values:
             # Never turn a widget's bot protection off by leaving a field out.
             base["human_check"] = widget.human_check
@@ -179,7 +181,23 @@ def update_widget(
     return widget
 
 
+# Each provider a widget names, with its write-only settings.
+PROVIDER_ROLES = (
+    ("provider", "provider_settings"),
+    ("secondary_provider", "secondary_provider_settings"),
+)
+
+
 def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
+    """Put stored settings back where a client sent their masked hints, for each provider."""
+    for role, settings_key in PROVIDER_ROLES:
+        values = _unmasked_settings(widget, values, role, settings_key)
+    return values
+
+
+def _unmasked_settings(
+    widget: Widget, values: dict[str, Any], role: str, settings_key: str
+) -> dict[str, Any]:
     """Put stored provider settings back where a client sent their masked hint, as long as
     the settings still send credentials where the stored ones went.
 
@@ -189,24 +207,27 @@ def _unmasked(widget: Widget, values: dict[str, Any]) -> dict[str, Any]:
     setting along: the new settings come whole, and a hint in them is refused by name,
     so a stored secret is never sent anywhere it was not meant for.
     """
-    provider = values.get("provider", widget.provider)
-    stored = widget.provider_settings
-    if "provider_settings" not in values:
-        if provider == widget.provider:
+    stored_provider = getattr(widget, role)
+    provider = values.get(role, stored_provider)
+    stored = getattr(widget, settings_key) or {}
+    if settings_key not in values:
+        if provider == stored_provider:
             return values
         # Another provider: the stored settings were the old one's, and go with it.
-        return {**values, "provider_settings": {}}
-    sent = values["provider_settings"]
+        return {**values, settings_key: {}}
+    sent = values[settings_key]
     if not isinstance(sent, dict):
         return values
     hints = settings_hint(stored)
     hinted = [name for name, value in sent.items() if name in stored and value == hints[name]]
     restored = {name: stored[name] if name in hinted else value for name, value in sent.items()}
-    if providers.destination(provider, restored) == providers.destination(widget.provider, stored):
-        return {**values, "provider_settings": restored}
+    if stored_provider is not None and providers.destination(
+        provider, restored
+    ) == providers.destination(stored_provider, stored):
+        return {**values, settings_key: restored}
     if hinted:
         raise widgets.WidgetInvalid(
-            {f"provider_settings.{name}": NEW_DESTINATION_HINT for name in sorted(hinted)}
+            {f"{settings_key}.{name}": NEW_DESTINATION_HINT for name in sorted(hinted)}
         )
     return values
 
@@ -336,6 +357,8 @@ def history_item(callback: Callback) -> dict[str, Any]:
         "attempts": callback.attempts,
         "department": callback.department,
         "agent_attempts": agent_attempts(callback),
+        # The provider that took the call: the secondary's name after a failover.
+        "provider": (callback.provider_details or {}).get("provider"),
     }
 
 

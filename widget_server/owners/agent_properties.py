@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import providers
 from ..calls import hours
-from .capability_checks import capability_errors
 from .property_checks import EXTENSION
 
 
@@ -35,20 +34,33 @@ def with_agents(
 
 
 def routing_errors(cleaned: dict[str, Any]) -> dict[str, str]:
-    """Name each agent the provider cannot ring and each bad set of hours."""
-    provider = providers.provider_class(cleaned["provider"])
-    settings = cleaned["provider_settings"]
+    """Name each agent the provider (or the secondary) cannot ring and each bad set of hours."""
     errors: dict[str, str] = {}
     groups = [("agents", cleaned["agents"])] + [
         (f"departments.{d}.agents", department["agents"])
         for d, department in enumerate(cleaned["departments"])
     ]
+    for role, settings_key in (
+        ("provider", "provider_settings"),
+        ("secondary_provider", "secondary_provider_settings"),
+    ):
+        if cleaned.get(role) is None:
+            continue
+        provider = providers.provider_class(cleaned[role])
+        settings = cleaned[settings_key]
+        for field, agents in groups:
+            for index, agent in enumerate(agents):
+                key = f"{field}.{index}.extension"
+                try:
+                    provider.validate_agent(agent["extension"], settings)
+                except providers.ProviderConfigError as exc:
+                    why = next(iter(exc.fields.values()))
+                    if role == "provider":
+                        errors.setdefault(key, why)
+                    else:
+                        errors.setdefault(key, f"the secondary provider cannot ring it: {why}")
     for field, agents in groups:
         for index, agent in enumerate(agents):
-            try:
-                provider.validate_agent(agent["extension"], settings)
-            except providers.ProviderConfigError as exc:
-                errors[f"{field}.{index}.extension"] = next(iter(exc.fields.values()))
             if "business_hours" in agent:
                 errors.update(
                     hours.validation_errors(
@@ -63,9 +75,3 @@ def routing_errors(cleaned: dict[str, Any]) -> dict[str, str]:
                 )
             )
     return errors
-
-
-def unsupported(cleaned: dict[str, Any]) -> dict[str, str]:
-    """Name each routing property the widget's provider cannot honour."""
-    provider = providers.provider_class(cleaned["provider"])
-    return capability_errors(cleaned["provider"], provider.capabilities, cleaned)

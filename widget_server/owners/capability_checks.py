@@ -1,40 +1,89 @@
-"""Which widget properties need which provider capability, so a widget that asks its
-provider for something it cannot do is refused naming the property."""
+"""What a widget's properties ask of its provider, and the refusal when it cannot do it.
+
+Each feature that needs a provider capability is one rule below: the property that asks
+for it, when it asks, and the capability. A widget is checked against its provider and,
+with failover, against its secondary too: an attempt the secondary takes over must offer
+what the widget promised. A capability some adapters offer only with a setting of their
+own (a PBX's whisper context) is refused, naming that setting, when it is missing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ..providers.base import Capability
+from ..providers import Capability, capability_setting, provider_capabilities
 
-# What the refusal says the provider cannot do.
-ABILITY = {
-    Capability.SIMULTANEOUS_RING: "ring several agents at once",
-    Capability.WHISPER: "play a whisper to the agent and collect an accept key",
-    Capability.AMD: "detect a visitor's answering machine",
-}
+
+@dataclass(frozen=True)
+class Requirement:
+    field: str  # the property that asks for the feature
+    capability: Capability
+    asks: Callable[[Mapping[str, Any]], bool]  # whether these properties ask for it
+    lacking: str = ""  # what a provider without the capability cannot do, said in a refusal
+
+
+RULES: tuple[Requirement, ...] = (
+    Requirement(
+        "scheduling",
+        Capability.SCHEDULING,
+        lambda properties: properties.get("scheduling") == "provider",
+    ),
+    Requirement(
+        "strategy",
+        Capability.SIMULTANEOUS_RING,
+        lambda properties: properties.get("strategy") == "simultaneous",
+        "it cannot ring several agents at once",
+    ),
+    # None means "where the provider can": only an explicit true asks for it.
+    Requirement(
+        "whisper",
+        Capability.WHISPER,
+        lambda properties: properties.get("whisper") is True,
+        "it cannot play a whisper to the agent and collect an accept key",
+    ),
+    Requirement(
+        "machine_detection",
+        Capability.AMD,
+        lambda properties: properties.get("machine_detection") is True,
+        "it cannot detect a visitor's answering machine",
+    ),
+)
+ROLES = (("provider", "provider_settings"), ("secondary_provider", "secondary_provider_settings"))
 
 
 def required_capabilities(properties: Mapping[str, Any]) -> dict[str, Capability]:
-    """Return, by property, the capability the provider needs for what `properties` ask."""
-    required: dict[str, Capability] = {}
-    if properties.get("strategy") == "simultaneous":
-        required["strategy"] = Capability.SIMULTANEOUS_RING
-    # None means "where the provider can": only an explicit true asks for it.
-    if properties.get("whisper") is True:
-        required["whisper"] = Capability.WHISPER
-    if properties.get("machine_detection") is True:
-        required["machine_detection"] = Capability.AMD
-    return required
+    """Return the capability each property of `properties` asks of the provider, by field."""
+    return {rule.field: rule.capability for rule in RULES if rule.asks(properties)}
 
 
-def capability_errors(
-    provider: str, capabilities: frozenset[Capability], properties: Mapping[str, Any]
-) -> dict[str, str]:
-    """Name each property whose capability `capabilities` (the provider's) lacks."""
-    return {
-        name: f"the {provider} provider cannot {ABILITY.get(needed, needed.value)}"
-        for name, needed in required_capabilities(properties).items()
-        if needed not in capabilities
-    }
+def capability_errors(properties: Mapping[str, Any]) -> dict[str, str]:
+    """Name each property asking for a capability the widget's provider (or secondary) lacks."""
+    errors: dict[str, str] = {}
+    required = {rule.field: rule for rule in RULES if rule.asks(properties)}
+    for role, settings_key in ROLES:
+        name = properties.get(role)
+        if not isinstance(name, str) or not name:
+            continue
+        offered = provider_capabilities(name)
+        settings = properties.get(settings_key)
+        settings = settings if isinstance(settings, Mapping) else {}
+        for field, rule in required.items():
+            capability = rule.capability
+            if field in errors:
+                continue
+            shown_role = role.replace("_", " ")
+            if capability not in offered:
+                errors[field] = (
+                    f"needs the {capability.value} capability, which the {shown_role}"
+                    f" {name!r} does not have" + (f": {rule.lacking}" if rule.lacking else "")
+                )
+                continue
+            needed = capability_setting(name, capability)
+            if needed is not None and not settings.get(needed):
+                errors[field] = (
+                    f"needs {settings_key}.{needed} for the {shown_role} {name!r}"
+                    " (the dialplan context docs/providers.md gives)"
+                )
+    return errors

@@ -76,6 +76,12 @@ def provider(value: object) -> str | None:
     return "must be one of " + ", ".join(sorted(providers.REGISTRY))
 
 
+def secondary_provider(value: object) -> str | None:
+    if value is None:
+        return None
+    return provider(value)
+
+
 def rate_limits(value: object) -> str | None:
     from limits import parse_many
 

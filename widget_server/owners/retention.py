@@ -21,6 +21,7 @@ import phonenumbers
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..calls import leases
 from ..calls.status_machine import apply_status
 from ..core.models import Callback, CallEvent, WebhookDelivery, Widget, utcnow
 from ..core.statuses import TERMINAL, Status
@@ -66,6 +67,9 @@ def erase_callback(session: Session, callback: Callback, now: datetime | None = 
     callback.extra = {}
     callback.provider_details = {}
     callback.erased_at = callback.erased_at or now or utcnow()
+    # A handed-off call's lease outlives its end (it expires, and is not deleted): its key
+    # names the number.
+    leases.release(session, callback.id)
     events = list(session.scalars(select(CallEvent).where(CallEvent.callback_id == callback.id)))
     for event in events:
         event.details = {}

@@ -136,6 +136,22 @@ class WidgetProperties(BaseModel):
     provider_settings: dict[str, Any] = Field(
         default_factory=dict, description="Write-only: answers show a masked hint per setting"
     )
+    secondary_provider: Annotated[str | None, checked(checks.secondary_provider)] = Field(
+        None,
+        description="Failover: takes an attempt the primary provider refused for a retryable "
+        'reason before accepting it (one of the provider names; null or "" for none)',
+    )
+    secondary_provider_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The secondary provider's settings. Write-only: answers show a masked "
+        "hint per setting",
+    )
+    scheduling: Literal["auto", "provider", "server"] = Field(
+        "auto",
+        description="Who books a scheduled callback: provider (its own scheduler, at booking "
+        "time; needs the scheduling capability), server (dialled at its time), auto (the "
+        "provider when it can)",
+    )
     default_region: Annotated[str, checked(checks.region)] = Field(
         "US", json_schema_extra=_one_of(REGIONS)
     )
@@ -229,6 +245,11 @@ class WidgetProperties(BaseModel):
             raise refusal("must not contain control characters")
         return value
 
+    @field_validator("secondary_provider", mode="before")
+    @classmethod
+    def _cleared_secondary_provider(cls, name: object) -> object:
+        return name or None  # "" clears it
+
     @field_validator("webhook_url")
     @classmethod
     def _cleared_webhook_url(cls, url: str | None) -> str | None:
@@ -250,6 +271,7 @@ class Clicktocall(WidgetProperties):
 
     id: str
     provider_settings: dict[str, str] = Field(description="A masked hint per setting")
+    secondary_provider_settings: dict[str, str] = Field(description="A masked hint per setting")
     webhook_secret: str | None = Field(description="A mask when set")
 
 

@@ -13,6 +13,7 @@ from ..core import egress
 from ..core.validation import first_errors
 from ..intake import human_checks
 from . import agent_properties
+from .capability_checks import capability_errors
 from .widget_properties import WidgetProperties, reason
 
 FIELDS = WidgetProperties.model_fields
@@ -33,7 +34,7 @@ class WidgetInvalid(ValueError):
 
 
 class WidgetUnsupported(WidgetInvalid):
-    """Valid properties that ask the widget's provider for something it cannot do."""
+    """Valid properties asking for a feature the widget's provider cannot offer (a 422)."""
 
 
 def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -50,15 +51,15 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     # Business hours get one reason per part (day, window, holiday), not one for the object.
     errors.update(hours.validation_errors(merged.get("business_hours")))
     if not errors:
-        try:
-            cleaned["provider_settings"] = providers.validate(
-                cleaned["provider"], cleaned["provider_settings"], agent=cleaned["extension"]
-            )
-        except providers.ProviderConfigError as exc:
-            for key, why in exc.fields.items():
-                errors["extension" if key == "agent" else f"provider_settings.{key}"] = why
+        errors.update(_provider_errors(cleaned, "provider", "provider_settings"))
+        if cleaned["secondary_provider"] is None:
+            cleaned["secondary_provider_settings"] = {}
         else:
-            errors.update(endpoint_errors(cleaned["provider"], cleaned["provider_settings"]))
+            errors.update(
+                _provider_errors(cleaned, "secondary_provider", "secondary_provider_settings")
+            )
+            errors.update(_secondary_setup_errors(cleaned))
+        if not errors:
             errors.update(agent_properties.routing_errors(cleaned))
     # One reason per field of the human check ("human_check.site_key": "is required").
     errors.update(human_checks.validate(merged.get("human_check")))
@@ -69,13 +70,48 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
         errors["webhook_secret"] = "is required when webhook_url is set"
     if errors:
         raise WidgetInvalid(errors)
-    unsupported = agent_properties.unsupported(cleaned)
+    unsupported = capability_errors(cleaned)
     if unsupported:
         raise WidgetUnsupported(unsupported)
     return cleaned
 
 
-def endpoint_errors(provider: str, settings: dict[str, Any]) -> dict[str, str]:
+def _secondary_setup_errors(cleaned: dict[str, Any]) -> dict[str, str]:
+    """A secondary must be ready as it is: the one-time set-up (a Kazoo clicktocall) runs
+    for the primary only, and a failover is no moment to create resources."""
+    adapter = providers.REGISTRY.get(cleaned["secondary_provider"])
+    settings = cleaned["secondary_provider_settings"]
+    if adapter is None or not isinstance(settings, dict) or not adapter.needs_setup(settings):
+        return {}
+    return {
+        "secondary_provider_settings": "must name what the primary would create once "
+        "(for kazoo: clicktocall_id)"
+    }
+
+
+def _provider_errors(cleaned: dict[str, Any], role: str, settings_key: str) -> dict[str, str]:
+    """Check one provider's settings (and that it can ring the extension) in place."""
+    errors: dict[str, str] = {}
+    try:
+        cleaned[settings_key] = providers.validate(
+            cleaned[role], cleaned[settings_key], agent=cleaned["extension"]
+        )
+    except providers.ProviderConfigError as exc:
+        for key, why in exc.fields.items():
+            if key == "agent":
+                errors["extension" if role == "provider" else role] = (
+                    why if role == "provider" else f"cannot ring the extension: {why}"
+                )
+            else:
+                errors[f"{settings_key}.{key}"] = why
+    else:
+        errors.update(endpoint_errors(cleaned[role], cleaned[settings_key], settings_key))
+    return errors
+
+
+def endpoint_errors(
+    provider: str, settings: dict[str, Any], settings_key: str = "provider_settings"
+) -> dict[str, str]:
     """Name each provider endpoint that is, or resolves to, an address the server may not
     call: public ones only, and the private hosts the operator listed."""
     config = current_app.config if has_app_context() else {}
@@ -84,7 +120,7 @@ def endpoint_errors(provider: str, settings: dict[str, Any]) -> dict[str, str]:
     for key, (host, port) in providers.endpoints(provider, settings).items():
         problem = policy.host_problem(host, port)
         if problem:
-            errors[f"provider_settings.{key}"] = f"{problem}{PRIVATE_HOSTS_HINT}"
+            errors[f"{settings_key}.{key}"] = f"{problem}{PRIVATE_HOSTS_HINT}"
     return errors
 
 

@@ -10,6 +10,7 @@ from ..core.egress import PUBLIC, EgressPolicy
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     EventRefused,
     EventReply,
     EventRequest,
@@ -59,6 +60,18 @@ def provider_class(name: str) -> type[Provider]:
         raise ProviderConfigError({"provider": f"unknown provider {name!r}"}) from None
 
 
+def provider_capabilities(name: str) -> frozenset[Capability]:
+    """Return what the provider called `name` can do (empty for an unknown name)."""
+    found = REGISTRY.get(name)
+    return found.capabilities if found is not None else frozenset()
+
+
+def capability_setting(name: str, capability: Capability) -> str | None:
+    """Return the setting the provider called `name` needs to offer `capability` (or None)."""
+    found = REGISTRY.get(name)
+    return found.capability_settings.get(capability) if found is not None else None
+
+
 def build(name: str, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> Provider:
     """Return a ready provider for a widget's provider name and settings.
 
@@ -98,10 +111,12 @@ def validate(name: str, settings: object, agent: object = None) -> dict[str, Any
 
 
 __all__ = [
+    "capability_setting",
     "ADAPTERS",
     "REGISTRY",
     "CallRequest",
     "CallState",
+    "Capability",
     "EventRefused",
     "EventReply",
     "EventRequest",
@@ -117,6 +132,7 @@ __all__ = [
     "build",
     "destination",
     "endpoints",
+    "provider_capabilities",
     "provider_class",
     "validate",
 ]

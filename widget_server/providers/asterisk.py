@@ -157,13 +157,18 @@ def _originate_response(action_id: str) -> Callable[[dict[str, str]], bool]:
 
 class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
-    # Whisper, accept key and AMD() need the dialplan context docs/providers.md gives,
-    # named in the `whisper_context` setting; without it calls go to `context` as before.
+    # Status by the agent channel's Uniqueid while its channels last. Whisper, accept key
+    # and AMD() need the dialplan context docs/providers.md gives, named in the
+    # `whisper_context` setting; without it calls go to `context` as before.
     capabilities = frozenset(
         {Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY, Capability.AMD}
     )
+    capability_settings = {
+        Capability.WHISPER: "whisper_context",
+        Capability.ACCEPT_KEY: "whisper_context",
+        Capability.AMD: "whisper_context",
+    }
     default_port = DEFAULT_PORT
-    supports_call_status = True  # by the agent channel's Uniqueid, while its channels last
     protocol = "AMI"
     originate_step = "queued"
 

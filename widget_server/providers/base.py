@@ -13,6 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -58,9 +59,20 @@ class PermanentProviderError(ProviderError):
 
 
 class RetryableProviderError(ProviderError):
-    """Trying again later may work: timeouts, connection errors, 5xx answers."""
+    """Trying again later may work: timeouts, connection errors, 5xx answers.
+
+    `maybe_placed` says the request may have reached the provider and its answer was lost
+    (a read timeout, a connection broken after sending): the call may exist. Otherwise the
+    provider certainly did not accept it (no connection, or it answered a refusal).
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, cause: str = "provider_error", maybe_placed: bool = False
+    ) -> None:
+        super().__init__(message, cause=cause)
+        self.maybe_placed = maybe_placed
 
 
 class EventRefused(Exception):
@@ -216,10 +228,15 @@ class Provider(ABC):
     """Base class for one telephony provider or PBX."""
 
     name: ClassVar[str]
+    # What this adapter can do (docs/providers.md shows them as a table). REPORTS_STATUS:
+    # events or call_status() tell how a call went, so the reconciler asks, not guesses.
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    supports_cancel: ClassVar[bool] = False
-    # True when call_status() works: the reconciler asks instead of guessing.
-    supports_call_status: ClassVar[bool] = False
+    # A setting without which a declared capability is not offered (e.g. the dialplan
+    # context a PBX plays the whisper in): a widget asking for it must name the setting.
+    capability_settings: ClassVar[Mapping[Capability, str]] = {}
+    # How long a visitor's number counts as in a call after a provider that reports nothing
+    # took it: long enough that a second request cannot ring them mid-call, and no longer.
+    handoff_lease_seconds: ClassVar[int] = 300
     # The event payload's field that names the reported status, kept when it is unknown.
     event_status_field: ClassVar[str] = "status"
 
@@ -258,12 +275,39 @@ class Provider(ABC):
     def originate(self, call: CallRequest) -> OriginateResult:
         """Ring the agent, then connect the visitor."""
 
+    @classmethod
+    def needs_setup(cls, settings: Mapping[str, Any]) -> bool:
+        """Say whether `settings` lack something set_up() creates at the provider once."""
+        return False
+
+    def set_up(self, call: CallRequest) -> dict[str, Any]:
+        """Create what the widget needs at the provider; return the settings to store.
+
+        Run once per widget, before its first call, under a lease so two first calls
+        cannot both create it; the dialer stores the answer in the widget's settings.
+        """
+        return {}
+
     def cancel(self, provider_call_id: str) -> None:
         raise PermanentProviderError(f"{self.name} cannot cancel calls", cause="not_supported")
 
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        """Say whether this adapter declares `capability`."""
+        return capability in cls.capabilities
+
     def reports_call_status(self) -> bool:
         """Say whether call_status() works with these settings."""
-        return self.supports_call_status
+        return self.can(Capability.REPORTS_STATUS)
+
+    def schedule(
+        self, call: CallRequest, at: datetime, max_retry: int, retry_time: int, ident: str
+    ) -> OriginateResult:
+        """Book the call for `at` in the provider's own scheduler (Capability.SCHEDULING).
+
+        `max_retry` more tries `retry_time` seconds apart; `ident` names the booking.
+        """
+        raise PermanentProviderError(f"{self.name} cannot book calls", cause="not_supported")
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Return the provider's record of one attempt: by its call id, or by its idempotency

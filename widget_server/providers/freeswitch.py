@@ -187,7 +187,14 @@ class _Session(PBXConnection):
 class FreeSwitchProvider(SocketProvider[_Session]):
     name = "freeswitch"
     default_port = DEFAULT_PORT
-    supports_call_status = True  # by the agent leg's channel uuid, while FreeSWITCH holds it
+    # Status by the agent leg's channel uuid while FreeSWITCH holds it; whisper by
+    # playback and the accept key by read on the agent leg, in the `whisper_context`
+    # dialplan.
+    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
+    capability_settings = {
+        Capability.WHISPER: "whisper_context",
+        Capability.ACCEPT_KEY: "whisper_context",
+    }
     protocol = "event-socket framing"
     originate_step = "accepted"
 
@@ -217,9 +224,6 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         if errors:
             raise ProviderConfigError(errors)
         return values
-
-    # Whisper and accept key by playback and read in the `whisper_context` dialplan.
-    capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
 
     def originate(self, call: CallRequest) -> OriginateResult:
         command = self.originate_command(call)  # refused here, before FreeSWITCH is contacted

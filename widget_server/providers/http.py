@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..core.egress import PUBLIC, DestinationRefused, EgressPolicy
 from .base import PermanentProviderError, Provider, ProviderConfigError, RetryableProviderError
@@ -170,14 +171,23 @@ class HTTPProvider(Provider):
             raise PermanentProviderError(
                 f"{self.name}: {REFUSED_MESSAGE}", cause="destination_refused"
             ) from None
-        except requests.Timeout:
+        except requests.ConnectTimeout:
+            # No connection, so no request: the provider cannot have placed anything.
             raise RetryableProviderError(f"{self.name}: timed out", cause="timeout") from None
-        except requests.ConnectionError:
+        except requests.Timeout:
             raise RetryableProviderError(
-                f"{self.name}: connection failed", cause="connection_error"
+                f"{self.name}: timed out", cause="timeout", maybe_placed=True
+            ) from None
+        except requests.ConnectionError as exc:
+            raise RetryableProviderError(
+                f"{self.name}: connection failed",
+                cause="connection_error",
+                maybe_placed=not _never_connected(exc),
             ) from None
         except requests.RequestException as exc:
-            raise RetryableProviderError(f"{self.name}: {exc.__class__.__name__}") from None
+            raise RetryableProviderError(
+                f"{self.name}: {exc.__class__.__name__}", maybe_placed=True
+            ) from None
         return response
 
     def raise_for_status(self, response: requests.Response) -> None:
@@ -212,3 +222,12 @@ class HTTPProvider(Provider):
             raise PermanentProviderError(
                 f"{self.name}: answer is not JSON", cause="malformed_answer"
             ) from None
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """Say whether a connection error came before any byte of the request was sent."""
+    reason = exc.args[0] if exc.args else None
+    # urllib3 wraps a failed connect as MaxRetryError(reason=NewConnectionError); a reset
+    # or a broken answer after sending is a ProtocolError instead.
+    inner = getattr(reason, "reason", reason)
+    return isinstance(inner, NewConnectionError | ConnectTimeoutError)

@@ -30,9 +30,11 @@ Settings:
     connect_timeout, read_timeout   seconds, at most 60
 Names (the clicktocall name is shown to the agent as the caller id name) take letters,
 digits, spaces and . ' - _ only, since they reach SIP signalling.
-One of clicktocall_id and clicktocall is required. Without an id, originate creates a
-clicktocall and reports its id in the result details ("clicktocall_id"): save it into the
-settings (or call sync_clicktocall when the widget is saved) so each call does not create one.
+One of clicktocall_id and clicktocall is required. Without an id, the dialer runs set_up()
+before the widget's first call: it creates the clicktocall once and stores its id in the
+widget's settings, so every later call connects through it (and can be looked up in its
+history). Called directly without an id, originate creates one and reports its id in the
+result details ("clicktocall_id").
 The clicktocall API documents no cancel, events, scheduling or recording.
 """
 
@@ -52,6 +54,7 @@ from ..core.statuses import Status
 from .base import (
     CallRequest,
     CallState,
+    Capability,
     OriginateResult,
     PermanentProviderError,
     ProviderConfigError,
@@ -131,7 +134,8 @@ TEXT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 class KazooProvider(HTTPProvider):
     name = "kazoo"
     default_base_url = ""  # required setting: every Kazoo cluster has its own address
-    supports_call_status = True  # by call id, through a known clicktocall's history
+    # Status by call id through the clicktocall's history. No cancel: the API has none.
+    capabilities = frozenset({Capability.REPORTS_STATUS})
 
     def __init__(
         self,
@@ -180,6 +184,15 @@ class KazooProvider(HTTPProvider):
         if not isinstance(agent, str) or not EXTENSION_RE.fullmatch(agent):
             raise ProviderConfigError({"agent": "must be a SIP URI, a number or an extension"})
         return agent
+
+    @classmethod
+    def needs_setup(cls, settings: Mapping[str, Any]) -> bool:
+        return not settings.get("clicktocall_id")
+
+    def set_up(self, call: CallRequest) -> dict[str, Any]:
+        """Create the widget's clicktocall once; its id is stored in the settings, so every
+        call connects through it and its history says how each call went."""
+        return {"clicktocall_id": self.sync_clicktocall(self._properties_for(call))}
 
     def sync_clicktocall(self, widget_properties: Mapping[str, Any]) -> str:
         """Create (PUT) or update (POST) this widget's clicktocall; return its id to store."""

@@ -50,7 +50,7 @@ CONNECTED_STEPS = (
     Status.VISITOR_RINGING,
     Status.CONNECTED,
 )
-SETTINGS = ("step_delay", "talk_time", "fail", "agents", "visitor")
+SETTINGS = ("step_delay", "talk_time", "fail", "fail_with", "agents", "visitor")
 # How a routed leg can end other than completed, numbered for its call id.
 ROUTED_ENDS: tuple[tuple[Status, str | None], ...] = (
     (Status.NO_ANSWER, "agent_no_key"),
@@ -58,6 +58,13 @@ ROUTED_ENDS: tuple[tuple[Status, str | None], ...] = (
     (Status.NO_ANSWER, "agent_no_answer"),
     (Status.VISITOR_VOICEMAIL, "visitor_voicemail"),
 )
+# fail_with setting -> how an unreachable provider fails each originate (failover demos):
+# "timeout" sent the request and never heard back, the others were never accepted.
+FAIL_WITH = {
+    "timeout": ("simulated timeout after the request was sent", "timeout", True),
+    "5xx": ("simulated answer 503", "http_503", False),
+    "connection": ("simulated connection refused", "connection_error", False),
+}
 
 
 class SimulatorProvider(Provider):
@@ -73,8 +80,6 @@ class SimulatorProvider(Provider):
             Capability.SIMULTANEOUS_RING,
         }
     )
-    supports_cancel = True
-    supports_call_status = True
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +97,8 @@ class SimulatorProvider(Provider):
                 errors[key] = "must be a number of seconds from 0 to 60"
         if values["fail"] not in (*SCENARIOS, *FAILURES):
             errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
+        if values.get("fail_with") is not None and values["fail_with"] not in FAIL_WITH:
+            errors["fail_with"] = "must be null or one of " + ", ".join(FAIL_WITH)
         errors.update(_routing_errors(values))
         unknown = set(values) - set(SETTINGS)
         for key in sorted(unknown):
@@ -101,6 +108,9 @@ class SimulatorProvider(Provider):
         return values
 
     def originate(self, call: CallRequest) -> OriginateResult:
+        if self.settings.get("fail_with") is not None:
+            message, failure, maybe_placed = FAIL_WITH[self.settings["fail_with"]]
+            raise RetryableProviderError(message, cause=failure, maybe_placed=maybe_placed)
         fail = self.settings["fail"]
         if fail == "provider_error":
             raise PermanentProviderError("simulated provider error", cause="provider_error")

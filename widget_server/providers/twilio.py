@@ -153,8 +153,6 @@ class TwilioProvider(HTTPProvider):
             Capability.AMD,
         }
     )
-    supports_cancel = True
-    supports_call_status = True  # by call sid
     default_base_url = "https://api.twilio.com"
     event_status_field = "CallStatus"
 

@@ -55,7 +55,13 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.statuses import Status
-from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
+from .base import (
+    CallRequest,
+    Capability,
+    OriginateResult,
+    PermanentProviderError,
+    ProviderConfigError,
+)
 from .checks import printable
 from .http import READ_TIMEOUT, HTTPProvider, setting_errors
 from .numbers import mask_numbers, visitor_e164
@@ -107,6 +113,12 @@ PAIR_RE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*[=:]\s*(.*?)\s*(?=[;,&\n]|\s\S+
 class VoiptechProvider(HTTPProvider):
     name = "voiptech"
     default_base_url = "https://voiptech.pri/API"
+    # Books calls in its own scheduler (Date, Maxretry, Retrytime, ident); reports nothing
+    # after its answer, and documents no cancel.
+    capabilities = frozenset({Capability.SCHEDULING})
+    # Its answer comes once the agent took the call and the visitor is being rung: the
+    # conversation starts within the visitor leg's ring time.
+    handoff_lease_seconds = 180
 
     @classmethod
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:

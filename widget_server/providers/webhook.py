@@ -29,6 +29,7 @@ from .base import (
     STATUSES,
     CallRequest,
     CallState,
+    Capability,
     EventRefused,
     EventRequest,
     OriginateResult,
@@ -50,7 +51,9 @@ class WebhookProvider(HTTPProvider):
     name = "webhook"
     default_base_url = ""
     url_settings = ("url", "status_url")
-    supports_call_status = True  # when the receiver has a status_url
+    # The receiver posts reports to the event URL, and answers status queries when it has
+    # a status_url (reports_call_status).
+    capabilities = frozenset({Capability.REPORTS_STATUS})
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         admin_api,
         api,
         booking,
+        dashboard,
         embed,
         error_handlers,
         form_page,
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(owner_api.bp)
     app.register_blueprint(openapi.bp)
+    dashboard.init_app(app)
     error_handlers.init_app(app)
     headers.init_app(app)
     booking.init_app(app)

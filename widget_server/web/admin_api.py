@@ -61,10 +61,10 @@ class KazooInvalid(WidgetServerError):
 
 
 class KazooUnsupported(KazooInvalid):
-    """Valid properties the clicktocall's provider cannot honour (simultaneous ring, …)."""
+    """Valid properties asking for a feature the widget's provider lacks: 422, by field."""
 
     code, error = 422, "unsupported"
-    message = "the provider cannot do what these properties ask"
+    message = "The provider cannot do what these properties ask."
 
 
 # Envelopes
@@ -104,6 +104,8 @@ def _rule(message: str) -> str:
         return "maxLength"
     if message == "has the wrong format":
         return "pattern"
+    if message.startswith("needs the "):
+        return "unsupported"
     return "invalid"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,17 +20,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..core import db
+from ..core import clock, db, ids
 from ..core.errors import NotFound
 from ..core.i18n import supported
 from ..core.models import Account, Widget
-from ..owners import display
+from ..owners import display, installs
 from ..owners.accounts import DEMO_ACCOUNT
-from .request_origin import absolute_url
+from .request_origin import absolute_url, allowed, is_own_origin, request_origin
 from .wiring import widget_or_404
 
 bp = Blueprint("embed", __name__)
+log = logging.getLogger(__name__)
 
 # Short enough that a fix reaches every host page within minutes; ETags make revalidation cheap.
 LOADER_MAX_AGE = 300
@@ -131,3 +134,37 @@ def demo() -> ResponseReturnValue:
     if widget is None:
         raise NotFound("No demo widget yet: run flask --app widget_server demo")
     return render_template("demo.html", widget=widget, loader_url=absolute_url("embed.loader"))
+
+
+# The request every loader makes on every page view, naming the host page it runs on.
+LOADER_CONFIG_ENDPOINT = "api.widget_config"
+
+
+@bp.after_app_request
+def note_loader_origin(response: Response) -> Response:
+    """Note where a loader asked for its widget's config, allowed or refused.
+
+    The owner's install page shows it. Noting it never changes the answer: a database that
+    cannot take the write costs a log line, not the visitor's widget.
+    """
+    if request.endpoint != LOADER_CONFIG_ENDPOINT or request.method != "GET":
+        return response
+    if response.status_code not in (200, 403):
+        return response
+    widget_id = (request.view_args or {}).get("widget_id", "")
+    origin = request_origin()
+    if not ids.plausible(widget_id) or origin is None or is_own_origin(origin):
+        return response  # this server's own pages (the preview) are no installation
+    session = db.session()
+    try:
+        session.rollback()  # the view's reads are done; start a short transaction of our own
+        widget = session.get(Widget, widget_id)
+        if widget is not None and widget.enabled:
+            now = clock.now()
+            if installs.record_load(session, widget.id, origin, allowed(widget, origin), now):
+                session.commit()
+        session.rollback()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning("loader origin not noted widget=%s: %s", widget_id, exc.__class__.__name__)
+    return response

@@ -1,5 +1,8 @@
 """The OpenAPI 3.1 document for every HTTP route, public and admin.
 
+The owners' dashboard (`/dashboard/`, pages for signed-in people behind CSRF-checked forms)
+is no API and not in the document.
+
 The document is built from small helpers so a new route is one entry in `_public_paths` or
 `_admin_paths`:
 
@@ -46,8 +49,8 @@ ERROR_TEXT = {
     "409": "Form token or Idempotency-Key already in use",
     "413": "Request body too large",
     "415": "The body must be JSON (Content-Type: application/json)",
-    "422": "Refused: the number policy, the form token's age, the human check or the slot; "
-    "for a clicktocall, a property its provider cannot honour (the body names it)",
+    "422": "Refused: the number policy, the form token's age, the human check, the slot, or "
+    "a feature the widget's provider lacks (the body names the property)",
     "429": "Too many requests (one message for every limit); see Retry-After",
     "503": "A store is unavailable; nothing was dialled",
 }
@@ -289,6 +292,9 @@ def _schemas() -> dict[str, Schema]:
                         },
                     },
                 },
+                "provider": nullable(
+                    {"type": "string", "description": "The provider that took the call"}
+                ),
             },
         },
         "Accepted": {

@@ -36,6 +36,8 @@ bp.register_error_handler(HTTPException, kazoo_error)
 limiter.limit(admin_limit_per_ip)(bp)
 
 MAX_DELIVERIES = 500
+
+
 @bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
 def webhook_test(account_id: str, widget_id: str) -> ResponseReturnValue:
     _authenticated(account_id)
