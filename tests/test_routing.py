@@ -28,7 +28,7 @@ from widget_server.calls import routing
 from widget_server.core import db
 from widget_server.core.clock import Clock
 from widget_server.core.models import CallEvent, Widget
-from widget_server.providers import CallRequest, OriginateResult, Provider
+from widget_server.providers import CallRequest, Capability, OriginateResult, Provider
 from widget_server.providers.simulator import SimulatorProvider
 
 AGENTS = [
@@ -96,6 +96,44 @@ def test_ordered_agents_the_first_does_not_answer_and_the_second_connects(
     assert ("retry_wait", "agent_no_answer") in [(s, c) for s, c, _ in events]
     # The visitor was rung once: on the leg the second agent took.
     assert [s for s, _, _ in events].count("visitor_ringing") == 1
+
+
+def test_each_agent_leg_fails_over_on_its_own_and_the_round_goes_on(
+    app: Flask, originates: list[CallRequest]
+) -> None:
+    """A primary that times out hands every leg to the secondary, which rings the agents in
+    turn: the first does not answer, the second connects; one originate per provider and leg."""
+    widget_id = add_widget(
+        app,
+        agents=AGENTS[:2],
+        provider_settings={"step_delay": 0, "talk_time": 0, "fail_with": "timeout"},
+        secondary_provider="simulator",
+        secondary_provider_settings=simulated({"1001": "no_answer"}),
+    )
+    submit_json(app.test_client(), widget_id)
+    run_jobs(app)
+    [callback] = callbacks(app)
+    assert (callback.status, callback.attempts, callback.rounds) == ("completed", 2, 1)
+    # Primary then secondary, for each leg: the same attempt's key, never a second call.
+    assert [(call.ringing, call.attempt) for call in originates] == [
+        (("1001",), 1),
+        (("1001",), 1),
+        (("1002",), 2),
+        (("1002",), 2),
+    ]
+    with app.app_context():
+        switches = (
+            db.session()
+            .query(CallEvent)
+            .filter_by(callback_id=callback.id, cause="provider_failover")
+            .order_by(CallEvent.id)
+        )
+        assert [(row.details["attempt"], row.details["to"]) for row in switches] == [
+            (1, "simulator"),
+            (2, "simulator"),
+        ]
+    assert dialled_agents(app, callback.id) == ["1001", "1002"]
+    assert [s for s, _, _ in timeline(app, callback.id)].count("visitor_ringing") == 1
 
 
 def test_every_agent_unanswered_ends_the_round_then_the_retry_policy_decides(
@@ -289,7 +327,85 @@ def test_simultaneous_on_a_provider_without_it_is_refused_naming_the_field(app: 
     assert response.status_code == 422, response.get_json()
     fields = response.get_json()["data"]
     assert list(fields) == ["strategy"]
-    assert "cannot ring several agents at once" in fields["strategy"]["invalid"]["message"]
+    assert "cannot ring several agents at once" in fields["strategy"]["unsupported"]["message"]
+
+
+PBX_SETTINGS = {
+    "asterisk": {
+        "host": "127.0.0.1",
+        "username": "widget",
+        "secret": "s" * 16,
+        "agent_channel": "PJSIP/{agent}",
+    },
+    "freeswitch": {
+        "host": "127.0.0.1",
+        "password": "s" * 16,
+        "gateway": "trunk",
+        "agent_endpoint": "user/{agent}",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "asked"),
+    [("asterisk", "whisper"), ("freeswitch", "whisper"), ("asterisk", "machine_detection")],
+)
+def test_a_pbx_asked_for_a_whisper_without_its_context_is_refused_naming_both(
+    app: Flask, provider: str, asked: str
+) -> None:
+    account, key = add_account(app)
+    client = app.test_client()
+    body = {
+        "name": "Sales",
+        "extension": "1001",
+        asked: True,
+        "provider": provider,
+        "provider_settings": PBX_SETTINGS[provider],
+    }
+    response = client.put(clicktocall_url(account), json={"data": body}, headers=admin_auth(key))
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["data"]
+    assert list(fields) == [asked]
+    message = fields[asked]["unsupported"]["message"]
+    assert "provider_settings.whisper_context" in message and provider in message
+    # With the dialplan context named, the same widget is saved.
+    settings = {**PBX_SETTINGS[provider], "whisper_context": "widget-whisper"}
+    body["provider_settings"] = settings
+    saved = client.put(clicktocall_url(account), json={"data": body}, headers=admin_auth(key))
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["data"][asked] is True
+
+
+def test_a_secondary_pbx_without_its_whisper_context_is_named_too() -> None:
+    from widget_server.owners.capability_checks import capability_errors
+
+    properties = {
+        "whisper": True,
+        "provider": "simulator",
+        "provider_settings": {},
+        "secondary_provider": "freeswitch",
+        "secondary_provider_settings": PBX_SETTINGS["freeswitch"],
+    }
+    [(field, message)] = capability_errors(properties).items()
+    assert field == "whisper"
+    assert "secondary_provider_settings.whisper_context" in message
+    with_context = {**PBX_SETTINGS["freeswitch"], "whisper_context": "widget-whisper"}
+    assert capability_errors({**properties, "secondary_provider_settings": with_context}) == {}
+
+
+def test_a_pbx_whispers_by_default_only_where_its_context_is_set(app: Flask) -> None:
+    """Left at null ("where the provider can"), whisper needs no context: none, no whisper."""
+    account, key = add_account(app)
+    client = app.test_client()
+    body = {
+        "name": "Sales",
+        "extension": "1001",
+        "provider": "asterisk",
+        "provider_settings": PBX_SETTINGS["asterisk"],
+    }
+    response = client.put(clicktocall_url(account), json={"data": body}, headers=admin_auth(key))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["data"]["whisper"] is None
 
 
 def test_the_admin_api_keeps_extension_and_agents_in_step(app: Flask) -> None:
@@ -515,6 +631,8 @@ class AnswersAtOnce(Provider):
     """A PBX-like provider whose originate waits for the agent leg and says how it went."""
 
     name = "answers_at_once"
+    # It reports how the call goes on, as a PBX does (one that did not would hand it off).
+    capabilities = frozenset({Capability.REPORTS_STATUS})
     calls: ClassVar[list[str]] = []
 
     def originate(self, call: CallRequest) -> OriginateResult:

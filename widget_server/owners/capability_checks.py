@@ -83,7 +83,7 @@ def capability_errors(properties: Mapping[str, Any]) -> dict[str, str]:
             needed = capability_setting(name, capability)
             if needed is not None and not settings.get(needed):
                 errors[field] = (
-                    f"needs {settings_key}.{needed} for the {shown_role} {name!r}"
+                    f"needs the setting {settings_key}.{needed} for the {shown_role} {name!r}"
                     " (the dialplan context docs/providers.md gives)"
                 )
     return errors
