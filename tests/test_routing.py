@@ -28,6 +28,7 @@ from widget_server.calls import routing
 from widget_server.core import db
 from widget_server.core.clock import Clock
 from widget_server.core.models import CallEvent, Widget
+from widget_server.owners.capability_checks import capability_errors
 from widget_server.providers import CallRequest, Capability, OriginateResult, Provider
 from widget_server.providers.simulator import SimulatorProvider
 
@@ -377,8 +378,6 @@ def test_a_pbx_asked_for_a_whisper_without_its_context_is_refused_naming_both(
 
 
 def test_a_secondary_pbx_without_its_whisper_context_is_named_too() -> None:
-    from widget_server.owners.capability_checks import capability_errors
-
     properties = {
         "whisper": True,
         "provider": "simulator",
