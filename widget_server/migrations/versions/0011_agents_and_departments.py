@@ -2,7 +2,7 @@
 answering-machine detection; round-robin turns shared by every process
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-06
 """
 
