@@ -13,5 +13,5 @@ from widget_server import providers
 def test_declared_settings_are_the_accepted_ones(path: str) -> None:
     cls = providers.provider_class(path.split(".")[0])
     module = importlib.import_module(cls.__module__)
-    accepted = getattr(module, "KNOWN_SETTINGS", None) or getattr(module, "SETTINGS")
+    accepted = getattr(module, "KNOWN_SETTINGS", None) or module.SETTINGS
     assert {field.name for field in cls.setting_fields} == set(accepted)
