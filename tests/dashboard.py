@@ -73,6 +73,23 @@ def sign_in(
     return member
 
 
+def run_demo(app: Any, *origins: str) -> dict[str, str]:
+    """Run the real `demo` command as `make run` does (`db upgrade`, then `demo` with each
+    origin) and read what it prints: the demo widget's id and the owner's sign-in."""
+    runner = app.test_cli_runner()
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    args = ["demo"]
+    for origin in origins:
+        args += ["--origin", origin]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    printed = dict(re.findall(r"^\s*(dashboard|email|password):\s+(\S+)", result.output, re.M))
+    widget = re.search(r"^demo widget ([0-9a-f]{32}):", result.output, re.M)
+    assert widget and set(printed) == {"dashboard", "email", "password"}, result.output
+    return printed | {"widget_id": widget.group(1)}
+
+
 def browser_sign_in(page: Any, base_url: str, email: str, password: str = PASSWORD) -> None:
     """Sign in on the dashboard's sign-in page in Playwright, as a person would."""
     page.goto(f"{base_url}/dashboard/sign-in")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.axe import violations
 from tests.browser import ARTIFACTS, chromium, watch_problems
-from tests.dashboard import PASSWORD, add_person, browser_sign_in
+from tests.dashboard import PASSWORD, add_person, browser_sign_in, run_demo
 from tests.live import LiveServer, live_server
 from widget_server.core import clock, db
 from widget_server.core.models import User
@@ -46,10 +46,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def demo(server: LiveServer) -> dict[str, str]:
     """Run the real demo command and read the sign-in it prints."""
-    result = server.app.test_cli_runner().invoke(args=["demo", "--origin", server.url])
-    assert result.exit_code == 0, result.output
-    printed = dict(re.findall(r"^\s*(dashboard|email|password):\s+(\S+)", result.output, re.M))
-    assert printed["dashboard"] == f"{server.url}/dashboard/", result.output
+    printed = run_demo(server.app, server.url)
+    assert printed["dashboard"] == f"{server.url}/dashboard/", printed
     return printed
 
 
