@@ -49,7 +49,8 @@
     progress.hidden = false;
     if (body.number && confirm) {
       progress.querySelector("[data-number]").textContent = body.number;
-      confirm.hidden = false;
+      // "We will call this number" says what is about to happen: not once the call ended.
+      confirm.hidden = !!body.terminal;
     }
     // "Change number" cancels this request: only while it is not being dialled yet.
     progress.querySelector("[data-change]").hidden = !body.cancelable;

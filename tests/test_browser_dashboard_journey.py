@@ -217,6 +217,8 @@ def test_new_owner_from_demo_command_to_a_live_callback(stack: Stack) -> None:
     expect(row.locator(".badge")).to_have_text("Completed", timeout=SLOW)
     expect(inbox.locator("#inbox-announcer")).to_contain_text("Completed")
     expect(frame.locator("[data-status]")).to_contain_text("Call finished", timeout=SLOW)
+    # The call is over: the form no longer says it will call the number.
+    expect(frame.locator("[data-confirm]")).to_be_hidden()
     shoot(inbox, "10-inbox-completed")
     shoot(visitor, "11-visitor-finished")
     assert inbox.evaluate("window.__notReloaded") is True
