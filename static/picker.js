@@ -6,7 +6,7 @@
   "use strict";
   var select = document.querySelector("select[data-picker]");
   if (!select) return;
-  var box = select.parentNode, row = box.parentNode, ds = box.dataset;
+  var box = select.parentNode, ds = box.dataset;
   var input = document.createElement("input"), list = document.createElement("ul");
   var none = document.createElement("p"), items = [], shown = [], at = -1;
 
@@ -44,7 +44,7 @@
   document.querySelector('label[for="' + select.id + '"]').htmlFor = input.id;
   select.hidden = true; // still sent with the form: it holds the value
   select.before(input);
-  row.after(list, none); // in the flow under the row: the full width, the frame grows
+  box.append(list, none); // over the fields below: opening it moves nothing
   box.dataset.ready = "";
 
   function move(i) {
@@ -96,6 +96,7 @@
     } else if (key === "Escape" && (open || input.value !== chosen().text)) {
       event.stopPropagation(); // closes the list, not the whole panel
       close(true);
+      input.select();
     }
   });
   list.addEventListener("mousedown", function (event) { event.preventDefault(); });
