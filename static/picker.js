@@ -56,13 +56,16 @@
     shown[i].scrollIntoView({ block: "nearest" });
   }
   function filter(query) {
-    var key = fold(query);
+    var key = fold(query), room;
     shown = items.filter(function (li) {
       li.hidden = key !== "" && li.dataset.key.indexOf(key) < 0;
       li.setAttribute("aria-selected", String(li.dataset.value === select.value));
       return !li.hidden;
     });
     none.textContent = shown.length ? "" : ds.none;
+    // No taller than the frame has room for below the field: the frame never scrolls.
+    room = innerHeight - input.getBoundingClientRect().bottom - 14;
+    list.style.maxHeight = Math.min(184, Math.max(96, room)) + "px";
     list.hidden = !shown.length;
     input.setAttribute("aria-expanded", String(!list.hidden));
     move(shown.length ? Math.max(0, key ? 0 : shown.indexOf(items[select.selectedIndex])) : -1);
@@ -81,7 +84,15 @@
   }
 
   input.addEventListener("input", function () { filter(input.value); });
-  input.addEventListener("focus", function () { input.select(); });
+  function selectAll() { // typing replaces the choice; the name's start stays in view
+    input.setSelectionRange(0, input.value.length, "backward");
+    input.scrollLeft = 0;
+  }
+  input.addEventListener("focus", function () {
+    selectAll();
+    // Again after the browser's own focus handling, which scrolls to the caret's end.
+    setTimeout(function () { if (input.value === chosen().text) selectAll(); });
+  });
   input.addEventListener("click", function () { if (list.hidden) filter(""); });
   input.addEventListener("blur", function () { close(true); });
   input.addEventListener("keydown", function (event) {
@@ -96,7 +107,7 @@
     } else if (key === "Escape" && (open || input.value !== chosen().text)) {
       event.stopPropagation(); // closes the list, not the whole panel
       close(true);
-      input.select();
+      selectAll();
     }
   });
   list.addEventListener("mousedown", function (event) { event.preventDefault(); });

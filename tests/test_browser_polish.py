@@ -582,6 +582,9 @@ def test_the_country_picker_by_arrows_and_escape(stack: Stack) -> None:
     expect(frame.get_by_role("listbox")).to_be_visible()
     assert len(picker_options(frame)) == len(PICKER_REGIONS)
     assert picker.get_attribute("aria-activedescendant") == "region-list-US"
+    # Its height is what the frame has room for: no part of it hidden below the panel.
+    box = frame.get_by_role("listbox").bounding_box()
+    assert box is not None and inside(box, frame_box(page, frame)), box
     page.screenshot(path=str(SHOTS / "picker-en-list.png"))
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
