@@ -82,6 +82,9 @@ def two_processes(
             provider="twilio",
             extension="+14155550199",
             provider_settings=provider.provider_settings(),
+            # Unwhispered, so the originate itself carries the visitor's number (a whispered
+            # one dials it only after the agent's key: tests/test_routing_twilio.py).
+            whisper=False,
         )
         app.extensions["db_engine"].dispose()
         env = {

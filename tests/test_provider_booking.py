@@ -105,6 +105,21 @@ def test_a_widget_that_books_on_the_server_dials_at_the_time_instead(app: Flask)
     assert "Date" not in dialled["params"]  # an immediate call, at the booked time
 
 
+def test_a_booking_for_several_agents_is_dialled_here_to_try_them_in_turn(app: Flask) -> None:
+    """The provider's scheduler rings one agent: agents in rounds are this server's to try."""
+    agents = [{"extension": "1001"}, {"extension": "1002"}]
+    with VoiptechFake() as fake:
+        widget_id = _booked_widget(app, fake, agents=agents)
+        callback_id, _status_url, slot = _book(app, widget_id)
+        app.extensions["jobs"].run_pending(now=_clock(app).now().timestamp())
+        assert fake.calls == []  # not handed to the provider when booked
+        assert _callback(app, callback_id).status == Status.SCHEDULED
+        _clock(app).set(slot)
+        app.extensions["jobs"].run_pending(now=slot.timestamp() + 1)
+        [dialled] = fake.calls
+    assert "Date" not in dialled["params"] and dialled["params"]["dial1"] == "1001"
+
+
 def test_a_booking_whose_answer_was_lost_is_never_booked_again(app: Flask) -> None:
     with VoiptechFake() as fake:
         widget_id = _booked_widget(app, fake)

@@ -236,6 +236,8 @@ def test_a_twilio_call_is_placed_with_its_signed_event_url_and_followed_by_it(
             provider="twilio",
             extension="+12015550100",
             provider_settings=fake.provider_settings(),
+            # A plain call; a whispered one's callbacks are in tests/test_routing_twilio.py.
+            whisper=False,
         )
         client = app.test_client()
         assert submit_json(client, widget_id).status_code == 202

@@ -85,6 +85,11 @@ def parse_originate(args: str) -> dict[str, Any]:
         parsed["app"], parsed["app_data"] = name, data
         if name == "bridge":
             parsed["visitor_vars"], parsed["visitor_endpoint"] = split_leg(data)
+    else:
+        # <exten> [<dialplan>] [<context>]: the agent leg runs that dialplan extension.
+        parsed["exten"] = exten
+        parsed["dialplan"] = tokens[2] if len(tokens) > 2 else "XML"
+        parsed["context"] = tokens[3] if len(tokens) > 3 else "default"
     return parsed
 
 
@@ -228,6 +233,8 @@ class Fake(FakeTCPServer):
         self._send(sock, _job_event(str(uuid.uuid4()), arg, "-ERR NO_ANSWER\n"))
         if not 2 <= parsed["argc"] <= 7:
             result = "-USAGE: <call url> <exten>|&<application_name>(<app_args>)\n"
+        elif parsed.get("dialplan", "XML") not in ("XML", "inline", "enum"):
+            result = "-ERR NO_ROUTE_DESTINATION\n"  # no dialplan module of that name
         else:
             result = self.job_result or f"+OK {uuid.uuid4()}\n"
         if result.startswith("+OK "):

@@ -38,8 +38,39 @@ CREATE_PARAMS = {
     "StatusCallbackEvent",
     "StatusCallbackMethod",
 }
-DIAL_ATTRIBUTES = {"callerId", "timeout", "answerOnBridge", "record", "timeLimit"}
-NUMBER_ATTRIBUTES = {"statusCallbackEvent", "statusCallback", "statusCallbackMethod"}
+DIAL_ATTRIBUTES = {
+    "callerId",
+    "timeout",
+    "answerOnBridge",
+    "record",
+    "timeLimit",
+    "action",
+    "method",
+}
+NUMBER_ATTRIBUTES = {
+    "statusCallbackEvent",
+    "statusCallback",
+    "statusCallbackMethod",
+    # Answering-machine detection on the dialled number, as <Number> documents it.
+    "machineDetection",
+    "machineDetectionTimeout",
+    "amdStatusCallback",
+    "amdStatusCallbackMethod",
+    "url",
+    "method",
+}
+MACHINE_DETECTION = {"Enable", "DetectMessageEnd"}
+GATHER_ATTRIBUTES = {
+    "action",
+    "method",
+    "numDigits",
+    "timeout",
+    "finishOnKey",
+    "input",
+    "actionOnEmptyResult",
+}
+SAY_ATTRIBUTES = {"voice", "language", "loop"}
+URL_RE = re.compile(r"https?://\S+")
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -180,7 +211,8 @@ def _create_error(params: dict[str, list[str]]) -> tuple[int, str] | None:
 
 
 def _twiml_ok(twiml: str) -> bool:
-    """Accept exactly <Response><Dial …><Number …>+E164</Number></Dial></Response>."""
+    """Accept exactly <Response><Dial …><Number …>+E164</Number></Dial></Response>, or a
+    whisper: <Response><Gather …><Say …>text</Say></Gather></Response>."""
     if len(twiml) > 4000 or "<!" in twiml:
         return False
     try:
@@ -189,8 +221,14 @@ def _twiml_ok(twiml: str) -> bool:
         return False
     if response.tag != "Response" or response.attrib or len(response) != 1:
         return False
-    dial = response[0]
+    return dial_ok(response[0]) or gather_ok(response[0])
+
+
+def dial_ok(dial: ElementTree.Element) -> bool:
+    """Accept a <Dial> of one <Number> with the attributes Twilio documents for them."""
     if dial.tag != "Dial" or not set(dial.attrib) <= DIAL_ATTRIBUTES or len(dial) != 1:
+        return False
+    if not _urls_ok(dial, "action") or dial.get("method", "POST") not in ("GET", "POST"):
         return False
     number = dial[0]
     events = number.get("statusCallbackEvent", "completed").split(" ")
@@ -199,11 +237,38 @@ def _twiml_ok(twiml: str) -> bool:
         and not len(number)
         and set(number.attrib) <= NUMBER_ATTRIBUTES
         and set(events) <= EVENTS
+        and number.get("machineDetection", "Enable") in MACHINE_DETECTION
+        and _urls_ok(number, "url", "amdStatusCallback", "statusCallback")
         and bool(E164_RE.fullmatch(number.text or ""))
         and E164_RE.fullmatch(dial.get("callerId", FROM_NUMBER)) is not None
         and not (dial.text or "").strip()
         and not (number.tail or "").strip()
     )
+
+
+def gather_ok(gather: ElementTree.Element) -> bool:
+    """Accept a <Gather> of one digit around one <Say>, its action an absolute URL."""
+    if gather.tag != "Gather" or not set(gather.attrib) <= GATHER_ATTRIBUTES or len(gather) != 1:
+        return False
+    say = gather[0]
+    timeout = gather.get("timeout", "5")
+    return (
+        "action" in gather.attrib
+        and _urls_ok(gather, "action")
+        and gather.get("numDigits", "1").isdigit()
+        and timeout.isdigit()
+        and 1 <= int(timeout) <= 600
+        and gather.get("actionOnEmptyResult", "false") in ("true", "false")
+        and say.tag == "Say"
+        and not len(say)
+        and set(say.attrib) <= SAY_ATTRIBUTES
+        and bool((say.text or "").strip())
+        and not (gather.text or "").strip()
+    )
+
+
+def _urls_ok(element: ElementTree.Element, *names: str) -> bool:
+    return all(URL_RE.fullmatch(element.get(name, "http://x")) for name in names)
 
 
 def parse_twiml(twiml: str) -> ElementTree.Element:

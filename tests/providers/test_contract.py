@@ -245,6 +245,9 @@ def test_a_callback_goes_end_to_end_through_the_job_runner(fake: Any, app: Flask
         caller_id_number="+14155550100",
         max_retries=1,
         retry_delay=5,
+        # Unwhispered, so the originate itself carries the visitor's number (a whispered
+        # call dials it only after the agent's key: tests/test_routing_twilio.py).
+        whisper=False,
     )
     response = submit_json(app.test_client(), widget_id, phone="(201) 555-0123")
     assert response.status_code == 202

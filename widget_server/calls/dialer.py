@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,12 +18,21 @@ from ..core.models import Callback, utcnow
 from ..core.numbers import mask
 from ..core.statuses import NOT_YET_DIALING, Status, is_terminal
 from ..core.tokens import JobMalformed, TokenRefused, Tokens
-from . import failover, lifecycle, provider_booking, provider_setup, scheduling
+from . import (
+    agent_speech,
+    failover,
+    lifecycle,
+    provider_booking,
+    provider_setup,
+    routing,
+    scheduling,
+)
 from .queue import JobQueue
 from .status_machine import apply_status, hand_off
 
 log = logging.getLogger(__name__)
 
+AGENTS_AWAY = "agents_away"  # every agent of the round is outside their own hours
 # Where a provider may report events for (callback id, attempt, provider); None: nowhere.
 EventUrl = Callable[[str, int, str], str | None]
 
@@ -53,7 +63,7 @@ def dial(
     if callback is None:
         return
     if callback.status == Status.SCHEDULED and provider_booking.books_with_provider(
-        callback.widget, callback.scheduled_for, clock.now()
+        callback.widget, callback.scheduled_for, clock.now(), callback.department
     ):
         _book_with_provider(session, callback, job.attempt, event_url, queue, egress)
         return
@@ -67,8 +77,11 @@ def dial(
         callback = _callback_to_dial(session, job)  # locked again: the set-up committed
         if callback is None:
             return
-    _start_attempt(session, callback, job.attempt)
-    request = _call_request(callback, job.attempt, event_url)
+    leg = _route(session, callback, queue)
+    if leg is None:
+        return
+    _start_attempt(session, callback, job.attempt, leg)
+    request = call_request(callback, job.attempt, event_url, leg)
     placed = _originate(session, callback, request, queue, egress, event_url)
     if placed is not None:
         carrier, result = placed
@@ -124,6 +137,24 @@ def _booking_due(
     return True
 
 
+def _route(session: Session, callback: Callback, queue: JobQueue) -> routing.Leg | None:
+    """Pick the agents this attempt rings; with none on duty, end the round unanswered."""
+    leg = routing.next_leg(session, callback, clock.now())
+    if leg is not None:
+        return leg
+    log.info("no agent on duty callback=%s", callback.id)
+    routing.end_round(callback)
+    widget = callback.widget
+    if lifecycle.may_retry(widget, callback):
+        lifecycle.retry_later(
+            session, callback, source="server", cause=AGENTS_AWAY, enqueue_dial=queue.enqueue_dial
+        )
+    else:
+        apply_status(session, callback, Status.NO_ANSWER, source="server", cause=AGENTS_AWAY)
+        session.commit()
+    return None
+
+
 def _book_with_provider(
     session: Session,
     callback: Callback,
@@ -135,7 +166,8 @@ def _book_with_provider(
     """Hand a booking to the provider's own scheduler, once (calls/provider_booking.py)."""
     widget = callback.widget
     provider_booking.mark_sent(session, callback, attempt)
-    request = _call_request(callback, attempt, event_url)
+    # The provider's scheduler rings one agent: bookings go to it only for a lone agent.
+    request = call_request(callback, attempt, event_url, routing.first_leg(callback))
     try:
         provider = providers.build(widget.provider, widget.provider_settings, egress=egress)
         result = provider_booking.book(provider, callback, request)
@@ -170,7 +202,10 @@ def _set_up_provider(
     widget_id, name = widget.id, widget.provider
     try:
         provider = providers.build(name, widget.provider_settings, egress=egress)
-        created = provider.set_up(_call_request(callback, attempt, event_url))
+        # What is set up once serves every call: the widget's first agent stands for them.
+        created = provider.set_up(
+            call_request(callback, attempt, event_url, routing.first_leg(callback))
+        )
     except (providers.ProviderConfigError, providers.ProviderError) as exc:
         provider_setup.release(session, widget_id)
         session.commit()
@@ -190,8 +225,10 @@ def _set_up_failed(
     exc: providers.ProviderConfigError | providers.ProviderError,
     queue: JobQueue,
 ) -> None:
-    """Count a failed set-up as the attempt it stopped: retried like one, or failed."""
-    _start_attempt(session, callback, attempt)
+    """Count a failed set-up as the attempt (and round) it stopped: retried like one, or
+    failed. No agent was rung, so no leg is shown."""
+    callback.rounds = (callback.rounds or 0) + 1
+    _start_attempt(session, callback, attempt, None)
     if isinstance(exc, providers.ProviderConfigError):
         _fail(session, callback, name, "provider_config", str(exc))
     else:
@@ -199,22 +236,38 @@ def _set_up_failed(
         _attempt_failed(session, callback, name, exc, queue)
 
 
-def _start_attempt(session: Session, callback: Callback, attempt: int) -> None:
+def _start_attempt(
+    session: Session, callback: Callback, attempt: int, leg: routing.Leg | None
+) -> None:
     callback.attempts = attempt
     callback.originated_at = utcnow()
-    apply_status(session, callback, Status.DIALING, source="server")
+    details = {"attempt": attempt, **(leg.timeline() if leg is not None else {})}
+    apply_status(session, callback, Status.DIALING, source="server", details=details)
     # Committed before the provider is asked, so a crash afterwards cannot lead to a second
     # originate for this attempt: the redelivered job sees attempts == attempt and stops.
     session.commit()
     metrics.JOB_LATENCY.observe((callback.originated_at - callback.created_at).total_seconds())
 
 
-def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> providers.CallRequest:
+def call_request(
+    callback: Callback,
+    attempt: int,
+    event_url: EventUrl,
+    leg: routing.Leg,
+    provider: str | None = None,
+) -> providers.CallRequest:
+    """Build what the provider is handed for one attempt (also rebuilt for its events).
+
+    `provider` names the one whose event URL the request carries: the widget's own unless
+    the attempt went to the secondary.
+    """
     widget = callback.widget
     return providers.CallRequest(
         callback_id=callback.id,
         attempt=attempt,
-        agent=widget.extension,
+        agent=leg.extensions[0],
+        agents=leg.extensions,
+        **_agent_speech(callback),
         visitor_e164=callback.visitor_number,
         timeout=widget.timeout,
         caller_id_number=widget.caller_id_number,
@@ -222,8 +275,22 @@ def _call_request(callback: Callback, attempt: int, event_url: EventUrl) -> prov
         callee_id_number=widget.outbound_callee_id_number,
         extra=dict(callback.extra),
         page_url=callback.page_url,
-        event_url=event_url(callback.id, attempt, widget.provider),
+        event_url=event_url(callback.id, attempt, provider or widget.provider),
     )
+
+
+def _agent_speech(callback: Callback) -> dict[str, Any]:
+    """Return the whisper and answering-machine fields of a call, where the provider can."""
+    widget = callback.widget
+    language = agent_speech.language(widget)
+    department = routing.department_name(widget, callback.department, language)
+    speech: dict[str, Any] = {"speech_language": language}
+    if agent_speech.wants_whisper(widget):
+        speech["whisper"] = agent_speech.whisper(widget, department)
+    if agent_speech.wants_machine_detection(widget):
+        speech["machine_detection"] = True
+        speech["machine_notice"] = agent_speech.machine_notice(widget)
+    return speech
 
 
 def _originate(
@@ -320,6 +387,10 @@ def _record_originated(
     callback.provider_call_id = result.provider_call_id
     # Which provider carries the call: the owner's history names it (failover).
     callback.provider_details = {**result.details, "provider": provider}
+    if _agent_did_not_take(result):
+        session.commit()
+        _next_agent_or_retry(session, callback, attempt, result, queue, provider)
+        return
     apply_status(
         session,
         callback,
@@ -338,6 +409,28 @@ def _record_originated(
     )
     for planned in result.planned_events:
         queue.enqueue_event(callback.id, attempt, planned.event, provider, planned.delay)
+
+
+def _agent_did_not_take(result: providers.OriginateResult) -> bool:
+    """Say whether an originate that waited for the agent leg reports it unanswered."""
+    return result.status in lifecycle.RETRY_ENDS and result.cause in routing.AGENT_ENDS
+
+
+def _next_agent_or_retry(
+    session: Session,
+    callback: Callback,
+    attempt: int,
+    result: providers.OriginateResult,
+    queue: JobQueue,
+    provider: str,
+) -> None:
+    """Treat the answer as the event it is, so the next agent (or a retry) follows."""
+    event = providers.ProviderEvent(
+        result.status, provider_call_id=result.provider_call_id, cause=result.cause
+    )
+    lifecycle.record_event(
+        session, callback.id, attempt, event, source=provider, enqueue_dial=queue.enqueue_dial
+    )
 
 
 def _hand_off_if_unreported(

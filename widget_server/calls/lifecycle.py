@@ -10,9 +10,14 @@ in a way worth repeating, and the widget's `max_retries` allows another attempt,
 callback goes to `retry_wait` instead of ending and the next attempt is queued after
 `retry_delay * 2 ** (attempt - 1)` seconds (at most an hour). That is the one step back in a
 callback's life: the next attempt starts again at `dialing`. A visitor who does not answer
-is not called again. A dial job only places a call from `queued`, `scheduled` or
-`retry_wait`, so there is never more than one live call per callback, and a canceled
-callback never dials again.
+is not called again; one whose voicemail answered (`visitor_voicemail`) is.
+
+Agents (calls.routing): an agent leg is an attempt too. An agent who did not take the call
+moves the round to its next agent at once, through the same `retry_wait` step with no
+delay; retries count rounds (`Callback.rounds`), so `max_retries` means "more rounds".
+
+A dial job only places a call from `queued`, `scheduled` or `retry_wait`, so there is
+never more than one live call per callback, and a canceled callback never dials again.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from ..core.errors import QueueUnavailable
 from ..core.models import Callback, Widget
 from ..core.statuses import NOT_YET_DIALING, Status, is_silenced, is_terminal
 from ..providers import ProviderEvent
-from . import leases, live_status
+from . import leases, live_status, routing
 from .status_machine import apply_status, event_row, wait_for_retry
 
 log = logging.getLogger(__name__)
@@ -39,10 +44,21 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY = 3600
 # Ends of an attempt that another attempt may fix: the agent was away or the provider
 # stumbled. A visitor who did not answer or was busy is not called again.
+# A visitor's voicemail is tried again too: a person may pick up next time.
 RETRY_CAUSES = frozenset(
-    {"agent_no_answer", "agent_busy", "agent_failed", "provider_unavailable", "provider_timeout"}
+    {
+        "agent_no_answer",
+        "agent_busy",
+        "agent_failed",
+        "agent_voicemail",
+        "agent_no_key",
+        "agents_away",
+        "provider_unavailable",
+        "provider_timeout",
+        "visitor_voicemail",
+    }
 )
-RETRY_ENDS = frozenset({Status.NO_ANSWER, Status.BUSY, Status.FAILED})
+RETRY_ENDS = frozenset({Status.NO_ANSWER, Status.BUSY, Status.FAILED, Status.VISITOR_VOICEMAIL})
 UNKNOWN = "unknown"  # CallEvent.status of a report this product has no status for
 
 EnqueueDial = Callable[[str, int, float], None]
@@ -55,7 +71,9 @@ def retry_delay(widget: Widget, attempt: int) -> int:
 
 
 def may_retry(widget: Widget, callback: Callback) -> bool:
-    return not is_terminal(callback.status) and callback.attempts <= widget.max_retries
+    """Say whether another round may follow: retries count rounds, not agent legs."""
+    rounds = callback.rounds or callback.attempts  # 0: never routed (stored before rounds)
+    return not is_terminal(callback.status) and rounds <= widget.max_retries
 
 
 def lock(session: Session, callback_id: str) -> Callback | None:
@@ -75,15 +93,23 @@ def retry_later(
     cause: str | None,
     enqueue_dial: EnqueueDial,
     delay: int | None = None,
+    next_agent: bool = False,
 ) -> int:
     """End the current attempt without ending the callback; queue the next one.
+
+    With `next_agent`, the next attempt rings the round's next agent at once; otherwise
+    it starts a new round after the widget's backoff.
 
     Committed before the job is queued, so the next dial job finds `retry_wait`. `delay`
     defaults to the widget's backoff; the reconciler passes 0 for an attempt that provably
     never reached the provider.
     """
+    if next_agent:
+        delay = 0
+    else:
+        routing.end_round(callback)
     if delay is None:
-        delay = retry_delay(callback.widget, callback.attempts)
+        delay = retry_delay(callback.widget, callback.rounds or callback.attempts)
     wait_for_retry(session, callback, source=source, cause=cause, retry_in=delay)
     # The callback keeps its slots through the wait and the next attempt: a long backoff
     # must not let its leases lapse, or the same number could be taken by another request.
@@ -140,6 +166,17 @@ def record_event(
         session.commit()
         return EventOutcome(applied=False, stale=True)
     widget = callback.widget
+    if event.status in RETRY_ENDS and routing.advance(callback, event.cause):
+        _store(session, callback, event.status, event, source, {**details, "next_agent": True})
+        retry_later(
+            session,
+            callback,
+            source=source,
+            cause=event.cause,
+            enqueue_dial=enqueue_dial,
+            next_agent=True,
+        )
+        return EventOutcome(applied=True, retry_in=0)
     if event.status in RETRY_ENDS and event.cause in RETRY_CAUSES and may_retry(widget, callback):
         _store(session, callback, event.status, event, source, {**details, "retried": True})
         delay = retry_later(

@@ -39,6 +39,11 @@ REASONS = {
     "visitor_busy": lazy_gettext("Your line was busy."),
     "visitor_failed": lazy_gettext("We couldn't reach your phone."),
     "provider_unavailable": lazy_gettext("Our phone service is unavailable."),
+    # Routing: an agent who did not take a whispered call, nobody on duty, a machine.
+    "agent_no_key": lazy_gettext("Our team couldn't answer in time."),
+    "agent_voicemail": lazy_gettext("Our team couldn't answer in time."),
+    "agents_away": lazy_gettext("Nobody from our team is available right now."),
+    "visitor_voicemail": lazy_gettext("Your voicemail answered."),
 }
 TOO_LATE_TEXT = lazy_gettext("The call is already under way, so it can't be canceled now.")
 ENDED_TEXT = lazy_gettext("This callback has already ended, so it can't be canceled.")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from .. import providers
 from ..core.models import Callback, Widget
 from ..core.statuses import Status
+from . import routing
 from .status_machine import event_row
 
 PROVIDER_BOOKING = "provider_booking"
@@ -28,9 +29,17 @@ PROVIDER_BOOKING = "provider_booking"
 MIN_LEAD = timedelta(seconds=60)
 
 
-def books_with_provider(widget: Widget, booked_for: datetime | None, now: datetime) -> bool:
-    """Say whether a booking for `booked_for` goes to the widget's provider's scheduler."""
+def books_with_provider(
+    widget: Widget, booked_for: datetime | None, now: datetime, department: str | None = None
+) -> bool:
+    """Say whether a booking for `booked_for` goes to the widget's provider's scheduler.
+
+    Only a booking that rings one agent does: the provider's scheduler knows no rounds, so
+    several agents (of the widget or the visitor's department) are dialled from here.
+    """
     if booked_for is None or booked_for - now < MIN_LEAD or widget.scheduling == "server":
+        return False
+    if len(routing.agents_of(widget, department)) > 1:
         return False
     adapter = providers.REGISTRY.get(widget.provider)
     return adapter is not None and adapter.can(providers.Capability.SCHEDULING)

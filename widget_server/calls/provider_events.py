@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -24,9 +25,10 @@ from .. import providers
 from ..core import egress
 from ..core.errors import BadRequest, Forbidden, NotFound
 from ..core.models import Callback, Widget
+from ..core.statuses import Status
 from ..core.tokens import EventRef, TokenRefused, Tokens, tokens
-from ..providers import EventRefused, EventRequest, EventUnreadable, Provider
-from . import lifecycle
+from ..providers import EventRefused, EventReply, EventRequest, EventUnreadable, Provider
+from . import dialer, lifecycle, routing
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class IncomingEvent(EventRequest):
 class Received:
     applied: bool
     known: bool  # False: the provider reported something this product has no status for
+    reply: EventReply | None = None  # instructions the provider asked for, answered as is
 
 
 def receive(
@@ -85,7 +88,7 @@ def receive(
     if not reported:
         reported_status = str(payload.get(provider.event_status_field))
         lifecycle.record_unknown(session, callback.id, ref.attempt, provider.name, reported_status)
-        return Received(applied=False, known=False)
+        return Received(False, False, _reply(session, provider, payload, callback.id, ref))
     outcomes = [
         lifecycle.record_event(
             session,
@@ -97,7 +100,36 @@ def receive(
         )
         for event in reported
     ]
-    return Received(applied=any(o is not None and o.applied for o in outcomes), known=True)
+    applied = any(o is not None and o.applied for o in outcomes)
+    return Received(applied, True, _reply(session, provider, payload, callback.id, ref))
+
+
+def _reply(
+    session: Session, provider: Provider, payload: Any, callback_id: str, ref: EventRef
+) -> EventReply | None:
+    """Let the provider answer with instructions for the call as it stands after the event.
+
+    A late request for an attempt that is over gets them for a call that has ended, which
+    every adapter answers by hanging up: a stale request never rings the visitor.
+    """
+    callback = session.get(Callback, callback_id, populate_existing=True)
+    if callback is None:
+        return None
+    # A callback dialled before rounds were stored rang its first agent.
+    leg = routing.current_leg(callback) or routing.first_leg(callback)
+    call = dialer.call_request(callback, ref.attempt, event_url, leg, ref.provider)
+    current = ref.attempt == callback.attempts
+    return provider.event_reply(
+        payload, call, _attempt_status(callback) if current else Status.CANCELED
+    )
+
+
+def _attempt_status(callback: Callback) -> str:
+    """Return where the current attempt stands: a retry waiting after a visitor's voicemail
+    is that attempt's end, which the agent may still be told of."""
+    if callback.status == Status.RETRY_WAIT and callback.cause == "visitor_voicemail":
+        return Status.VISITOR_VOICEMAIL
+    return callback.status
 
 
 def _event_ref(tokens: Tokens, incoming: IncomingEvent) -> EventRef:

@@ -32,8 +32,12 @@ SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 500
 
 
-def schedule(widget: Widget) -> hours.Schedule:
+def schedule(widget: Widget, department: str | None = None) -> hours.Schedule:
+    """Return the widget's schedule, or a department's own when it has business hours."""
     business_hours = widget.business_hours
+    for found in widget.departments or []:
+        if department and found.get("key") == department and found.get("business_hours"):
+            business_hours = found["business_hours"]
     if hours.validation_errors(business_hours):
         # Stored before schedules were checked: treat as "always open", as it was then,
         # rather than fail every page of the widget.
@@ -58,15 +62,17 @@ class Hours:
         }
 
 
-def hours_now(widget: Widget, now: datetime) -> Hours:
+def hours_now(widget: Widget, now: datetime, department: str | None = None) -> Hours:
     if widget.closed:
         return Hours(open=False, closed=True, next_open=None)
-    plan = schedule(widget)
+    plan = schedule(widget, department)
     return Hours(hours.is_open(plan, now), False, hours.next_open(plan, now))
 
 
-def offered_slots(widget: Widget, now: datetime, count: int = DEFAULT_SLOT_COUNT) -> list[datetime]:
-    return hours.slots(schedule(widget), now, count)
+def offered_slots(
+    widget: Widget, now: datetime, count: int = DEFAULT_SLOT_COUNT, department: str | None = None
+) -> list[datetime]:
+    return hours.slots(schedule(widget, department), now, count)
 
 
 def slot_json(widget: Widget, slot: datetime) -> dict[str, str]:
@@ -80,14 +86,16 @@ def local_label(widget: Widget, instant: datetime) -> str:
     return format_datetime(instant, "EEE d MMM, HH:mm", tzinfo=zone, locale=locale)
 
 
-def booking_for(widget: Widget, requested: str | None, now: datetime) -> datetime | None:
+def booking_for(
+    widget: Widget, requested: str | None, now: datetime, department: str | None = None
+) -> datetime | None:
     """Return the booked slot (UTC), or None to call now; refuse naming ``scheduled_for``.
 
     The slot is recomputed from the schedule at submission time: a value that is not a slot
     the form offers now (forged, stale, outside hours) is refused, never stored.
     """
     if requested is None:
-        state = hours_now(widget, now)
+        state = hours_now(widget, now, department)
         if state.open:
             return None
         message = gettext("We're not taking calls right now. Please choose a time for your call.")
@@ -100,7 +108,7 @@ def booking_for(widget: Widget, requested: str | None, now: datetime) -> datetim
         message = gettext("Choose one of the offered times.")
         raise Unprocessable(fields={"scheduled_for": message}, reason="slot_invalid")
     slot = slot.astimezone(UTC)
-    if not hours.is_offered(schedule(widget), slot, now):
+    if not hours.is_offered(schedule(widget, department), slot, now):
         message = gettext("This time is no longer available. Please choose another.")
         raise Unprocessable(fields={"scheduled_for": message}, reason="slot_not_offered")
     return slot

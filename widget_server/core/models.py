@@ -70,7 +70,7 @@ class Widget(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     # Kazoo clicktocall properties.
     name: Mapped[str] = mapped_column(String(128))
-    extension: Mapped[str] = mapped_column(String(255))
+    extension: Mapped[str] = mapped_column(String(255))  # the first agent's, for Kazoo clients
     realm: Mapped[str | None] = mapped_column(String(255))
     auth_required: Mapped[bool] = mapped_column(Boolean, default=True)
     whitelist: Mapped[list[str]] = mapped_column(default=list)
@@ -114,6 +114,12 @@ class Widget(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedJSON)
     notify_emails: Mapped[list[str]] = mapped_column(default=list)
+    # Who is rung, in which order, and what they hear (calls.routing reads them).
+    agents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    strategy: Mapped[str] = mapped_column(String(16), default="ordered")
+    departments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    whisper: Mapped[bool | None] = mapped_column(Boolean)  # None: on where the provider can
+    machine_detection: Mapped[bool | None] = mapped_column(Boolean)  # likewise
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -163,6 +169,14 @@ class Callback(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     originated_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+    # Routing: the department the visitor picked, the agents of the current round in the
+    # order they are tried (indexes into the widget's or department's agents; empty: the
+    # next dial starts a new round), the position of the agent being tried, and how many
+    # rounds have started (retries count rounds; every agent leg is its own attempt).
+    department: Mapped[str | None] = mapped_column(String(32))
+    agent_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    agent_leg: Mapped[int] = mapped_column(Integer, default=0)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
     # An owner's "handled" mark: who (their email when they marked it) and when.
     handled_at: Mapped[datetime | None] = mapped_column()
     handled_by: Mapped[str | None] = mapped_column(String(255))
@@ -189,6 +203,19 @@ class CallEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     callback: Mapped[Callback] = relationship(back_populates="events")
+
+
+class AgentRotation(Base):
+    """Where round-robin routing starts next, per widget and department, shared by every
+    worker process: each callback takes a turn under the row's lock."""
+
+    __tablename__ = "agent_rotations"
+
+    widget_id: Mapped[str] = mapped_column(
+        ForeignKey("widgets.id", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(32), primary_key=True)  # "": the widget's
+    turns: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CallbackNote(Base):

@@ -22,6 +22,7 @@ class Status(StrEnum):
     BUSY = "busy"
     CANCELED = "canceled"
     REJECTED = "rejected"
+    VISITOR_VOICEMAIL = "visitor_voicemail"  # a machine answered the visitor's phone
     # A provider that reports no outcome accepted the call: the last this product can know.
     HANDED_OFF = "handed_off"
 
@@ -45,6 +46,7 @@ TERMINAL = frozenset(
         Status.BUSY,
         Status.CANCELED,
         Status.REJECTED,
+        Status.VISITOR_VOICEMAIL,
         Status.HANDED_OFF,
     }
 )
@@ -95,6 +97,19 @@ VISITOR_TEXT = {
     Status.BUSY: lazy_gettext("The line was busy. Please try again later."),
     Status.CANCELED: lazy_gettext("The callback was canceled."),
     Status.REJECTED: lazy_gettext("Sorry, we can't call this number."),
+    Status.VISITOR_VOICEMAIL: lazy_gettext(
+        "Your voicemail answered, so we hung up. Please pick up when we call again."
+    ),
     # Never "Call finished": nothing confirms the call took place, only that it is placed.
     Status.HANDED_OFF: lazy_gettext("Our team is calling you now."),
+}
+
+# What the site owner reads about an end whose status name says too little on its own.
+OWNER_TEXT = {
+    Status.VISITOR_VOICEMAIL: lazy_gettext(
+        "The visitor's voicemail answered; the agent was not connected to it."
+    ),
+    Status.HANDED_OFF: lazy_gettext(
+        "The phone system took the call; it does not report how the call went."
+    ),
 }

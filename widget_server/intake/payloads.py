@@ -35,7 +35,7 @@ EXTRA_SHAPE = N_(
 
 EXTRA_KEY = Field(max_length=64)
 EXTRA_VALUE = Field(max_length=256)
-FREE_TEXT = ("name", "region", "page_url", "scheduled_for")
+FREE_TEXT = ("name", "region", "page_url", "scheduled_for", "department")
 
 
 class CallbackRequest(BaseModel):
@@ -64,6 +64,11 @@ class CallbackRequest(BaseModel):
     )
     scheduled_for: str | None = Field(
         None, max_length=64, description="Outside business hours: the start of an offered slot"
+    )
+    department: str | None = Field(
+        None,
+        max_length=32,
+        description="The key of one of the widget's departments (config: widget.departments)",
     )
 
     @field_validator("*", mode="before")
@@ -112,6 +117,7 @@ class CallbackRequest(BaseModel):
             idempotency_key=idempotency_key,
             human_check=self.human_check,
             scheduled_for=self.scheduled_for,
+            department=self.department,
         )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..calls import blocklist, leases, live_status, provider_booking, scheduling
+from ..calls import blocklist, leases, live_status, provider_booking, routing, scheduling
 from ..calls.queue import DialQueue
 from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
 USED_TOKENS = cast(Table, UsedFormToken.__table__)
 WAIT_MESSAGE = N_("Please wait a moment and try again in %(seconds)d s.")
+DEPARTMENT_MESSAGE = N_("Choose one of the offered departments.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Submission:
     idempotency_key: str | None = None  # None: the form token's nonce serves as the key
     human_check: object = None  # the Turnstile/hCaptcha token or ALTCHA payload, if any
     scheduled_for: str | None = None  # a slot the visitor picked (ISO 8601), None: call now
+    department: str | None = None  # the key of the department picked, None: the widget's agents
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,9 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     """Run every check, persist the callback, then enqueue its signed dial job."""
     tokens = intake.tokens
     e164 = _checked_number(widget, submission)
+    department = _checked_department(widget, submission.department)
     # Checked before the token is used up, so a visitor can pick another slot and resend.
-    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now())
+    booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now(), department)
     form_token = _read_form_token(tokens, widget, submission)
     key = _idempotency_key(submission, form_token, intake)
     human_check = pressure.human_check(widget) if intake.browser is not None else {}
@@ -141,6 +144,15 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     waiting = Status.SCHEDULED if booked else Status.QUEUED
     return Accepted(
         callback.id, waiting.value, tokens.issue_status_token(callback.id), scheduled_for=booked
+    )
+
+
+def _checked_department(widget: Widget, department: str | None) -> str | None:
+    """Return the department picked; refuse one the widget does not have, naming the field."""
+    if department is None or routing.department_of(widget, department) is not None:
+        return department
+    raise Unprocessable(
+        fields={"department": gettext(DEPARTMENT_MESSAGE)}, reason="department_unknown"
     )
 
 
@@ -275,6 +287,7 @@ def _new_callback(
         extra=dict(submission.extra),
         status=Status.SCHEDULED if booked else Status.QUEUED,
         scheduled_for=booked,
+        department=submission.department,
         utm=utm.from_page_url(submission.page_url),
         # Kept when retention erases the number, so the record still belongs to it.
         number_hash=number_hash(e164),
@@ -341,7 +354,7 @@ def _enqueue(session: Session, callback: Callback, queue: DialQueue) -> None:
     """Queue the callback's first dial job, now or at its booked time."""
     try:
         if callback.scheduled_for is None or provider_booking.books_with_provider(
-            callback.widget, callback.scheduled_for, clock.now()
+            callback.widget, callback.scheduled_for, clock.now(), callback.department
         ):
             # Now: a booking the provider's own scheduler keeps is handed to it at once.
             queue.enqueue_dial(callback.id, 1)

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from ..core.models import Callback
 from ..core.numbers import mask
-from ..core.statuses import Status
+from ..core.statuses import OWNER_TEXT, Status
 
 log = logging.getLogger(__name__)
 
 # Missed: the visitor did not pick up or was busy. Failed: the call could not be placed.
-NOTIFY_STATUSES = frozenset({Status.NO_ANSWER, Status.BUSY, Status.FAILED})
+NOTIFY_STATUSES = frozenset(
+    {Status.NO_ANSWER, Status.BUSY, Status.FAILED, Status.VISITOR_VOICEMAIL}
+)
 
 
 def enabled(config: Any) -> bool:
@@ -37,7 +39,7 @@ def wanted(callback: Callback, status: str, config: Any) -> bool:
 
 def message(callback: Callback, config: Any) -> EmailMessage:
     widget = callback.widget
-    missed = callback.status in (Status.NO_ANSWER, Status.BUSY)
+    missed = callback.status in (Status.NO_ANSWER, Status.BUSY, Status.VISITOR_VOICEMAIL)
     subject = (
         gettext("Missed callback request on %(widget)s", widget=widget.name)
         if missed
@@ -48,7 +50,7 @@ def message(callback: Callback, config: Any) -> EmailMessage:
         "",
         gettext("Number: %(number)s", number=callback.visitor_number),
         gettext("Name: %(name)s", name=callback.visitor_name or "-"),
-        gettext("Outcome: %(status)s", status=callback.status),
+        gettext("Outcome: %(status)s", status=_outcome(callback.status)),
         gettext("Reason: %(cause)s", cause=callback.cause or "-"),
         gettext("Attempts: %(attempts)s", attempts=callback.attempts),
         gettext("Requested at: %(time)s UTC", time=f"{callback.created_at:%Y-%m-%d %H:%M}"),
@@ -63,6 +65,11 @@ def message(callback: Callback, config: Any) -> EmailMessage:
     email["Message-ID"] = make_msgid(domain=str(config["SMTP_FROM"]).rpartition("@")[2])
     email.set_content("\n".join(lines) + "\n")
     return email
+
+
+def _outcome(status: str) -> str:
+    owner_text = OWNER_TEXT.get(status)  # type: ignore[call-overload]
+    return f"{status} ({owner_text})" if owner_text else status
 
 
 def send(email: EmailMessage, config: Any) -> None:

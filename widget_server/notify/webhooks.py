@@ -38,7 +38,9 @@ TEST = "webhook.test"
 EVENT_TYPES = (CREATED, STATUS_CHANGED, COMPLETED, FAILED, TEST)
 # Ends in which the visitor wanted a call and did not get one. A visitor's own cancel is
 # not a failure: it arrives as callback.status_changed with "terminal": true.
-FAILED_STATUSES = frozenset({Status.FAILED, Status.NO_ANSWER, Status.BUSY, Status.REJECTED})
+FAILED_STATUSES = frozenset(
+    {Status.FAILED, Status.NO_ANSWER, Status.BUSY, Status.REJECTED, Status.VISITOR_VOICEMAIL}
+)
 
 EVENT_HEADER = "X-Widget-Server-Event"
 EVENT_ID_HEADER = "X-Widget-Server-Event-Id"

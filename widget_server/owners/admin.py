@@ -358,11 +358,35 @@ def history_item(callback: Callback) -> dict[str, Any]:
         "result": callback.status,
         "cause": callback.cause,
         "attempts": callback.attempts,
+        "department": callback.department,
+        "agent_attempts": agent_attempts(callback),
         # The provider that took the call: the secondary's name after a failover.
         "provider": (callback.provider_details or {}).get("provider"),
     }
 
 
+def agent_attempts(callback: Callback) -> list[dict[str, Any]]:
+    """Return each attempt's agent (masked where a number) and how that attempt ended."""
+    found: dict[int, dict[str, Any]] = {}
+    for event in callback.events:
+        attempt = event.details.get("attempt")
+        if not isinstance(attempt, int):
+            continue
+        if event.status == Status.DIALING and "agent" in event.details:
+            shown = {key: event.details[key] for key in AGENT_DETAILS if key in event.details}
+            found[attempt] = {"attempt": attempt, **shown, "outcome": None, "cause": None}
+        elif attempt in found and _ends_attempt(event.status, event.applied, event.details):
+            found[attempt] |= {"outcome": event.status, "cause": event.cause}
+    return list(found.values())
+
+
+def _ends_attempt(status: str, applied: bool, details: Mapping[str, Any]) -> bool:
+    # A report that sent the callback on to another agent or round was stored unapplied.
+    moved_on = bool(details.get("next_agent") or details.get("retried"))
+    return status not in (Status.DIALING, Status.RETRY_WAIT) and (applied or moved_on)
+
+
+AGENT_DETAILS = ("agent", "agent_label", "leg", "round")
 HISTORY_COLUMNS = ("id", "timestamp", "contact", "status", "result", "cause", "attempts", "call_id")
 
 

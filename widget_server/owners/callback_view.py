@@ -38,6 +38,7 @@ STATUS_NAMES = {
     Status.CANCELED: lazy_gettext("Canceled"),
     Status.REJECTED: lazy_gettext("Rejected"),
     Status.HANDED_OFF: lazy_gettext("Handed to the phone system"),
+    Status.VISITOR_VOICEMAIL: lazy_gettext("Visitor's voicemail answered"),
 }
 # Causes worth a plain sentence; any other cause is shown as its code.
 CAUSE_NAMES = {

@@ -3,7 +3,8 @@
 Each feature that needs a provider capability is one rule below: the property that asks
 for it, when it asks, and the capability. A widget is checked against its provider and,
 with failover, against its secondary too: an attempt the secondary takes over must offer
-what the widget promised.
+what the widget promised. A capability some adapters offer only with a setting of their
+own (a PBX's whisper context) is refused, naming that setting, when it is missing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..providers import Capability, provider_capabilities
+from ..providers import Capability, capability_setting, provider_capabilities
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Requirement:
     field: str  # the property that asks for the feature
     capability: Capability
     asks: Callable[[Mapping[str, Any]], bool]  # whether these properties ask for it
+    lacking: str = ""  # what a provider without the capability cannot do, said in a refusal
 
 
 RULES: tuple[Requirement, ...] = (
@@ -28,7 +30,27 @@ RULES: tuple[Requirement, ...] = (
         Capability.SCHEDULING,
         lambda properties: properties.get("scheduling") == "provider",
     ),
+    Requirement(
+        "strategy",
+        Capability.SIMULTANEOUS_RING,
+        lambda properties: properties.get("strategy") == "simultaneous",
+        "it cannot ring several agents at once",
+    ),
+    # None means "where the provider can": only an explicit true asks for it.
+    Requirement(
+        "whisper",
+        Capability.WHISPER,
+        lambda properties: properties.get("whisper") is True,
+        "it cannot play a whisper to the agent and collect an accept key",
+    ),
+    Requirement(
+        "machine_detection",
+        Capability.AMD,
+        lambda properties: properties.get("machine_detection") is True,
+        "it cannot detect a visitor's answering machine",
+    ),
 )
+ROLES = (("provider", "provider_settings"), ("secondary_provider", "secondary_provider_settings"))
 
 
 def required_capabilities(properties: Mapping[str, Any]) -> dict[str, Capability]:
@@ -39,16 +61,29 @@ def required_capabilities(properties: Mapping[str, Any]) -> dict[str, Capability
 def capability_errors(properties: Mapping[str, Any]) -> dict[str, str]:
     """Name each property asking for a capability the widget's provider (or secondary) lacks."""
     errors: dict[str, str] = {}
-    required = required_capabilities(properties)
-    for role in ("provider", "secondary_provider"):
+    required = {rule.field: rule for rule in RULES if rule.asks(properties)}
+    for role, settings_key in ROLES:
         name = properties.get(role)
         if not isinstance(name, str) or not name:
             continue
         offered = provider_capabilities(name)
-        for field, capability in required.items():
-            if capability not in offered and field not in errors:
+        settings = properties.get(settings_key)
+        settings = settings if isinstance(settings, Mapping) else {}
+        for field, rule in required.items():
+            capability = rule.capability
+            if field in errors:
+                continue
+            shown_role = role.replace("_", " ")
+            if capability not in offered:
                 errors[field] = (
-                    f"needs the {capability.value} capability, which the {role.replace('_', ' ')}"
-                    f" {name!r} does not have"
+                    f"needs the {capability.value} capability, which the {shown_role}"
+                    f" {name!r} does not have" + (f": {rule.lacking}" if rule.lacking else "")
+                )
+                continue
+            needed = capability_setting(name, capability)
+            if needed is not None and not settings.get(needed):
+                errors[field] = (
+                    f"needs the setting {settings_key}.{needed} for the {shown_role} {name!r}"
+                    " (the dialplan context docs/providers.md gives)"
                 )
     return errors

@@ -14,8 +14,16 @@ from .. import providers
 from ..core import egress
 from ..core.numbers import whitelist_errors
 from ..core.origins import normalise_origin
+from ..core.text import has_control, has_unpaired_surrogate
 from ..intake import phone_policy
 
+EXTENSION = r"\+?[0-9*#]{2,20}|sips?:[A-Za-z0-9._~+\-]+@[A-Za-z0-9.\-]+(:\d{1,5})?"
+DEPARTMENT_KEY = r"[a-z0-9][a-z0-9_-]{0,31}"
+MAX_AGENTS = 20
+MAX_DEPARTMENTS = 10
+AGENT_KEYS = ("extension", "label", "business_hours")
+DEPARTMENT_KEYS = ("key", "names", "agents", "business_hours")
+NAME_LIMIT = 64
 LIMIT_KEYS = ("per_number", "per_prefix", "distinct_numbers_per_ip", "per_widget")
 MAX_ORIGINS = 50
 MAX_NOTIFY_EMAILS = 10
@@ -116,3 +124,82 @@ def notify_emails(value: object) -> str | None:
         if not isinstance(item, str) or len(item) > 254 or not EMAIL.fullmatch(item):
             return f"not an email address such as owner@example.com: {item!r}"
     return None
+
+
+def agents(value: object) -> str | None:
+    """Check a list of agents' shape; their hours and the provider's view come later."""
+    if not isinstance(value, list) or len(value) > MAX_AGENTS:
+        return f"must be a list of at most {MAX_AGENTS} agents"
+    for index, agent in enumerate(value):
+        if not isinstance(agent, dict):
+            return f'{index}: must be an object such as {{"extension": "1001"}}'
+        problem = _agent(agent)
+        if problem:
+            return f"{index}.{problem}"
+    return None
+
+
+def _agent(agent: dict[str, object]) -> str | None:
+    unknown = sorted(set(agent) - set(AGENT_KEYS))
+    if unknown:
+        return f"{unknown[0]}: unknown key; use " + ", ".join(AGENT_KEYS)
+    extension = agent.get("extension")
+    if not isinstance(extension, str) or not re.fullmatch(EXTENSION, extension):
+        return "extension: must be an extension, a number or a SIP URI"
+    label = agent.get("label")
+    if label is not None and not _plain_name(label):
+        return f"label: must be text of 1 to {NAME_LIMIT} characters"
+    if "business_hours" in agent and not isinstance(agent["business_hours"], dict):
+        return "business_hours: must be an object"
+    return None
+
+
+def departments(value: object) -> str | None:
+    """Check departments' shape: a unique key, a name per language, agents of their own."""
+    if not isinstance(value, list) or len(value) > MAX_DEPARTMENTS:
+        return f"must be a list of at most {MAX_DEPARTMENTS} departments"
+    seen: set[str] = set()
+    for index, department in enumerate(value):
+        if not isinstance(department, dict):
+            return f"{index}: must be an object with key, names and agents"
+        problem = _department(department, seen)
+        if problem:
+            return f"{index}.{problem}"
+    return None
+
+
+def _department(department: dict[str, object], seen: set[str]) -> str | None:
+    unknown = sorted(set(department) - set(DEPARTMENT_KEYS))
+    if unknown:
+        return f"{unknown[0]}: unknown key; use " + ", ".join(DEPARTMENT_KEYS)
+    key = department.get("key")
+    if not isinstance(key, str) or not re.fullmatch(DEPARTMENT_KEY, key):
+        return "key: must be 1 to 32 lower-case letters, digits, - or _"
+    if key in seen:
+        return f"key: {key!r} is used twice"
+    seen.add(key)
+    names = department.get("names")
+    if (
+        not isinstance(names, dict)
+        or not names
+        or not all(isinstance(lang, str) and _plain_name(name) for lang, name in names.items())
+    ):
+        return 'names: must be an object of names by language, such as {"en": "Sales"}'
+    listed = department.get("agents")
+    if not isinstance(listed, list) or not listed:
+        return "agents: must list at least one agent"
+    problem = agents(listed)
+    if problem:
+        return f"agents.{problem}"
+    if "business_hours" in department and not isinstance(department["business_hours"], dict):
+        return "business_hours: must be an object"
+    return None
+
+
+def _plain_name(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value.strip()) <= NAME_LIMIT
+        and not has_control(value)
+        and not has_unpaired_surrogate(value)
+    )

@@ -32,6 +32,9 @@ DEFAULTS = {
 LINKS = ("privacy_url",)
 LIMIT = 200
 LINK_LIMIT = 500
+# Texts an agent hears rather than a visitor reads (calls.agent_speech speaks them): set
+# like the others, never shown on the page.
+AGENT_TEXTS = ("whisper",)
 
 
 def text(widget: Any, key: str) -> str:
@@ -77,9 +80,9 @@ def errors(value: object) -> str | None:
 def _entry(key: object, entry: object) -> str | None:
     if key in LINKS:
         return _link_entry(str(key), entry)
-    if key not in DEFAULTS:
+    if key not in DEFAULTS and key not in AGENT_TEXTS:
         languages = ", ".join(SUPPORTED_LOCALES)
-        known = ", ".join([*DEFAULTS, *LINKS])
+        known = ", ".join([*DEFAULTS, *LINKS, *AGENT_TEXTS])
         return f"{key}: unknown text; use {known} or a language ({languages})"
     if not isinstance(entry, str) or not entry.strip() or len(entry) > LIMIT:
         return f"{key}: must be a non-empty string of at most {LIMIT} characters"

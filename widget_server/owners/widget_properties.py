@@ -25,7 +25,7 @@ from . import display
 from . import property_checks as checks
 from .texts import errors as text_errors
 
-EXTENSION = r"\+?[0-9*#]{2,20}|sips?:[A-Za-z0-9._~+\-]+@[A-Za-z0-9.\-]+(:\d{1,5})?"
+EXTENSION = checks.EXTENSION
 REALM = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?"
 CALLER_ID_NUMBER = r"\+?[0-9]{2,20}"
 LOCALE = r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*"
@@ -66,6 +66,29 @@ def _one_of(values: Iterable[str]) -> dict[str, Any]:
 
 def _items(**item: Any) -> dict[str, Any]:
     return {"items": {"type": "string", **item}}
+
+
+AGENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["extension"],
+    "additionalProperties": False,
+    "properties": {
+        "extension": {"type": "string", "pattern": whole(EXTENSION)},
+        "label": {"type": "string", "minLength": 1, "maxLength": checks.NAME_LIMIT},
+        "business_hours": {"type": "object"},
+    },
+}
+DEPARTMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["key", "names", "agents"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "pattern": whole(checks.DEPARTMENT_KEY)},
+        "names": {"type": "object", "additionalProperties": {"type": "string"}},
+        "agents": {"type": "array", "items": AGENT_SCHEMA, "minItems": 1},
+        "business_hours": {"type": "object"},
+    },
+}
 
 
 class WidgetProperties(BaseModel):
@@ -193,6 +216,33 @@ class WidgetProperties(BaseModel):
         default_factory=dict,
         description="show_on/hide_on path patterns, delay_seconds, outside_hours, call_now",
     )
+    # Routing: `extension` is the first agent, kept for Kazoo clients (`widgets.clean`).
+    agents: Annotated[list[dict[str, Any]], checked(checks.agents)] = Field(
+        default_factory=list,
+        description="Agents rung by `strategy`, each with its own optional business hours; "
+        "[] rings `extension` alone",
+        json_schema_extra={"items": AGENT_SCHEMA, "maxItems": checks.MAX_AGENTS},
+    )
+    strategy: Literal["ordered", "round_robin", "simultaneous"] = Field(
+        "ordered",
+        description="ordered: the next agent after a ring timeout; round_robin: the first "
+        "agent rotates across callbacks; simultaneous: all at once (where the provider can)",
+    )
+    departments: Annotated[list[dict[str, Any]], checked(checks.departments)] = Field(
+        default_factory=list,
+        description="Departments the visitor picks in the form, each with its own agents and hours",
+        json_schema_extra={"items": DEPARTMENT_SCHEMA, "maxItems": checks.MAX_DEPARTMENTS},
+    )
+    whisper: bool | None = Field(
+        None,
+        description="The agent hears who is calling and presses 1 to take the call; "
+        "null: on where the provider can",
+    )
+    machine_detection: bool | None = Field(
+        None,
+        description="A visitor's voicemail ends the attempt as visitor_voicemail; "
+        "null: on where the provider can",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -254,6 +304,8 @@ def reason(error: ErrorDetails, field: FieldInfo | None) -> str:
         return "unknown property"
     if kind in ("int_type", "greater_than_equal", "less_than_equal"):
         return f"must be an integer from {constraint(field, 'ge')} to {constraint(field, 'le')}"
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}"
     if kind == "bool_type":
         return "must be true or false"
     if kind == "dict_type":

@@ -12,6 +12,7 @@ from ..calls import hours
 from ..core import egress
 from ..core.validation import first_errors
 from ..intake import human_checks
+from . import agent_properties
 from .capability_checks import capability_errors
 from .widget_properties import WidgetProperties, reason
 
@@ -38,7 +39,8 @@ class WidgetUnsupported(WidgetInvalid):
 
 def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge `values` over `current` (or the defaults), check everything, return the result."""
-    merged = {**(current if current is not None else DEFAULTS), **values}
+    base = current if current is not None else DEFAULTS
+    merged = agent_properties.with_agents({**base, **values}, values, base)
     errors: dict[str, str] = {}
     try:
         cleaned = WidgetProperties.model_validate(merged).model_dump()
@@ -57,6 +59,8 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
                 _provider_errors(cleaned, "secondary_provider", "secondary_provider_settings")
             )
             errors.update(_secondary_setup_errors(cleaned))
+        if not errors:
+            errors.update(agent_properties.routing_errors(cleaned))
     # One reason per field of the human check ("human_check.site_key": "is required").
     errors.update(human_checks.validate(merged.get("human_check")))
     if not errors and cleaned["allowed_regions"]:

@@ -12,6 +12,7 @@ from .base import (
     CallState,
     Capability,
     EventRefused,
+    EventReply,
     EventRequest,
     EventUnreadable,
     OriginateResult,
@@ -64,6 +65,12 @@ def provider_capabilities(name: str) -> frozenset[Capability]:
     """Return what the provider called `name` can do (empty for an unknown name)."""
     found = REGISTRY.get(name)
     return found.capabilities if found is not None else frozenset()
+
+
+def capability_setting(name: str, capability: Capability) -> str | None:
+    """Return the setting the provider called `name` needs to offer `capability` (or None)."""
+    found = REGISTRY.get(name)
+    return found.capability_settings.get(capability) if found is not None else None
 
 
 def build(name: str, settings: Mapping[str, Any], *, egress: EgressPolicy = PUBLIC) -> Provider:
@@ -120,12 +127,14 @@ def validate(name: str, settings: object, agent: object = None) -> dict[str, Any
 
 
 __all__ = [
+    "capability_setting",
     "ADAPTERS",
     "REGISTRY",
     "CallRequest",
     "CallState",
     "Capability",
     "EventRefused",
+    "EventReply",
     "EventRequest",
     "EventUnreadable",
     "OriginateResult",

@@ -12,6 +12,7 @@ are gone is only known to be over.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..core.statuses import Status
 from .base import (
+    ACCEPT_KEY,
     CallRequest,
     CallState,
     Capability,
@@ -70,6 +72,7 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "context",
     "dial",
     "caller_id",
+    "whisper_context",
 }
 
 SETTING_FIELDS = (
@@ -101,6 +104,11 @@ SETTING_FIELDS = (
         N_("Instead of a context: a dial string with {visitor}, e.g. PJSIP/{visitor}@trunk."),
     ),
     SettingField("caller_id", N_("Caller id"), N_('A number, or "Name" <number>.')),
+    SettingField(
+        "whisper_context",
+        N_("Whisper context"),
+        N_("The dialplan context that plays the whisper, reads the accept key and runs AMD()."),
+    ),
     *timeouts(),
 )
 
@@ -189,11 +197,18 @@ class AsteriskProvider(SocketProvider[_Session]):
     name = "asterisk"
     setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
-    # Status by the agent channel's Uniqueid while its channels last; whisper, accept key
-    # and AMD() in the dialplan context the call is originated into.
+    # Status by the agent channel's Uniqueid while its channels last. Whisper, accept key
+    # and AMD() need the dialplan context docs/providers.md gives, named in the
+    # `whisper_context` setting; without it calls go to `context` as before.
     capabilities = frozenset(
         {Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY, Capability.AMD}
     )
+    capability_settings = {
+        Capability.WHISPER: "whisper_context",
+        Capability.ACCEPT_KEY: "whisper_context",
+        Capability.AMD: "whisper_context",
+    }
+    default_port = DEFAULT_PORT
     protocol = "AMI"
     originate_step = "queued"
 
@@ -231,6 +246,10 @@ class AsteriskProvider(SocketProvider[_Session]):
             check_text(
                 errors, values, "caller_id", CALLER_ID_RE, 'must be a number or "Name" <number>'
             )
+        if values.get("whisper_context") is not None:
+            check_text(
+                errors, values, "whisper_context", CONTEXT_RE, "must be a dialplan context name"
+            )
         errors.update(socket_errors(values))
         if errors:
             raise ProviderConfigError(errors)
@@ -247,7 +266,7 @@ class AsteriskProvider(SocketProvider[_Session]):
             ami.originate_taken = True
             # The event comes when the agent answers or rings out: allow the full ring.
             event = ami.wait(_originate_response(action_id), self.deadline() + call.timeout)
-        return _result(event)
+        return _picked_up(_result(event)) if self._whispered(call) else _result(event)
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Say whether a channel of the answered call is still up, from CoreShowChannels."""
@@ -310,7 +329,12 @@ class AsteriskProvider(SocketProvider[_Session]):
             ("ActionID", checked(self.name, call.idempotency_key, ID_RE, "idempotency key")),
             ("Channel", settings["agent_channel"].replace("{agent}", agent)),
         ]
-        if settings.get("dial") is not None:
+        if self._whispered(call):
+            # The agent hears the whisper and presses the key in this context; it alone
+            # dials the visitor (docs/providers.md gives the dialplan).
+            context = settings["whisper_context"]
+            headers += [("Context", context), ("Exten", visitor), ("Priority", "1")]
+        elif settings.get("dial") is not None:
             headers += [
                 ("Application", "Dial"),
                 ("Data", settings["dial"].replace("{visitor}", visitor)),
@@ -348,7 +372,23 @@ class AsteriskProvider(SocketProvider[_Session]):
             suffix = extra_name(key)
             if suffix:
                 found.append((f"WIDGET_EXTRA_{suffix}", encode_value(str(value))))
+        if self._whispered(call):
+            found += [
+                ("WIDGET_WHISPER", encode_value(str(call.whisper))),
+                ("WIDGET_ACCEPT_KEY", ACCEPT_KEY),
+                (
+                    "WIDGET_LANGUAGE",
+                    call.speech_language if call.speech_language.isalpha() else "en",
+                ),
+            ]
+            if call.machine_detection:
+                found.append(("WIDGET_AMD", "1"))
+                if call.machine_notice:
+                    found.append(("WIDGET_MACHINE_NOTICE", encode_value(call.machine_notice)))
         return found
+
+    def _whispered(self, call: CallRequest) -> bool:
+        return bool(call.whisper) and self.settings.get("whisper_context") is not None
 
 
 def _check_login(reply: Mapping[str, str]) -> None:
@@ -396,6 +436,14 @@ def _channel_listed(ami: _Session, action_id: str, call_id: str, deadline: float
             return found
         else:
             raise Garbled(f"Event: {str(event)[:40]}")
+
+
+def _picked_up(result: OriginateResult) -> OriginateResult:
+    """A whispered agent channel that answered may be a voicemail: only the key, which the
+    dialplan reports, says an agent took the call."""
+    if result.status != Status.AGENT_ANSWERED:
+        return result
+    return dataclasses.replace(result, status=Status.AGENT_RINGING)
 
 
 def _result(event: Mapping[str, str]) -> OriginateResult:

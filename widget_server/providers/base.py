@@ -25,6 +25,7 @@ from .checks import unsafe_text
 from .setting_fields import SettingField
 
 STATUSES = frozenset(status.value for status in Status)
+ACCEPT_KEY = "1"  # the digit an agent presses to take a whispered call
 MAX_CALL_ID = 255
 
 
@@ -118,11 +119,28 @@ class CallRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
     page_url: str | None = None
     event_url: str | None = None  # where the provider may post call events
+    # Routing: every agent this leg rings (more than `agent` only in a simultaneous ring,
+    # which only providers declaring SIMULTANEOUS_RING are handed).
+    agents: tuple[str, ...] = ()
+    # What the agent hears before the visitor is rung; set only for providers declaring
+    # WHISPER and ACCEPT_KEY. The agent must press ACCEPT_KEY, or the leg counts as not
+    # answered (cause "agent_no_key"), so a voicemail never reaches the visitor.
+    whisper: str | None = None
+    # Answering-machine detection on the visitor leg (providers declaring AMD): a machine
+    # ends the attempt as visitor_voicemail, after the agent hears `machine_notice`.
+    machine_detection: bool = False
+    machine_notice: str | None = None
+    speech_language: str = "en"  # the language whisper and notice are spoken in
 
     @property
     def visitor(self) -> phonenumbers.PhoneNumber:
         """Return the visitor's number re-parsed from E.164, for per-provider formatting."""
         return phonenumbers.parse(self.visitor_e164, None)
+
+    @property
+    def ringing(self) -> tuple[str, ...]:
+        """Return the agents this leg rings (the one `agent` unless several were handed)."""
+        return self.agents or (self.agent,)
 
     @property
     def idempotency_key(self) -> str:
@@ -154,6 +172,15 @@ class EventRequest:
         """Return a header's value, its name matched in any case ("" when it was not sent)."""
         wanted = name.lower()
         return next((value for key, value in self.headers.items() if key.lower() == wanted), "")
+
+
+@dataclass(frozen=True)
+class EventReply:
+    """What the event endpoint answers a provider that asks for its next instructions
+    (Twilio's <Gather> and <Dial> actions want TwiML back)."""
+
+    body: str
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -207,6 +234,9 @@ class Provider(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     # Every setting the adapter takes, for the owner's form and the masking of secrets.
     setting_fields: ClassVar[tuple[SettingField, ...]] = ()
+    # A setting without which a declared capability is not offered (e.g. the dialplan
+    # context a PBX plays the whisper in): a widget asking for it must name the setting.
+    capability_settings: ClassVar[Mapping[Capability, str]] = {}
     # How long a visitor's number counts as in a call after a provider that reports nothing
     # took it: long enough that a second request cannot ring them mid-call, and no longer.
     handoff_lease_seconds: ClassVar[int] = 300
@@ -304,6 +334,13 @@ class Provider(ABC):
         By default the product's own report shape, posted as JSON or as a form.
         """
         return report_payload(request)
+
+    def event_reply(
+        self, payload: Mapping[str, Any], call: CallRequest, status: str
+    ) -> EventReply | None:
+        """Return the instructions an event asks for, for `call` now at `status` (None: the
+        provider wants none, and the endpoint answers its usual JSON)."""
+        return None
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map a provider's event payload to ProviderEvents (empty: nothing to report).

@@ -12,6 +12,7 @@ block (values URL-encoded) followed by their own Content-Length body.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 import time
@@ -23,6 +24,7 @@ from urllib.parse import unquote
 
 from ..core.statuses import Status
 from .base import (
+    ACCEPT_KEY,
     CallRequest,
     CallState,
     Capability,
@@ -70,7 +72,9 @@ KNOWN_SETTINGS = SOCKET_SETTINGS | {
     "gateway",
     "caller_id_number",
     "caller_id_name",
+    "whisper_context",
 }
+CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]{1,79}")
 
 SETTING_FIELDS = (
     *pbx_socket(DEFAULT_PORT),
@@ -95,6 +99,11 @@ SETTING_FIELDS = (
     ),
     SettingField("caller_id_number", N_("Caller id number"), N_("The number shown to the agent.")),
     SettingField("caller_id_name", N_("Caller id name"), N_("The name shown to the agent.")),
+    SettingField(
+        "whisper_context",
+        N_("Whisper context"),
+        N_("The XML dialplan context that plays the whisper and reads the accept key."),
+    ),
     *timeouts(),
 )
 
@@ -212,8 +221,13 @@ class FreeSwitchProvider(SocketProvider[_Session]):
     setting_fields = SETTING_FIELDS
     default_port = DEFAULT_PORT
     # Status by the agent leg's channel uuid while FreeSWITCH holds it; whisper by
-    # playback and the accept key by read on the agent leg.
+    # playback and the accept key by read on the agent leg, in the `whisper_context`
+    # dialplan.
     capabilities = frozenset({Capability.REPORTS_STATUS, Capability.WHISPER, Capability.ACCEPT_KEY})
+    capability_settings = {
+        Capability.WHISPER: "whisper_context",
+        Capability.ACCEPT_KEY: "whisper_context",
+    }
     protocol = "event-socket framing"
     originate_step = "accepted"
 
@@ -235,6 +249,7 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         for key, pattern, message in (
             ("caller_id_number", NUMBER_RE, "must be a phone number"),
             ("caller_id_name", NAME_RE, "may hold letters, digits, single spaces and .@+-_"),
+            ("whisper_context", CONTEXT_RE, "must be an XML dialplan context name"),
         ):
             if values.get(key) is not None:
                 check_text(errors, values, key, pattern, message)
@@ -258,7 +273,13 @@ class FreeSwitchProvider(SocketProvider[_Session]):
             esl.originate_taken = True
             # originate answers once the agent answers or rings out: allow the full ring.
             body = esl.job(job_uuid, self.deadline() + call.timeout)
-        return _result(body, job_uuid)
+        result = _result(body, job_uuid)
+        whispered = call.whisper and self.settings.get("whisper_context")
+        if whispered and result.status == Status.AGENT_ANSWERED:
+            # Answered may be a voicemail: only the key, reported by the dialplan, says an
+            # agent took the call.
+            return dataclasses.replace(result, status=Status.AGENT_RINGING)
+        return result
 
     def call_status(self, provider_call_id: str | None, idempotency_key: str) -> CallState:
         """Say whether the agent leg's channel, which originate answered with, is still up."""
@@ -329,13 +350,32 @@ class FreeSwitchProvider(SocketProvider[_Session]):
         name = clean_name(str(call.callee_id_name or ""))
         if name:
             visitor_vars.append(("origination_caller_id_name", name))
-        aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
-        bleg = _vars(visitor_vars) + f"sofia/gateway/{settings['gateway']}/{visitor}"
-        command = f"originate {aleg} &bridge({bleg})"
+        if call.whisper and settings.get("whisper_context"):
+            # The agent leg runs the whisper context (docs/providers.md): playback, read
+            # one digit, and only on the accept key the bridge to the visitor.
+            agent_vars += [
+                ("widget_whisper", encode_value(str(call.whisper))),
+                ("widget_accept_key", ACCEPT_KEY),
+                ("widget_gateway", settings["gateway"]),
+                ("widget_visitor", visitor),
+                *visitor_vars_for_dialplan(visitor_vars),
+            ]
+            aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
+            command = f"originate {aleg} {visitor} XML {settings['whisper_context']}"
+        else:
+            aleg = _vars(agent_vars) + settings["agent_endpoint"].replace("{agent}", agent)
+            bleg = _vars(visitor_vars) + f"sofia/gateway/{settings['gateway']}/{visitor}"
+            command = f"originate {aleg} &bridge({bleg})"
         # Defence in depth: one line, no channel-variable expansion, whatever changes above.
         if unsafe_text(command) or "$" in command or "\\" in command:
             raise PermanentProviderError("freeswitch: unsafe command", cause="invalid_parameter")
         return command
+
+
+def visitor_vars_for_dialplan(visitor_vars: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Hand the visitor leg's caller id to the whisper context, which dials that leg."""
+    names = {"origination_caller_id_number": "widget_callee_id_number"}
+    return [(names[k], v) for k, v in visitor_vars if k in names]
 
 
 def _vars(pairs: list[tuple[str, str]]) -> str:

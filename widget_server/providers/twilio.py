@@ -26,6 +26,14 @@ Settings:
     base_url         default https://api.twilio.com
     connect_timeout, read_timeout   seconds, at most 60
 
+Whisper (CallRequest.whisper, with an event URL): the agent leg's TwiML is instead a
+``<Gather numDigits="1" action="<event URL>?step=accept" actionOnEmptyResult="true">``
+around a ``<Say>``; the event endpoint answers that action with the ``<Dial>`` above only
+for ``Digits=1`` (event_reply), else ``<Hangup/>``. Machine detection adds
+``machineDetection="Enable"`` and a ``url`` (``?step=visitor``) to the ``<Number>``: Twilio
+asks it with ``AnsweredBy`` before bridging, and a machine is hung up and reported as
+visitor_voicemail; the ``<Dial action>`` (``?step=dial_end``) then tells the agent why.
+
 Cancel posts ``Status=canceled``, which Twilio applies to queued or ringing calls only.
 call_status fetches ``GET …/Calls/{Sid}.json`` and maps its ``status`` as the agent leg's
 callbacks are mapped; Twilio takes no idempotency key on create, so a call whose sid never
@@ -41,17 +49,19 @@ import hmac
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import requests
 
 from ..core.statuses import Status
 from .base import (
+    ACCEPT_KEY,
     CallRequest,
     CallState,
     Capability,
     EventRefused,
+    EventReply,
     EventRequest,
     EventUnreadable,
     OriginateResult,
@@ -130,10 +140,35 @@ VISITOR_LEG: dict[str, tuple[Status, str | None]] = {
 }
 
 
+# Twilio's AnsweredBy values that mean a machine took the visitor's call.
+MACHINE_ANSWERS = frozenset(
+    {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
+)
+# The steps of a whispered call that ask this server for TwiML, named in their action URLs.
+ACCEPT, VISITOR_ANSWERED, DIAL_ENDED = "accept", "visitor", "dial_end"
+STEPS = (ACCEPT, VISITOR_ANSWERED, DIAL_ENDED)
+STEP_PARAMETER = "step"
+WHISPERED = "whispered"  # marks the status callbacks of an agent leg that hears a whisper
+GATHER_SECONDS = 8  # how long the agent has to press the accept key after the whisper
+TWIML = "text/xml"
+HANG_UP = "<Response><Hangup /></Response>"
+# Twilio's <Say> voices by this product's languages (Twilio's language codes).
+SAY_LANGUAGES = {
+    "en": "en-US",
+    "he": "he-IL",
+    "ar": "ar-AE",
+    "es": "es-ES",
+    "fr": "fr-FR",
+    "de": "de-DE",
+    "pt": "pt-BR",
+    "ru": "ru-RU",
+}
+
+
 class TwilioProvider(HTTPProvider):
     name = "twilio"
     # Status by call sid; whisper and accept key by TwiML <Say>/<Gather> on the agent leg,
-    # AMD by MachineDetection on the visitor leg.
+    # AMD by machineDetection on the visitor's <Number>.
     capabilities = frozenset(
         {
             Capability.REPORTS_STATUS,
@@ -193,11 +228,18 @@ class TwilioProvider(HTTPProvider):
         if isinstance(call.timeout, bool) or not 1 <= call.timeout <= 600:
             raise ProviderConfigError({"timeout": "must be 1-600 seconds"})
         event_url = _event_url(call.event_url)
-        twiml = dial_twiml(visitor_e164(call), shown, self.settings["visitor_timeout"], event_url)
+        if call.whisper and event_url:
+            # The visitor is dialled only from the TwiML this server answers the accept key.
+            twiml = whisper_twiml(call.whisper, call.speech_language, event_url)
+        else:
+            twiml = dial_twiml(
+                visitor_e164(call), shown, self.settings["visitor_timeout"], event_url
+            )
         form = [("To", agent), ("From", caller), ("Twiml", twiml), ("Timeout", str(call.timeout))]
         if event_url:
+            whispered = bool(call.whisper)
             form += [
-                ("StatusCallback", event_url),
+                ("StatusCallback", _whispered_url(event_url) if whispered else event_url),
                 *(("StatusCallbackEvent", e) for e in EVENTS),
                 ("StatusCallbackMethod", "POST"),
             ]
@@ -257,8 +299,14 @@ class TwilioProvider(HTTPProvider):
             )
 
     def event_payload(self, request: EventRequest) -> Mapping[str, Any]:
-        """Return a status callback's form; refuse one without a call sid and a status."""
+        """Return a status callback's form; refuse one without a call sid and a status.
+
+        An action of a whispered call (its URL names the step) is returned with its step.
+        """
         form = request.form
+        step = _step(request.url)
+        if step is not None:
+            return _action_payload(form, step)
         missing = {name: "required" for name in CALLBACK_REQUIRED if not form.get(name)}
         if missing:
             raise EventUnreadable("The status callback is incomplete.", missing)
@@ -267,17 +315,62 @@ class TwilioProvider(HTTPProvider):
                 "The status callback is not valid.",
                 {"CallSid": "must be CA followed by 32 hexadecimal digits"},
             )
+        if _query_value(request.url, WHISPERED) == "1":
+            return {**form, WHISPERED: "1"}
         return form
+
+    def event_reply(
+        self, payload: Mapping[str, Any], call: CallRequest, status: str
+    ) -> EventReply | None:
+        """Answer a whispered call's actions: dial the visitor only after the accept key,
+        hang up a machine, and tell the agent why their call ends."""
+        step = payload.get(STEP_PARAMETER)
+        if step == ACCEPT:
+            if payload.get("Digits") == ACCEPT_KEY and status == Status.AGENT_ANSWERED:
+                return EventReply(self._visitor_dial(call), TWIML)
+            return EventReply(HANG_UP, TWIML)
+        if step == VISITOR_ANSWERED:
+            if payload.get("AnsweredBy") in MACHINE_ANSWERS:
+                return EventReply(HANG_UP, TWIML)  # the visitor's leg: never bridged
+            return EventReply("<Response />", TWIML)
+        if step == DIAL_ENDED:
+            if status == Status.VISITOR_VOICEMAIL and call.machine_notice:
+                return EventReply(say_twiml(call.machine_notice, call.speech_language), TWIML)
+            return EventReply(HANG_UP, TWIML)
+        return None
+
+    def _visitor_dial(self, call: CallRequest) -> str:
+        from_number = self.settings.get("from_number")
+        caller = _e164_field(call.caller_id_number, "caller_id_number") or from_number
+        shown = _e164_field(call.callee_id_number, "callee_id_number") or from_number or caller
+        event_url = _event_url(call.event_url)
+        return dial_twiml(
+            visitor_e164(call),
+            str(shown),
+            self.settings["visitor_timeout"],
+            event_url,
+            machine_detection=call.machine_detection,
+        )
 
     def parse_event(self, payload: Mapping[str, Any]) -> list[ProviderEvent]:
         """Map one Twilio status callback (agent or visitor leg) to at most one status."""
         account = payload.get("AccountSid")
         if account is not None and account != self.settings["account_sid"]:
             return []
+        if STEP_PARAMETER in payload:
+            return _action_events(payload)
         call_sid, parent_sid = payload.get("CallSid"), payload.get("ParentCallSid")
         if not isinstance(call_sid, str) or not CALL_SID_RE.fullmatch(call_sid):
             return []
         visitor_leg = isinstance(parent_sid, str) and bool(CALL_SID_RE.fullmatch(parent_sid))
+        if (
+            payload.get(WHISPERED)
+            and not visitor_leg
+            and payload.get("CallStatus") == "in-progress"
+        ):
+            # A whispered agent leg picked up, perhaps by voicemail: only the key says the
+            # agent took the call (the <Gather> action).
+            return []
         mapped = (VISITOR_LEG if visitor_leg else AGENT_LEG).get(str(payload.get("CallStatus")))
         if mapped is None:
             return []
@@ -331,12 +424,24 @@ class TwilioProvider(HTTPProvider):
         return (self.settings["account_sid"], self.settings["auth_token"])
 
 
-def dial_twiml(visitor: str, caller_id: str, timeout: int, event_url: str | None) -> str:
-    """Return the TwiML that connects the answered agent leg to the visitor."""
+def dial_twiml(
+    visitor: str,
+    caller_id: str,
+    timeout: int,
+    event_url: str | None,
+    *,
+    machine_detection: bool = False,
+) -> str:
+    """Return the TwiML that connects the answered agent leg to the visitor.
+
+    With machine detection (which needs the event URL), Twilio asks the <Number>'s url
+    with AnsweredBy before bridging, and the <Dial>'s action when the visitor leg ends.
+    """
     response = ElementTree.Element("Response")
-    dial = ElementTree.SubElement(
-        response, "Dial", {"callerId": caller_id, "timeout": str(timeout)}
-    )
+    dial_attributes = {"callerId": caller_id, "timeout": str(timeout)}
+    if machine_detection and event_url:
+        dial_attributes |= {"action": _step_url(event_url, DIAL_ENDED), "method": "POST"}
+    dial = ElementTree.SubElement(response, "Dial", dial_attributes)
     attributes = {}
     if event_url:
         attributes = {
@@ -344,8 +449,113 @@ def dial_twiml(visitor: str, caller_id: str, timeout: int, event_url: str | None
             "statusCallback": event_url,
             "statusCallbackMethod": "POST",
         }
+        if machine_detection:
+            attributes |= {
+                "machineDetection": "Enable",
+                "url": _step_url(event_url, VISITOR_ANSWERED),
+                "method": "POST",
+            }
     ElementTree.SubElement(dial, "Number", attributes).text = visitor
     return ElementTree.tostring(response, encoding="unicode")
+
+
+def whisper_twiml(whisper: str, language: str, event_url: str) -> str:
+    """Return the agent leg's TwiML: say who is calling, then wait for the accept key.
+
+    actionOnEmptyResult makes Twilio ask the action without a digit too, so no key (an
+    agent's voicemail) ends in an answer of this server that hangs up.
+    """
+    response = ElementTree.Element("Response")
+    gather = ElementTree.SubElement(
+        response,
+        "Gather",
+        {
+            "numDigits": "1",
+            "timeout": str(GATHER_SECONDS),
+            "action": _step_url(event_url, ACCEPT),
+            "method": "POST",
+            "actionOnEmptyResult": "true",
+        },
+    )
+    say = ElementTree.SubElement(gather, "Say", {"language": SAY_LANGUAGES.get(language, "en-US")})
+    say.text = whisper
+    return ElementTree.tostring(response, encoding="unicode")
+
+
+def say_twiml(text: str, language: str) -> str:
+    """Return TwiML that tells the agent something, then hangs up."""
+    response = ElementTree.Element("Response")
+    say = ElementTree.SubElement(
+        response, "Say", {"language": SAY_LANGUAGES.get(language, "en-US")}
+    )
+    say.text = text
+    ElementTree.SubElement(response, "Hangup")
+    return ElementTree.tostring(response, encoding="unicode")
+
+
+def _step_url(event_url: str, step: str) -> str:
+    separator = "&" if "?" in event_url else "?"
+    return f"{event_url}{separator}{STEP_PARAMETER}={step}"
+
+
+def _step(url: str) -> str | None:
+    """Return the step an action URL names, or None for a status callback's URL."""
+    step = _query_value(url, STEP_PARAMETER)
+    return step if step in STEPS else None
+
+
+def _whispered_url(event_url: str) -> str:
+    separator = "&" if "?" in event_url else "?"
+    return f"{event_url}{separator}{WHISPERED}=1"
+
+
+def _query_value(url: str, name: str) -> str | None:
+    try:
+        values = parse_qs(urlsplit(url).query).get(name, [])
+    except ValueError:
+        return None
+    return values[0] if len(values) == 1 else None
+
+
+def _action_payload(form: Mapping[str, str], step: str) -> Mapping[str, Any]:
+    """Return an action's form with its step; refuse one without a call sid."""
+    call_sid = form.get("CallSid", "")
+    if not CALL_SID_RE.fullmatch(call_sid):
+        raise EventUnreadable(
+            "The action request is not valid.",
+            {"CallSid": "must be CA followed by 32 hexadecimal digits"},
+        )
+    return {**form, STEP_PARAMETER: step}
+
+
+def _action_events(payload: Mapping[str, Any]) -> list[ProviderEvent]:
+    """Map an action of a whispered call: the accept key, or what answered the visitor."""
+    step, call_sid = payload[STEP_PARAMETER], payload.get("CallSid")
+    parent = payload.get("ParentCallSid")
+    agent_sid = parent if isinstance(parent, str) and CALL_SID_RE.fullmatch(parent) else call_sid
+    if step == ACCEPT:
+        if payload.get("Digits") == ACCEPT_KEY:
+            details = {"leg": "agent", "accepted": True}
+            return [
+                ProviderEvent(Status.AGENT_ANSWERED, provider_call_id=call_sid, details=details)
+            ]
+        details = {"leg": "agent", "accepted": False}
+        return [
+            ProviderEvent(
+                Status.NO_ANSWER, provider_call_id=call_sid, cause="agent_no_key", details=details
+            )
+        ]
+    if step == VISITOR_ANSWERED and payload.get("AnsweredBy") in MACHINE_ANSWERS:
+        details = {"leg": "visitor", "answered_by": payload["AnsweredBy"]}
+        return [
+            ProviderEvent(
+                Status.VISITOR_VOICEMAIL,
+                provider_call_id=agent_sid,
+                cause="visitor_voicemail",
+                details=details,
+            )
+        ]
+    return []  # a person answered, or the dial ended: the status callbacks say how
 
 
 def verify_signature(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:

@@ -8,8 +8,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from ..calls import scheduling
+from ..calls import routing, scheduling
 from ..calls.live_status import iso_utc, visitor_view
+from ..calls.routing import department_choices
 from ..core import clock, db
 from ..core.errors import BadRequest, Forbidden, UnsupportedMediaType
 from ..core.models import Widget
@@ -58,6 +59,15 @@ def public_config(widget: Widget) -> dict[str, Any]:
         "time_zone": widget.time_zone,
         # Display rules read exactly this shape: {"open", "closed", "next_open"}.
         "hours": scheduling.hours_now(widget, clock.now()).as_json(),
+        # What the visitor may pick, named in their language, each with its own hours now.
+        "departments": [
+            {
+                "key": key,
+                "name": name,
+                "hours": scheduling.hours_now(widget, clock.now(), key).as_json(),
+            }
+            for key, name in department_choices(widget, str(get_locale() or "en"))
+        ],
         # The loader's button: theme, display rules and texts in the visitor's language.
         "embed": display.embed_config(
             widget,
@@ -109,10 +119,13 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
     count = request.args.get("count", str(scheduling.DEFAULT_SLOT_COUNT))
     if not count.isdigit() or not 1 <= int(count) <= scheduling.MAX_SLOT_COUNT:
         raise BadRequest(fields={"count": f"A whole number from 1 to {scheduling.MAX_SLOT_COUNT}."})
+    department = request.args.get("department") or None
+    if department is not None and routing.department_of(widget, department) is None:
+        raise BadRequest(fields={"department": "Not one of the widget's departments."})
     now = clock.now()
-    slots = scheduling.offered_slots(widget, now, int(count))
+    slots = scheduling.offered_slots(widget, now, int(count), department=department)
     response = jsonify(
-        hours=scheduling.hours_now(widget, now).as_json(),
+        hours=scheduling.hours_now(widget, now, department).as_json(),
         time_zone=widget.time_zone,
         slots=[scheduling.slot_json(widget, slot) for slot in slots],
     )

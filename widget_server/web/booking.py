@@ -11,12 +11,13 @@ from ..core import clock
 from ..core.models import Widget
 
 
-def booking_offer(widget: Widget) -> dict[str, Any]:
-    """Return {"open": bool, "slots": [{"start", "label"}]} for templates/_slots.html."""
+def booking_offer(widget: Widget, department: str | None = None) -> dict[str, Any]:
+    """Return {"open": bool, "slots": [{"start", "label"}]} for templates/_slots.html, by
+    the hours of the department the visitor picked, if it has its own."""
     now = clock.now()
-    if scheduling.hours_now(widget, now).open:
+    if scheduling.hours_now(widget, now, department).open:
         return {"open": True, "slots": []}
-    slots = scheduling.offered_slots(widget, now)
+    slots = scheduling.offered_slots(widget, now, department=department)
     return {"open": False, "slots": [scheduling.slot_json(widget, slot) for slot in slots]}
 
 

@@ -108,6 +108,7 @@ def submit(widget_id: str) -> ResponseReturnValue:
         locale=widget.locale,
         human_check=_human_check_response(widget),
         scheduled_for=form.scheduled_for.data or None,
+        department=_department(form),
     )
     try:
         accepted = submit_callback(widget, submission)
@@ -120,6 +121,11 @@ def submit(widget_id: str) -> ResponseReturnValue:
     if as_json:
         return _accepted_json(widget, accepted, status_page), 202
     return make_response("", 303, {"Location": status_page})
+
+
+def _department(form: CallbackForm) -> str | None:
+    field = getattr(form, "department", None)  # removed on widgets without departments
+    return str(field.data) if field is not None and field.data else None
 
 
 def _human_check(widget: Widget) -> dict[str, object]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Field, Form, HiddenField, SelectField, StringField, TelField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..calls.routing import department_choices
 from ..core.i18n import N_
 from ..core.models import Widget
 from ..core.text import has_control
@@ -51,6 +52,8 @@ class CallbackForm(Form):
         render_kw={"inputmode": "tel", "autocomplete": "tel", "required": True},
     )
     region = SelectField(_l("Country"), validate_choice=True)
+    # Only on widgets with departments (build_form removes it otherwise); names are the owner's.
+    department = SelectField(_l("What is your call about?"), validate_choice=True)
     name = StringField(
         _l("Your name (optional)"),
         validators=[
@@ -77,6 +80,13 @@ def build_form(widget: Widget, formdata: object = None) -> CallbackForm:
     form.region.choices = region_choices(widget.regions)
     if not form.region.data or form.region.data == "None":
         form.region.data = widget.default_region
+    choices = department_choices(widget, str(get_locale() or "en"))
+    if choices:
+        form.department.choices = choices
+        if not form.department.data or form.department.data == "None":
+            form.department.data = choices[0][0]  # what the select shows picked
+    else:
+        del form.department
     form.phone.label.text = text(widget, "phone_label")
     form.consent.label.text = text(widget, "consent")
     return form

@@ -50,7 +50,7 @@ ERROR_TEXT = {
     "413": "Request body too large",
     "415": "The body must be JSON (Content-Type: application/json)",
     "422": "Refused: the number policy, the form token's age, the human check, the slot, or "
-    "a feature the widget's provider lacks",
+    "a feature the widget's provider lacks (the body names the property)",
     "429": "Too many requests (one message for every limit); see Retry-After",
     "503": "A store is unavailable; nothing was dialled",
 }
@@ -274,6 +274,24 @@ def _schemas() -> dict[str, Schema]:
                 "result": ref("Status"),
                 "cause": nullable({"type": "string"}),
                 "attempts": {"type": "integer", "minimum": 0},
+                "department": nullable({"type": "string"}),
+                "agent_attempts": {
+                    "type": "array",
+                    "description": "Each attempt's agent (numbers masked) and how it ended",
+                    "items": {
+                        "type": "object",
+                        "required": ["attempt", "agent", "outcome", "cause"],
+                        "properties": {
+                            "attempt": {"type": "integer", "minimum": 1},
+                            "agent": {"type": "string"},
+                            "agent_label": {"type": "string"},
+                            "leg": {"type": "integer", "minimum": 1},
+                            "round": {"type": "integer", "minimum": 1},
+                            "outcome": nullable(ref("Status")),
+                            "cause": nullable({"type": "string"}),
+                        },
+                    },
+                },
                 "provider": nullable(
                     {"type": "string", "description": "The provider that took the call"}
                 ),
@@ -381,6 +399,20 @@ def _schemas() -> dict[str, Schema]:
                         "business_hours": {"type": "object"},
                         "time_zone": {"type": "string"},
                         "hours": ref("Hours"),
+                        "departments": {
+                            "type": "array",
+                            "description": "What the visitor may pick (send its key as "
+                            "department), named in the request's language",
+                            "items": {
+                                "type": "object",
+                                "required": ["key", "name", "hours"],
+                                "properties": {
+                                    "key": {"type": "string"},
+                                    "name": {"type": "string"},
+                                    "hours": ref("Hours"),
+                                },
+                            },
+                        },
                         "embed": {
                             "type": "object",
                             "description": "The loader's button: theme, display rules, texts",
@@ -567,7 +599,13 @@ def _public_paths() -> dict[str, Schema]:
                             "minimum": 1,
                             "maximum": scheduling.MAX_SLOT_COUNT,
                         },
-                    }
+                    },
+                    {
+                        "name": "department",
+                        "in": "query",
+                        "description": "A department's key: the slots of its own hours",
+                        "schema": {"type": "string", "maxLength": 32},
+                    },
                 ],
             ),
         },

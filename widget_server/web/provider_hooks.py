@@ -44,4 +44,7 @@ def provider_event(provider: str, ref: str) -> ResponseReturnValue:
         headers=dict(request.headers),
     )
     received = receive(db.session(), incoming, tokens=tokens(), enqueue_dial=jobs().enqueue_dial)
+    if received.reply is not None:
+        # The provider asked what to do next (Twilio's <Gather> and <Dial> actions).
+        return received.reply.body, 200, {"Content-Type": received.reply.content_type}
     return jsonify(received=True, applied=received.applied, known=received.known), 200

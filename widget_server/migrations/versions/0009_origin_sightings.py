@@ -1,7 +1,7 @@
 """origin sightings: where each widget was last seen loading, allowed or refused
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0010"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
