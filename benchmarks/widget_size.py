@@ -93,6 +93,19 @@ def main() -> None:
     )
     config = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": HOST}).get_data()
     print(f"config JSON the loader fetches on each page view: gzip {gzipped(config)} B")
+    refused = client.get(
+        f"/v1/widgets/{widget_id}/config", headers={**BROWSER, "Origin": "https://else.example"}
+    )
+    print(f"config answer on an origin not allowed (no configuration): {wire_size(refused)} B")
+    picker = [path for path in assets if b"/picker." in path]
+    if picker:
+        plain = client.get(picker[0].decode(), headers={"Accept-Encoding": "identity"})
+        brotli_size = len(client.get(picker[0].decode(), headers=BROWSER).get_data())
+        print(
+            f"picker.js (only when the widget offers more than one country): "
+            f"{len(plain.get_data())} B minified, gzip {gzipped(plain.get_data())} B, "
+            f"brotli {brotli_size} B, one request on opening"
+        )
     print(
         f"form page + {len(assets)} assets gzip {form_total} B = "
         f"{form_total / FORM_PAGE_BUDGET:.2f} of the {FORM_PAGE_BUDGET} B budget"

@@ -92,7 +92,7 @@
       .then(function (r) { return r.json(); })
       .then(function (j) {
         // Not allowed on this origin: one line for the site owner, nothing for visitors.
-        if (j.owner_hint) return console.warn(j.owner_hint);
+        if (j.allowed === false) return console.warn(j.owner_hint);
         var c = j.widget.embed, h = j.widget.hours || j.hours || {}, p = location.pathname,
           shut = h.open === false || h.closed === true, any = function (list) {
             return list.some(function (r) { return new RegExp(r).test(p); });

@@ -8,6 +8,8 @@ import re
 import brotli
 from flask.testing import FlaskClient
 
+from tests.helpers import ORIGIN
+
 BUDGET = 2048
 
 
@@ -83,8 +85,37 @@ def test_a_refused_origin_gets_a_readable_hint_for_the_site_owner(
 ) -> None:
     elsewhere = "https://elsewhere.example.net"
     response = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": elsewhere})
-    assert response.status_code == 403
+    # A 200 the loader can read (no failed load in the host page's console)...
+    assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == elsewhere
+    assert response.headers["Cache-Control"] == "no-store" and "Origin" in response.headers["Vary"]
     body = response.get_json()
-    assert body["error"] == "forbidden" and "token" not in body and "widget" not in body
+    # ...that carries no configuration and no token: only the refusal and the hint.
+    assert set(body) == {"allowed", "reason", "owner_hint"}
+    assert body["allowed"] is False and body["reason"] == "origin_not_allowed"
     assert widget_id in body["owner_hint"] and elsewhere in body["owner_hint"]
+    allowed = client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN})
+    assert allowed.get_json()["allowed"] is True and allowed.get_json()["token"]
+
+
+def test_a_refused_origin_still_cannot_create_a_callback(
+    client: FlaskClient, widget_id: str
+) -> None:
+    elsewhere = "https://elsewhere.example.net"
+    # The form page may not be framed there, and its token is not for that origin.
+    page = client.get(f"/w/{widget_id}?host={elsewhere}")
+    ancestors = page.headers["Content-Security-Policy"].split("frame-ancestors")[1]
+    assert elsewhere not in ancestors.split(";")[0] and ORIGIN in ancestors
+    assert f'value="{elsewhere}"' not in page.get_data(as_text=True)
+    posted = client.post(
+        f"/v1/widgets/{widget_id}/callbacks",
+        json={"phone": "+12025550123", "token": "x"},
+        headers={"Origin": elsewhere},
+    )
+    assert posted.status_code == 403 and posted.get_json()["error"] == "forbidden"
+    assert "Access-Control-Allow-Origin" not in posted.headers
+    preflight = client.options(
+        f"/v1/widgets/{widget_id}/config",
+        headers={"Origin": elsewhere, "Access-Control-Request-Method": "GET"},
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers

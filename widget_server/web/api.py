@@ -96,6 +96,7 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
     except Forbidden:
         return embed.origin_refusal(widget, request_origin())
     response = jsonify(
+        allowed=True,
         widget=public_config(widget),
         token=tokens().issue_form_token(widget.id, origin),
         # {} when the widget has no human check; otherwise its kind, the field to send
@@ -105,6 +106,7 @@ def widget_config(widget_id: str) -> ResponseReturnValue:
         ),
     )
     response.headers["Cache-Control"] = "no-store"
+    embed.answered_loader(allowed=True)
     return cors(response, widget, "GET")
 
 

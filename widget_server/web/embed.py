@@ -10,6 +10,8 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
+    jsonify,
     make_response,
     render_template,
     request,
@@ -20,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core import clock, db, ids, metrics
-from ..core.errors import Forbidden, NotFound, error_response
+from ..core.errors import NotFound
 from ..core.i18n import supported
 from ..core.models import Account, Widget
 from ..owners import display, installs
 from ..owners.accounts import DEMO_ACCOUNT
 from . import assets
-from .request_origin import absolute_url, allowed, is_own_origin, request_origin
+from .request_origin import absolute_url, is_own_origin, request_origin
 from .wiring import widget_or_404
 
 bp = Blueprint("embed", __name__)
@@ -106,25 +108,36 @@ def _digest(css: str) -> str:
     return hashlib.sha256(css.encode()).hexdigest()[: assets.DIGEST_LENGTH]
 
 
+REFUSED_REASON = "origin_not_allowed"
+
+
 def origin_refusal(widget: Widget, origin: str | None) -> Response:
     """Tell the loader on a page whose origin the widget does not allow, readably.
 
-    Answered with CORS headers for that origin, so the loader can read why and log one line
-    for the site owner instead of the browser's bare CORS error; nothing else is in it.
+    A 200 with CORS headers for that origin and no configuration at all: no token, no
+    texts, only that it is not allowed there and a line for the site owner, so the loader
+    logs that one line and the browser adds none of its own (no failed load, no CORS
+    error). Everything that could create a callback from that origin (the form page, a
+    form token, a submission) is still refused with a 403.
     """
-    error = Forbidden(reason="origin_not_allowed")
-    metrics.refused(error.reason)  # rendered here, not by the error handler that counts
+    metrics.refused(REFUSED_REASON)
     hint = (
         f"widget-server: widget {widget.id} is not allowed on {origin or 'this page'}. "
         "Add this origin to the widget's allowed origins in the dashboard's widget "
         "settings, or to allowed_origins with the admin API."
     )
-    response = error_response(error, extra={"owner_hint": hint})
+    response = jsonify(allowed=False, reason=REFUSED_REASON, owner_hint=hint)
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.vary.add("Origin")
+    response.vary.add("Origin")
     response.headers["Cache-Control"] = "no-store"
+    answered_loader(allowed=False)
     return response
+
+
+def answered_loader(*, allowed: bool) -> None:
+    """Say how this request's loader was answered, for note_loader_origin to record."""
+    g.loader_allowed = allowed
 
 
 def init_app(app: Flask) -> None:
@@ -163,8 +176,10 @@ def note_loader_origin(response: Response) -> Response:
     """
     if request.endpoint != LOADER_CONFIG_ENDPOINT or request.method != "GET":
         return response
-    if response.status_code not in (200, 403):
-        return response
+    # Read from the view's own answer, not from the status: both answers are a 200.
+    answer: bool | None = g.pop("loader_allowed", None)
+    if answer is None or response.status_code != 200:
+        return response  # not answered as a loader (an unknown widget, a limit, an error)
     widget_id = (request.view_args or {}).get("widget_id", "")
     origin = request_origin()
     if not ids.plausible(widget_id) or origin is None or is_own_origin(origin):
@@ -175,7 +190,7 @@ def note_loader_origin(response: Response) -> Response:
         widget = session.get(Widget, widget_id)
         if widget is not None and widget.enabled:
             now = clock.now()
-            if installs.record_load(session, widget.id, origin, allowed(widget, origin), now):
+            if installs.record_load(session, widget.id, origin, answer, now):
                 session.commit()
         session.rollback()
     except SQLAlchemyError as exc:

@@ -349,10 +349,25 @@ def _schemas() -> dict[str, Schema]:
                 "delivered_at": nullable({"type": "string"}),
             },
         },
+        "WidgetNotAllowedHere": {
+            "type": "object",
+            "description": "The answer to a loader on an origin the widget does not allow: "
+            "no configuration and no token (the form page, form tokens and submissions are "
+            "refused there with 403). A 200 with CORS headers for that origin, so the loader "
+            "can log the hint and the browser logs no error of its own",
+            "required": ["allowed", "reason", "owner_hint"],
+            "additionalProperties": False,
+            "properties": {
+                "allowed": {"const": False},
+                "reason": {"const": "origin_not_allowed"},
+                "owner_hint": {"type": "string", "description": "one line for the site owner"},
+            },
+        },
         "WidgetConfig": {
             "type": "object",
-            "required": ["widget", "token", "human_check"],
+            "required": ["allowed", "widget", "token", "human_check"],
             "properties": {
+                "allowed": {"const": True},
                 "token": {"type": "string", "minLength": 1},
                 "human_check": {
                     "type": "object",
@@ -529,9 +544,10 @@ def _public_paths() -> dict[str, Schema]:
         "/v1/widgets/{widget_id}/config": {
             "parameters": one_widget,
             "get": json_op(
-                "Public widget settings, a fresh form token and the widget's human check",
-                {"200": ref("WidgetConfig")},
-                errors=("403", "404", *STORE),
+                "Public widget settings, a fresh form token and the widget's human check; "
+                "on an origin the widget does not allow, only a line for the site owner",
+                {"200": {"oneOf": [ref("WidgetConfig"), ref("WidgetNotAllowedHere")]}},
+                errors=("404", *STORE),
                 parameters=[
                     {
                         "name": "locale",
