@@ -131,7 +131,14 @@ NUMBER_TYPE_LABELS = {
 ON_PROVIDER_PAGE = frozenset({"provider", "provider_settings"})
 # Shown masked to viewers: numbers of the agent and of the caller ids.
 MASKED = frozenset(
-    {"extension", "caller_id_number", "outbound_callee_id_number", f"display_rules{e.SEP}call_now"}
+    {
+        "extension",
+        "caller_id_number",
+        "outbound_callee_id_number",
+        f"display_rules{e.SEP}call_now",
+        "agents",  # lists of numbers or extensions, with labels and hours
+        "departments",
+    }
 )
 CEILINGS = {
     "per_number": "SUBMIT_LIMIT_PER_NUMBER",
@@ -284,6 +291,8 @@ def place_errors(edit: Editing, reasons: Mapping[str, str]) -> None:
 
 
 DIGIT = re.compile(r"[0-9]")
+# A number inside a structured value (an agents list): 5+ digits, spaces or punctuation.
+NUMBER_RUN = re.compile(r"\+?[0-9][0-9 ().-]{3,}[0-9]")
 
 
 def masked_text(text: object) -> str:
@@ -291,6 +300,9 @@ def masked_text(text: object) -> str:
     value = "" if text is None else str(text)
     if re.fullmatch(r"\+[0-9]{6,15}", value):
         return mask(value)
+    if not NUMBER_RUN.fullmatch(value) and NUMBER_RUN.search(value):
+        # A structured value: each number in it masked, its labels and hours left readable.
+        return NUMBER_RUN.sub(lambda found: masked_text(found.group(0)), value)
     digits = len(DIGIT.findall(value))
     seen = 0
 
