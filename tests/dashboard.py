@@ -7,11 +7,19 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from tests.browser import ARTIFACTS
 from widget_server.core import db
 from widget_server.core.models import Account
 from widget_server.owners import people
 from widget_server.owners.people import Role
 from widget_server.web.dashboard.access import Member
+
+# The dashboard's browser tests: where their screenshots go, and the sizes and languages
+# every page is shot in.
+SHOTS = ARTIFACTS / "dashboard"
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+LOCALES = {"en": "en-US", "he": "he-IL"}
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(

@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from tests.axe import violations
-from tests.browser import ARTIFACTS, chromium, watch_problems
-from tests.dashboard import PASSWORD, add_person, browser_sign_in, run_demo
+from tests.browser import chromium, watch_problems
+from tests.dashboard import (
+    DESKTOP,
+    LOCALES,
+    PASSWORD,
+    PHONE,
+    SHOTS,
+    add_person,
+    browser_sign_in,
+    run_demo,
+)
 from tests.live import LiveServer, live_server
 from widget_server.core import clock, db
 from widget_server.core.models import User
@@ -23,11 +32,6 @@ from widget_server.owners import invites, resets
 from widget_server.owners.people import Role
 
 pytestmark = pytest.mark.browser
-
-SHOTS = ARTIFACTS / "dashboard"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-LOCALES = {"en": "en-US", "he": "he-IL"}
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.axe import violations
-from tests.browser import ARTIFACTS, chromium, watch_problems
-from tests.dashboard import PASSWORD, add_person, browser_sign_in
+from tests.browser import chromium, watch_problems
+from tests.dashboard import PASSWORD, SHOTS, add_person, browser_sign_in
 from tests.inbox_data import store_callback
 from tests.live import LiveServer, live_server
 from widget_server.calls.status_machine import event_row
@@ -21,7 +21,6 @@ from widget_server.owners.people import Role
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ARTIFACTS / "dashboard"
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 # Whether the first character of the element's text is drawn left of its last one.
 LEFT_TO_RIGHT = """(selector) => {

@@ -13,17 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.axe import violations
-from tests.browser import ARTIFACTS, chromium, require_chromium, watch_problems
-from tests.dashboard import PASSWORD, add_person, browser_sign_in
+from tests.browser import chromium, require_chromium, watch_problems
+from tests.dashboard import DESKTOP, PASSWORD, PHONE, SHOTS, add_person, browser_sign_in
 from tests.live import LiveServer, host_site, live_server
 from tests.owned import stored_widget
 from widget_server.owners.people import Role
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ARTIFACTS / "dashboard"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 SLOW = 15_000  # ms: CI machines can be busy
 
 

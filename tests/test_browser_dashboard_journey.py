@@ -16,15 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ARTIFACTS, chromium, require_chromium, watch_problems
-from tests.dashboard import run_demo
+from tests.browser import chromium, require_chromium, watch_problems
+from tests.dashboard import DESKTOP, SHOTS, run_demo
 from tests.inbox_data import store_callback
 from tests.live import LiveServer, host_site, live_server
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ARTIFACTS / "dashboard"
-DESKTOP = {"width": 1366, "height": 768}
 SLOW = 20_000  # ms: CI machines can be busy
 VISITOR_NUMBER = "201 555 0162"
 SHOWN_NUMBER = "+1 201-555-0162"
@@ -91,8 +89,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     site_pages: dict[str, tuple[str, str]] = {}
     with (
         host_site(site_pages) as site,
-        live_server(tmp_path_factory.mktemp("journey"), host_origins=[], FORM_TOKEN_MIN_AGE=1)
-        as server,
+        live_server(
+            tmp_path_factory.mktemp("journey"), host_origins=[], FORM_TOKEN_MIN_AGE=1
+        ) as server,
         chromium() as browser,
     ):
         port = urlsplit(server.url).port
@@ -278,7 +277,9 @@ def test_no_dashboard_page_sends_a_request_to_another_origin(stack: Stack) -> No
         page.goto(url)
         page.wait_for_load_state("networkidle")
         if name == "editor":  # its preview iframe is one of the server's own pages
-            expect(page.frame_locator("iframe[data-preview]").locator(".preview-button")).to_be_visible()
+            expect(
+                page.frame_locator("iframe[data-preview]").locator(".preview-button")
+            ).to_be_visible()
         assert requests, name
         if name == "editor":
             assert any("/preview" in u for u in requests), requests

@@ -13,19 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.axe import violations
-from tests.browser import ARTIFACTS, chromium, watch_problems
-from tests.dashboard import add_person, browser_sign_in
+from tests.browser import chromium, watch_problems
+from tests.dashboard import DESKTOP, LOCALES, PHONE, SHOTS, add_person, browser_sign_in
 from tests.live import LiveServer, live_server
 from widget_server.core import db
 from widget_server.core.models import Widget
 from widget_server.owners.people import Role
 
 pytestmark = pytest.mark.browser
-
-SHOTS = ARTIFACTS / "dashboard"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
-LOCALES = {"en": "en-US", "he": "he-IL"}
 
 
 @pytest.fixture(scope="module")
