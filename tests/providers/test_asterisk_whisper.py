@@ -64,6 +64,21 @@ def test_an_unwhispered_call_ignores_the_whisper_context(fake: Fake) -> None:
     assert result.status == Status.AGENT_ANSWERED
 
 
+def test_machine_detection_without_a_whisper_runs_in_the_whisper_context(fake: Fake) -> None:
+    settings = {**fake.provider_settings(), "whisper_context": "widget-whisper"}
+    call = make_call(machine_detection=True, machine_notice=NOTICE)
+    result = AsteriskProvider(settings, egress=LOCAL).originate(call)
+    action = originate_action(fake)
+    # AMD() lives in that context; with no whisper the agent goes straight on to the visitor.
+    assert action["Context"] == "widget-whisper"
+    variables = asterisk_variables(action)
+    assert variables["WIDGET_AMD"] == "1"
+    assert unquote(variables["WIDGET_MACHINE_NOTICE"]) == NOTICE
+    assert "WIDGET_WHISPER" not in variables
+    assert result.status == Status.AGENT_ANSWERED  # no key to wait for: the agent answered
+    assert fake.errors == []
+
+
 @pytest.mark.parametrize("context", ["widget whisper", "a,b", "x" * 80, ""])
 def test_a_bad_whisper_context_is_refused(context: str) -> None:
     settings = {"host": "pbx.example.com", "username": "u", "secret": "s"}

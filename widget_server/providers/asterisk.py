@@ -329,9 +329,10 @@ class AsteriskProvider(SocketProvider[_Session]):
             ("ActionID", checked(self.name, call.idempotency_key, ID_RE, "idempotency key")),
             ("Channel", settings["agent_channel"].replace("{agent}", agent)),
         ]
-        if self._whispered(call):
-            # The agent hears the whisper and presses the key in this context; it alone
-            # dials the visitor (docs/providers.md gives the dialplan).
+        if self._whispered(call) or self._detects_machines(call):
+            # The agent hears the whisper and presses the key in this context (or, without
+            # a whisper, goes straight on); it alone dials the visitor, with AMD() when
+            # asked (docs/providers.md gives the dialplan).
             context = settings["whisper_context"]
             headers += [("Context", context), ("Exten", visitor), ("Priority", "1")]
         elif settings.get("dial") is not None:
@@ -381,14 +382,18 @@ class AsteriskProvider(SocketProvider[_Session]):
                     call.speech_language if call.speech_language.isalpha() else "en",
                 ),
             ]
-            if call.machine_detection:
-                found.append(("WIDGET_AMD", "1"))
-                if call.machine_notice:
-                    found.append(("WIDGET_MACHINE_NOTICE", encode_value(call.machine_notice)))
+        if self._detects_machines(call):
+            found.append(("WIDGET_AMD", "1"))
+            if call.machine_notice:
+                found.append(("WIDGET_MACHINE_NOTICE", encode_value(call.machine_notice)))
         return found
 
     def _whispered(self, call: CallRequest) -> bool:
         return bool(call.whisper) and self.settings.get("whisper_context") is not None
+
+    def _detects_machines(self, call: CallRequest) -> bool:
+        # AMD() runs in the same context as the whisper, with or without a whisper.
+        return bool(call.machine_detection) and self.settings.get("whisper_context") is not None
 
 
 def _check_login(reply: Mapping[str, str]) -> None:
