@@ -1,4 +1,4 @@
-"""PostgreSQL's pool: no ping per request, yet a connection lost while idle is replaced."""
+"""PostgreSQL's pool: a connection the database closed is replaced before it is used."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy.pool import NullPool
 
 from tests import postgres
 from tests.helpers import ORIGIN
-from widget_server.core import db
 
 pytestmark = pytest.mark.skipif(not postgres.enabled(), reason="needs WIDGET_SERVER_TEST_POSTGRES")
 
@@ -19,21 +18,7 @@ def read_config(app: Flask, widget_id: str) -> int:
     return client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN}).status_code
 
 
-def test_a_connection_in_steady_use_is_not_pinged(
-    app: Flask, widget_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = app.extensions["db_engine"]
-    pings: list[object] = []
-    ping = engine.dialect.do_ping
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or ping(conn))
-    statuses = [read_config(app, widget_id) for _ in range(5)]
-    assert statuses == [200] * 5
-    assert pings == []
-
-
-def test_a_connection_the_database_closed_while_idle_is_replaced(
-    app: Flask, widget_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_connection_the_database_closed_is_replaced(app: Flask, widget_id: str) -> None:
     assert read_config(app, widget_id) == 200
     engine = app.extensions["db_engine"]
     with engine.connect() as connection:  # the pool's one connection, as requests use it
@@ -43,7 +28,6 @@ def test_a_connection_the_database_closed_while_idle_is_replaced(
     with other.connect() as connection:
         connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend or 0)})")
     other.dispose()
-    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if it had sat idle that long
     assert read_config(app, widget_id) == 200
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != backend

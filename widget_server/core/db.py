@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import Unavailable
@@ -61,37 +60,16 @@ def make_engine(url: str) -> Engine:
     return _server_engine(url)
 
 
-# A pooled connection idle longer than this is pinged before use; one in steady use is not.
-IDLE_PING_SECONDS = 10.0
-RECYCLE_SECONDS = 1800  # and none is kept longer than this, however busy
+RECYCLE_SECONDS = 1800  # no connection is kept longer than this, however busy
 
 
 def _server_engine(url: str) -> Engine:
-    # Not pool_pre_ping: it costs a round trip on every checkout, that is every request.
-    # A connection that was just used is alive; only one that sat idle (a database restart,
-    # a proxy's idle timeout) is pinged, and replaced by the pool when the ping fails.
-    engine = create_engine(url, pool_recycle=RECYCLE_SECONDS)
-    event.listen(engine, "checkin", _note_idle_since)
-    event.listen(engine, "checkout", lambda *args: _ping_if_idle(engine, *args))
-    return engine
-
-
-_IDLE_SINCE = "widget_server_idle_since"
-
-
-def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
-    record.info[_IDLE_SINCE] = time.monotonic()
-
-
-def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    idle_since = record.info.get(_IDLE_SINCE)
-    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
-        return
-    try:
-        engine.dialect.do_ping(dbapi_connection)
-    except Exception as exc:
-        # The pool drops this connection and checks out another (a new one if need be).
-        raise DisconnectionError(f"idle connection is gone: {exc.__class__.__name__}") from exc
+    # pool_pre_ping costs a round trip per checkout, but a connection that went stale while
+    # the database restarted is replaced before a request or a job uses it. Pinging only
+    # connections that sat idle was tried: right after a restart, recently used connections
+    # then failed the work they were given, and accepted callbacks waited for the
+    # reconciler instead of being dialled.
+    return create_engine(url, pool_pre_ping=True, pool_recycle=RECYCLE_SECONDS)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
