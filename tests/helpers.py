@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,11 @@ def migrated_copy(tmp_path: Path) -> None:
     """Copy a database migrated once per test run (Alembic is the slow part)."""
     global _template_db
     if _template_db is None:
-        template_dir = Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"ws-template-{os.getpid()}"
-        template_dir.mkdir(parents=True, exist_ok=True)
+        # A fresh folder each run: one left by an earlier run (a reused process id) may hold
+        # a database at a revision this code no longer has.
+        root = Path(os.environ.get("PYTEST_TMPDIR", "/tmp"))
+        root.mkdir(parents=True, exist_ok=True)
+        template_dir = Path(tempfile.mkdtemp(prefix="ws-template-", dir=root))
         template_app = create_app(base_config(template_dir))
         db.upgrade(template_app)
         template_app.extensions["db_engine"].dispose()
