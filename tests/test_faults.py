@@ -115,6 +115,26 @@ class Visitor:
         )
 
 
+def _killed_while_the_provider_holds_the_originate(
+    group: Any, app: Flask, widget_id: str, ledger: Any, database_url: str, unreached: str
+) -> str:
+    """Submit, let the originate reach the held provider, SIGKILL the worker, then let the
+    provider go quiet for longer than the widget's bound; return the callback's id."""
+    worker = group.worker()
+    response = submit_json(app.test_client(), widget_id)
+    assert response.status_code == 202
+    callback_id: str = response.get_json()["id"]
+    assert ledger.arrived.wait(30), unreached
+
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    assert _statuses(database_url)[callback_id] == Status.DIALING
+    ledger.hold = False
+    ledger.release()
+    time.sleep(2.5)  # quiet for longer than the widget's bound
+    return callback_id
+
+
 def _ready(base: str) -> bool:
     try:
         return requests.get(f"{base}/readyz", timeout=5).status_code == 200
@@ -204,18 +224,9 @@ def test_worker_killed_mid_originate_ends_the_call_once_after_a_restart(tmp_path
             provider_settings=ledger.settings(read_timeout=30),
             timeout=1,  # ring timeout: the callback is stale 2 s after its last event
         )
-        worker = group.worker()
-        response = submit_json(app.test_client(), widget_id)
-        assert response.status_code == 202
-        callback_id = response.get_json()["id"]
-        assert ledger.arrived.wait(30), "the originate never reached the provider"
-
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        assert _statuses(database_url)[callback_id] == Status.DIALING
-        ledger.hold = False
-        ledger.release()
-        time.sleep(2.5)  # quiet for longer than the widget's bound
+        callback_id = _killed_while_the_provider_holds_the_originate(
+            group, app, widget_id, ledger, database_url, "the originate never reached the provider"
+        )
 
         group.worker()  # the restarted worker settles what the crash left behind
         statuses = _wait_terminal(database_url, [callback_id])
@@ -245,18 +256,9 @@ def test_worker_killed_mid_failover_places_the_attempt_once_after_a_restart(
             secondary_provider_settings=ledger.settings(read_timeout=30),
             timeout=1,  # ring timeout: the callback is stale 2 s after its last event
         )
-        worker = group.worker()
-        response = submit_json(app.test_client(), widget_id)
-        assert response.status_code == 202
-        callback_id = response.get_json()["id"]
-        assert ledger.arrived.wait(30), "the attempt never reached the secondary"
-
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        assert _statuses(database_url)[callback_id] == Status.DIALING
-        ledger.hold = False
-        ledger.release()
-        time.sleep(2.5)  # quiet for longer than the widget's bound
+        callback_id = _killed_while_the_provider_holds_the_originate(
+            group, app, widget_id, ledger, database_url, "the attempt never reached the secondary"
+        )
 
         group.worker()  # the restarted worker asks the secondary, never dials again
         statuses = _wait_terminal(database_url, [callback_id])
