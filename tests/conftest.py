@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import postgres
-from tests.counting import calls  # noqa: F401 - the attack tests' counting provider
+from tests.counting import calls, originates  # noqa: F401 - counting providers' fixtures
 from tests.helpers import TEST_REDIS_ENV, add_account, add_widget, base_config, migrated_copy
 from widget_server import create_app
 from widget_server.core import egress

@@ -13,6 +13,7 @@ import pytest
 
 from widget_server import providers
 from widget_server.providers import CallRequest, Capability, OriginateResult, Provider
+from widget_server.providers.simulator import SimulatorProvider
 
 
 class CountingProvider(Provider):
@@ -44,3 +45,17 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CallRequest]]:
     monkeypatch.setitem(providers.REGISTRY, "counting", CountingProvider)
     CountingProvider.calls = []
     yield CountingProvider.calls
+
+
+@pytest.fixture
+def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
+    """Count the simulator's originates (each one would be a real call)."""
+    seen: list[CallRequest] = []
+    original = SimulatorProvider.originate
+
+    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
+        seen.append(call)
+        return original(self, call)
+
+    monkeypatch.setattr(SimulatorProvider, "originate", counting)
+    return seen

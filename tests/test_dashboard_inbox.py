@@ -6,7 +6,6 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -17,23 +16,9 @@ from tests.inbox_data import T0, store_callback, widget_of_account
 from widget_server.core import db
 from widget_server.core.models import Callback, utcnow
 from widget_server.owners.people import Role
-from widget_server.providers import CallRequest, OriginateResult
-from widget_server.providers.simulator import SimulatorProvider
+from widget_server.providers import CallRequest
 
 INBOX = "/dashboard/callbacks"
-
-
-@pytest.fixture
-def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
-    seen: list[CallRequest] = []
-    original = SimulatorProvider.originate
-
-    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
-        seen.append(call)
-        return original(self, call)
-
-    monkeypatch.setattr(SimulatorProvider, "originate", counting)
-    return seen
 
 
 def _client(app: Flask, role: Role, account_id: str | None = None) -> tuple[FlaskClient, str]:

@@ -16,24 +16,9 @@ from widget_server.jobs import jobs
 from widget_server.owners import callback_actions as actions
 from widget_server.owners import inbox
 from widget_server.owners.callback_view import timeline
-from widget_server.providers import CallRequest, OriginateResult
-from widget_server.providers.simulator import SimulatorProvider
+from widget_server.providers import CallRequest
 
 LEASE = 900
-
-
-@pytest.fixture
-def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
-    """Count the simulator's originates (each one would be a real call)."""
-    seen: list[CallRequest] = []
-    original = SimulatorProvider.originate
-
-    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
-        seen.append(call)
-        return original(self, call)
-
-    monkeypatch.setattr(SimulatorProvider, "originate", counting)
-    return seen
 
 
 @pytest.fixture

@@ -16,27 +16,12 @@ from tests.lifecycle import EVENT_BASE, post_webhook_event, state, webhook_widge
 from widget_server.core import db
 from widget_server.core.models import CallEvent, Lease, utcnow
 from widget_server.jobs import Jobs
-from widget_server.providers import CallRequest, OriginateResult
-from widget_server.providers.simulator import SimulatorProvider
+from widget_server.providers import CallRequest
 
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app(EVENT_BASE_URL=EVENT_BASE)
-
-
-@pytest.fixture
-def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
-    """Count the simulator's originates (each one would be a real call)."""
-    seen: list[CallRequest] = []
-    original = SimulatorProvider.originate
-
-    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
-        seen.append(call)
-        return original(self, call)
-
-    monkeypatch.setattr(SimulatorProvider, "originate", counting)
-    return seen
 
 
 @pytest.fixture(scope="module")

@@ -44,20 +44,6 @@ def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app(EVENT_BASE_URL=EVENT_BASE)
 
 
-@pytest.fixture
-def originates(monkeypatch: pytest.MonkeyPatch) -> list[CallRequest]:
-    """Every originate the simulator is asked for (each would ring someone)."""
-    seen: list[CallRequest] = []
-    original = SimulatorProvider.originate
-
-    def counting(self: SimulatorProvider, call: CallRequest) -> OriginateResult:
-        seen.append(call)
-        return original(self, call)
-
-    monkeypatch.setattr(SimulatorProvider, "originate", counting)
-    return seen
-
-
 def simulated(agents: dict[str, str] | None = None, visitor: str = "person") -> dict[str, Any]:
     return {"step_delay": 0, "talk_time": 0, "agents": agents or {}, "visitor": visitor}
 
