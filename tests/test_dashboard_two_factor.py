@@ -140,7 +140,7 @@ def test_recovery_codes_work_once_each(app: Flask, client: FlaskClient) -> None:
     password_step(client, member)
     signed = post_code(client, codes[3].upper().replace("-", " "))  # as typed off paper
     assert signed.status_code == 302 and session_cookie(client)
-    assert "9 are left" in client.get("/dashboard/").get_data(as_text=True)
+    assert "Recovery codes left: 9." in client.get("/dashboard/").get_data(as_text=True)
     other = client.application.test_client()
     password_step(other, member)
     assert post_code(other, codes[3]).status_code == 401
@@ -229,7 +229,7 @@ def test_setup_on_the_security_page_needs_a_first_code(app: Flask, client: Flask
     # Once on, the secret and the codes are never shown again.
     after = client.get("/dashboard/security").get_data(as_text=True)
     assert secret[:8] not in after.replace(" ", "") and "<svg" not in after
-    assert "Your recovery codes" not in after and "10 recovery codes left." in after
+    assert "Your recovery codes" not in after and "Recovery codes left: 10." in after
 
 
 def test_turning_off_needs_the_password_or_a_code(app: Flask, client: FlaskClient) -> None:

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_time, gettext, ngettext
+from flask_babel import format_time, gettext
 
 from ...core import clock, db
 from ...core.models import Membership, User
@@ -108,12 +108,10 @@ def sign_in_code() -> Any:
         log.info("dashboard sign-in with a recovery code user=%s left=%s", user.id, left)
         # After open_session(), which empties the browser's session (and its messages).
         flash(
-            ngettext(
-                "You signed in with a recovery code: %(num)s is left. "
+            gettext(
+                "You signed in with a recovery code. Recovery codes left: %(count)s. "
                 "Make new ones on the Security page.",
-                "You signed in with a recovery code: %(num)s are left. "
-                "Make new ones on the Security page.",
-                left,
+                count=left,
             )
         )
     return response
