@@ -194,13 +194,28 @@ def test_wrong_codes_are_limited_like_wrong_passwords(make_app) -> None:  # type
 
 def setup_page_secret(client: FlaskClient) -> str:
     token = csrf_token(client, "/dashboard/security")
-    started = client.post("/dashboard/security/setup", data={"csrf_token": token})
+    started = client.post(
+        "/dashboard/security/setup", data={"csrf_token": token, "proof": PASSWORD}
+    )
     assert started.status_code == 302
     page = client.get("/dashboard/security").get_data(as_text=True)
     assert "<svg" in page and 'class="qr"' in page
     found = re.search(r'id="secret"[^>]*>([A-Z2-7 ]+)<', page)
     assert found, page
     return found.group(1).replace(" ", "")
+
+
+def test_a_setup_begins_only_with_the_password(app: Flask, client: FlaskClient) -> None:
+    member = sign_in(client, Role.VIEWER)
+    token = csrf_token(client, "/dashboard/security")
+    for proof in ("", "not my password at all"):
+        refused = client.post(
+            "/dashboard/security/setup", data={"csrf_token": token, "proof": proof}
+        )
+        assert refused.status_code == 422 and 'id="proof-error"' in refused.get_data(as_text=True)
+    with app.app_context():
+        user = db.session().get(User, member.user_id)
+        assert user is not None and user.totp_secret is None
 
 
 def test_setup_on_the_security_page_needs_a_first_code(app: Flask, client: FlaskClient) -> None:

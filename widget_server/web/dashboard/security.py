@@ -1,10 +1,11 @@
 """The signed-in user's own security (any role): set up, or turn off, a second factor, and
 make new recovery codes.
 
-The secret is shown, as a QR code drawn here and as text, only while setup waits for its
-first code; recovery codes only on the answer that made them. Turning the second factor
-off or making new codes asks for the password or a current code again, so a browser left
-signed in is not enough.
+Beginning a setup asks for the password: a browser left signed in must not be enough to
+tie someone's account to a stranger's phone. The secret is shown, as a QR code drawn here
+and as text, only while setup waits for its first code; recovery codes only on the answer
+that made them. Turning the second factor off or making new codes asks for the password or
+a current code again, for the same reason.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ...owners.people import Role
 from . import attempts, nav
 from .access import current_member, require_role
 from .blueprint import bp
-from .two_factor_forms import CodeForm, IdentityForm
+from .two_factor_forms import CodeForm, IdentityForm, PasswordCheckForm
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def _user() -> User:
 def _page(
     code_form: CodeForm | None = None,
     identity_form: IdentityForm | None = None,
+    password_form: PasswordCheckForm | None = None,
     recovery_codes: list[str] | None = None,
     status: int = 200,
 ) -> Any:
@@ -77,6 +79,7 @@ def _page(
             qr=qr_svg(two_factor.provisioning_uri(user, secret)) if secret else None,
             code_form=code_form or CodeForm(),
             identity_form=identity_form or IdentityForm(),
+            password_form=password_form or PasswordCheckForm(),
             recovery_codes=recovery_codes,
             codes_left=two_factor.recovery_codes_left(store, user),
             required=two_factor.required_in(store, member.account_id),
@@ -95,9 +98,14 @@ def security() -> Any:
 @require_role(Role.VIEWER)
 def security_setup() -> Any:
     """Begin (or begin again) a setup: a new secret, shown until a first code confirms it."""
+    store = db.session()
     user = _user()
     if two_factor.is_on(user):
         return redirect(url_for("dashboard.security"))
+    form = PasswordCheckForm()
+    if not _proven(form, user):
+        store.rollback()
+        return _page(password_form=form, status=422)
     two_factor.begin_setup(user)
     db.session().commit()
     return redirect(url_for("dashboard.security") + "#setup")

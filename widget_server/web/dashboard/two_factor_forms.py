@@ -43,5 +43,15 @@ class IdentityForm(DashboardForm):
     )
 
 
+class PasswordCheckForm(IdentityForm):
+    """Your password: asked before a setup begins (no code exists yet)."""
+
+    proof = PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(_l("Enter your password.")), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class RequireSecondFactorForm(DashboardForm):
     required = BooleanField(_l("Require a second factor of every member"))
