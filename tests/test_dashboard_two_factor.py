@@ -249,13 +249,20 @@ def test_setup_on_the_security_page_needs_a_first_code(app: Flask, client: Flask
 
 def test_turning_off_needs_the_password_or_a_code(app: Flask, client: FlaskClient) -> None:
     member = sign_in(client)
-    secret, _codes = turn_on(app, member)
+    secret, codes = turn_on(app, member)
     token = csrf_token(client, "/dashboard/security")
     refused = client.post(
         "/dashboard/security/turn-off", data={"proof": "not my password", "csrf_token": token}
     )
     assert refused.status_code == 422
     assert "neither your password nor a current code" in refused.get_data(as_text=True)
+    # A recovery code is kept for a lost phone: it is no proof here, and stays unspent.
+    by_recovery = client.post(
+        "/dashboard/security/turn-off", data={"proof": codes[0], "csrf_token": token}
+    )
+    assert by_recovery.status_code == 422
+    with app.app_context():
+        assert db.session().query(RecoveryCode).filter(RecoveryCode.used_at.is_(None)).count() == 10
     set_clock(app, T0 + STEP)
     by_code = client.post(
         "/dashboard/security/turn-off",

@@ -89,6 +89,11 @@ def _digits(entry: str) -> str:
     return re.sub(r"[\s-]", "", entry)
 
 
+def is_code_shaped(entry: str) -> bool:
+    """Say whether `entry` looks like an app's code (6 digits, spaces allowed)."""
+    return isinstance(entry, str) and bool(_CODE.fullmatch(_digits(entry[:MAX_ENTRY_LENGTH])))
+
+
 def confirm_setup(session: Session, user: User, code: str, now: datetime) -> list[str] | None:
     """Turn the second factor on if `code` is the app's current one; return the new
     recovery codes (to show once), or None when the code does not match."""

@@ -143,10 +143,11 @@ def _proven(form: IdentityForm, user: User) -> bool:
         return False
     proof = form.proof.data or ""
     store = db.session()
-    if two_factor.verify(store, user, proof, clock.now()) is two_factor.Accepted.CODE:
-        proven = True
-    else:
-        proven = people.authenticate(store, user.email, proof) is not None
+    # Only a code from the app, not a recovery code: those are kept for a lost phone.
+    proven = (
+        two_factor.is_code_shaped(proof)
+        and two_factor.verify(store, user, proof, clock.now()) is two_factor.Accepted.CODE
+    ) or people.authenticate(store, user.email, proof) is not None
     attempts.count(user.email, failed=not proven)
     if not proven:
         form.proof.errors = [gettext("That is neither your password nor a current code.")]
