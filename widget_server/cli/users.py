@@ -1,4 +1,5 @@
-"""Operator commands for dashboard users: create, list, reset a password; the demo owner."""
+"""Operator commands for dashboard users: create, list, reset a password or a second factor;
+the demo owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..core import db
 from ..core.models import Account, Membership, User
-from ..owners import people, sessions
+from ..owners import people, sessions, two_factor
 from ..owners.people import PeopleError, Role
 
 users_cli = AppGroup("users", help="Dashboard users: their accounts, roles and passwords.")
@@ -95,6 +96,25 @@ def users_reset_password(email: str, prompt_password: bool) -> None:
     click.echo(f"{user.email}: new password set, every session ended")
     if not prompt_password:
         click.echo(f"password (shown once): {password}")
+
+
+@users_cli.command("reset-second-factor")
+@click.option("--email", required=True)
+def users_reset_second_factor(email: str) -> None:
+    """Turn a user's second factor off (a lost phone) and end all their sessions."""
+    store = db.session()
+    user = people.find_user(store, email)
+    if user is None:
+        raise click.UsageError(f"no user {email}")
+    was_on = two_factor.is_on(user)
+    two_factor.turn_off(store, user)
+    sessions.end_sessions(store, user.id)
+    store.commit()
+    if was_on:
+        click.echo(f"{user.email}: second factor and recovery codes removed, every session ended")
+    else:
+        click.echo(f"{user.email}: had no second factor on; every session ended")
+    click.echo("they sign in with their password alone, and may set a second factor up again")
 
 
 def reset(store: Session, user: User, prompt: bool = False) -> str:

@@ -59,6 +59,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an owner: every member signs in with a second factor, or sets one up first.
+    require_second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     widgets: Mapped[list[Widget]] = relationship(back_populates="account")
 
@@ -375,6 +377,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The TOTP secret (RFC 6238), Fernet-encrypted; set at setup, in use once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedJSON)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column()
+    # The time step of the last code accepted: a code (or an older one) never works twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -421,6 +428,17 @@ class PasswordReset(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column()
 
 

@@ -153,6 +153,8 @@ DEFAULTS: dict[str, Any] = {
     # Sign-in attempts per client address, and failed ones per email address.
     "DASHBOARD_SIGN_IN_LIMIT_PER_IP": "20 per 10 minutes;100 per day",
     "DASHBOARD_SIGN_IN_LIMIT_PER_EMAIL": "5 per 15 minutes;20 per day",
+    # After a right password, this long to enter the second factor's code.
+    "DASHBOARD_SECOND_FACTOR_SECONDS": 5 * 60,
     # How long an emailed password reset link and a member invitation stay usable.
     "PASSWORD_RESET_SECONDS": 60 * 60,
     "INVITATION_SECONDS": 7 * 24 * 60 * 60,
@@ -259,6 +261,7 @@ def _check(app: Flask) -> None:
         "RETENTION_DAYS",
         "DASHBOARD_SESSION_IDLE_SECONDS",
         "DASHBOARD_SESSION_MAX_SECONDS",
+        "DASHBOARD_SECOND_FACTOR_SECONDS",
         "PASSWORD_RESET_SECONDS",
         "INVITATION_SECONDS",
     ):

@@ -16,13 +16,14 @@ from flask_babel import gettext
 from ...core import clock, db, ids
 from ...core.i18n import N_
 from ...core.models import Membership
-from ...owners import invites, people
+from ...owners import invites, people, two_factor
 from ...owners.people import ROLE_LABELS, PeopleError, Role
 from ..request_origin import absolute_url
 from . import mailer, nav
 from .access import current_member, require_role
 from .blueprint import bp
 from .forms import InviteForm, RoleForm, isolated
+from .two_factor_forms import RequireSecondFactorForm
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def _page(invite_form: InviteForm | None = None, invite_link: str | None = None)
         form = RoleForm(prefix=f"m{row.user_id}")
         form.role.data = row.role.value
         role_forms[row.user_id] = form
+    require_form = RequireSecondFactorForm()
+    require_form.required.data = two_factor.required_in(store, member.account_id)
     return render_template(
         "dashboard/members.html",
         members=rows,
@@ -47,6 +50,8 @@ def _page(invite_form: InviteForm | None = None, invite_link: str | None = None)
         invitations=invites.open_invitations(store, member.account_id, clock.now()),
         invite_link=invite_link,
         last_owner=people.owner_count(store, member.account_id) <= 1,
+        second_factor_on=two_factor.members_with_it_on(store, member.account_id),
+        require_form=require_form,
     )
 
 
@@ -133,4 +138,35 @@ def remove_member(user_id: str) -> Any:
     flash(gettext("Member removed."))
     if user_id == member.user_id:
         return redirect(url_for("dashboard.sign_in"))
+    return redirect(url_for("dashboard.members"))
+
+
+@bp.route("/members/second-factor", methods=["POST"])
+@require_role(Role.OWNER)
+def require_second_factor() -> Any:
+    """Require (or stop requiring) a second factor of every member of the account."""
+    member = current_member()
+    form = RequireSecondFactorForm()
+    if not form.validate():
+        flash(gettext("Nothing was changed."))
+        return redirect(url_for("dashboard.members"))
+    store = db.session()
+    required = bool(form.required.data)
+    # The owner goes first: requiring it without one would lock them on the setup page.
+    if required and member.user_id not in two_factor.members_with_it_on(store, member.account_id):
+        flash(gettext("Turn on your own second factor first, on the Security page."))
+        return redirect(url_for("dashboard.members"))
+    two_factor.set_required(store, member.account_id, required)
+    store.commit()
+    log.info(
+        "dashboard second factor required=%s account=%s by=%s",
+        required,
+        member.account_id,
+        member.user_id,
+    )
+    flash(
+        gettext("Every member now needs a second factor to use the dashboard.")
+        if required
+        else gettext("A second factor is now each member's own choice.")
+    )
     return redirect(url_for("dashboard.members"))

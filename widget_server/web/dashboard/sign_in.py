@@ -11,9 +11,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import format_time, gettext
 
 from ...core import clock, db
-from ...owners import people, sessions
+from ...owners import people, sessions, two_factor
 from ...owners.people import Role
-from . import attempts
+from . import attempts, half_signed_in
 from .access import (
     COOKIE,
     clear_session_cookie,
@@ -62,6 +62,19 @@ def sign_in() -> Any:
         log.info("dashboard sign-in refused reason=bad_credentials")
         form.form_errors.append(gettext("That email and password do not match."))
         return render_template("dashboard/sign_in.html", form=form), 401
+    if two_factor.is_on(user):
+        # Not signed in yet: a signed, short-lived cookie leads to the code step.
+        store.commit()  # a password hash renewed by authenticate() is kept
+        log.info("dashboard sign-in password accepted user=%s, code next", user.id)
+        response = redirect(url_for("dashboard.sign_in_code"))
+        half_signed_in.remember(response, user.id, membership.account_id, form.next.data or "")
+        return response
+    return open_session(user.id, membership.account_id, form.next.data)
+
+
+def open_session(user_id: str, account_id: str, next_path: str | None) -> Any:
+    """Sign the user in to the account: a new session, then on to `next_path`."""
+    store = db.session()
     # A new session id at every sign-in: an id planted before it is worth nothing after.
     old = request.cookies.get(COOKIE)
     if old:
@@ -73,12 +86,13 @@ def sign_in() -> Any:
         idle=timedelta(seconds=config["DASHBOARD_SESSION_IDLE_SECONDS"]),
         lifetime=timedelta(seconds=config["DASHBOARD_SESSION_MAX_SECONDS"]),
     )
-    session_id = sessions.start(store, user.id, membership.account_id, clock.now())
+    session_id = sessions.start(store, user_id, account_id, clock.now())
     store.commit()
     session.clear()  # the CSRF token of the signed-out page goes too
-    log.info("dashboard sign-in user=%s account=%s", user.id, membership.account_id)
-    response = redirect(safe_next(form.next.data))
+    log.info("dashboard sign-in user=%s account=%s", user_id, account_id)
+    response = redirect(safe_next(next_path))
     set_session_cookie(response, session_id)
+    half_signed_in.forget(response)
     return response
 
 

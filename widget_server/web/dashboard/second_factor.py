@@ -1,0 +1,117 @@
+"""The second step of signing in, and the gate that holds a member whose account requires a
+second factor on the Security page until they have one.
+
+After a right password, a user whose second factor is on holds only a half sign-in
+(half_signed_in.py). A code from their app, or an unused recovery code, completes it with
+a new session, as the password does for everyone else. Wrong codes count as failed
+sign-ins of the user's email (attempts.py), so guessing codes is limited like guessing
+passwords.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_time, gettext
+
+from ...core import clock, db
+from ...core.models import Membership, User
+from ...owners import two_factor
+from . import attempts, half_signed_in
+from .access import signed_in
+from .blueprint import bp
+from .sign_in import open_session
+from .two_factor_forms import CodeForm
+
+log = logging.getLogger(__name__)
+
+# What a member who must set up a second factor may still open.
+OPEN_BEFORE_SETUP = {
+    "dashboard.security",
+    "dashboard.security_setup",
+    "dashboard.security_confirm",
+    "dashboard.sign_out",
+    "dashboard.switch_account",
+}
+
+
+@bp.before_request
+def second_factor_first() -> Any:
+    """Send a member of an account that requires a second factor, without one, to set it up."""
+    member = signed_in()
+    if member is None or request.endpoint in OPEN_BEFORE_SETUP:
+        return None
+    store = db.session()
+    if not two_factor.required_in(store, member.account_id):
+        return None
+    user = store.get(User, member.user_id)
+    if user is not None and two_factor.is_on(user):
+        return None
+    return redirect(url_for("dashboard.security"))
+
+
+def _start_again() -> Any:
+    flash(gettext("Your sign-in took too long or was not found. Sign in again."))
+    response = redirect(url_for("dashboard.sign_in"))
+    half_signed_in.forget(response)
+    return response
+
+
+def _page(form: CodeForm, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    return render_template("dashboard/sign_in_code.html", form=form), status, headers or {}
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def sign_in_code() -> Any:
+    half = half_signed_in.current()
+    store = db.session()
+    user = store.get(User, half.user_id) if half else None
+    if (
+        half is None
+        or user is None
+        or not two_factor.is_on(user)
+        or store.get(Membership, (half.user_id, half.account_id)) is None
+    ):
+        return _start_again()
+    form = CodeForm()
+    if request.method == "GET":
+        return _page(form)
+    if not form.validate():
+        return _page(form, 422)
+    until = attempts.blocked_until(user.email)
+    if until is not None:
+        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
+        form.form_errors.append(
+            gettext(
+                "Too many sign-in attempts. Try again in %(minutes)s min (at %(time)s).",
+                minutes=minutes,
+                time=format_time(until, "short"),
+            )
+        )
+        log.info("dashboard sign-in code refused reason=rate_limited user=%s", user.id)
+        return _page(form, 429, {"Retry-After": str(minutes * 60)})
+    accepted = two_factor.verify(store, user, form.code.data or "", clock.now())
+    attempts.count(user.email, failed=accepted is None)
+    if accepted is None:
+        store.rollback()
+        log.info("dashboard sign-in code refused reason=bad_code user=%s", user.id)
+        form.code.errors = [
+            gettext("That code is not right, or was used already. Enter the newest one.")
+        ]
+        return _page(form, 401)
+    left = two_factor.recovery_codes_left(store, user)
+    response = open_session(user.id, half.account_id, half.next)
+    if accepted is two_factor.Accepted.RECOVERY_CODE:
+        log.info("dashboard sign-in with a recovery code user=%s left=%s", user.id, left)
+        # After open_session(), which empties the browser's session (and its messages).
+        flash(
+            gettext(
+                "You signed in with a recovery code. Recovery codes left: %(count)s. "
+                "Make new ones on the Security page.",
+                count=left,
+            )
+        )
+    return response
