@@ -103,7 +103,7 @@ class Click2DialProvider(HTTPProvider):
             )
         outbound_id = values.get("outbound_id")
         if not isinstance(outbound_id, str) or not OUTBOUND_ID_RE.fullmatch(outbound_id):
-            errors["outbound_id"] = (
+            errors["outbound_id"] = Reason(
                 'required: "random", 0 and 9 digits, or 27 and 9 digits (recommended)'
             )
         if values["api_version"] not in ("v3", "v2"):
