@@ -237,21 +237,21 @@ def refusals_of_widgets() -> Iterator[Any]:
 
 def refusals_of_providers() -> Iterator[Any]:
     """Every provider's settings and agent checks, given values none of them takes."""
-    yield from _provider_errors(lambda: providers.validate("nobody", {}))
-    yield from _provider_errors(lambda: providers.validate("simulator", []))
+    yield from _provider_errors(providers.validate, "nobody", {})
+    yield from _provider_errors(providers.validate, "simulator", [])
     for name, adapter in providers.REGISTRY.items():
         bad: dict[str, Any] = {"not_a_setting": 1}
         bad.update({field.name: "\x00" for field in adapter.setting_fields})
-        found = list(_provider_errors(lambda adapter=adapter: adapter.validate_settings(bad)))
+        found = list(_provider_errors(adapter.validate_settings, bad))
         assert found, f"{name} accepted {bad}"
         yield from found
-        yield from _provider_errors(lambda adapter=adapter: adapter.validate_agent("!! no", {}))
-        yield from _provider_errors(lambda adapter=adapter: adapter.validate_settings({}))
+        yield from _provider_errors(adapter.validate_agent, "!! no", {})
+        yield from _provider_errors(adapter.validate_settings, {})
 
 
-def _provider_errors(attempt: Any) -> Iterator[Any]:
+def _provider_errors(check: Any, *args: Any) -> Iterator[Any]:
     try:
-        attempt()
+        check(*args)
     except providers.ProviderConfigError as exc:
         yield from exc.fields.values()
 
