@@ -58,7 +58,7 @@ clean:
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 .PHONY: messages
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -k Reason --no-location \
 		--sort-output --project widget-server --version 1 --copyright-holder widget-server \
 		-o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching

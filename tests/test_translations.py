@@ -21,6 +21,7 @@ KEYWORDS = {
     "lazy_gettext": None,
     "_l": None,
     "N_": None,
+    "Reason": None,  # core.reasons: a refusal's template
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 

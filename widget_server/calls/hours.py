@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core.reasons import Reason
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KEYS = ("windows", "holidays", "slot_minutes", "lead_minutes", "horizon_days")
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
@@ -156,13 +158,13 @@ def _minutes(hh_mm: str) -> int:
 # Validation ---------------------------------------------------------------------------
 
 
-def validation_errors(value: object, field: str = "business_hours") -> dict[str, str]:
+def validation_errors(value: object, field: str = "business_hours") -> dict[str, Reason]:
     """Return {field path: reason} for everything wrong with a business_hours object."""
     if not isinstance(value, dict):
-        return {field: "must be an object"}
-    errors: dict[str, str] = {}
+        return {field: Reason("must be an object")}
+    errors: dict[str, Reason] = {}
     for key in sorted(set(value) - set(KEYS)):
-        errors[f"{field}.{key}"] = "unknown key; allowed: " + ", ".join(KEYS)
+        errors[f"{field}.{key}"] = Reason("unknown key; allowed: %(keys)s", keys=", ".join(KEYS))
     if "windows" in value:
         errors.update(_window_errors(value["windows"], f"{field}.windows"))
     if "holidays" in value:
@@ -176,18 +178,20 @@ def validation_errors(value: object, field: str = "business_hours") -> dict[str,
         if key in value and (
             isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high
         ):
-            errors[f"{field}.{key}"] = f"must be a whole number from {low} to {high}"
+            errors[f"{field}.{key}"] = Reason(
+                "must be a whole number from %(low)s to %(high)s", low=low, high=high
+            )
     return errors
 
 
-def _window_errors(windows: object, field: str) -> dict[str, str]:
+def _window_errors(windows: object, field: str) -> dict[str, Reason]:
     if not isinstance(windows, dict):
-        return {field: 'must be an object such as {"mon": [["09:00", "17:00"]]}'}
-    errors: dict[str, str] = {}
+        return {field: Reason('must be an object such as {"mon": [["09:00", "17:00"]]}')}
+    errors: dict[str, Reason] = {}
     for day, ranges in windows.items():
         path = f"{field}.{day}"
         if day not in DAYS:
-            errors[path] = "not a day; use " + ", ".join(DAYS)
+            errors[path] = Reason("not a day; use %(days)s", days=", ".join(DAYS))
             continue
         reason = _ranges_error(ranges)
         if reason:
@@ -195,37 +199,55 @@ def _window_errors(windows: object, field: str) -> dict[str, str]:
     return errors
 
 
-def _ranges_error(ranges: object) -> str | None:
+def _ranges_error(ranges: object) -> Reason | None:
     if not isinstance(ranges, list) or len(ranges) > MAX_WINDOWS_PER_DAY:
-        return f'must be a list of at most {MAX_WINDOWS_PER_DAY} ["HH:MM", "HH:MM"] pairs'
+        return Reason(
+            'must be a list of at most %(count)s ["HH:MM", "HH:MM"] pairs',
+            count=MAX_WINDOWS_PER_DAY,
+        )
     spans: list[tuple[int, int]] = []
     for number, pair in enumerate(ranges, start=1):
         if not (isinstance(pair, list) and len(pair) == 2):
-            return f'window {number}: must be a ["HH:MM", "HH:MM"] pair'
+            return Reason('window %(number)s: must be a ["HH:MM", "HH:MM"] pair', number=number)
         bad = [t for t in pair if not (isinstance(t, str) and HH_MM.fullmatch(t))]
         if bad:
-            return f"window {number}: {bad[0]!r} is not a time HH:MM from 00:00 to 24:00"
+            return Reason(
+                "window %(number)s: %(time)s is not a time HH:MM from 00:00 to 24:00",
+                number=number,
+                time=repr(bad[0]),
+            )
         start, end = _minutes(pair[0]), _minutes(pair[1])
         if end <= start:
-            return f"window {number}: ends at {pair[1]}, not after it starts at {pair[0]}"
+            return Reason(
+                "window %(number)s: ends at %(end)s, not after it starts at %(start)s",
+                number=number,
+                end=pair[1],
+                start=pair[0],
+            )
         spans.append((start, end))
     spans.sort()
     for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
         if second_start < first_end:
-            return "windows overlap: " + _hh_mm(second_start) + " is inside another window"
+            return Reason(
+                "windows overlap: %(time)s is inside another window", time=_hh_mm(second_start)
+            )
     return None
 
 
-def _holiday_errors(holidays: object, field: str) -> dict[str, str]:
+def _holiday_errors(holidays: object, field: str) -> dict[str, Reason]:
     if not isinstance(holidays, list) or len(holidays) > MAX_HOLIDAYS:
-        return {field: f"must be a list of at most {MAX_HOLIDAYS} dates YYYY-MM-DD"}
+        return {
+            field: Reason(
+                "must be a list of at most %(count)s dates YYYY-MM-DD", count=MAX_HOLIDAYS
+            )
+        }
     for entry in holidays:
         try:
             if not isinstance(entry, str) or len(entry) != 10:
                 raise ValueError(entry)
             date.fromisoformat(entry)
         except ValueError:
-            return {field: f"{entry!r} is not a date YYYY-MM-DD"}
+            return {field: Reason("%(entry)s is not a date YYYY-MM-DD", entry=repr(entry))}
     return {}
 
 

@@ -35,11 +35,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
+from .reasons import Reason
+
 MAX_URL = 2048
 # The one answer for every refused destination, whatever made it refused.
 REFUSED = "destination not allowed: non-public address"
-NOT_PUBLIC = "must be a public address, not a private, loopback or link-local one"
-LOCAL_NAME = "must be a public host, not a local name"
+NOT_PUBLIC = Reason("must be a public address, not a private, loopback or link-local one")
+LOCAL_NAME = Reason("must be a public host, not a local name")
 HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -178,7 +180,7 @@ class EgressPolicy:
         assert error is not None  # addresses() returned at least one address
         raise error
 
-    def host_problem(self, host: str, port: int) -> str | None:
+    def host_problem(self, host: str, port: int) -> Reason | None:
         """Say why `host` may not be a destination, or None: checked when settings are saved.
 
         A name that does not resolve now is not refused here (DNS may be down for a
@@ -195,15 +197,15 @@ class EgressPolicy:
             return LOCAL_NAME if local and not self.private else None
         return None
 
-    def url_problem(self, url: str) -> str | None:
+    def url_problem(self, url: str) -> Reason | None:
         """Say why an http(s) URL's host may not be a destination (see `host_problem`)."""
         try:
             parts = urlsplit(url)
             host, port = parts.hostname, parts.port
         except ValueError:
-            return "is not a valid URL"
+            return Reason("is not a valid URL")
         if not host:
-            return "must name a host"
+            return Reason("must name a host")
         return self.host_problem(host, port or (443 if parts.scheme == "https" else 80))
 
     def session(self) -> requests.Session:
@@ -235,27 +237,31 @@ def _allowing(entries: tuple[str, ...]) -> EgressPolicy:
     return EgressPolicy.allowing(entries)
 
 
-def url_problem(url: object, *, allow_http: bool, allow_private: bool) -> str | None:
+def url_problem(url: object, *, allow_http: bool, allow_private: bool) -> Reason | None:
     """Return why a URL may not receive webhooks, or None when it may (no DNS lookup)."""
     if not isinstance(url, str) or not url:
-        return "must be a URL"
+        return Reason("must be a URL")
     if len(url) > MAX_URL:
-        return f"must be at most {MAX_URL} characters"
+        return Reason("must be at most %(limit)s characters", limit=MAX_URL)
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return "must not contain spaces or control characters"
+        return Reason("must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        return "is not a valid URL"
+        return Reason("is not a valid URL")
     schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in schemes:
-        return "must be an https:// URL" if not allow_http else "must be an http(s):// URL"
+        return (
+            Reason("must be an https:// URL")
+            if not allow_http
+            else Reason("must be an http(s):// URL")
+        )
     if not host:
-        return "must name a host"
+        return Reason("must name a host")
     if parts.username is not None or parts.password is not None:
-        return "must not contain a user name or password (the signature authenticates us)"
+        return Reason("must not contain a user name or password (the signature authenticates us)")
     if not allow_private:
         host = host.rstrip(".")
         if _local_name(host):

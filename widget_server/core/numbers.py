@@ -11,24 +11,34 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException
 
+from .reasons import Reason
 
-def whitelist_errors(patterns: object) -> list[str]:
+
+def whitelist_errors(patterns: object) -> list[Reason]:
     """Return what is wrong with a whitelist (empty when it can be saved)."""
     if not isinstance(patterns, list):
-        return ["must be a list of regular expressions"]
+        return [Reason("must be a list of regular expressions")]
     errors = []
     for index, pattern in enumerate(patterns):
         if not isinstance(pattern, str) or not pattern:
-            errors.append(f"entry {index}: must be a non-empty string")
+            errors.append(Reason("entry %(index)s: must be a non-empty string", index=index))
             continue
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            errors.append(f"entry {index}: not a valid regular expression ({exc})")
+            errors.append(
+                Reason(
+                    "entry %(index)s: not a valid regular expression (%(error)s)",
+                    index=index,
+                    error=str(exc),
+                )
+            )
             continue
         # A pattern that admits any string (".*", "\\+?.*") would switch the whitelist off.
         if any(compiled.fullmatch(probe) for probe in ("", "x", "+0", "+999999999999999")):
-            errors.append(f"entry {index}: matches anything; list the numbers you allow")
+            errors.append(
+                Reason("entry %(index)s: matches anything; list the numbers you allow", index=index)
+            )
     return errors
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from .. import providers
 from ..core import ids
 from ..core.models import ApiKey, Callback, Widget, utcnow
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from ..core.tokens import FormToken, Tokens
 from ..intake import human_checks
@@ -235,7 +236,7 @@ def _unmasked_settings(
     return values
 
 
-NEW_DESTINATION_HINT = (
+NEW_DESTINATION_HINT = Reason(
     "is the masked hint of a stored value, which is never sent to a new destination: "
     "the provider, its URL, host or port changed, so send this value itself"
 )

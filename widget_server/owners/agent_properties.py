@@ -8,7 +8,12 @@ from typing import Any
 
 from .. import providers
 from ..calls import hours
+from ..core.i18n import N_
+from ..core.reasons import Reason
 from .property_checks import EXTENSION
+
+# An agent the primary provider can ring and the secondary cannot.
+SECONDARY_CANNOT_RING = N_("the secondary provider cannot ring it: %(reason)s")
 
 
 def with_agents(
@@ -58,7 +63,7 @@ def routing_errors(cleaned: dict[str, Any]) -> dict[str, str]:
                     if role == "provider":
                         errors.setdefault(key, why)
                     else:
-                        errors.setdefault(key, f"the secondary provider cannot ring it: {why}")
+                        errors.setdefault(key, Reason(SECONDARY_CANNOT_RING, reason=why))
     for field, agents in groups:
         for index, agent in enumerate(agents):
             if "business_hours" in agent:

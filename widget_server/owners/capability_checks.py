@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.i18n import N_
+from ..core.reasons import Reason
 from ..providers import Capability, capability_setting, provider_capabilities
 
 
@@ -21,7 +23,7 @@ class Requirement:
     field: str  # the property that asks for the feature
     capability: Capability
     asks: Callable[[Mapping[str, Any]], bool]  # whether these properties ask for it
-    lacking: str = ""  # what a provider without the capability cannot do, said in a refusal
+    lacking: Reason | None = None  # what a provider without it cannot do, said in a refusal
 
 
 RULES: tuple[Requirement, ...] = (
@@ -34,23 +36,52 @@ RULES: tuple[Requirement, ...] = (
         "strategy",
         Capability.SIMULTANEOUS_RING,
         lambda properties: properties.get("strategy") == "simultaneous",
-        "it cannot ring several agents at once",
+        Reason("it cannot ring several agents at once"),
     ),
     # None means "where the provider can": only an explicit true asks for it.
     Requirement(
         "whisper",
         Capability.WHISPER,
         lambda properties: properties.get("whisper") is True,
-        "it cannot play a whisper to the agent and collect an accept key",
+        Reason("it cannot play a whisper to the agent and collect an accept key"),
     ),
     Requirement(
         "machine_detection",
         Capability.AMD,
         lambda properties: properties.get("machine_detection") is True,
-        "it cannot detect a visitor's answering machine",
+        Reason("it cannot detect a visitor's answering machine"),
     ),
 )
 ROLES = (("provider", "provider_settings"), ("secondary_provider", "secondary_provider_settings"))
+# Each refusal said for the provider and for the secondary, as whole sentences to translate.
+LACKS = {
+    "provider": N_(
+        "needs the %(capability)s capability, which the provider %(name)s does not have"
+    ),
+    "secondary_provider": N_(
+        "needs the %(capability)s capability, which the secondary provider %(name)s does not have"
+    ),
+}
+LACKS_BECAUSE = {
+    "provider": N_(
+        "needs the %(capability)s capability, which the provider %(name)s does not have: "
+        "%(lacking)s"
+    ),
+    "secondary_provider": N_(
+        "needs the %(capability)s capability, which the secondary provider %(name)s does not "
+        "have: %(lacking)s"
+    ),
+}
+NEEDS_SETTING = {
+    "provider": N_(
+        "needs the setting %(setting)s for the provider %(name)s (the dialplan context "
+        "docs/providers.md gives)"
+    ),
+    "secondary_provider": N_(
+        "needs the setting %(setting)s for the secondary provider %(name)s (the dialplan "
+        "context docs/providers.md gives)"
+    ),
+}
 
 
 def required_capabilities(properties: Mapping[str, Any]) -> dict[str, Capability]:
@@ -58,9 +89,9 @@ def required_capabilities(properties: Mapping[str, Any]) -> dict[str, Capability
     return {rule.field: rule.capability for rule in RULES if rule.asks(properties)}
 
 
-def capability_errors(properties: Mapping[str, Any]) -> dict[str, str]:
+def capability_errors(properties: Mapping[str, Any]) -> dict[str, Reason]:
     """Name each property asking for a capability the widget's provider (or secondary) lacks."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Reason] = {}
     required = {rule.field: rule for rule in RULES if rule.asks(properties)}
     for role, settings_key in ROLES:
         name = properties.get(role)
@@ -73,17 +104,17 @@ def capability_errors(properties: Mapping[str, Any]) -> dict[str, str]:
             capability = rule.capability
             if field in errors:
                 continue
-            shown_role = role.replace("_", " ")
             if capability not in offered:
+                named = {"capability": capability.value, "name": repr(name)}
                 errors[field] = (
-                    f"needs the {capability.value} capability, which the {shown_role}"
-                    f" {name!r} does not have" + (f": {rule.lacking}" if rule.lacking else "")
+                    Reason(LACKS_BECAUSE[role], **named, lacking=rule.lacking)
+                    if rule.lacking
+                    else Reason(LACKS[role], **named)
                 )
                 continue
             needed = capability_setting(name, capability)
             if needed is not None and not settings.get(needed):
-                errors[field] = (
-                    f"needs the setting {settings_key}.{needed} for the {shown_role} {name!r}"
-                    " (the dialplan context docs/providers.md gives)"
+                errors[field] = Reason(
+                    NEEDS_SETTING[role], setting=f"{settings_key}.{needed}", name=repr(name)
                 )
     return errors

@@ -12,7 +12,8 @@ from typing import Any
 
 import phonenumbers
 
-from ..core.i18n import RIGHT_TO_LEFT
+from ..core.i18n import N_, RIGHT_TO_LEFT
+from ..core.reasons import Reason
 
 # The default brand colour, a teal that carries white text at 5.5:1 (the contrast rule below
 # still picks the text colour for owners' own colours).
@@ -39,6 +40,7 @@ OUTSIDE_HOURS = ("show", "hide", "schedule")
 MAX_PATTERNS = 50
 MAX_DELAY = 600
 # A path pattern is a path with * for "anything": "/shop/*", "*/checkout", "/".
+ONE_OF = N_("must be one of %(choices)s")
 PATH_PATTERN = re.compile(r"[*/][A-Za-z0-9\-._~!$&'()*+,;=:@%/]{0,199}")
 
 
@@ -92,8 +94,7 @@ def button_css(color: str, radius: int, scheme: str = "light") -> str:
     if scheme == "auto":
         background, link = dark
         css += (
-            "@media (prefers-color-scheme:dark)"
-            f"{{.p{{background:{background}}}.n{{color:{link}}}}}"
+            f"@media (prefers-color-scheme:dark){{.p{{background:{background}}}.n{{color:{link}}}}}"
         )
     return css
 
@@ -114,59 +115,65 @@ def form_css(widget: Any) -> str:
     return f":root{{--accent:{color};--accent-fg:{text_color(color)}}}\n"
 
 
-def theme_errors(value: object) -> str | None:
+def theme_errors(value: object) -> Reason | None:
     """Say what is wrong with a widget's `theme` (None when it can be saved)."""
     if not isinstance(value, dict):
-        return "must be an object"
+        return Reason("must be an object")
     for key, item in value.items():
         if key == "color":
             if not isinstance(item, str) or not COLOR.fullmatch(item):
-                return "color: must be a colour such as #0b5cad or #06c"
+                return Reason("must be a colour such as #0b5cad or #06c").at(key)
         elif key == "position":
             if item not in POSITIONS:
-                return "position: must be right or left"
+                return Reason("must be right or left").at(key)
         elif key == "radius":
             if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= MAX_RADIUS:
-                return f"radius: must be an integer from 0 to {MAX_RADIUS} (pixels)"
+                return Reason("must be an integer from 0 to %(max)s (pixels)", max=MAX_RADIUS).at(
+                    key
+                )
         elif key == "icon":
             if item not in ICONS:
-                return "icon: must be one of " + ", ".join(ICONS)
+                return Reason(ONE_OF, choices=", ".join(ICONS)).at(key)
         elif key == "color_scheme":
             if item not in COLOR_SCHEMES:
-                return "color_scheme: must be one of " + ", ".join(COLOR_SCHEMES)
+                return Reason(ONE_OF, choices=", ".join(COLOR_SCHEMES)).at(key)
         else:
-            return f"{key}: unknown setting; use color, position, radius, icon or color_scheme"
+            return Reason("unknown setting; use color, position, radius, icon or color_scheme").at(
+                key
+            )
     return None
 
 
-def rules_errors(value: object) -> str | None:
+def rules_errors(value: object) -> Reason | None:
     """Say what is wrong with a widget's `display_rules` (None when they can be saved)."""
     if not isinstance(value, dict):
-        return "must be an object"
+        return Reason("must be an object")
     for key, item in value.items():
         if key in ("show_on", "hide_on"):
             if not isinstance(item, list) or len(item) > MAX_PATTERNS:
-                return f"{key}: must be a list of at most {MAX_PATTERNS} path patterns"
+                return Reason(
+                    "must be a list of at most %(count)s path patterns", count=MAX_PATTERNS
+                ).at(key)
             for index, pattern in enumerate(item):
                 if not isinstance(pattern, str) or not PATH_PATTERN.fullmatch(pattern):
-                    return (
-                        f"{key}: entry {index} must be a URL path such as /shop/* "
-                        "(starting with / or *, at most 200 characters, * matches anything)"
-                    )
+                    return Reason(
+                        "entry %(index)s must be a URL path such as /shop/* "
+                        "(starting with / or *, at most 200 characters, * matches anything)",
+                        index=index,
+                    ).at(key)
         elif key == "delay_seconds":
             if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= MAX_DELAY:
-                return f"delay_seconds: must be an integer from 0 to {MAX_DELAY}"
+                return Reason("must be an integer from 0 to %(max)s", max=MAX_DELAY).at(key)
         elif key == "outside_hours":
             if item not in OUTSIDE_HOURS:
-                return "outside_hours: must be one of " + ", ".join(OUTSIDE_HOURS)
+                return Reason(ONE_OF, choices=", ".join(OUTSIDE_HOURS)).at(key)
         elif key == "call_now":
             if item is not None and _call_now_number(item) is None:
-                return "call_now: must be a valid phone number in international form (+…)"
+                return Reason("must be a valid phone number in international form (+…)").at(key)
         else:
-            return (
-                f"{key}: unknown rule; use show_on, hide_on, delay_seconds, outside_hours "
-                "or call_now"
-            )
+            return Reason(
+                "unknown rule; use show_on, hide_on, delay_seconds, outside_hours or call_now"
+            ).at(key)
     return None
 
 

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from ..core.models import OriginSighting, Widget
 from ..core.origins import normalise_origin
+from ..core.reasons import Reason
 from . import admin
+from .property_checks import NOT_AN_ORIGIN
 from .widgets import WidgetInvalid
 
 SIGHTING_INTERVAL = timedelta(minutes=5)
 MAX_REFUSED_ORIGINS = 50
-NOT_AN_ORIGIN = "not an origin (scheme://host[:port])"
 
 
 def snippet(widget_id: str, base_url: str) -> str:
@@ -145,7 +146,9 @@ def allow_origin(session: Session, widget: Widget, origin: object) -> str:
     """
     normalised = normalise_origin(origin)
     if normalised is None:
-        raise WidgetInvalid({"allowed_origins": f"{NOT_AN_ORIGIN}: {str(origin)[:80]!r}"})
+        raise WidgetInvalid(
+            {"allowed_origins": Reason(NOT_AN_ORIGIN, origin=repr(str(origin)[:80]))}
+        )
     if normalised not in widget.allowed_origins:
         values = {"allowed_origins": [*widget.allowed_origins, normalised]}
         admin.update_widget(session, widget, values, replace=False)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..core.models import ApiKey
+from ..core.reasons import Reason
 from . import admin
 
 MAX_NAME = 128
-NAME_REQUIRED = "is required"
-NAME_TOO_LONG = f"must be at most {MAX_NAME} characters"
-NAME_UNPRINTABLE = "must be printable characters"
+NAME_REQUIRED = Reason("is required")
+NAME_TOO_LONG = Reason("must be at most %(limit)s characters", limit=MAX_NAME)
+NAME_UNPRINTABLE = Reason("must be printable characters")
 
 
 def visible_part(key: ApiKey) -> str:

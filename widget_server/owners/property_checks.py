@@ -12,8 +12,10 @@ from flask import current_app, has_app_context
 
 from .. import providers
 from ..core import egress
+from ..core.i18n import N_
 from ..core.numbers import whitelist_errors
 from ..core.origins import normalise_origin
+from ..core.reasons import Reason
 from ..core.text import has_control, has_unpaired_surrogate
 from ..intake import phone_policy
 
@@ -27,76 +29,83 @@ NAME_LIMIT = 64
 LIMIT_KEYS = ("per_number", "per_prefix", "distinct_numbers_per_ip", "per_widget")
 MAX_ORIGINS = 50
 MAX_NOTIFY_EMAILS = 10
+# Templates more than one check says.
+OBJECT = Reason("must be an object")
+ONE_OF = N_("must be one of %(choices)s")
+UNKNOWN_KEY = N_("unknown key; use %(keys)s")
+NOT_AN_ORIGIN = N_("not an origin (scheme://host[:port]): %(origin)s")
 # Deliberately simple: one address per item, no display names, nothing that could add a
 # header (commas, angle brackets, line breaks); the mail server decides the rest.
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
-def region(value: object) -> str | None:
-    return None if phone_policy.valid_region(value) else "not a region code"
+def region(value: object) -> Reason | None:
+    return None if phone_policy.valid_region(value) else Reason("not a region code")
 
 
-def regions(value: object) -> str | None:
+def regions(value: object) -> Reason | None:
     if not isinstance(value, list) or not all(phone_policy.valid_region(r) for r in value):
-        return "must be a list of ISO 3166 region codes such as ZA or US"
+        return Reason("must be a list of ISO 3166 region codes such as ZA or US")
     return None
 
 
-def number_types(value: object) -> str | None:
+def number_types(value: object) -> Reason | None:
     if not isinstance(value, list) or not all(
         isinstance(t, str) and t in phone_policy.NUMBER_TYPES for t in value
     ):
-        return "must be a list of: " + ", ".join(phone_policy.NUMBER_TYPES)
+        return Reason(
+            "must be a list of: %(choices)s", choices=", ".join(phone_policy.NUMBER_TYPES)
+        )
     return None
 
 
-def origins(value: object) -> str | None:
+def origins(value: object) -> Reason | None:
     if not isinstance(value, list) or len(value) > MAX_ORIGINS:
-        return "must be a list of origins such as https://www.example.com"
+        return Reason("must be a list of origins such as https://www.example.com")
     bad = [o for o in value if normalise_origin(o) is None]
-    return f"not an origin (scheme://host[:port]): {bad[0]!r}" if bad else None
+    return Reason(NOT_AN_ORIGIN, origin=repr(bad[0])) if bad else None
 
 
-def whitelist(value: object) -> str | None:
+def whitelist(value: object) -> Reason | None:
     errors = whitelist_errors(value)
-    return "; ".join(errors) if errors else None
+    return Reason.joined(errors) if errors else None
 
 
-def time_zone(value: object) -> str | None:
+def time_zone(value: object) -> Reason | None:
     try:
         zoneinfo.ZoneInfo(str(value))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "must be an IANA time zone such as Africa/Johannesburg"
+        return Reason("must be an IANA time zone such as Africa/Johannesburg")
     return None
 
 
-def provider(value: object) -> str | None:
+def provider(value: object) -> Reason | None:
     if isinstance(value, str) and value in providers.REGISTRY:
         return None
-    return "must be one of " + ", ".join(sorted(providers.REGISTRY))
+    return Reason(ONE_OF, choices=", ".join(sorted(providers.REGISTRY)))
 
 
-def secondary_provider(value: object) -> str | None:
+def secondary_provider(value: object) -> Reason | None:
     if value is None:
         return None
     return provider(value)
 
 
-def rate_limits(value: object) -> str | None:
+def rate_limits(value: object) -> Reason | None:
     from limits import parse_many
 
     if not isinstance(value, dict) or set(value) - set(LIMIT_KEYS):
-        return "must be an object with keys among " + ", ".join(LIMIT_KEYS)
+        return Reason("must be an object with keys among %(keys)s", keys=", ".join(LIMIT_KEYS))
     for key, limit in value.items():
         try:
             if not isinstance(limit, str) or not parse_many(limit):
                 raise ValueError(limit)
         except ValueError:
-            return f"{key}: not a rate limit such as '1 per 10 minutes;3 per day'"
+            return Reason("not a rate limit such as '1 per 10 minutes;3 per day'").at(key)
     return None
 
 
-def webhook_url(value: object) -> str | None:
+def webhook_url(value: object) -> Reason | None:
     if value is None or value == "":
         return None
     # Stricter unless the server allows more (development, tests against a local receiver).
@@ -111,72 +120,76 @@ def webhook_url(value: object) -> str | None:
     return problem or egress.webhook_policy(config).url_problem(str(value))
 
 
-def printable_secret(value: str | None) -> str | None:
+def printable_secret(value: str | None) -> Reason | None:
     if value is not None and (not value.isprintable() or value != value.strip()):
-        return "must be printable characters without surrounding spaces"
+        return Reason("must be printable characters without surrounding spaces")
     return None
 
 
-def notify_emails(value: object) -> str | None:
+def notify_emails(value: object) -> Reason | None:
     if not isinstance(value, list) or len(value) > MAX_NOTIFY_EMAILS:
-        return f"must be a list of at most {MAX_NOTIFY_EMAILS} email addresses"
+        return Reason(
+            "must be a list of at most %(count)s email addresses", count=MAX_NOTIFY_EMAILS
+        )
     for item in value:
         if not isinstance(item, str) or len(item) > 254 or not EMAIL.fullmatch(item):
-            return f"not an email address such as owner@example.com: {item!r}"
+            return Reason(
+                "not an email address such as owner@example.com: %(item)s", item=repr(item)
+            )
     return None
 
 
-def agents(value: object) -> str | None:
+def agents(value: object) -> Reason | None:
     """Check a list of agents' shape; their hours and the provider's view come later."""
     if not isinstance(value, list) or len(value) > MAX_AGENTS:
-        return f"must be a list of at most {MAX_AGENTS} agents"
+        return Reason("must be a list of at most %(count)s agents", count=MAX_AGENTS)
     for index, agent in enumerate(value):
         if not isinstance(agent, dict):
-            return f'{index}: must be an object such as {{"extension": "1001"}}'
+            return Reason('must be an object such as {"extension": "1001"}').at(index)
         problem = _agent(agent)
         if problem:
-            return f"{index}.{problem}"
+            return problem.at(index)
     return None
 
 
-def _agent(agent: dict[str, object]) -> str | None:
+def _agent(agent: dict[str, object]) -> Reason | None:
     unknown = sorted(set(agent) - set(AGENT_KEYS))
     if unknown:
-        return f"{unknown[0]}: unknown key; use " + ", ".join(AGENT_KEYS)
+        return Reason(UNKNOWN_KEY, keys=", ".join(AGENT_KEYS)).at(unknown[0])
     extension = agent.get("extension")
     if not isinstance(extension, str) or not re.fullmatch(EXTENSION, extension):
-        return "extension: must be an extension, a number or a SIP URI"
+        return Reason("must be an extension, a number or a SIP URI").at("extension")
     label = agent.get("label")
     if label is not None and not _plain_name(label):
-        return f"label: must be text of 1 to {NAME_LIMIT} characters"
+        return Reason("must be text of 1 to %(limit)s characters", limit=NAME_LIMIT).at("label")
     if "business_hours" in agent and not isinstance(agent["business_hours"], dict):
-        return "business_hours: must be an object"
+        return Reason(OBJECT).at("business_hours")
     return None
 
 
-def departments(value: object) -> str | None:
+def departments(value: object) -> Reason | None:
     """Check departments' shape: a unique key, a name per language, agents of their own."""
     if not isinstance(value, list) or len(value) > MAX_DEPARTMENTS:
-        return f"must be a list of at most {MAX_DEPARTMENTS} departments"
+        return Reason("must be a list of at most %(count)s departments", count=MAX_DEPARTMENTS)
     seen: set[str] = set()
     for index, department in enumerate(value):
         if not isinstance(department, dict):
-            return f"{index}: must be an object with key, names and agents"
+            return Reason("must be an object with key, names and agents").at(index)
         problem = _department(department, seen)
         if problem:
-            return f"{index}.{problem}"
+            return problem.at(index)
     return None
 
 
-def _department(department: dict[str, object], seen: set[str]) -> str | None:
+def _department(department: dict[str, object], seen: set[str]) -> Reason | None:
     unknown = sorted(set(department) - set(DEPARTMENT_KEYS))
     if unknown:
-        return f"{unknown[0]}: unknown key; use " + ", ".join(DEPARTMENT_KEYS)
+        return Reason(UNKNOWN_KEY, keys=", ".join(DEPARTMENT_KEYS)).at(unknown[0])
     key = department.get("key")
     if not isinstance(key, str) or not re.fullmatch(DEPARTMENT_KEY, key):
-        return "key: must be 1 to 32 lower-case letters, digits, - or _"
+        return Reason("must be 1 to 32 lower-case letters, digits, - or _").at("key")
     if key in seen:
-        return f"key: {key!r} is used twice"
+        return Reason("%(key)s is used twice", key=repr(key)).at("key")
     seen.add(key)
     names = department.get("names")
     if (
@@ -184,15 +197,15 @@ def _department(department: dict[str, object], seen: set[str]) -> str | None:
         or not names
         or not all(isinstance(lang, str) and _plain_name(name) for lang, name in names.items())
     ):
-        return 'names: must be an object of names by language, such as {"en": "Sales"}'
+        return Reason('must be an object of names by language, such as {"en": "Sales"}').at("names")
     listed = department.get("agents")
     if not isinstance(listed, list) or not listed:
-        return "agents: must list at least one agent"
+        return Reason("must list at least one agent").at("agents")
     problem = agents(listed)
     if problem:
-        return f"agents.{problem}"
+        return problem.at("agents")
     if "business_hours" in department and not isinstance(department["business_hours"], dict):
-        return "business_hours: must be an object"
+        return Reason(OBJECT).at("business_hours")
     return None
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask_babel import get_locale, gettext
 
 from ..core.i18n import N_, SUPPORTED_LOCALES, supported
+from ..core.reasons import Reason
 from ..core.text import has_control
 
 DEFAULTS = {
@@ -60,16 +61,16 @@ def link(widget: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def errors(value: object) -> str | None:
+def errors(value: object) -> Reason | None:
     """Say what is wrong with a widget's `texts` (None when it can be saved)."""
     if not isinstance(value, dict):
-        return "must be an object"
+        return Reason("must be an object")
     for key, item in value.items():
         if key in SUPPORTED_LOCALES and isinstance(item, dict):
             for inner, entry in item.items():
                 problem = _entry(inner, entry)
                 if problem:
-                    return f"{key}.{problem}"
+                    return problem.at(key)
             continue
         problem = _entry(key, item)
         if problem:
@@ -77,23 +78,31 @@ def errors(value: object) -> str | None:
     return None
 
 
-def _entry(key: object, entry: object) -> str | None:
+def _entry(key: object, entry: object) -> Reason | None:
     if key in LINKS:
         return _link_entry(str(key), entry)
     if key not in DEFAULTS and key not in AGENT_TEXTS:
         languages = ", ".join(SUPPORTED_LOCALES)
         known = ", ".join([*DEFAULTS, *LINKS, *AGENT_TEXTS])
-        return f"{key}: unknown text; use {known} or a language ({languages})"
+        return Reason(
+            "unknown text; use %(known)s or a language (%(languages)s)",
+            known=known,
+            languages=languages,
+        ).at(key)
     if not isinstance(entry, str) or not entry.strip() or len(entry) > LIMIT:
-        return f"{key}: must be a non-empty string of at most {LIMIT} characters"
+        return Reason("must be a non-empty string of at most %(limit)s characters", limit=LIMIT).at(
+            key
+        )
     if has_control(entry):
-        return f"{key}: must not contain control characters"
+        return Reason("must not contain control characters").at(key)
     return None
 
 
-def _link_entry(key: str, entry: object) -> str | None:
+def _link_entry(key: str, entry: object) -> Reason | None:
     # Shown to every visitor as a link: an https page somewhere, nothing a browser would run.
-    problem = f"{key}: must be an https URL of at most {LINK_LIMIT} characters"
+    problem = Reason("must be an https URL of at most %(limit)s characters", limit=LINK_LIMIT).at(
+        key
+    )
     if not isinstance(entry, str) or len(entry) > LINK_LIMIT or has_control(entry):
         return problem
     try:

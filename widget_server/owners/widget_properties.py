@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from .. import providers
 from ..core.origins import normalise_origin
+from ..core.reasons import Reason
 from ..core.text import has_control, has_unpaired_surrogate
 from ..core.validation import REFUSED, checked, constraint, refusal
 from ..intake import human_checks, phone_policy
@@ -249,14 +250,14 @@ class WidgetProperties(BaseModel):
     def _whole_characters(cls, value: Any) -> Any:
         # Stored in text and JSON columns and sent on to providers: neither takes one.
         if has_unpaired_surrogate(value):
-            raise refusal("must be valid Unicode text")
+            raise refusal(Reason("must be valid Unicode text"))
         return value
 
     @field_validator(*TEXT, mode="before")
     @classmethod
     def _plain_text(cls, value: Any) -> Any:
         if isinstance(value, str) and has_control(value):
-            raise refusal("must not contain control characters")
+            raise refusal(Reason("must not contain control characters"))
         return value
 
     @field_validator("secondary_provider", mode="before")
@@ -297,28 +298,36 @@ def reason(error: ErrorDetails, field: FieldInfo | None) -> str:
     """Say what is wrong with one property, in the words Kazoo clients and the CLI show."""
     kind, ctx = error["type"], error.get("ctx", {})
     if kind == REFUSED:
-        return str(ctx["reason"])
+        refused = ctx["reason"]
+        # A check's own Reason travels in the context; any other text is shown as it is.
+        return refused if isinstance(refused, Reason) else str(refused)
     if kind == "missing" or (kind == "string_type" and error["input"] is None):
-        return "is required"
+        return Reason("is required")
     if kind == "extra_forbidden":
-        return "unknown property"
+        return Reason("unknown property")
     if kind in ("int_type", "greater_than_equal", "less_than_equal"):
-        return f"must be an integer from {constraint(field, 'ge')} to {constraint(field, 'le')}"
+        return Reason(
+            "must be an integer from %(low)s to %(high)s",
+            low=constraint(field, "ge"),
+            high=constraint(field, "le"),
+        )
     if kind == "literal_error":
-        return f"must be one of {ctx['expected']}"
+        return Reason("must be one of %(choices)s", choices=ctx["expected"])
     if kind == "bool_type":
-        return "must be true or false"
+        return Reason("must be true or false")
     if kind == "dict_type":
-        return "must be an object"
+        return Reason("must be an object")
     if kind == "string_type":
-        return "must be a string"
+        return Reason("must be a string")
     low, high = constraint(field, "min_length"), constraint(field, "max_length")
     if kind in ("string_too_short", "string_too_long") and low and low > 1:
-        return f"must be {low} to {high} characters"
+        return Reason("must be %(low)s to %(high)s characters", low=low, high=high)
     if kind == "string_too_short":
-        return "is required"
+        return Reason("is required")
     if kind == "string_too_long":
-        return f"must be at most {high} characters"
+        return Reason("must be at most %(limit)s characters", limit=high)
     if kind == "string_pattern_mismatch":
-        return "has the wrong format"
+        return Reason("has the wrong format")
+    # A type no property meets once its checks have run (they refuse a wrong shape first):
+    # pydantic's own words, untranslated.
     return str(error["msg"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -10,6 +11,8 @@ from pydantic import ValidationError
 from .. import providers
 from ..calls import hours
 from ..core import egress
+from ..core.i18n import N_
+from ..core.reasons import Reason
 from ..core.validation import first_errors
 from ..intake import human_checks
 from . import agent_properties
@@ -28,9 +31,10 @@ DEFAULTS: dict[str, Any] = {
 class WidgetInvalid(ValueError):
     """Properties that cannot be saved; `fields` maps each property to its reason."""
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: Mapping[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        # Each reason is a core.reasons.Reason where the domain gave one.
+        self.fields = dict(fields)
 
 
 class WidgetUnsupported(WidgetInvalid):
@@ -65,9 +69,9 @@ def clean(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict
     errors.update(human_checks.validate(merged.get("human_check")))
     if not errors and cleaned["allowed_regions"]:
         if cleaned["default_region"] not in cleaned["allowed_regions"]:
-            errors["default_region"] = "must be one of allowed_regions"
+            errors["default_region"] = Reason("must be one of allowed_regions")
     if not errors and cleaned["webhook_url"] and not cleaned["webhook_secret"]:
-        errors["webhook_secret"] = "is required when webhook_url is set"
+        errors["webhook_secret"] = Reason("is required when webhook_url is set")
     if errors:
         raise WidgetInvalid(errors)
     unsupported = capability_errors(cleaned)
@@ -84,8 +88,9 @@ def _secondary_setup_errors(cleaned: dict[str, Any]) -> dict[str, str]:
     if adapter is None or not isinstance(settings, dict) or not adapter.needs_setup(settings):
         return {}
     return {
-        "secondary_provider_settings": "must name what the primary would create once "
-        "(for kazoo: clicktocall_id)"
+        "secondary_provider_settings": Reason(
+            "must name what the primary would create once (for kazoo: clicktocall_id)"
+        )
     }
 
 
@@ -100,7 +105,7 @@ def _provider_errors(cleaned: dict[str, Any], role: str, settings_key: str) -> d
         for key, why in exc.fields.items():
             if key == "agent":
                 errors["extension" if role == "provider" else role] = (
-                    why if role == "provider" else f"cannot ring the extension: {why}"
+                    why if role == "provider" else Reason(CANNOT_RING, reason=why)
                 )
             else:
                 errors[f"{settings_key}.{key}"] = why
@@ -116,12 +121,13 @@ def endpoint_errors(
     call: public ones only, and the private hosts the operator listed."""
     config = current_app.config if has_app_context() else {}
     policy = egress.provider_policy(config)
-    errors = {}
+    errors: dict[str, str] = {}
     for key, (host, port) in providers.endpoints(provider, settings).items():
         problem = policy.host_problem(host, port)
         if problem:
-            errors[f"{settings_key}.{key}"] = f"{problem}{PRIVATE_HOSTS_HINT}"
+            errors[f"{settings_key}.{key}"] = Reason(PRIVATE_HOSTS_HINT, problem=problem)
     return errors
 
 
-PRIVATE_HOSTS_HINT = " (a private host must be allowed by the server's operator)"
+PRIVATE_HOSTS_HINT = N_("%(problem)s (a private host must be allowed by the server's operator)")
+CANNOT_RING = N_("cannot ring the extension: %(reason)s")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.egress import PUBLIC, EgressPolicy
+from ..core.reasons import Reason
 from .base import (
     CallRequest,
     CallState,
@@ -58,7 +59,9 @@ def provider_class(name: str) -> type[Provider]:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ProviderConfigError({"provider": f"unknown provider {name!r}"}) from None
+        raise ProviderConfigError(
+            {"provider": Reason("unknown provider %(name)s", name=repr(name))}
+        ) from None
 
 
 def provider_capabilities(name: str) -> frozenset[Capability]:
@@ -118,7 +121,7 @@ def validate(name: str, settings: object, agent: object = None) -> dict[str, Any
     extension), so a widget that could never place a call is refused when it is saved.
     """
     if not isinstance(settings, Mapping):
-        raise ProviderConfigError({"provider_settings": "must be an object"})
+        raise ProviderConfigError({"provider_settings": Reason("must be an object")})
     provider = provider_class(name)
     values = provider.validate_settings(settings)
     if agent is not None:

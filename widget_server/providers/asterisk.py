@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     ACCEPT_KEY,
@@ -219,16 +220,16 @@ class AsteriskProvider(SocketProvider[_Session]):
         if values.get("dial") is None:
             values.setdefault("context", "from-internal")
         elif values.get("context") is not None:
-            errors["context"] = "set either context or dial, not both"
-        check_text(errors, values, "host", HOST_RE, "must be a host name or IP address")
-        check_text(errors, values, "username", None, "is required")
-        check_text(errors, values, "secret", None, "is required")
+            errors["context"] = Reason("set either context or dial, not both")
+        check_text(errors, values, "host", HOST_RE, Reason("must be a host name or IP address"))
+        check_text(errors, values, "username", None, Reason("is required"))
+        check_text(errors, values, "secret", None, Reason("is required"))
         check_text(
             errors,
             values,
             "agent_channel",
             ENDPOINT_RE,
-            'must be a channel with {agent}, e.g. "PJSIP/{agent}"',
+            Reason('must be a channel with {agent}, e.g. "PJSIP/{agent}"'),
             placeholder="{agent}",
         )
         if values.get("dial") is not None:
@@ -237,18 +238,28 @@ class AsteriskProvider(SocketProvider[_Session]):
                 values,
                 "dial",
                 DIAL_RE,
-                'must be a dial string with {visitor}, e.g. "PJSIP/{visitor}@trunk"',
+                Reason('must be a dial string with {visitor}, e.g. "PJSIP/{visitor}@trunk"'),
                 placeholder="{visitor}",
             )
         else:
-            check_text(errors, values, "context", CONTEXT_RE, "must be a dialplan context name")
+            check_text(
+                errors, values, "context", CONTEXT_RE, Reason("must be a dialplan context name")
+            )
         if values.get("caller_id") is not None:
             check_text(
-                errors, values, "caller_id", CALLER_ID_RE, 'must be a number or "Name" <number>'
+                errors,
+                values,
+                "caller_id",
+                CALLER_ID_RE,
+                Reason('must be a number or "Name" <number>'),
             )
         if values.get("whisper_context") is not None:
             check_text(
-                errors, values, "whisper_context", CONTEXT_RE, "must be a dialplan context name"
+                errors,
+                values,
+                "whisper_context",
+                CONTEXT_RE,
+                Reason("must be a dialplan context name"),
             )
         errors.update(socket_errors(values))
         if errors:

@@ -97,11 +97,12 @@ class EventUnreadable(ValueError):
 
 
 class ProviderConfigError(ValueError):
-    """A widget's provider settings cannot work; `fields` names each bad setting."""
+    """A widget's provider settings cannot work; `fields` names each bad setting, with a
+    core.reasons.Reason a page can translate."""
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: Mapping[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        self.fields = dict(fields)
 
 
 @dataclass(frozen=True)

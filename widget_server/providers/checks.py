@@ -6,6 +6,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..core.reasons import Reason
+from .setting_fields import N_
+
+UNKNOWN_SETTING = Reason("unknown setting")
+ONE_OF = N_("must be one of %(choices)s")
+
 TIMEOUT_SETTINGS = ("connect_timeout", "read_timeout")
 
 
@@ -21,7 +27,7 @@ def printable(value: object, limit: int | None = 120) -> str:
 
 def unknown_settings(values: Mapping[str, Any], known: Iterable[str]) -> dict[str, str]:
     """Name every setting that is not in `known`, in sorted order."""
-    return {key: "unknown setting" for key in sorted(set(values) - set(known))}
+    return {key: UNKNOWN_SETTING for key in sorted(set(values) - set(known))}
 
 
 def timeout_errors(values: Mapping[str, Any], limits: Mapping[str, int]) -> dict[str, str]:
@@ -30,5 +36,7 @@ def timeout_errors(values: Mapping[str, Any], limits: Mapping[str, int]) -> dict
     for key, limit in limits.items():
         value = values.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= limit:
-            errors[key] = f"must be a number of seconds above 0, at most {limit}"
+            errors[key] = Reason(
+                "must be a number of seconds above 0, at most %(limit)s", limit=limit
+            )
     return errors

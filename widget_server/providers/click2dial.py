@@ -34,6 +34,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .http import HTTPProvider, setting_errors
@@ -81,7 +82,7 @@ OUTBOUND_ID_RE = re.compile(r"random|0[0-9]{9}|27[0-9]{9}")
 REF_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._~-]")
 MAX_REF = 230
 ZA = 27
-AGENT_ERROR = (
+AGENT_ERROR = Reason(
     "must be a 3-4 digit extension or a number such as 0820001234, 27820001234, "
     "0027820001234 or +27820001234"
 )
@@ -97,16 +98,18 @@ class Click2DialProvider(HTTPProvider):
         values: dict[str, Any] = {"api_version": "v3", "callee_format": "international", **settings}
         errors = setting_errors(values, SETTINGS)
         if values.get("base_url") is None:
-            errors["base_url"] = "required: the PBX address, e.g. http://pbx.example.com:8300"
+            errors["base_url"] = Reason(
+                "required: the PBX address, e.g. http://pbx.example.com:8300"
+            )
         outbound_id = values.get("outbound_id")
         if not isinstance(outbound_id, str) or not OUTBOUND_ID_RE.fullmatch(outbound_id):
-            errors["outbound_id"] = (
+            errors["outbound_id"] = Reason(
                 'required: "random", 0 and 9 digits, or 27 and 9 digits (recommended)'
             )
         if values["api_version"] not in ("v3", "v2"):
-            errors["api_version"] = 'must be "v3" (contact_ref) or "v2" (call_ref)'
+            errors["api_version"] = Reason('must be "v3" (contact_ref) or "v2" (call_ref)')
         if values["callee_format"] not in ("international", "national"):
-            errors["callee_format"] = 'must be "international" (27…) or "national" (0…)'
+            errors["callee_format"] = Reason('must be "international" (27…) or "national" (0…)')
         if errors:
             raise ProviderConfigError(errors)
         return values

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import CallRequest, OriginateResult, PermanentProviderError, ProviderConfigError
 from .checks import printable
@@ -67,7 +68,7 @@ class ExtraMobileProvider(HTTPProvider):
         errors = setting_errors(values, SETTINGS)
         token = values.get("token")
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-            errors["token"] = "required: the API token (letters, digits and -._~+/=)"
+            errors["token"] = Reason("required: the API token (letters, digits and -._~+/=)")
         e164_setting(values, "caller_id", errors, EXAMPLE_NUMBER)
         if errors:
             raise ProviderConfigError(errors)
@@ -119,4 +120,6 @@ class ExtraMobileProvider(HTTPProvider):
             return e164_field(call.caller_id_number, "caller_id_number", EXAMPLE_NUMBER)
         if self.settings.get("caller_id"):
             return str(self.settings["caller_id"])
-        raise ProviderConfigError({"caller_id": "required when the widget has no caller id number"})
+        raise ProviderConfigError(
+            {"caller_id": Reason("required when the widget has no caller id number")}
+        )

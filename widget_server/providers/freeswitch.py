@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import unquote
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     ACCEPT_KEY,
@@ -235,21 +236,25 @@ class FreeSwitchProvider(SocketProvider[_Session]):
     def validate_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         values = socket_settings(settings, DEFAULT_PORT)
         errors = unknown_settings(values, KNOWN_SETTINGS)
-        check_text(errors, values, "host", HOST_RE, "must be a host name or IP address")
-        check_text(errors, values, "password", None, "is required")
-        check_text(errors, values, "gateway", GATEWAY_RE, "must be a sofia gateway name")
+        check_text(errors, values, "host", HOST_RE, Reason("must be a host name or IP address"))
+        check_text(errors, values, "password", None, Reason("is required"))
+        check_text(errors, values, "gateway", GATEWAY_RE, Reason("must be a sofia gateway name"))
         check_text(
             errors,
             values,
             "agent_endpoint",
             ENDPOINT_RE,
-            'must be an endpoint with {agent}, e.g. "user/{agent}"',
+            Reason('must be an endpoint with {agent}, e.g. "user/{agent}"'),
             placeholder="{agent}",
         )
         for key, pattern, message in (
-            ("caller_id_number", NUMBER_RE, "must be a phone number"),
-            ("caller_id_name", NAME_RE, "may hold letters, digits, single spaces and .@+-_"),
-            ("whisper_context", CONTEXT_RE, "must be an XML dialplan context name"),
+            ("caller_id_number", NUMBER_RE, Reason("must be a phone number")),
+            (
+                "caller_id_name",
+                NAME_RE,
+                Reason("may hold letters, digits, single spaces and .@+-_"),
+            ),
+            ("whisper_context", CONTEXT_RE, Reason("must be an XML dialplan context name")),
         ):
             if values.get(key) is not None:
                 check_text(errors, values, key, pattern, message)

@@ -17,6 +17,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..core.egress import PUBLIC, DestinationRefused, EgressPolicy
+from ..core.reasons import Reason
 from .base import PermanentProviderError, Provider, ProviderConfigError, RetryableProviderError
 from .checks import timeout_errors, unknown_settings
 
@@ -24,7 +25,7 @@ USER_AGENT = "widget-server/0.1 (+https://github.com/widget-server/widget-server
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 15.0
 MAX_TIMEOUT = 60
-BASE_URL_ERROR = "must be an http(s) URL with a host and no query or credentials"
+BASE_URL_ERROR = Reason("must be an http(s) URL with a host and no query or credentials")
 REFUSED_MESSAGE = "the endpoint is not a public address this server may call"
 
 _sessions: dict[EgressPolicy, requests.Session] = {}

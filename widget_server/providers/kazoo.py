@@ -50,6 +50,7 @@ import requests
 
 from ..core.egress import PUBLIC, EgressPolicy
 from ..core.numbers import whitelist_errors
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     CallRequest,
@@ -153,14 +154,19 @@ CALLER_NUMBER_RE = re.compile(r"\+?[0-9]{1,15}")
 CALLER_NAME_RE = re.compile(r"[^\W_]([\w .'-]{0,38}[\w.'])?")
 NAME_RE = re.compile(r"[^\W_]([\w .'-]{0,126}[\w.'])?")
 # property -> (the pattern its string value must match, what to say when it does not)
-TEXT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
-    "name": (NAME_RE, "must be up to 128 letters, digits, spaces and . ' - _"),
-    "extension": (EXTENSION_RE, "must be a SIP URI (sip:user@host), a number or an extension"),
-    "caller_id_number": (CALLER_NUMBER_RE, "must be digits, optionally after a +"),
-    "outbound_callee_id_number": (CALLER_NUMBER_RE, "must be digits, optionally after a +"),
+DIGITS_AFTER_PLUS = Reason("must be digits, optionally after a +")
+UNKNOWN_PROPERTY = Reason("unknown property")
+TEXT_RULES: dict[str, tuple[re.Pattern[str], Reason]] = {
+    "name": (NAME_RE, Reason("must be up to 128 letters, digits, spaces and . ' - _")),
+    "extension": (
+        EXTENSION_RE,
+        Reason("must be a SIP URI (sip:user@host), a number or an extension"),
+    ),
+    "caller_id_number": (CALLER_NUMBER_RE, DIGITS_AFTER_PLUS),
+    "outbound_callee_id_number": (CALLER_NUMBER_RE, DIGITS_AFTER_PLUS),
     "outbound_callee_id_name": (
         CALLER_NAME_RE,
-        "must be up to 40 letters, digits, spaces and . ' - _",
+        Reason("must be up to 40 letters, digits, spaces and . ' - _"),
     ),
 }
 
@@ -187,19 +193,19 @@ class KazooProvider(HTTPProvider):
         values: dict[str, Any] = {"api_version": "v2", **settings}
         errors = setting_errors(values, SETTINGS)
         if values.get("base_url") is None:
-            errors["base_url"] = "required: the Kazoo API address, e.g. https://kazoo:8000"
+            errors["base_url"] = Reason("required: the Kazoo API address, e.g. https://kazoo:8000")
         if values["api_version"] not in ("v1", "v2"):
-            errors["api_version"] = 'must be "v1" or "v2"'
+            errors["api_version"] = Reason('must be "v1" or "v2"')
         if not isinstance(values.get("account_id"), str) or not ACCOUNT_ID_RE.fullmatch(
             values["account_id"]
         ):
-            errors["account_id"] = "required: 32 lowercase hexadecimal digits"
+            errors["account_id"] = Reason("required: 32 lowercase hexadecimal digits")
         token = values.get("auth_token")
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-            errors["auth_token"] = "required: the API token (letters, digits and -._~+/=)"
+            errors["auth_token"] = Reason("required: the API token (letters, digits and -._~+/=)")
         c2c_id = values.get("clicktocall_id")
         if c2c_id is not None and (not isinstance(c2c_id, str) or not ID_RE.fullmatch(c2c_id)):
-            errors["clicktocall_id"] = "must be a clicktocall id (letters, digits, - and _)"
+            errors["clicktocall_id"] = Reason("must be a clicktocall id (letters, digits, - and _)")
         if values.get("clicktocall") is not None:
             try:
                 values["clicktocall"] = clicktocall_data(
@@ -208,7 +214,7 @@ class KazooProvider(HTTPProvider):
             except ProviderConfigError as exc:
                 errors.update(exc.fields)
         elif c2c_id is None:
-            errors["clicktocall_id"] = "required unless clicktocall properties are given"
+            errors["clicktocall_id"] = Reason("required unless clicktocall properties are given")
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -217,7 +223,9 @@ class KazooProvider(HTTPProvider):
     def validate_agent(cls, agent: object, settings: Mapping[str, Any] | None = None) -> str:
         """Return the agent as a clicktocall extension; raise ProviderConfigError if unusable."""
         if not isinstance(agent, str) or not EXTENSION_RE.fullmatch(agent):
-            raise ProviderConfigError({"agent": "must be a SIP URI, a number or an extension"})
+            raise ProviderConfigError(
+                {"agent": Reason("must be a SIP URI, a number or an extension")}
+            )
         return agent
 
     @classmethod
@@ -251,7 +259,7 @@ class KazooProvider(HTTPProvider):
         with `next_start_key` has more, fetched with `?start_key=`; bounded, so a server
         that keeps answering with one more page cannot hold a worker for good."""
         if not isinstance(clicktocall_id, str) or not ID_RE.fullmatch(clicktocall_id):
-            raise ProviderConfigError({"clicktocall_id": "letters, digits, - and _ only"})
+            raise ProviderConfigError({"clicktocall_id": Reason("letters, digits, - and _ only")})
         path = self._path(clicktocall_id, "history")
         start_key: str | None = None
         for _ in range(MAX_HISTORY_PAGES):
@@ -435,7 +443,9 @@ def clicktocall_data(
 ) -> dict[str, Any]:
     """Return clicktocall properties checked and with defaults; raise ProviderConfigError."""
     if not isinstance(properties, Mapping):
-        raise ProviderConfigError({prefix.rstrip(".") or "clicktocall": "must be an object"})
+        raise ProviderConfigError(
+            {prefix.rstrip(".") or "clicktocall": Reason("must be an object")}
+        )
     data: dict[str, Any] = {
         "name": DEFAULT_NAME,
         "auth_required": True,
@@ -443,33 +453,35 @@ def clicktocall_data(
         "throttle": 0,
     }
     data.update(properties)
-    errors = {f"{prefix}{key}": "unknown property" for key in data if key not in PROPERTIES}
+    errors: dict[str, str] = {
+        f"{prefix}{key}": UNKNOWN_PROPERTY for key in data if key not in PROPERTIES
+    }
     for key, value in data.items():
         reason = _property_error(key, value)
         if reason and key in PROPERTIES:
             errors[f"{prefix}{key}"] = reason
     if require_extension and "extension" not in data:
-        errors[f"{prefix}extension"] = "required: the SIP URI, number or extension to ring"
+        errors[f"{prefix}extension"] = Reason("required: the SIP URI, number or extension to ring")
     if errors:
         raise ProviderConfigError(errors)
     return data
 
 
-def _property_error(key: str, value: Any) -> str | None:
+def _property_error(key: str, value: Any) -> Reason | None:
     if key in TEXT_RULES:
         pattern, message = TEXT_RULES[key]
         return None if isinstance(value, str) and pattern.fullmatch(value) else message
     if key == "realm":
         ok = isinstance(value, str) and bool(FQDN_RE.fullmatch(value) or _is_ip(value))
-        return None if ok else "must be a domain name or an IP address"
+        return None if ok else Reason("must be a domain name or an IP address")
     if key == "auth_required":
-        return None if isinstance(value, bool) else "must be true or false"
+        return None if isinstance(value, bool) else Reason("must be true or false")
     if key == "whitelist":
         problems = whitelist_errors(value)
-        return "; ".join(problems) if problems else None
+        return Reason.joined(problems) if problems else None
     if key == "throttle":
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10000
-        return None if ok else "must be a whole number from 0 (no limit) to 10000"
+        return None if ok else Reason("must be a whole number from 0 (no limit) to 10000")
     return None
 
 

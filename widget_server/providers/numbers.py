@@ -8,6 +8,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from ..core.reasons import Reason
 from .base import CallRequest, PermanentProviderError, ProviderConfigError
 
 E164_RE = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -19,7 +20,9 @@ EXAMPLE = "+14155550123"
 
 def e164(value: object, example: str = EXAMPLE) -> str:
     """Return a valid phone number re-formatted in E.164; raise ValueError saying why not."""
-    message = f"must be a valid phone number in E.164 form, e.g. {example}"
+    message = Reason(
+        "must be a valid phone number in E.164 form, e.g. %(example)s", example=example
+    )
     if not isinstance(value, str) or not PHONE_INPUT_RE.fullmatch(value):
         raise ValueError(message)
     try:
@@ -36,7 +39,7 @@ def e164_field(value: object, field: str, example: str = EXAMPLE) -> str:
     try:
         return e164(value, example)
     except ValueError as exc:
-        raise ProviderConfigError({field: str(exc)}) from None
+        raise ProviderConfigError({field: exc.args[0]}) from None
 
 
 def e164_setting(
@@ -48,7 +51,7 @@ def e164_setting(
     try:
         values[key] = e164(values[key], example)
     except ValueError as exc:
-        errors[key] = str(exc)
+        errors[key] = exc.args[0]
 
 
 def visitor_e164(call: CallRequest) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from ..core.reasons import Reason
 from .base import PermanentProviderError
-from .checks import TIMEOUT_SETTINGS, timeout_errors, unsafe_text
+from .checks import ONE_OF, TIMEOUT_SETTINGS, timeout_errors, unsafe_text
 from .numbers import E164_RE
 
 CONNECT_TIMEOUT = 5.0
@@ -72,9 +73,9 @@ def socket_errors(values: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     port = values["port"]
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        errors["port"] = "must be a TCP port number"
+        errors["port"] = Reason("must be a TCP port number")
     if values["visitor_format"] not in VISITOR_FORMATS:
-        errors["visitor_format"] = "must be one of " + ", ".join(VISITOR_FORMATS)
+        errors["visitor_format"] = Reason(ONE_OF, choices=", ".join(VISITOR_FORMATS))
     errors.update(timeout_errors(values, dict.fromkeys(TIMEOUT_SETTINGS, MAX_TIMEOUT)))
     return errors
 
@@ -84,7 +85,7 @@ def check_text(
     values: Mapping[str, Any],
     key: str,
     pattern: re.Pattern[str] | None,
-    message: str,
+    message: Reason,
     *,
     placeholder: str | None = None,
 ) -> None:
@@ -102,7 +103,7 @@ def check_text(
     ):
         errors[key] = message
     elif unsafe_text(value):
-        errors[key] = "must not contain control characters or line breaks"
+        errors[key] = Reason("must not contain control characters or line breaks")
     elif pattern is not None:
         filled = value if placeholder is None else value.replace(placeholder, "0")
         if not pattern.fullmatch(filled):

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     CallRequest,
@@ -19,6 +20,7 @@ from .base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from .checks import ONE_OF
 from .setting_fields import N_, Kind, SettingField
 
 # fail setting -> the statuses the call walks through before its end, and that end.
@@ -99,7 +101,7 @@ SETTING_FIELDS = (
     SettingField(
         "agents",
         N_("Agents' behaviour"),
-        N_('By extension, how each agent takes a call: answer, no_answer, busy or voicemail.'),
+        N_("By extension, how each agent takes a call: answer, no_answer, busy or voicemail."),
         Kind.JSON,
     ),
     SettingField(
@@ -132,7 +134,7 @@ class SimulatorProvider(Provider):
         # The routing settings are left out unless given: stored settings stay as they were.
         values: dict[str, Any] = {"step_delay": 1.0, "talk_time": 3.0, "fail": "none"}
         values.update(settings)
-        errors = {}
+        errors: dict[str, str] = {}
         for key in ("step_delay", "talk_time"):
             value = values[key]
             if (
@@ -140,15 +142,17 @@ class SimulatorProvider(Provider):
                 or not isinstance(value, int | float)
                 or not 0 <= value <= 60
             ):
-                errors[key] = "must be a number of seconds from 0 to 60"
+                errors[key] = Reason("must be a number of seconds from 0 to 60")
         if values["fail"] not in (*SCENARIOS, *FAILURES):
-            errors["fail"] = "must be one of " + ", ".join((*SCENARIOS, *FAILURES))
+            errors["fail"] = Reason(ONE_OF, choices=", ".join((*SCENARIOS, *FAILURES)))
         if values.get("fail_with") is not None and values["fail_with"] not in FAIL_WITH:
-            errors["fail_with"] = "must be null or one of " + ", ".join(FAIL_WITH)
+            errors["fail_with"] = Reason(
+                "must be null or one of %(choices)s", choices=", ".join(FAIL_WITH)
+            )
         errors.update(_routing_errors(values))
         unknown = set(values) - set(SETTINGS)
         for key in sorted(unknown):
-            errors[key] = "unknown setting"
+            errors[key] = Reason("unknown setting")
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -220,12 +224,14 @@ class SimulatorProvider(Provider):
 
 
 def _routing_errors(values: dict[str, Any]) -> dict[str, str]:
-    errors = {}
+    errors: dict[str, str] = {}
     agents = values.get("agents", {})
     if not isinstance(agents, dict) or not all(
         isinstance(k, str) and b in AGENT_BEHAVIOURS for k, b in agents.items()
     ):
-        errors["agents"] = "must map agent extensions to one of " + ", ".join(AGENT_BEHAVIOURS)
+        errors["agents"] = Reason(
+            "must map agent extensions to one of %(choices)s", choices=", ".join(AGENT_BEHAVIOURS)
+        )
     if values.get("visitor", "person") not in VISITOR_ANSWERS:
-        errors["visitor"] = "must be one of " + ", ".join(VISITOR_ANSWERS)
+        errors["visitor"] = Reason(ONE_OF, choices=", ".join(VISITOR_ANSWERS))
     return errors

@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 import requests
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     CallRequest,
@@ -95,10 +96,10 @@ class TeleCMIProvider(HTTPProvider):
         errors = setting_errors(values, SETTINGS)
         for key in ("user_id", "secret"):
             if not isinstance(values.get(key), str) or not CREDENTIAL_RE.fullmatch(values[key]):
-                errors[key] = "required: printable text without spaces"
+                errors[key] = Reason("required: printable text without spaces")
         for key in ("webrtc", "followme"):
             if not isinstance(values[key], bool):
-                errors[key] = "must be true or false"
+                errors[key] = Reason("must be true or false")
         if errors:
             raise ProviderConfigError(errors)
         if values["followme"]:

@@ -54,6 +54,7 @@ from xml.etree import ElementTree
 
 import requests
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     ACCEPT_KEY,
@@ -189,15 +190,15 @@ class TwilioProvider(HTTPProvider):
         if not isinstance(values.get("account_sid"), str) or not ACCOUNT_SID_RE.fullmatch(
             values["account_sid"]
         ):
-            errors["account_sid"] = "required: AC followed by 32 hexadecimal digits"
+            errors["account_sid"] = Reason("required: AC followed by 32 hexadecimal digits")
         if not isinstance(values.get("auth_token"), str) or not TOKEN_RE.fullmatch(
             values["auth_token"]
         ):
-            errors["auth_token"] = "required: printable text without spaces"
+            errors["auth_token"] = Reason("required: printable text without spaces")
         e164_setting(values, "from_number", errors)
         timeout = values["visitor_timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 5 <= timeout <= 600:
-            errors["visitor_timeout"] = "must be a whole number of seconds from 5 to 600"
+            errors["visitor_timeout"] = Reason("must be a whole number of seconds from 5 to 600")
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -211,7 +212,7 @@ class TwilioProvider(HTTPProvider):
             return e164(agent)
         except ValueError:
             raise ProviderConfigError(
-                {"agent": "must be an E.164 number, a sip: URI or a client: name"}
+                {"agent": Reason("must be an E.164 number, a sip: URI or a client: name")}
             ) from None
 
     def originate(self, call: CallRequest) -> OriginateResult:
@@ -221,12 +222,12 @@ class TwilioProvider(HTTPProvider):
         caller = _e164_field(call.caller_id_number, "caller_id_number") or from_number
         if caller is None:
             raise ProviderConfigError(
-                {"from_number": "required when the widget has no caller id number"}
+                {"from_number": Reason("required when the widget has no caller id number")}
             )
         # The visitor sees the widget's callee id, else the account's number, else the From.
         shown = _e164_field(call.callee_id_number, "callee_id_number") or from_number or caller
         if isinstance(call.timeout, bool) or not 1 <= call.timeout <= 600:
-            raise ProviderConfigError({"timeout": "must be 1-600 seconds"})
+            raise ProviderConfigError({"timeout": Reason("must be 1-600 seconds")})
         event_url = _event_url(call.event_url)
         if call.whisper and event_url:
             # The visitor is dialled only from the TwiML this server answers the accept key.

@@ -54,6 +54,7 @@ from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     CallRequest,
@@ -161,20 +162,22 @@ class VoiptechProvider(HTTPProvider):
         errors = setting_errors(values, SETTINGS, read_limit=MAX_READ_TIMEOUT)
         for key in ("user", "pass", "org"):
             if not isinstance(values.get(key), str) or not TEXT_RE.fullmatch(values[key]):
-                errors[key] = "required: one line of printable text, at most 128 characters"
+                errors[key] = Reason("required: one line of printable text, at most 128 characters")
         if values["method"] not in ("GET", "POST"):
-            errors["method"] = "must be GET or POST"
+            errors["method"] = Reason("must be GET or POST")
         if values["rformat"] not in ("json", "xml", "text"):
-            errors["rformat"] = "must be json, xml or text"
+            errors["rformat"] = Reason("must be json, xml or text")
         caller_id = values.get("caller_id")
         if caller_id is not None and (
             not isinstance(caller_id, str) or not CALLER_ID_RE.fullmatch(caller_id)
         ):
-            errors["caller_id"] = "must be a phone number: digits with an optional leading +"
+            errors["caller_id"] = Reason(
+                "must be a phone number: digits with an optional leading +"
+            )
         try:
             ZoneInfo(values["time_zone"])
         except (ZoneInfoNotFoundError, TypeError, ValueError):
-            errors["time_zone"] = "must be an IANA time zone name, e.g. Asia/Jerusalem"
+            errors["time_zone"] = Reason("must be an IANA time zone name, e.g. Asia/Jerusalem")
         if errors:
             raise ProviderConfigError(errors)
         return values
@@ -216,9 +219,11 @@ class VoiptechProvider(HTTPProvider):
     def _params(self, call: CallRequest) -> dict[str, str]:
         # Everything is checked before the request: a refusal must not leave a half-placed call.
         if not isinstance(call.agent, str) or not AGENT_RE.fullmatch(call.agent):
-            raise ProviderConfigError({"agent": "must be an extension or a number (digits, *, #)"})
+            raise ProviderConfigError(
+                {"agent": Reason("must be an extension or a number (digits, *, #)")}
+            )
         if isinstance(call.timeout, bool) or not 1 <= call.timeout <= 300:
-            raise ProviderConfigError({"timeout": "must be 1-300 seconds"})
+            raise ProviderConfigError({"timeout": Reason("must be 1-300 seconds")})
         params = {
             "user": self.settings["user"],
             "pass": self.settings["pass"],
@@ -233,7 +238,9 @@ class VoiptechProvider(HTTPProvider):
         caller_id = call.caller_id_number or self.settings.get("caller_id")
         if caller_id:
             if not CALLER_ID_RE.fullmatch(caller_id):
-                raise ProviderConfigError({"caller_id_number": "must be digits, optional +"})
+                raise ProviderConfigError(
+                    {"caller_id_number": Reason("must be digits, optional +")}
+                )
             params["SetCID"] = caller_id
         return params
 

@@ -24,6 +24,7 @@ import requests
 
 from ..core import signing
 from ..core.egress import PUBLIC, EgressPolicy
+from ..core.reasons import Reason
 from ..core.statuses import Status
 from .base import (
     STATUSES,
@@ -95,15 +96,17 @@ class WebhookProvider(HTTPProvider):
         errors = unknown_settings(values, KNOWN_SETTINGS)
         url = values.get("url")
         if not isinstance(url, str) or not _http_url(url):
-            errors["url"] = "must be an http(s) URL"
+            errors["url"] = Reason("must be an http(s) URL")
         status_url = values.get("status_url")
         if status_url is not None and (
             not isinstance(status_url, str) or not _http_url(status_url)
         ):
-            errors["status_url"] = "must be an http(s) URL"
+            errors["status_url"] = Reason("must be an http(s) URL")
         secret = values.get("secret")
         if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= 512:
-            errors["secret"] = f"must be a string of at least {MIN_SECRET} characters"
+            errors["secret"] = Reason(
+                "must be a string of at least %(count)s characters", count=MIN_SECRET
+            )
         errors.update(timeout_errors(values, dict.fromkeys(TIMEOUT_SETTINGS, MAX_TIMEOUT)))
         if errors:
             raise ProviderConfigError(errors)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ...core import metrics
+from ...core.reasons import Reason
 from .base import Attempt, HumanCheck, HumanCheckRefused
 
 __all__ = [
@@ -58,16 +59,20 @@ def enabled(config: Mapping[str, Any] | None) -> HumanCheck | None:
     return found
 
 
-def validate(value: object) -> dict[str, str]:
+def validate(value: object) -> dict[str, Reason]:
     """Check a widget's `human_check` value; return {"human_check.<field>": reason}."""
     if value == {}:
         return {}
     if not isinstance(value, dict):
-        return {"human_check": "must be an object ({} turns human checks off)"}
+        return {"human_check": Reason("must be an object ({} turns human checks off)")}
     kind = value.get("kind")
     check = REGISTRY.get(kind) if isinstance(kind, str) else None
     if check is None:
-        return {"human_check.kind": "must be one of " + ", ".join(sorted(REGISTRY))}
+        return {
+            "human_check.kind": Reason(
+                "must be one of %(choices)s", choices=", ".join(sorted(REGISTRY))
+            )
+        }
     return {f"human_check.{key}": reason for key, reason in check.validate(value).items()}
 
 

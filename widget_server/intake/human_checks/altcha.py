@@ -24,8 +24,9 @@ from urllib.parse import parse_qs, urlencode
 
 from sqlalchemy.orm import Session
 
+from ...core.reasons import Reason
 from . import consumed
-from .base import Attempt, HumanCheckRefused
+from .base import UNKNOWN_FIELD, Attempt, HumanCheckRefused
 
 ALGORITHM = "SHA-256"
 DEFAULT_MAX_NUMBER = 50_000  # about a second in a phone's browser
@@ -82,15 +83,19 @@ class Altcha:
     kind = "altcha"
     form_field = "altcha"
 
-    def validate(self, config: Mapping[str, Any]) -> dict[str, str]:
-        errors = {key: "unknown field" for key in config if key not in ("kind", "max_number")}
+    def validate(self, config: Mapping[str, Any]) -> dict[str, Reason]:
+        errors = {key: UNKNOWN_FIELD for key in config if key not in ("kind", "max_number")}
         value = config.get("max_number", DEFAULT_MAX_NUMBER)
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
             or not MIN_MAX_NUMBER <= value <= MAX_MAX_NUMBER
         ):
-            errors["max_number"] = f"must be an integer from {MIN_MAX_NUMBER} to {MAX_MAX_NUMBER}"
+            errors["max_number"] = Reason(
+                "must be an integer from %(low)s to %(high)s",
+                low=MIN_MAX_NUMBER,
+                high=MAX_MAX_NUMBER,
+            )
         return errors
 
     def public(self, config: Mapping[str, Any], widget_id: str, settings: Any) -> dict[str, Any]:

@@ -8,6 +8,11 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ...core.reasons import Reason
+
+# A configuration key no check knows.
+UNKNOWN_FIELD = Reason("unknown field")
+
 
 class HumanCheckRefused(Exception):
     """The visitor did not pass; `reason` is for logs and metrics, never for the client."""
@@ -31,7 +36,7 @@ class HumanCheck(Protocol):
     kind: str
     form_field: str  # the form field the browser-side widget fills in
 
-    def validate(self, config: Mapping[str, Any]) -> dict[str, str]:
+    def validate(self, config: Mapping[str, Any]) -> dict[str, Reason]:
         """Return {field: reason} for a bad configuration ({} when it can be saved)."""
 
     def verify(

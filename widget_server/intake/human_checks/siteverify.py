@@ -19,8 +19,9 @@ import requests
 from sqlalchemy.orm import Session
 
 from ...core.models import utcnow
+from ...core.reasons import Reason
 from . import consumed
-from .base import Attempt, HumanCheckRefused
+from .base import UNKNOWN_FIELD, Attempt, HumanCheckRefused
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,16 @@ class SiteVerify:
     url_setting: ClassVar[str]
     sends_site_key: ClassVar[bool] = False
 
-    def validate(self, config: Mapping[str, Any]) -> dict[str, str]:
+    def validate(self, config: Mapping[str, Any]) -> dict[str, Reason]:
         errors = {
-            key: "unknown field" for key in config if key not in ("kind", "site_key", "secret_key")
+            key: UNKNOWN_FIELD for key in config if key not in ("kind", "site_key", "secret_key")
         }
         for key in ("site_key", "secret_key"):
             value = config.get(key)
             if not value:
-                errors[key] = "is required"
+                errors[key] = Reason("is required")
             elif not isinstance(value, str) or not KEY_PATTERN.fullmatch(value):
-                errors[key] = "must be 1 to 200 letters, digits, '-', '_' or '.'"
+                errors[key] = Reason("must be 1 to 200 letters, digits, '-', '_' or '.'")
         return errors
 
     def public(self, config: Mapping[str, Any], widget_id: str, settings: Any) -> dict[str, Any]:

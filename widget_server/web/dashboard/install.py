@@ -21,6 +21,7 @@ from ..request_origin import own_origin
 from . import nav
 from .access import current_member, require_role
 from .blueprint import bp
+from .reasons import translate_reason
 
 nav.add(nav.NavItem("dashboard.installs", N_("Install"), Role.VIEWER))
 
@@ -78,7 +79,12 @@ def allow_origin(widget_id: str) -> ResponseReturnValue:
         origin = installations.allow_origin(db.session(), widget, form.origin.data)
     except WidgetInvalid as exc:
         db.session().rollback()
-        reason = exc.fields.get("allowed_origins") or "; ".join(exc.fields.values())
+        found = exc.fields.get("allowed_origins")
+        reason = (
+            translate_reason(found)
+            if found
+            else "; ".join(translate_reason(why) for why in exc.fields.values())
+        )
         return _page(
             widget, 400, gettext("This origin cannot be allowed: %(reason)s", reason=reason)
         )

@@ -17,6 +17,7 @@ from ...owners.people import Role
 from . import provider_forms
 from .access import require_role
 from .blueprint import bp
+from .reasons import translate_reason
 from .widget_editors import FieldProblem
 from .widget_lookup import account_widget, can_edit
 
@@ -93,9 +94,9 @@ def save_provider(widget_id: str) -> Any:
         for key, reason in exc.fields.items():
             name = provider_forms.error_field(key)
             if name is not None and name in form:
-                form[name].errors = [reason]
+                form[name].errors = [translate_reason(reason)]
             else:
-                general.append(f"{key}: {reason}")
+                general.append(f"{key}: {translate_reason(reason)}")
         return _page(account_widget(widget_id), form, provider, 400, general)
     flash(gettext("Provider settings saved."))
     return redirect(url_for("dashboard.widget_provider", widget_id=widget.id), 303)

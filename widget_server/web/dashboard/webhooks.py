@@ -19,6 +19,7 @@ from ...owners.widgets import WidgetInvalid
 from .access import current_member, require_role
 from .blueprint import bp
 from .install import member_widget
+from .reasons import translate_reason
 
 
 class WebhookForm(FlaskForm):
@@ -84,14 +85,14 @@ def save_webhook(widget_id: str) -> ResponseReturnValue:
     except WidgetInvalid as exc:
         db.session().rollback()
         if "webhook_url" in exc.fields:
-            form.url.errors = [gettext("Not saved: %(reason)s.", reason=exc.fields["webhook_url"])]
+            why = translate_reason(exc.fields["webhook_url"])
+            form.url.errors = [gettext("Not saved: %(reason)s.", reason=why)]
         if "webhook_secret" in exc.fields:
-            form.secret.errors = [
-                gettext("Not saved: %(reason)s.", reason=exc.fields["webhook_secret"])
-            ]
+            why = translate_reason(exc.fields["webhook_secret"])
+            form.secret.errors = [gettext("Not saved: %(reason)s.", reason=why)]
         others = {k: v for k, v in exc.fields.items() if k not in ("webhook_url", "webhook_secret")}
         for name, reason in others.items():
-            form.url.errors = [*form.url.errors, f"{name}: {reason}"]
+            form.url.errors = [*form.url.errors, f"{name}: {translate_reason(reason)}"]
         return _page(widget, form, 400)
     flash(gettext("The webhook is saved."))
     return redirect(url_for("dashboard.widget_webhooks", widget_id=widget.id))

@@ -25,6 +25,7 @@ from ...core.numbers import mask
 from ...intake import phone_policy
 from ...owners import widgets
 from . import widget_editors as e
+from .reasons import translate_reason
 
 SECTIONS = (
     ("general", _l("General")),
@@ -279,15 +280,16 @@ def submitted_values(edit: Editing, formdata: Any, widget: Any) -> dict[str, Any
 
 
 def place_errors(edit: Editing, reasons: Mapping[str, str]) -> None:
-    """Show each of the domain's reasons next to the form field that holds that part."""
+    """Show each of the domain's reasons, in the page's language, next to the form field
+    that holds that part (found from the English reason's path, as the API reads it)."""
     by_prop = {editor.prop: editor for editor in edit.editors}
     for key, reason in reasons.items():
         editor = by_prop.get(key.split(".", 1)[0])
         if editor is None:
-            edit.general.append(f"{key}: {reason}")
+            edit.general.append(f"{key}: {translate_reason(reason)}")
             continue
         name = editor.error_field(key, reason)
-        edit.errors.setdefault(name, reason)
+        edit.errors.setdefault(name, translate_reason(reason))
 
 
 DIGIT = re.compile(r"[0-9]")

@@ -23,6 +23,7 @@ from . import nav, provider_pages, widget_forms  # noqa: F401 (provider_pages: i
 from . import widget_editors as e
 from .access import current_member, require_role
 from .blueprint import bp
+from .reasons import translate_reason
 from .widget_lookup import account_widget, can_edit
 from .widget_preview import preview_query
 
@@ -63,8 +64,10 @@ def create_widget() -> Any:
         widget = admin.create_widget(db.session(), current_member().account_id, values)
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
-        shown = {k: v for k, v in exc.fields.items() if k in values}
-        shown = shown or {"name": "; ".join(f"{k}: {v}" for k, v in exc.fields.items())}
+        shown = {k: translate_reason(v) for k, v in exc.fields.items() if k in values}
+        shown = shown or {
+            "name": "; ".join(f"{k}: {translate_reason(v)}" for k, v in exc.fields.items())
+        }
         return _list_page(shown, 400)
     flash(gettext("Widget %(name)s created.", name=widget.name))
     return redirect(url_for("dashboard.widget_editor", widget_id=widget.id), 303)
