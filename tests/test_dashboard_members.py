@@ -328,7 +328,7 @@ def test_refusals_use_the_dashboard_page(app: Flask) -> None:
     sign_in(client, role=Role.VIEWER)
     forbidden = client.get("/dashboard/members")
     assert forbidden.status_code == 403
-    assert "dashboard/base.css" in forbidden.get_data(as_text=True)
+    assert "/assets/dashboard/base." in forbidden.get_data(as_text=True)
     owner_client = app.test_client()
     sign_in(owner_client)
     missing = post(owner_client, "/dashboard/members/0123456789abcdef0123456789abcdef/remove")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from tests.counting import CountingProvider
 from tests.dashboard import csrf_token, sign_in
@@ -332,3 +333,130 @@ def test_a_provider_refusal_of_the_test_call_is_shown(client: FlaskClient, app: 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'data-test-call="failed"' in page and "provider_error" in page
+
+
+def secondary_data(provider: str, settings: dict[str, Any]) -> dict[str, str]:
+    """The secondary provider form's fields, as a browser posts them (their own prefix)."""
+    data = {"secondary-provider": provider, "action": "save"}
+    for name, value in settings.items():
+        if value is True:
+            data[f"secondary-setting__{name}"] = "y"
+        elif value is not False:
+            data[f"secondary-setting__{name}"] = str(value)
+    return data
+
+
+def post_secondary(client: FlaskClient, widget_id: str, data: dict[str, str]) -> Any:
+    url = f"/dashboard/widgets/{widget_id}/secondary-provider"
+    token = csrf_token(client, f"/dashboard/widgets/{widget_id}/provider")
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+@pytest.mark.parametrize("provider", sorted(EXAMPLES))
+def test_secondary_provider_form_is_generated_and_its_secrets_are_write_only(
+    client: FlaskClient, app: Flask, provider: str
+) -> None:
+    widget_id = make_widget(client, app)
+    url = f"/dashboard/widgets/{widget_id}/provider"
+    page = client.get(url).get_data(as_text=True)
+    assert re.search(r'<select [^>]*name="secondary-provider"', page)
+    assert '<option selected value="">None: no failover</option>' in page
+    assert 'name="secondary-setting__' not in page
+    # "Show its settings" shows the chosen provider's form and saves nothing.
+    shown = post_secondary(client, widget_id, {"secondary-provider": provider, "action": "switch"})
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    for setting in providers.REGISTRY[provider].setting_fields:
+        tag = re.search(rf'<[a-z]+ [^>]*name="secondary-setting__{setting.name}"[^>]*>', page)
+        assert tag, setting.name
+        if setting.secret:
+            assert 'type="password"' in tag.group(0)
+        if setting.help:
+            assert str(escape(setting.help))[:30] in page  # its help, base_url's included
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two fields share an id"  # both forms are on the page
+    assert stored(app, widget_id).secondary_provider is None
+
+    example = EXAMPLES[provider]
+    saved = post_secondary(client, widget_id, secondary_data(provider, example))
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    widget = stored(app, widget_id)
+    assert widget.secondary_provider == provider and widget.provider == "simulator"
+    assert {k: widget.secondary_provider_settings[k] for k in example} == example
+    page = client.get(url).get_data(as_text=True)
+    for name in secrets_of(provider):
+        assert example[name] not in page
+        assert f'data-secret-stored="{name}"' in page.split('id="secondary"', 1)[1]
+    for name, value in example.items():
+        if name not in secrets_of(provider) and not isinstance(value, bool):
+            shown = re.escape(str(value))
+            field = rf'name="secondary-setting__{name}"[^>]*value="{shown}"'
+            assert re.search(rf'{field}|selected value="{shown}"', page), name
+    # Left empty, a secret stays; typed, it is replaced.
+    kept = {k: v for k, v in example.items() if k not in secrets_of(provider)}
+    assert post_secondary(client, widget_id, secondary_data(provider, kept)).status_code == 303
+    again = stored(app, widget_id).secondary_provider_settings
+    assert {k: again[k] for k in example} == example
+    for name in secrets_of(provider):
+        replaced = {**kept, name: example[name] + "-new"}
+        assert (
+            post_secondary(client, widget_id, secondary_data(provider, replaced)).status_code == 303
+        )
+        assert stored(app, widget_id).secondary_provider_settings[name] == example[name] + "-new"
+
+
+def test_secondary_provider_errors_are_shown_on_its_fields(client: FlaskClient, app: Flask) -> None:
+    widget_id = make_widget(client, app)
+    response = post_secondary(
+        client, widget_id, secondary_data("twilio", {"account_sid": "nope", "connect_timeout": "x"})
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="secondary-setting__connect_timeout-error">Enter a number.' in page
+    response = post_secondary(client, widget_id, secondary_data("twilio", {"account_sid": "nope"}))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="secondary-setting__account_sid-error">[^<]+', page)
+    assert re.search(r'id="secondary-setting__auth_token-error">[^<]+', page)
+    assert 'id="setting__account_sid-error"' not in page  # the primary's form is untouched
+    # A reason about the secondary as a whole (it must be ready as it is) is said above it.
+    kazoo = {k: v for k, v in EXAMPLES["kazoo"].items() if k != "clicktocall_id"}
+    response = post_secondary(client, widget_id, secondary_data("kazoo", kazoo))
+    assert response.status_code == 400
+    alert = response.get_data(as_text=True).split('id="secondary"', 1)[1]
+    assert "clicktocall_id" in alert.split('role="alert"', 1)[1][:400]
+    assert stored(app, widget_id).secondary_provider is None
+
+
+def test_choosing_none_removes_the_secondary_provider(client: FlaskClient, app: Flask) -> None:
+    widget_id = make_widget(client, app)
+    post_secondary(client, widget_id, secondary_data("webhook", EXAMPLES["webhook"]))
+    assert stored(app, widget_id).secondary_provider == "webhook"
+    removed = post_secondary(client, widget_id, {"secondary-provider": "", "action": "save"})
+    assert removed.status_code == 303
+    widget = stored(app, widget_id)
+    assert widget.secondary_provider is None and widget.secondary_provider_settings == {}
+    page = client.get(removed.location).get_data(as_text=True)
+    assert "Secondary provider removed." in page
+
+
+def test_a_viewer_sees_the_secondary_provider_without_its_secrets(
+    client: FlaskClient, app: Flask
+) -> None:
+    widget_id = make_widget(client, app)
+    owner_id = stored(app, widget_id).account_id
+    post_secondary(client, widget_id, secondary_data("webhook", EXAMPLES["webhook"]))
+    viewer = app.test_client()
+    sign_in(viewer, Role.VIEWER, account_id=owner_id)
+    page = viewer.get(f"/dashboard/widgets/{widget_id}/provider").get_data(as_text=True)
+    part = page.split('id="secondary"', 1)[1]
+    assert "webhook" in part and "https://hooks.example.com/call" in part
+    assert EXAMPLES["webhook"]["secret"] not in page and "Stored." in part
+    assert not re.search(r"<(input|select|textarea)", part)
+    token = csrf_token(viewer, f"/dashboard/widgets/{widget_id}/provider")
+    refused = viewer.post(
+        f"/dashboard/widgets/{widget_id}/secondary-provider",
+        data={"csrf_token": token, "secondary-provider": ""},
+    )
+    assert refused.status_code == 403
+    assert stored(app, widget_id).secondary_provider == "webhook"

@@ -116,7 +116,7 @@ def test_editor_has_a_fieldset_per_section_and_every_property(
     for prop in widgets.PROPERTIES:
         if prop in widget_forms.ON_PROVIDER_PAGE:
             continue
-        assert re.search(rf'name="{prop}(__[a-z_]+)*"', page), prop
+        assert re.search(rf'name="{prop}(__[a-z_0-9]+)*"', page), prop
     assert (
         "frame-src 'self'"
         in client.get(f"/dashboard/widgets/{widget_id}").headers["Content-Security-Policy"]
@@ -129,18 +129,18 @@ def test_a_property_the_page_does_not_know_gets_a_generic_editor(
     widget_id = create(client)
     added = {
         **widgets.FIELDS,
-        "departments": FieldInfo(annotation=list[dict[str, Any]], default_factory=list),
-        "secondary_provider": FieldInfo(annotation=str, default=""),
-        "secondary_provider_settings": FieldInfo(annotation=dict[str, Any], default_factory=dict),
+        "queues": FieldInfo(annotation=list[dict[str, Any]], default_factory=list),
+        "greeting": FieldInfo(annotation=str, default=""),
+        "crm_settings": FieldInfo(annotation=dict[str, Any], default_factory=dict),
     }
     monkeypatch.setattr(widget_forms.widgets, "FIELDS", added)
     page = client.get(f"/dashboard/widgets/{widget_id}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "<legend>More settings</legend>" in text
-    assert 'name="departments"' in text and 'name="secondary_provider"' in text
+    assert 'name="queues"' in text and 'name="greeting"' in text
     # One that may hold credentials is write-only: its field starts empty.
-    assert re.search(r'<textarea [^>]*name="secondary_provider_settings"[^>]*>\s*</textarea>', text)
+    assert re.search(r'<textarea [^>]*name="crm_settings"[^>]*>\s*</textarea>', text)
 
 
 def test_each_section_saves_through_the_domain(

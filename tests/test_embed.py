@@ -8,6 +8,7 @@ import re
 import brotli
 from flask.testing import FlaskClient
 
+from tests.dashboard import sign_in
 from tests.helpers import ORIGIN
 
 BUDGET = 2048
@@ -78,6 +79,29 @@ def test_form_assets_are_fingerprinted_compressed_and_immutable(
     assert client.get("/assets/nothing.0000000000000000.js").status_code == 404
     etag = plain.headers["ETag"]
     assert client.get(js.group(1), headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_dashboard_assets_are_fingerprinted_compressed_and_immutable(client: FlaskClient) -> None:
+    sign_in(client)
+    page = client.get("/dashboard/callbacks").get_data(as_text=True)
+    assert "/static/dashboard/" not in page
+    css = re.search(r'href="(/assets/dashboard/base\.[0-9a-f]{16}\.css)"', page)
+    js = re.search(r'src="(/assets/dashboard/inbox\.[0-9a-f]{16}\.js)"', page)
+    assert css and js, page[:1200]
+    plain = client.get(js.group(1), headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and plain.mimetype == "text/javascript"
+    assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    squeezed = client.get(css.group(1), headers={"Accept-Encoding": "br, gzip"})
+    assert squeezed.headers["Content-Encoding"] == "br" and squeezed.mimetype == "text/css"
+    identity = client.get(css.group(1), headers={"Accept-Encoding": "identity"}).get_data()
+    assert brotli.decompress(squeezed.get_data()) == identity and b"{" in identity
+    zipped = client.get(js.group(1), headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(zipped.get_data()) == plain.get_data()
+    stale = css.group(1).replace(css.group(1).split(".")[1], "0" * 16)
+    assert client.get(stale).status_code == 404
+    # A name is looked up among the built assets, never in the file system.
+    for name in ("../dashboard/base.0000000000000000.css", "dashboard/../form.0.css"):
+        assert client.get(f"/assets/{name}").status_code == 404
 
 
 def test_a_refused_origin_gets_a_readable_hint_for_the_site_owner(

@@ -5,44 +5,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from tests.helpers import ORIGIN, SERVER, VALID_US, run_jobs, submit_json
+from tests.helpers import VALID_US, add_widget, run_jobs, submit_json
+from tests.owned import account_widget
 from tests.test_webhooks import LOCAL, SECRET, Receiver, receiver  # noqa: F401 (fixture)
 from widget_server.calls import blocklist
 from widget_server.core import db
-from widget_server.core.models import Account, Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from widget_server.core.models import Callback, CallEvent, WebhookDelivery, Widget, utcnow
 from widget_server.intake.number_hash import candidates, number_hash
 from widget_server.owners import admin
-from widget_server.owners.widgets import clean
 
 NUMBERS = ["+12015550123", "+12015550124", "+12015550125", "+12015550126"]
 PAGE = "https://shop.example.com/offer?utm_source=news&email=ada%40example.com#top"
-
-
-def _widget(app: Flask, account_id: str | None = None, **properties: Any) -> str:
-    values = {
-        "name": "Sales",
-        "extension": "1001",
-        "allowed_origins": [ORIGIN, SERVER],
-        "provider_settings": {"step_delay": 0, "talk_time": 0},
-        "auth_required": False,
-        **properties,
-    }
-    with app.app_context():
-        session = db.session()
-        if account_id is None:
-            account = Account(name="Acme")
-            session.add(account)
-            session.flush()
-            account_id = account.id
-        widget = Widget(account_id=account_id, **clean(values))
-        session.add(widget)
-        session.commit()
-        return widget.id
 
 
 def _account_id(app: Flask, widget_id: str) -> str:
@@ -132,7 +109,7 @@ def test_retention_erases_old_finished_callbacks_only(
     receiver: Receiver,  # noqa: F811
 ) -> None:
     app = make_app(RETENTION_DAYS=30, **LOCAL)
-    widget_id = _widget(app, webhook_url=receiver.url, webhook_secret=SECRET)
+    widget_id = add_widget(app, webhook_url=receiver.url, webhook_secret=SECRET)
     old, recent = _submit(app, widget_id, NUMBERS[0]), _submit(app, widget_id, NUMBERS[1])
     run_jobs(app)
     still_queued = _submit(app, widget_id, NUMBERS[2])  # its dial job has not run yet
@@ -152,7 +129,7 @@ def test_retention_erases_old_finished_callbacks_only(
 
 def test_retention_off_keeps_everything(make_app: Callable[..., Flask]) -> None:
     app = make_app()  # RETENTION_DAYS defaults to 0
-    widget_id = _widget(app)
+    widget_id = add_widget(app)
     callback_id = _submit(app, widget_id, NUMBERS[0])
     run_jobs(app)
     _age(app, callback_id, 3650)
@@ -162,7 +139,7 @@ def test_retention_off_keeps_everything(make_app: Callable[..., Flask]) -> None:
 
 def test_limits_and_opt_outs_still_apply_to_erased_numbers(make_app: Callable[..., Flask]) -> None:
     app = make_app(RETENTION_DAYS=1, SUBMIT_LIMIT_PER_NUMBER="1 per day")
-    widget_id = _widget(app)
+    widget_id = add_widget(app)
     first = _submit(app, widget_id, NUMBERS[0])
     second = _submit(app, widget_id, NUMBERS[1])
     run_jobs(app)
@@ -201,10 +178,10 @@ def test_the_erase_endpoint_removes_one_number_across_the_account(
     receiver: Receiver,  # noqa: F811
 ) -> None:
     app = make_app(**LOCAL)
-    sales = _widget(app, webhook_url=receiver.url, webhook_secret=SECRET)
+    sales = add_widget(app, webhook_url=receiver.url, webhook_secret=SECRET)
     account = _account_id(app, sales)
-    support = _widget(app, account)
-    elsewhere = _widget(app)  # another account's widget
+    support = account_widget(app, account)
+    elsewhere = add_widget(app)  # another account's widget
     done = _submit(app, sales, NUMBERS[0])
     other_number = _submit(app, sales, NUMBERS[1])
     run_jobs(app)  # one call per destination at a time: each ends before the next
@@ -241,7 +218,7 @@ def test_the_erase_endpoint_removes_one_number_across_the_account(
 
 def test_the_erase_endpoint_refuses_bad_requests(make_app: Callable[..., Flask]) -> None:
     app = make_app()
-    widget_id = _widget(app)
+    widget_id = add_widget(app)
     account = _account_id(app, widget_id)
     key = _key(app, account)
     client = app.test_client()
@@ -257,7 +234,7 @@ def test_the_erase_endpoint_refuses_bad_requests(make_app: Callable[..., Flask])
     assert unknown.status_code == 400 and "all" in unknown.get_json()["data"]
     assert client.post(url, data="number=1", headers=headers).status_code == 415
     assert client.post(url, json={"data": {"number": NUMBERS[0]}}).status_code == 401
-    other_key = _key(app, _account_id(app, _widget(app)))
+    other_key = _key(app, _account_id(app, add_widget(app)))
     forbidden = client.post(
         url, json={"data": {"number": NUMBERS[0]}}, headers={"X-Auth-Token": other_key}
     )
@@ -266,7 +243,7 @@ def test_the_erase_endpoint_refuses_bad_requests(make_app: Callable[..., Flask])
 
 def test_cli_erases_a_number_and_runs_retention(make_app: Callable[..., Flask]) -> None:
     app = make_app()
-    widget_id = _widget(app)
+    widget_id = add_widget(app)
     account = _account_id(app, widget_id)
     first = _submit(app, widget_id, NUMBERS[0])
     second = _submit(app, widget_id, NUMBERS[1])

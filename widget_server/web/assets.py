@@ -4,7 +4,8 @@ Each script and stylesheet of `static/` is read when the app starts, minified, c
 with gzip and brotli, and named by a digest of its content (`form.3f2a….css`). A URL never
 changes content, so browsers keep it for a year without asking again; a new release gets
 new names from the pages (which are never cached) that link them. The loader `widget.js`
-keeps its stable URL (`web/embed.py`) and is built the same way.
+keeps its stable URL (`web/embed.py`) and is built the same way. The dashboard's own
+scripts and stylesheets (`static/dashboard/`) are named by their path: `dashboard/base.css`.
 """
 
 from __future__ import annotations
@@ -84,15 +85,15 @@ def encoded(asset: Asset, response: Response) -> Response:
 
 
 def table(app: Flask) -> dict[str, Asset]:
-    """Every script and stylesheet of the static folder, by its plain name."""
+    """Every script and stylesheet of the static folder, by its path in it."""
     found = app.extensions.get("assets")
     if found is None:
         folder = Path(app.static_folder or "")
-        found = {
-            path.name: build(path.name, path.read_text(encoding="utf-8"))
-            for path in sorted(folder.iterdir())
-            if path.suffix in TYPES
-        }
+        found = {}
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in TYPES and path.is_file():
+                name = path.relative_to(folder).as_posix()
+                found[name] = build(name, path.read_text(encoding="utf-8"))
         app.extensions["assets"] = found
     return found
 
@@ -106,11 +107,12 @@ def asset_url(name: str) -> str:
     return f"/assets/{asset(name).fingerprinted}"
 
 
-@bp.get("/assets/<name>")
+@bp.get("/assets/<path:name>")
 def serve(name: str) -> ResponseReturnValue:
-    stem, _, rest = name.partition(".")
+    folder, slash, file = name.rpartition("/")
+    stem, _, rest = file.partition(".")
     digest, _, suffix = rest.rpartition(".")
-    found = table(current_app).get(f"{stem}.{suffix}")
+    found = table(current_app).get(f"{folder}{slash}{stem}.{suffix}")
     # An old digest is not answered with new content: that name would then mean two things.
     if found is None or found.digest != digest:
         raise NotFound()

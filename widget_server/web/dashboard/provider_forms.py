@@ -1,4 +1,5 @@
-"""The provider form, generated from the chosen provider's declared settings.
+"""The provider forms, generated from the chosen provider's declared settings: one for the
+widget's provider and one, the same but optional, for its secondary (failover) provider.
 
 Secrets are write-only: their inputs start empty, and left empty they send the stored
 value's hint, which the domain (`admin.update_widget`) turns back into the stored value only
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
@@ -25,6 +27,23 @@ from .widget_editors import FieldProblem, options
 
 PREFIX = "setting__"
 RAW = "settings_json"  # the form of a provider that declares no settings
+
+
+@dataclass(frozen=True)
+class ProviderRole:
+    """Which of a widget's providers a form edits: the properties it saves, and the prefix
+    that keeps its fields' names and ids apart from the other form's on the same page."""
+
+    provider: str
+    settings: str
+    prefix: str = ""
+    optional: bool = False
+
+
+PRIMARY = ProviderRole("provider", "provider_settings")
+SECONDARY = ProviderRole(
+    "secondary_provider", "secondary_provider_settings", prefix="secondary", optional=True
+)
 CAPABILITY_LABELS = {
     Capability.REPORTS_STATUS: _l("Reports how each call went"),
     Capability.CANCEL: _l("Can cancel a placed call"),
@@ -84,17 +103,21 @@ def _field(setting: SettingField, stored: bool) -> Field:
 
 
 def provider_form(
-    provider: str, stored_provider: str, stored: Mapping[str, Any], formdata: Any = None
+    provider: str,
+    stored_provider: str,
+    stored: Mapping[str, Any],
+    formdata: Any = None,
+    role: ProviderRole = PRIMARY,
 ) -> Form:
     """The settings form of `provider`, filled with the stored non-secret settings when the
-    widget already uses it, else with the declared defaults."""
+    widget already uses it, else with the declared defaults ("" is none, for a secondary)."""
     same = provider == stored_provider
     declared = fields_of(provider)
-    fields: dict[str, Field] = {
-        "provider": SelectField(
-            _l("Provider"), choices=options([(name, name) for name in sorted(providers.REGISTRY)])
-        )
-    }
+    names = [(name, name) for name in sorted(providers.REGISTRY)]
+    if role.optional:
+        names.insert(0, ("", str(_l("None: no failover"))))
+    label = _l("Secondary provider") if role.optional else _l("Provider")
+    fields: dict[str, Field] = {"provider": SelectField(label, choices=options(names))}
     data: dict[str, Any] = {"provider": provider}
     for setting in declared:
         fields[PREFIX + setting.name] = _field(setting, same and setting.name in stored)
@@ -106,13 +129,13 @@ def provider_form(
         elif setting.kind == Kind.BOOLEAN:
             value = bool(value)
         data[PREFIX + setting.name] = "" if value is None else value
-    if not declared:
+    if not declared and provider:
         fields[RAW] = TextAreaField(
             _l("Settings (JSON)"),
             description=_l("Write-only: leave empty to keep the stored settings."),
         )
     form_type = type("ProviderForm", (Form,), fields)
-    return form_type(formdata, data=data)
+    return form_type(formdata, data=data, prefix=role.prefix)
 
 
 def submitted_settings(
@@ -120,6 +143,8 @@ def submitted_settings(
 ) -> dict[str, Any]:
     """Read the settings from the form; raise FieldProblem for text with no shape at all."""
     declared = fields_of(provider)
+    if not provider:
+        return {}  # no secondary: nothing to keep
     if not declared:
         text = (form[RAW].data or "").strip()
         if not text:
@@ -171,10 +196,10 @@ def _number(field: str, text: str) -> int | float:
         raise FieldProblem(field, gettext("Enter a number.")) from None
 
 
-def error_field(key: str) -> str | None:
+def error_field(key: str, role: ProviderRole = PRIMARY) -> str | None:
     """The provider form's field for a domain reason's key, if it has one."""
-    if key == "provider":
+    if key == role.provider:
         return "provider"
-    if key.startswith("provider_settings."):
+    if key.startswith(role.settings + "."):
         return PREFIX + key.split(".", 1)[1]
     return None

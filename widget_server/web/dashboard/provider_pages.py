@@ -1,4 +1,5 @@
-"""The widget's provider page: the provider, its declared settings, and a test call."""
+"""The widget's provider page: the provider and its declared settings, the secondary
+(failover) provider and its settings, and a test call."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ...owners.people import Role
 from . import provider_forms
 from .access import require_role
 from .blueprint import bp
+from .provider_forms import SECONDARY, ProviderRole
 from .reasons import translate_reason
 from .widget_editors import FieldProblem
 from .widget_lookup import account_widget, can_edit
@@ -28,6 +30,38 @@ def _shown_provider(widget: Widget) -> str:
     return asked if asked in providers.REGISTRY else widget.provider
 
 
+def _shown_secondary(widget: Widget) -> str:
+    """The secondary provider whose form to show ("" for none)."""
+    if "secondary-provider" not in request.form:
+        return widget.secondary_provider or ""
+    asked = request.form["secondary-provider"]
+    return asked if asked in providers.REGISTRY else ""
+
+
+def _secondary_form(widget: Widget, provider: str, formdata: Any = None) -> Any:
+    return provider_forms.provider_form(
+        provider,
+        widget.secondary_provider or "",
+        widget.secondary_provider_settings or {},
+        formdata,
+        role=SECONDARY,
+    )
+
+
+def _settings_part(widget: Widget, form: Any, provider: str, role: ProviderRole) -> dict[str, Any]:
+    """What the template shows of one provider form: its settings and which secrets are kept."""
+    fields = provider_forms.fields_of(provider)
+    same = provider == (getattr(widget, role.provider) or "")
+    stored = (getattr(widget, role.settings) or {}) if same else {}
+    return {
+        "form": form,
+        "provider": provider,
+        "settings": [(f, form[provider_forms.PREFIX + f.name]) for f in fields],
+        "raw_field": form[provider_forms.RAW] if provider_forms.RAW in form else None,
+        "stored_secrets": {f.name for f in fields if f.secret and f.name in stored},
+    }
+
+
 def _page(
     widget: Widget,
     form: Any,
@@ -36,18 +70,20 @@ def _page(
     general: list[str] | None = None,
     result: trial_calls.TrialCallResult | None = None,
     refusal: str | None = None,
+    secondary: tuple[Any, str] | None = None,
+    secondary_general: list[str] | None = None,
 ) -> Any:
-    fields = provider_forms.fields_of(provider)
-    stored = widget.provider_settings if provider == widget.provider else {}
+    primary = _settings_part(widget, form, provider, provider_forms.PRIMARY)
+    if secondary is None:
+        shown = widget.secondary_provider or ""
+        secondary = (_secondary_form(widget, shown), shown)
     return (
         render_template(
             "dashboard/widget_provider.html",
             widget=widget,
-            form=form,
-            provider=provider,
-            settings=[(f, form[provider_forms.PREFIX + f.name]) for f in fields],
-            raw_field=form[provider_forms.RAW] if not fields else None,
-            stored_secrets={f.name for f in fields if f.secret and f.name in stored},
+            **primary,
+            secondary=_settings_part(widget, *secondary, SECONDARY),
+            secondary_general=secondary_general or [],
             capabilities=provider_forms.capabilities(provider),
             note=provider_forms.NOTES.get(provider),
             can_edit=can_edit(),
@@ -90,16 +126,69 @@ def save_provider(widget_id: str) -> Any:
         admin.update_widget(db.session(), widget, values, replace=False)
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
-        general = []
-        for key, reason in exc.fields.items():
-            name = provider_forms.error_field(key)
-            if name is not None and name in form:
-                form[name].errors = [translate_reason(reason)]
-            else:
-                general.append(f"{key}: {translate_reason(reason)}")
+        general = _place(form, exc.fields, provider_forms.PRIMARY)
         return _page(account_widget(widget_id), form, provider, 400, general)
     flash(gettext("Provider settings saved."))
     return redirect(url_for("dashboard.widget_provider", widget_id=widget.id), 303)
+
+
+def _place(form: Any, reasons: dict[str, str], role: ProviderRole) -> list[str]:
+    """Put each domain reason on its field of `form`; return those no field holds."""
+    general = []
+    for key, reason in reasons.items():
+        name = provider_forms.error_field(key, role)
+        if name is not None and name in form:
+            form[name].errors = [translate_reason(reason)]
+        else:
+            general.append(f"{key}: {translate_reason(reason)}")
+    return general
+
+
+@bp.post("/widgets/<widget_id>/secondary-provider")
+@require_role(Role.ADMIN)
+def save_secondary_provider(widget_id: str) -> Any:
+    widget = account_widget(widget_id)
+    primary = provider_forms.provider_form(
+        widget.provider, widget.provider, widget.provider_settings
+    )
+    provider = _shown_secondary(widget)
+    if request.form.get("action") == "switch":  # show the chosen provider's form, save nothing
+        return _page(
+            widget,
+            primary,
+            widget.provider,
+            secondary=(_secondary_form(widget, provider), provider),
+        )
+    form = _secondary_form(widget, provider, request.form)
+    stored_provider = widget.secondary_provider or ""
+    stored = widget.secondary_provider_settings or {}
+    try:
+        settings = provider_forms.submitted_settings(form, provider, stored_provider, stored)
+    except FieldProblem as problem:
+        form[problem.field].errors = [problem.message]
+        return _page(widget, primary, widget.provider, 400, secondary=(form, provider))
+    values = {
+        SECONDARY.provider: provider or None,
+        SECONDARY.settings: settings,
+    }
+    try:
+        admin.update_widget(db.session(), widget, values, replace=False)
+    except widgets.WidgetInvalid as exc:
+        db.session().rollback()
+        general = _place(form, exc.fields, SECONDARY)
+        widget = account_widget(widget_id)
+        return _page(
+            widget,
+            primary,
+            widget.provider,
+            400,
+            secondary=(form, provider),
+            secondary_general=general,
+        )
+    flash(
+        gettext("Secondary provider saved.") if provider else gettext("Secondary provider removed.")
+    )
+    return redirect(url_for("dashboard.widget_provider", widget_id=widget.id) + "#secondary", 303)
 
 
 @bp.post("/widgets/<widget_id>/test-call")

@@ -80,6 +80,11 @@ class Editor:
     def name(self, part: str = "") -> str:
         return f"{self.prop}{SEP}{part}" if part else self.prop
 
+    def prepare(self, current: Any, formdata: Any) -> Any:
+        """Size the editor for the value and submission at hand, before `fields()` is asked;
+        return the submission as the editor's fields should read it (rows moved, say)."""
+        return formdata
+
     def fields(self) -> dict[str, Field]:
         return {self.prop: StringField(self.label, description=self.help)}
 
@@ -485,7 +490,15 @@ LIMIT_LABELS = {
 
 
 class HoursEditor(Editor):
-    """Business hours: windows per day ("09:00-12:00, 13:00-17:00"), holidays, scheduling."""
+    """Business hours: windows per day ("09:00-12:00, 13:00-17:00"), holidays, scheduling.
+
+    An agent's or a department's own hours only say when it answers: they have no
+    scheduling parts (`scheduling=False`); the widget's slots apply to every agent.
+    """
+
+    def __init__(self, prop: str, label: Any, help: Any = "", scheduling: bool = True) -> None:
+        super().__init__(prop, label, help)
+        self.scheduling: tuple[tuple[str, Any, int, int], ...] = SCHEDULING if scheduling else ()
 
     def fields(self) -> dict[str, Field]:
         fields: dict[str, Field] = {
@@ -497,7 +510,7 @@ class HoursEditor(Editor):
         fields[self.name("holidays")] = TextAreaField(
             _l("Closed on"), description=_l("One date a line, YYYY-MM-DD.")
         )
-        for key, label, low, high in SCHEDULING:
+        for key, label, low, high in self.scheduling:
             fields[self.name(key)] = StringField(
                 label,
                 description=_l("%(low)s to %(high)s.", low=low, high=high),
@@ -515,7 +528,7 @@ class HoursEditor(Editor):
             for day in DAYS
         }
         found[self.name("holidays")] = "\n".join(value.get("holidays", []))
-        for key, *_ in SCHEDULING:
+        for key, *_ in self.scheduling:
             found[self.name(key)] = value.get(key, "")
         return found
 
@@ -531,7 +544,7 @@ class HoursEditor(Editor):
             hours["windows"] = windows
         if lines(data[self.name("holidays")]):
             hours["holidays"] = lines(data[self.name("holidays")])
-        for key, *_ in SCHEDULING:
+        for key, *_ in self.scheduling:
             number = whole_number(self.name(key), data[self.name(key)])
             if number is not None:
                 hours[key] = number

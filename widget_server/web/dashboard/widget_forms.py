@@ -24,11 +24,14 @@ from ...core.i18n import supported
 from ...core.numbers import mask
 from ...intake import phone_policy
 from ...owners import widgets
+from . import agent_editors as rows
 from . import widget_editors as e
 from .reasons import translate_reason
 
 SECTIONS = (
     ("general", _l("General")),
+    ("agents", _l("Agents")),
+    ("departments", _l("Departments")),
     ("origins", _l("Allowed origins")),
     ("numbers", _l("Number policy")),
     ("texts", _l("Texts")),
@@ -53,6 +56,9 @@ PLACES = {
     "outbound_callee_id_name": "general",
     "outbound_callee_id_number": "general",
     "timeout": "general",
+    "agents": "agents",
+    "strategy": "agents",
+    "departments": "departments",
     "allowed_origins": "origins",
     "default_region": "numbers",
     "allowed_regions": "numbers",
@@ -104,9 +110,18 @@ LABELS = {
     "notify_emails": _l("Email notifications to"),
     "webhook_url": _l("Webhook URL"),
     "webhook_secret": _l("Webhook secret"),
+    "agents": _l("Agents"),
+    "strategy": _l("Who is rung first"),
+    "departments": _l("Departments"),
 }
 HELP = {
-    "extension": _l("Rung first: a number, an internal extension or a SIP URI."),
+    "extension": _l(
+        "Rung first: a number, an internal extension or a SIP URI. It is the first agent below."
+    ),
+    "agents": _l("Each agent is rung in the order of this list when the strategy is in order."),
+    "departments": _l(
+        "With departments, visitors pick one in the form and only its agents are rung."
+    ),
     "allowed_origins": _l("Sites that may show the widget, e.g. https://www.example.com."),
     "allowed_regions": _l("Region codes such as ZA, US; empty: the default country only."),
     "whitelist": _l("One a line; empty: any number the other rules allow."),
@@ -128,17 +143,23 @@ NUMBER_TYPE_LABELS = {
     "voicemail": _l("Voicemail"),
     "unknown": _l("Of unknown kind"),
 }
-# Edited on the provider page, with the provider's declared settings.
-ON_PROVIDER_PAGE = frozenset({"provider", "provider_settings"})
-# Shown masked to viewers: numbers of the agent and of the caller ids.
+STRATEGY_LABELS = (
+    ("ordered", _l("In order: the next agent when one does not answer")),
+    ("round_robin", _l("In turn: each callback starts with the next agent")),
+    ("simultaneous", _l("All at once, where the provider can")),
+)
+# Edited on the provider page, with the providers' declared settings.
+ON_PROVIDER_PAGE = frozenset(
+    {"provider", "provider_settings", "secondary_provider", "secondary_provider_settings"}
+)
+# Shown masked to viewers: numbers of the agent and of the caller ids (and every agent's
+# extension in the agent rows, which the page masks by their part's name).
 MASKED = frozenset(
     {
         "extension",
         "caller_id_number",
         "outbound_callee_id_number",
         f"display_rules{e.SEP}call_now",
-        "agents",  # lists of numbers or extensions, with labels and hours
-        "departments",
     }
 )
 CEILINGS = {
@@ -186,6 +207,9 @@ def generic_editor(prop: str, info: FieldInfo) -> e.Editor:
     if annotation is int:
         default = info.get_default(call_default_factory=True)
         return e.NumberEditor(prop, label, help, default if isinstance(default, int) else None)
+    if typing.get_origin(annotation) is typing.Literal:
+        literal = [(str(v), str(v)) for v in typing.get_args(annotation)]
+        return e.ChoiceEditor(prop, label, help, literal)
     if annotation is str:
         return (
             e.ChoiceEditor(prop, label, help, options) if options else e.Editor(prop, label, help)
@@ -218,6 +242,9 @@ def editors(locale: str, config: Mapping[str, Any]) -> list[e.Editor]:
         "human_check": e.HumanCheckEditor,
         "webhook_secret": e.SecretEditor,
         "notify_emails": e.LinesEditor,
+        "agents": rows.AgentsEditor,
+        "departments": rows.DepartmentsEditor,
+        "strategy": lambda p, label, hint: e.ChoiceEditor(p, label, hint, list(STRATEGY_LABELS)),
     }
     found = []
     for prop, info in widgets.FIELDS.items():
@@ -256,10 +283,19 @@ class Editing:
     def field_names(self, editor: e.Editor) -> list[str]:
         return list(editor.fields())
 
+    @property
+    def focus(self) -> str | None:
+        """The field to focus after rows were added or moved (the page re-renders unsaved)."""
+        return next(
+            (r.focus for r in self.editors if isinstance(r, rows.RowsEditor) and r.focus), None
+        )
+
 
 def editing(widget: Any, config: Mapping[str, Any], formdata: Any = None) -> Editing:
     """Build the editor form, filled from `formdata` or else from the widget's properties."""
     found = editors(supported(widget.locale) or "en", config)
+    for editor in found:
+        formdata = editor.prepare(getattr(widget, editor.prop, None), formdata)
     initial: dict[str, Any] = {}
     for editor in found:
         initial.update(editor.initial(getattr(widget, editor.prop, None)))

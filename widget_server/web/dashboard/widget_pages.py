@@ -106,7 +106,8 @@ def save_widget(widget_id: str) -> Any:
     action = request.form.get("action", "save")
     if values is None:
         return _editor_page(widget, edit, preview_query(edit, widget), 400)
-    if action == "preview":  # without JavaScript: show the entered look, save nothing
+    # Without JavaScript: show the entered look, or the rows added or moved; save nothing.
+    if action == "preview" or edit.focus:
         return _editor_page(widget, edit, preview_query(edit, widget))
     try:
         admin.update_widget(db.session(), widget, values, replace=False)
@@ -129,6 +130,9 @@ def _editor_page(
     for name, reason in edit.errors.items():
         if name in edit.form:
             edit.form[name].errors = [reason]
+    if edit.focus in edit.form:  # the row just added or moved, where the keyboard was
+        field = edit.form[edit.focus]
+        field.render_kw = {**(field.render_kw or {}), "autofocus": True}
     html = render_template(
         "dashboard/widget_editor.html",
         widget=widget,
