@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from ..calls import leases
 from ..calls.status_machine import apply_status
-from ..core.models import Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from ..core.models import AuditEntry, Callback, CallEvent, WebhookDelivery, Widget, utcnow
 from ..core.statuses import TERMINAL, Status
 from ..intake.number_hash import candidates, number_hash
 
@@ -115,6 +115,19 @@ def erase_expired(session: Session, days: int, now: datetime | None = None) -> i
     if erased:
         log.info("retention erased %s callbacks older than %s days", erased, days)
     return erased
+
+
+def purge_audit_entries(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete audit entries older than `days`; 0 days keeps everything."""
+    if not days or days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    session.commit()
+    purged = int(getattr(result, "rowcount", 0) or 0)
+    if purged:
+        log.info("retention purged %s audit entries older than %s days", purged, days)
+    return purged
 
 
 def erase_number(session: Session, account_id: str, e164: str) -> Erased:

@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 from ..core import db
 from ..core.numbers import mask
 from ..notify import webhooks
-from ..owners import retention
+from ..owners import audit, retention
+from .actors import key_actor
 from .admin_api import (
     KazooInvalid,
     _authenticated,
@@ -40,10 +41,18 @@ MAX_DELIVERIES = 500
 
 @bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
 def webhook_test(account_id: str, widget_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    key = _authenticated(account_id)
     widget = _widget(account_id, widget_id)
     if not widget.webhook_url or not widget.webhook_secret:
         raise KazooInvalid(fields={"webhook_url": "is not set: save webhook_url first"})
+    # Written by the commit that logs the test delivery, before the event is sent.
+    audit.record(
+        db.session(),
+        key_actor(key),
+        audit.WEBHOOK_TEST_SENT,
+        object_type="widget",
+        object_id=widget.id,
+    )
     delivery = webhooks.send_test(db.session(), widget, current_app.config)
     return envelope(webhooks.describe(delivery))
 

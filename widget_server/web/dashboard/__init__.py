@@ -24,6 +24,7 @@ from . import install  # noqa: F401
 from . import keys  # noqa: F401
 from . import webhooks  # noqa: F401
 from . import members  # noqa: F401
+from . import audit  # noqa: F401
 from . import sign_in  # noqa: F401
 from . import password_reset  # noqa: F401
 from . import invitation  # noqa: F401

@@ -11,8 +11,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import format_time, gettext
 
 from ...core import clock, db
-from ...owners import people, sessions
+from ...owners import audit, people, sessions
 from ...owners.people import Role
+from ..actors import client_address
 from . import attempts
 from .access import (
     COOKIE,
@@ -59,6 +60,7 @@ def sign_in() -> Any:
     attempts.count(email, failed=membership is None)
     if user is None or membership is None:
         store.rollback()
+        audit.sign_in_failed(store, email, client_address())
         log.info("dashboard sign-in refused reason=bad_credentials")
         form.form_errors.append(gettext("That email and password do not match."))
         return render_template("dashboard/sign_in.html", form=form), 401
@@ -74,6 +76,8 @@ def sign_in() -> Any:
         lifetime=timedelta(seconds=config["DASHBOARD_SESSION_MAX_SECONDS"]),
     )
     session_id = sessions.start(store, user.id, membership.account_id, clock.now())
+    actor = audit.member_actor(membership.account_id, user.id, user.email, client_address())
+    audit.record(store, actor, audit.SIGN_IN)
     store.commit()
     session.clear()  # the CSRF token of the signed-out page goes too
     log.info("dashboard sign-in user=%s account=%s", user.id, membership.account_id)
