@@ -143,8 +143,16 @@ def _accounts_of(session: Session, user: User) -> list[str]:
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """Name the properties whose value differs, in a stable order."""
-    return sorted(name for name in after if before.get(name) != after[name])
+    """Name the properties whose value differs, in a stable order.
+
+    An empty value is the same as none: a form that sends "" for a property never set has
+    not changed it.
+    """
+    return sorted(name for name in after if _value(before.get(name)) != _value(after[name]))
+
+
+def _value(value: Any) -> Any:
+    return None if value in (None, "", {}, []) else value
 
 
 def changed_settings(
