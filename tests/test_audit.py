@@ -98,7 +98,9 @@ def test_widget_created_changed_provider_replaced_and_deleted(
 ) -> None:
     loopback_resolver["kazoo.example.com"] = ["93.184.216.34"]
     member = sign_in(client, Role.ADMIN)
-    created = post(client, "/dashboard/widgets", "/dashboard/widgets", name="Sales", extension="1001")
+    created = post(
+        client, "/dashboard/widgets", "/dashboard/widgets", name="Sales", extension="1001"
+    )
     assert created.status_code == 303
     widget_id = created.location.rsplit("/", 1)[1]
     url = f"/dashboard/widgets/{widget_id}/provider"
@@ -287,7 +289,9 @@ def test_api_key_actions_are_recorded_as_the_key(
     assert made.status_code == 200
     widget_id = made.get_json()["data"]["id"]
     changes = {"name": "Support", "provider_settings": {"step_delay": 0, "talk_time": 5}}
-    assert client.patch(f"{base}/{widget_id}", json={"data": changes}, headers=auth).status_code == 200
+    assert (
+        client.patch(f"{base}/{widget_id}", json={"data": changes}, headers=auth).status_code == 200
+    )
     hook = {"webhook_url": receiver, "webhook_secret": SECRET}
     assert client.patch(f"{base}/{widget_id}", json={"data": hook}, headers=auth).status_code == 200
     bad = client.patch(f"{base}/{widget_id}", json={"data": {"timeout": 9999}}, headers=auth)

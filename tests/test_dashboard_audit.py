@@ -117,7 +117,9 @@ def test_only_recording_and_retention_write_the_table() -> None:
     }
     assert "update(AuditEntry" not in "".join(writers.values())
     assert "delete(AuditEntry" in writers["widget_server/owners/retention.py"]
-    assert not re.search(r"\b(delete|update|insert)\(", writers["widget_server/owners/audit_log.py"])
+    assert not re.search(
+        r"\b(delete|update|insert)\(", writers["widget_server/owners/audit_log.py"]
+    )
     assert "delete(" not in writers["widget_server/owners/audit.py"]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, render_template, request, stream_with_context, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from ...core import clock, db
@@ -55,6 +56,25 @@ OBJECT_LABELS = {
     "invitation": _l("Invitation"),
 }
 
+# The names an entry's details use, as the page shows them; values stay as stored (property
+# and setting names are the API's own).
+DETAIL_LABELS = {
+    "fields": _l("Changed fields"),
+    "settings": _l("Settings"),
+    "provider": _l("Provider"),
+    "role": _l("Role"),
+    "name": _l("Name"),
+    "key": _l("Key"),
+    "email": _l("Email"),
+    "from": _l("From"),
+    "to": _l("To"),
+    "status": _l("Status before"),
+    "characters": _l("Characters"),
+    "filter": _l("Filter"),
+    "format": _l("Format"),
+    "numbers_masked": _l("Numbers masked"),
+}
+
 
 def _filter_args() -> dict[str, Any]:
     return {name: request.args[name] for name in FILTERS if request.args.get(name)}
@@ -68,16 +88,18 @@ def _read_filter(actors: list[str]) -> tuple[audit_log.AuditFilter, dict[str, st
 
 
 def shown_details(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """Flatten an entry's details into (name, text) pairs for the page."""
+    """Flatten an entry's details into (label, text) pairs for the page."""
     pairs = []
     for name, value in sorted(details.items()):
         if isinstance(value, dict):
             text = ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "—"
         elif isinstance(value, list):
             text = ", ".join(str(item) for item in value) or "—"
+        elif isinstance(value, bool):
+            text = gettext("Yes") if value else gettext("No")
         else:
             text = str(value)
-        pairs.append((name, text))
+        pairs.append((str(DETAIL_LABELS.get(name, name)), text))
     return pairs
 
 
