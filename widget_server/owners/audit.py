@@ -1,8 +1,9 @@
 """The audit log: who did what to an account, when and from which address.
 
-An entry is added to the session of the action it records, so the action's commit writes
-both and its rollback neither. Views pass the actor in (the signed-in member or the API
-key, and the client address as the rate limits see it); nothing here reads a request.
+An entry is added to the database transaction of the action it records, so the action's
+commit writes both and its rollback neither. Views pass the actor in (the signed-in member
+or the API key, and the client address as the rate limits see it); nothing here reads a
+request.
 Entries are only ever added, and purged past AUDIT_RETENTION_DAYS (retention.py): no code
 changes one.
 """
@@ -115,6 +116,13 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def signed_in(session: Session, user_id: str, account_id: str, address: str | None) -> None:
+    """Record a sign-in to the account; written by the commit that starts its session."""
+    user = session.get(User, user_id)
+    email = user.email if user is not None else ""
+    record(session, member_actor(account_id, user_id, email, address), SIGN_IN)
 
 
 def sign_in_failed(session: Session, email: str, address: str | None) -> int:

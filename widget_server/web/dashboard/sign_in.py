@@ -76,8 +76,7 @@ def sign_in() -> Any:
         lifetime=timedelta(seconds=config["DASHBOARD_SESSION_MAX_SECONDS"]),
     )
     session_id = sessions.start(store, user.id, membership.account_id, clock.now())
-    actor = audit.member_actor(membership.account_id, user.id, user.email, client_address())
-    audit.record(store, actor, audit.SIGN_IN)
+    audit.signed_in(store, user.id, membership.account_id, client_address())
     store.commit()
     session.clear()  # the CSRF token of the signed-out page goes too
     log.info("dashboard sign-in user=%s account=%s", user.id, membership.account_id)
