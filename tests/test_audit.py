@@ -319,3 +319,20 @@ def test_api_key_actions_are_recorded_as_the_key(
     assert found[5].details["filter"]["status"] == "completed"
     assert key not in stored_text(app) and key[17:] not in stored_text(app)
     assert SECRET not in stored_text(app)
+
+
+def test_an_erasure_through_the_api_is_recorded_with_the_number_masked(app: Flask) -> None:
+    client = app.test_client()
+    account_id, key = add_account(app)
+    widget_id = widget_of_account(app, account_id)
+    store_callback(app, widget_id, number="+12015550123", status="completed")
+    answer = client.post(
+        f"/v1/accounts/{account_id}/erase",
+        json={"data": {"number": "+12015550123"}},
+        headers=admin_auth(key),
+    )
+    assert answer.status_code == 200
+    (entry,) = entries(app, account_id)
+    assert entry.action == audit.NUMBER_ERASED and entry.actor.startswith("API key wsk_")
+    assert entry.details == {"number": "+1 20 ••• ••23", "callbacks": 1}
+    assert "+12015550123" not in stored_text(app) and "2015550123" not in stored_text(app)

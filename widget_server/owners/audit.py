@@ -44,6 +44,7 @@ WEBHOOK_CHANGED = "webhook_changed"
 WEBHOOK_CLEARED = "webhook_cleared"
 WEBHOOK_TEST_SENT = "webhook_test_sent"
 AUDIT_EXPORTED = "audit_exported"
+NUMBER_ERASED = "number_erased"
 
 ACTIONS = (
     SIGN_IN,
@@ -67,6 +68,7 @@ ACTIONS = (
     WEBHOOK_CLEARED,
     WEBHOOK_TEST_SENT,
     AUDIT_EXPORTED,
+    NUMBER_ERASED,
 )
 
 # Each provider a widget names, with the settings that hold its credentials.

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from ..calls import leases
 from ..calls.status_machine import apply_status
 from ..core.models import AuditEntry, Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from ..core.numbers import mask
 from ..core.statuses import TERMINAL, Status
 from ..intake.number_hash import candidates, number_hash
+from . import audit
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,9 @@ def purge_audit_entries(session: Session, days: int, now: datetime | None = None
     return purged
 
 
-def erase_number(session: Session, account_id: str, e164: str) -> Erased:
+def erase_number(
+    session: Session, account_id: str, e164: str, actor: audit.Actor | None = None
+) -> Erased:
     """Erase one number's data across an account's callbacks; calls still to come are canceled.
 
     A person who asks to be forgotten must not be called afterwards either, so a callback
@@ -160,6 +164,10 @@ def erase_number(session: Session, account_id: str, e164: str) -> Erased:
             total.events + one.events,
             total.webhook_deliveries + one.webhook_deliveries,
         )
+    if actor is not None:
+        # The number masked, as everywhere it is logged: the log must not undo the erasure.
+        details = {"number": mask(e164), "callbacks": total.callbacks}
+        audit.record(session, actor, audit.NUMBER_ERASED, details=details)
     session.commit()
     log.info("erased callbacks=%s account=%s on request", total.callbacks, account_id)
     return total

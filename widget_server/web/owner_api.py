@@ -76,7 +76,7 @@ def webhook_deliveries(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/erase", methods=["POST"])
 def erase(account_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    key = _authenticated(account_id)
     data: dict[str, Any] = _data()
     errors = {key: "unknown property" for key in data if key != "number"}
     e164 = retention.e164_or_none(data.get("number"))
@@ -84,6 +84,6 @@ def erase(account_id: str) -> ResponseReturnValue:
         errors["number"] = "must be an international number such as +12015550123"
     if errors or e164 is None:
         raise KazooInvalid(fields=errors)
-    erased = retention.erase_number(db.session(), account_id, e164)
+    erased = retention.erase_number(db.session(), account_id, e164, key_actor(key))
     log.info("erase request account=%s number=%s", account_id, mask(e164))
     return envelope({"number": mask(e164), "erased": erased.as_dict()})

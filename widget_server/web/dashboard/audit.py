@@ -47,6 +47,7 @@ ACTION_LABELS = {
     audit.WEBHOOK_CLEARED: _l("Webhook turned off"),
     audit.WEBHOOK_TEST_SENT: _l("Webhook test sent"),
     audit.AUDIT_EXPORTED: _l("Audit log exported"),
+    audit.NUMBER_ERASED: _l("Number erased"),
 }
 OBJECT_LABELS = {
     "widget": _l("Widget"),
@@ -73,6 +74,8 @@ DETAIL_LABELS = {
     "filter": _l("Filter"),
     "format": _l("Format"),
     "numbers_masked": _l("Numbers masked"),
+    "number": _l("Number"),
+    "callbacks": _l("Callbacks"),
 }
 
 
