@@ -220,9 +220,12 @@ class Jobs:
             return webhooks.sweep(db.session(), self.enqueue_webhook)
 
     def run_retention(self) -> int:
-        """Erase the numbers of callbacks older than RETENTION_DAYS (hourly, and on demand)."""
+        """Erase the numbers of callbacks older than RETENTION_DAYS, and purge audit entries
+        older than AUDIT_RETENTION_DAYS (hourly, and on demand)."""
         with self.app.app_context():
-            return retention.erase_expired(db.session(), self.app.config["RETENTION_DAYS"])
+            config = self.app.config
+            retention.purge_audit_entries(db.session(), config["AUDIT_RETENTION_DAYS"])
+            return retention.erase_expired(db.session(), config["RETENTION_DAYS"])
 
     def reconcile(self) -> dict[str, int]:
         """Run one reconciler pass over stale callbacks; return the outcomes counted."""

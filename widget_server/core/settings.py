@@ -145,6 +145,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_TIMEOUT": 10,
     # Days after which finished callbacks lose the visitor's number and details; 0 keeps them.
     "RETENTION_DAYS": 0,
+    # Days the owners' audit log keeps each entry; 0 keeps them all.
+    "AUDIT_RETENTION_DAYS": 365,
     # The owners' dashboard: a session ends after this long unused, and after this long
     # in all; its cookie is Secure unless set false here (None: Secure outside development).
     "DASHBOARD_SESSION_IDLE_SECONDS": 12 * 60 * 60,
@@ -259,6 +261,7 @@ def _check(app: Flask) -> None:
         "SMTP_PORT",
         "SMTP_TIMEOUT",
         "RETENTION_DAYS",
+        "AUDIT_RETENTION_DAYS",
         "DASHBOARD_SESSION_IDLE_SECONDS",
         "DASHBOARD_SESSION_MAX_SECONDS",
         "DASHBOARD_SECOND_FACTOR_SECONDS",

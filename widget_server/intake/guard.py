@@ -99,7 +99,7 @@ def _hits(widget: Widget, e164: str) -> list[Hit]:
          "account_budget"),
         (config["DAILY_CALL_BUDGET"], ("server-calls",), 1, "server_budget"),
         (config["DAILY_MINUTE_BUDGET"], ("server-minutes",), minutes, "minute_budget"),
-    ]  # fmt: skip
+    ]
     return [
         (item, key, cost, reason, 0)
         for limit, key, cost, reason in checks

@@ -25,7 +25,7 @@ from ..core.reasons import Reason
 from ..core.statuses import Status
 from ..core.tokens import FormToken, Tokens
 from ..intake import human_checks
-from . import widgets
+from . import audit, widgets
 
 KEY_PREFIX = "wsk_"
 LOOKUP_CHARS = 12
@@ -126,9 +126,21 @@ def find_widget(session: Session, account_id: str, widget_id: str) -> Widget | N
     return widget if widget is not None and widget.account_id == account_id else None
 
 
-def create_widget(session: Session, account_id: str, values: dict[str, Any]) -> Widget:
+def create_widget(
+    session: Session, account_id: str, values: dict[str, Any], actor: audit.Actor | None = None
+) -> Widget:
     widget = Widget(account_id=account_id, **widgets.clean(values))
     session.add(widget)
+    if actor is not None:
+        session.flush()  # the entry names the widget by its id
+        audit.record(
+            session,
+            actor,
+            audit.WIDGET_CREATED,
+            object_type="widget",
+            object_id=widget.id,
+            details={"name": widget.name},
+        )
     session.commit()
     return widget
 
@@ -138,13 +150,21 @@ def _current(widget: Widget) -> dict[str, Any]:
 
 
 def update_widget(
-    session: Session, widget: Widget, values: dict[str, Any], *, replace: bool
+    session: Session,
+    widget: Widget,
+    values: dict[str, Any],
+    *,
+    replace: bool,
+    actor: audit.Actor | None = None,
+    action: str = audit.WIDGET_CHANGED,
 ) -> Widget:
     """Save new properties: `replace` (Kazoo's POST) resets omitted ones to their defaults.
 
     Provider settings and the webhook secret are write-only, so a replace that omits them
     keeps the stored ones rather than erasing credentials the client could never read back.
+    With an `actor`, the names of the changed properties are recorded as `action`.
     """
+    before = _current(widget)
     if values.get("webhook_secret") == secret_hint("set"):
         # A client sending back the document it read: the mask means "keep the secret".
         values = {k: v for k, v in values.items() if k != "webhook_secret"}
@@ -177,6 +197,8 @@ def update_widget(
         cleaned = widgets.clean(values, current)
     for key, value in cleaned.items():
         setattr(widget, key, value)
+    if actor is not None:
+        audit.record_widget_change(session, actor, widget, before, _current(widget), action)
     session.commit()
     return widget
 
@@ -242,7 +264,16 @@ NEW_DESTINATION_HINT = Reason(
 )
 
 
-def delete_widget(session: Session, widget: Widget) -> None:
+def delete_widget(session: Session, widget: Widget, actor: audit.Actor | None = None) -> None:
+    if actor is not None:
+        audit.record(
+            session,
+            actor,
+            audit.WIDGET_DELETED,
+            object_type="widget",
+            object_id=widget.id,
+            details={"name": widget.name},
+        )
     session.delete(widget)
     session.commit()
 

@@ -24,6 +24,7 @@ from ..core.statuses import NOT_YET_DIALING, TERMINAL, Status
 from ..core.text import has_control, has_unpaired_surrogate
 from ..intake import phone_policy
 from ..intake.submission import policy_for
+from . import audit
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,11 @@ class ActionRefused(Exception):
 
 
 def call_back_now(
-    session: Session, callback: Callback, queue: DialQueue, lease_seconds: int
+    session: Session,
+    callback: Callback,
+    queue: DialQueue,
+    lease_seconds: int,
+    actor: audit.Actor | None = None,
 ) -> Callback:
     """Start a new attempt of `callback` now, or raise ActionRefused saying why not."""
     locked = lifecycle.lock(session, callback.id)
@@ -55,6 +60,7 @@ def call_back_now(
     if refusal:
         session.rollback()
         raise ActionRefused(refusal)
+    _record(session, actor, audit.CALLBACK_CALLED_BACK, callback, {"status": callback.status})
     stepped_back = callback.status in TERMINAL
     if stepped_back:
         # Its leases went with its end; a new attempt takes them again, as a submission does.
@@ -83,9 +89,12 @@ def call_back_now(
                 session, callback, Status.FAILED, source="server", cause="queue_unavailable"
             )
             session.commit()
+        else:
+            session.rollback()  # nothing was done: no entry says it was
         raise ActionRefused(
             gettext("Calls cannot be placed right now. Please try again later.")
         ) from None
+    session.commit()  # the entry, when the callback waited already and nothing else changed
     log.info("call back now callback=%s attempt=%s", callback.id, callback.attempts + 1)
     return callback
 
@@ -116,30 +125,48 @@ def _call_back_refusal(session: Session, callback: Callback) -> str | None:
     return None
 
 
-def cancel(session: Session, callback: Callback, now: datetime) -> Callback:
+def cancel(
+    session: Session, callback: Callback, now: datetime, actor: audit.Actor | None = None
+) -> Callback:
     """Cancel a callback that is not being called yet, or raise ActionRefused."""
     if callback.status in TERMINAL:
         raise ActionRefused(gettext("This callback has already ended."))
+    # Written by the cancel's own commit; any other outcome rolls it back with the rest.
+    _record(session, actor, audit.CALLBACK_CANCELED, callback, {"status": callback.status})
     result, canceled = lifecycle.cancel(
         session, callback.id, now, source=SOURCE, cause=CANCEL_CAUSE
     )
     if result == lifecycle.CancelResult.CANCELED and canceled is not None:
         return canceled
+    session.rollback()
     if result == lifecycle.CancelResult.TOO_LATE:
         raise ActionRefused(gettext("Too late to cancel: the call has started."))
     raise ActionRefused(gettext("This callback has already ended."))
 
 
-def mark_handled(session: Session, callback: Callback, who: str, handled: bool = True) -> Callback:
+def mark_handled(
+    session: Session,
+    callback: Callback,
+    who: str,
+    handled: bool = True,
+    actor: audit.Actor | None = None,
+) -> Callback:
     """Mark the callback handled by `who` now (or clear the mark)."""
     callback.handled_at = utcnow() if handled else None
     callback.handled_by = who[:255] if handled else None
+    action = audit.CALLBACK_HANDLED if handled else audit.CALLBACK_UNHANDLED
+    _record(session, actor, action, callback)
     session.commit()
     return callback
 
 
 def add_note(
-    session: Session, callback: Callback, author_id: str, author_email: str, text: str
+    session: Session,
+    callback: Callback,
+    author_id: str,
+    author_email: str,
+    text: str,
+    actor: audit.Actor | None = None,
 ) -> CallbackNote:
     """Store a note on the callback, or raise ActionRefused naming the field `note`."""
     body = text.replace("\r\n", "\n").strip()
@@ -158,5 +185,20 @@ def add_note(
         callback_id=callback.id, author_id=author_id, author_email=author_email[:255], body=body
     )
     session.add(note)
+    # The note's length only: its text may hold what the visitor said, and stays on the call.
+    _record(session, actor, audit.NOTE_ADDED, callback, {"characters": len(body)})
     session.commit()
     return note
+
+
+def _record(
+    session: Session,
+    actor: audit.Actor | None,
+    action: str,
+    callback: Callback,
+    details: dict[str, object] | None = None,
+) -> None:
+    if actor is not None:
+        audit.record(
+            session, actor, action, object_type="callback", object_id=callback.id, details=details
+        )

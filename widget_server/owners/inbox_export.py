@@ -10,8 +10,24 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ..core.models import Callback
+from ..core.numbers import mask
 from . import inbox
 from .callback_view import page_path, shown_number, status_name
+
+
+def described(wanted: inbox.InboxFilter, masked: bool) -> dict[str, object]:
+    """Describe an export for the audit log: the filter used, a searched number masked."""
+    used: dict[str, object] = {
+        "status": wanted.status,
+        "widget": wanted.widget_id,
+        "from": wanted.created_from.isoformat() if wanted.created_from else None,
+        "to": wanted.created_to.isoformat() if wanted.created_to else None,
+        "number": mask(wanted.numbers[0]) if wanted.numbers else None,
+        "digits": len(wanted.digits) if wanted.digits else None,
+    }
+    filters = {name: value for name, value in used.items() if value is not None}
+    return {"format": "csv", "filter": filters, "numbers_masked": masked}
+
 
 COLUMNS = (
     "id",

@@ -18,14 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from ..calls import leases
 from ..calls.status_machine import apply_status
-from ..core.models import Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from ..core.models import AuditEntry, Callback, CallEvent, WebhookDelivery, Widget, utcnow
+from ..core.numbers import mask
 from ..core.statuses import TERMINAL, Status
 from ..intake.number_hash import candidates, number_hash
+from . import audit
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,22 @@ def erase_expired(session: Session, days: int, now: datetime | None = None) -> i
     return erased
 
 
-def erase_number(session: Session, account_id: str, e164: str) -> Erased:
+def purge_audit_entries(session: Session, days: int, now: datetime | None = None) -> int:
+    """Delete audit entries older than `days`; 0 days keeps everything."""
+    if not days or days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    session.commit()
+    purged = int(getattr(result, "rowcount", 0) or 0)
+    if purged:
+        log.info("retention purged %s audit entries older than %s days", purged, days)
+    return purged
+
+
+def erase_number(
+    session: Session, account_id: str, e164: str, actor: audit.Actor | None = None
+) -> Erased:
     """Erase one number's data across an account's callbacks; calls still to come are canceled.
 
     A person who asks to be forgotten must not be called afterwards either, so a callback
@@ -147,6 +164,10 @@ def erase_number(session: Session, account_id: str, e164: str) -> Erased:
             total.events + one.events,
             total.webhook_deliveries + one.webhook_deliveries,
         )
+    if actor is not None:
+        # The number masked, as everywhere it is logged: the log must not undo the erasure.
+        details = {"number": mask(e164), "callbacks": total.callbacks}
+        audit.record(session, actor, audit.NUMBER_ERASED, details=details)
     session.commit()
     log.info("erased callbacks=%s account=%s on request", total.callbacks, account_id)
     return total

@@ -12,12 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.models import WebhookDelivery, Widget
-from . import admin
+from . import admin, audit
 
 LOG_PAGE_SIZE = 25
 
 
-def save(session: Session, widget: Widget, url: str, secret: str | None) -> None:
+def save(
+    session: Session,
+    widget: Widget,
+    url: str,
+    secret: str | None,
+    actor: audit.Actor | None = None,
+) -> None:
     """Set the widget's webhook URL; a new secret replaces the stored one, None keeps it.
 
     Raises WidgetInvalid naming `webhook_url` or `webhook_secret`.
@@ -25,12 +31,17 @@ def save(session: Session, widget: Widget, url: str, secret: str | None) -> None
     values: dict[str, object] = {"webhook_url": url.strip()}
     if secret:
         values["webhook_secret"] = secret
-    admin.update_widget(session, widget, values, replace=False)
+    admin.update_widget(
+        session, widget, values, replace=False, actor=actor, action=audit.WEBHOOK_CHANGED
+    )
 
 
-def clear(session: Session, widget: Widget) -> None:
+def clear(session: Session, widget: Widget, actor: audit.Actor | None = None) -> None:
     """Stop the widget's webhook: no URL and no secret kept for it."""
-    admin.update_widget(session, widget, {"webhook_url": "", "webhook_secret": None}, replace=False)
+    values: dict[str, object] = {"webhook_url": "", "webhook_secret": None}
+    admin.update_widget(
+        session, widget, values, replace=False, actor=actor, action=audit.WEBHOOK_CLEARED
+    )
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from ..core.errors import (
 from ..core.models import ApiKey, Widget
 from ..intake import idempotency, payloads
 from ..intake.submission import Submission, submit
-from ..owners import admin, widgets
+from ..owners import admin, audit, widgets
 from . import json_body
+from .actors import key_actor
 from .limits import limiter, per_client_submissions
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import intake, submit_callback
@@ -226,9 +227,9 @@ def list_clicktocalls(account_id: str) -> ResponseReturnValue:
 
 @bp.route("", methods=["PUT"])
 def create_clicktocall(account_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    actor = key_actor(_authenticated(account_id))
     values = _data()
-    widget = _save(lambda: admin.create_widget(db.session(), account_id, values))
+    widget = _save(lambda: admin.create_widget(db.session(), account_id, values, actor))
     log.info("clicktocall created account=%s widget=%s", account_id, widget.id)
     return envelope(admin.document(widget))
 
@@ -241,21 +242,21 @@ def get_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/<widget_id>", methods=["POST", "PATCH"])
 def update_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    actor = key_actor(_authenticated(account_id))
     widget = _widget(account_id, widget_id)
     values = _data()
     values.pop("id", None)  # Kazoo clients send the document back with its id
     replace = request.method == "POST"
-    _save(lambda: admin.update_widget(db.session(), widget, values, replace=replace))
+    _save(lambda: admin.update_widget(db.session(), widget, values, replace=replace, actor=actor))
     return envelope(admin.document(widget))
 
 
 @bp.route("/<widget_id>", methods=["DELETE"])
 def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    actor = key_actor(_authenticated(account_id))
     widget = _widget(account_id, widget_id)
     shown = admin.summary(widget)
-    admin.delete_widget(db.session(), widget)
+    admin.delete_widget(db.session(), widget, actor)
     return envelope(shown)
 
 
@@ -340,7 +341,7 @@ def _submit_keyed(widget: Widget, api_key: ApiKey, submission: Submission) -> An
 
 @bp.route("/<widget_id>/history", methods=["GET"])
 def history(account_id: str, widget_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    key = _authenticated(account_id)
     widget = _widget(account_id, widget_id)
     requested = request.args.get("format")
     if requested not in (None, "json", "csv"):
@@ -358,6 +359,16 @@ def history(account_id: str, widget_id: str) -> ResponseReturnValue:
         raise KazooInvalid(fields=exc.fields) from None
     page = admin.history(db.session(), widget, query)
     if wants_csv:
+        # An export of visitors' numbers is an owner action: the filter it used is recorded.
+        audit.record(
+            db.session(),
+            key_actor(key),
+            audit.CALLBACKS_EXPORTED,
+            object_type="widget",
+            object_id=widget.id,
+            details=_export_details(args),
+        )
+        db.session().commit()
         return _csv(widget, page)
     response = envelope(page.items)
     body = response.get_json()
@@ -366,6 +377,14 @@ def history(account_id: str, widget_id: str) -> ResponseReturnValue:
         body["next_start_key"] = page.next_start_key
     response.set_data(json.dumps(body))
     return response
+
+
+HISTORY_FILTERS = ("created_from", "created_to", "status", "page_size", "start_key")
+
+
+def _export_details(args: dict[str, str]) -> dict[str, Any]:
+    used = {name: args[name][:64] for name in HISTORY_FILTERS if args.get(name)}
+    return {"format": "csv", "filter": used}
 
 
 def _csv(widget: Widget, page: admin.HistoryPage) -> Response:

@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 from ..core import db
 from ..core.numbers import mask
 from ..notify import webhooks
-from ..owners import retention
+from ..owners import audit, retention
+from .actors import key_actor
 from .admin_api import (
     KazooInvalid,
     _authenticated,
@@ -40,10 +41,18 @@ MAX_DELIVERIES = 500
 
 @bp.route("/clicktocall/<widget_id>/webhook/test", methods=["POST"])
 def webhook_test(account_id: str, widget_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    key = _authenticated(account_id)
     widget = _widget(account_id, widget_id)
     if not widget.webhook_url or not widget.webhook_secret:
         raise KazooInvalid(fields={"webhook_url": "is not set: save webhook_url first"})
+    # Written by the commit that logs the test delivery, before the event is sent.
+    audit.record(
+        db.session(),
+        key_actor(key),
+        audit.WEBHOOK_TEST_SENT,
+        object_type="widget",
+        object_id=widget.id,
+    )
     delivery = webhooks.send_test(db.session(), widget, current_app.config)
     return envelope(webhooks.describe(delivery))
 
@@ -67,7 +76,7 @@ def webhook_deliveries(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/erase", methods=["POST"])
 def erase(account_id: str) -> ResponseReturnValue:
-    _authenticated(account_id)
+    key = _authenticated(account_id)
     data: dict[str, Any] = _data()
     errors = {key: "unknown property" for key in data if key != "number"}
     e164 = retention.e164_or_none(data.get("number"))
@@ -75,6 +84,6 @@ def erase(account_id: str) -> ResponseReturnValue:
         errors["number"] = "must be an international number such as +12015550123"
     if errors or e164 is None:
         raise KazooInvalid(fields=errors)
-    erased = retention.erase_number(db.session(), account_id, e164)
+    erased = retention.erase_number(db.session(), account_id, e164, key_actor(key))
     log.info("erase request account=%s number=%s", account_id, mask(e164))
     return envelope({"number": mask(e164), "erased": erased.as_dict()})

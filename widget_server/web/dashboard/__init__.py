@@ -24,6 +24,7 @@ from . import install  # noqa: F401
 from . import keys  # noqa: F401
 from . import webhooks  # noqa: F401
 from . import members  # noqa: F401
+from . import audit  # noqa: F401
 from . import security  # noqa: F401
 from . import sign_in  # noqa: F401
 from . import second_factor  # noqa: F401

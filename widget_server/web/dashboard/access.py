@@ -20,8 +20,9 @@ from flask_babel import gettext
 from ...core import clock, db
 from ...core.errors import Forbidden
 from ...core.settings import NON_PRODUCTION
-from ...owners import sessions
+from ...owners import audit, sessions
 from ...owners.people import Role, account_name
+from ..actors import client_address
 
 COOKIE = "dashboard_session"
 
@@ -77,6 +78,12 @@ def current_member() -> Member:
     if member is None:
         raise NotSignedIn("current_member() outside a signed-in dashboard request")
     return member
+
+
+def member_actor() -> audit.Actor:
+    """Return the signed-in member as the audit log names them, acting from this address."""
+    member = current_member()
+    return audit.member_actor(member.account_id, member.user_id, member.email, client_address())
 
 
 def require_role(minimum: Role) -> Callable[[View], View]:

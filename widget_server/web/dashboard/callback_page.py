@@ -21,7 +21,7 @@ from ...owners import callback_actions as actions
 from ...owners import inbox
 from ...owners.callback_view import redacted, timeline
 from ...owners.people import Role
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .inbox_rows import masked_for, row_view, when
 
@@ -98,7 +98,13 @@ def _done(callback: Callback, message: str) -> Any:
 def callback_call_back(callback_id: str) -> Any:
     callback = _callback_or_404(callback_id)
     try:
-        actions.call_back_now(db.session(), callback, jobs(), current_app.config["LEASE_SECONDS"])
+        actions.call_back_now(
+            db.session(),
+            callback,
+            jobs(),
+            current_app.config["LEASE_SECONDS"],
+            member_actor(),
+        )
     except actions.ActionRefused as refused:
         return _detail(_callback_or_404(callback_id), 409, call_back=refused.message)
     return _done(callback, gettext("Calling back now: the call is on its way."))
@@ -109,7 +115,7 @@ def callback_call_back(callback_id: str) -> Any:
 def callback_cancel(callback_id: str) -> Any:
     callback = _callback_or_404(callback_id)
     try:
-        actions.cancel(db.session(), callback, clock.now())
+        actions.cancel(db.session(), callback, clock.now(), member_actor())
     except actions.ActionRefused as refused:
         return _detail(_callback_or_404(callback_id), 409, cancel=refused.message)
     return _done(callback, gettext("The callback was canceled."))
@@ -120,7 +126,7 @@ def callback_cancel(callback_id: str) -> Any:
 def callback_handled(callback_id: str) -> Any:
     callback = _callback_or_404(callback_id)
     handled = request.form.get("handled", "1") != "0"
-    actions.mark_handled(db.session(), callback, current_member().email, handled)
+    actions.mark_handled(db.session(), callback, current_member().email, handled, member_actor())
     message = gettext("Marked as handled.") if handled else gettext("No longer marked as handled.")
     return _done(callback, message)
 
@@ -132,7 +138,12 @@ def callback_note(callback_id: str) -> Any:
     member = current_member()
     try:
         actions.add_note(
-            db.session(), callback, member.user_id, member.email, request.form.get("note", "")
+            db.session(),
+            callback,
+            member.user_id,
+            member.email,
+            request.form.get("note", ""),
+            member_actor(),
         )
     except actions.ActionRefused as refused:
         return _detail(callback, 422, note=refused.message)

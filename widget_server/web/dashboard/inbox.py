@@ -27,14 +27,14 @@ from ...core import clock, db
 from ...core.i18n import N_
 from ...core.models import Widget
 from ...core.statuses import Status
-from ...owners import inbox, inbox_export
+from ...owners import audit, inbox, inbox_export
 from ...owners.callback_view import status_name
 from ...owners.people import Role
 from . import (
     callback_page,  # noqa: F401  (one callback's page and its actions)
     nav,
 )
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .inbox_rows import account_widgets, masked_for, row_view
 
@@ -116,6 +116,13 @@ def callbacks_export() -> Any:
             flash(f"{field}: {reason}")
         return redirect(url_for("dashboard.callbacks", **_filter_args()))
     masked = masked_for(member)
+    audit.record(
+        db.session(),
+        member_actor(),
+        audit.CALLBACKS_EXPORTED,
+        details=inbox_export.described(wanted, masked),
+    )
+    db.session().commit()
 
     def lines() -> Iterator[str]:
         store = db.session()

@@ -14,10 +14,10 @@ from ...core import db, ids
 from ...core.errors import NotFound
 from ...core.i18n import N_
 from ...core.models import ApiKey
-from ...owners import admin, keys
+from ...owners import admin, audit, keys
 from ...owners.people import Role
 from . import nav
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 
 nav.add(nav.NavItem("dashboard.keys", N_("API keys"), Role.ADMIN))
@@ -74,10 +74,23 @@ def create_key() -> ResponseReturnValue:
     if not form.validate():
         return _page(form, 400)
     session = db.session()
-    _record, key = admin.create_key(session, current_member().account_id, form.name.data.strip())
+    record, key = admin.create_key(session, current_member().account_id, form.name.data.strip())
+    audit.record(
+        session,
+        member_actor(),
+        audit.KEY_CREATED,
+        object_type="api_key",
+        object_id=record.id,
+        details=_described(record),
+    )
     session.commit()
     # Shown in this answer and nowhere else: not flashed (the session cookie), not logged.
     return _page(CreateKeyForm(formdata=None), 201, new_key=key)
+
+
+def _described(key: ApiKey) -> dict[str, str]:
+    """Name a key in the audit log by its name and public part, never its secret."""
+    return {"name": key.name, "key": keys.visible_part(key)}
 
 
 def _member_key(key_id: str) -> ApiKey:
@@ -104,6 +117,14 @@ def revoke_key(key_id: str) -> ResponseReturnValue:
         return confirm_revoke(key_id)
     session = db.session()
     admin.revoke_key(session, key.id, current_member().account_id)
+    audit.record(
+        session,
+        member_actor(),
+        audit.KEY_REVOKED,
+        object_type="api_key",
+        object_id=key.id,
+        details=_described(key),
+    )
     session.commit()
     flash(gettext("The key “%(name)s” is revoked: it no longer works.", name=key.name))
     return redirect(url_for("dashboard.keys"))

@@ -16,11 +16,11 @@ from flask_babel import gettext
 from ...core import clock, db, ids
 from ...core.i18n import N_
 from ...core.models import Membership
-from ...owners import invites, people, two_factor
+from ...owners import audit, invites, people, two_factor
 from ...owners.people import ROLE_LABELS, PeopleError, Role
 from ..request_origin import absolute_url
 from . import mailer, nav
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .forms import InviteForm, RoleForm, isolated
 from .two_factor_forms import RequireSecondFactorForm
@@ -83,6 +83,13 @@ def invite_member() -> Any:
     except PeopleError as exc:
         form.email.errors = [exc.message]
         return _page(invite_form=form), 422
+    audit.record(
+        store,
+        member_actor(),
+        audit.MEMBER_INVITED,
+        object_type="invitation",
+        details={"email": form.email.data or "", "role": form.role.data},
+    )
     store.commit()
     link = absolute_url("dashboard.accept_invitation", token=token)
     log.info("dashboard invitation account=%s by=%s", member.account_id, member.user_id)
@@ -103,6 +110,13 @@ def _membership_or_404(user_id: str) -> str:
     return user_id
 
 
+def _membership(user_id: str) -> Membership:
+    found = db.session().get(Membership, (user_id, current_member().account_id))
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.route("/members/<user_id>/role", methods=["POST"])
 @require_role(Role.OWNER)
 def change_role(user_id: str) -> Any:
@@ -112,12 +126,23 @@ def change_role(user_id: str) -> Any:
     if not form.validate():
         flash(gettext("Choose one of the roles."))
         return redirect(url_for("dashboard.members"))
+    before = _membership(user_id)
+    details = {"email": before.user.email, "from": before.role, "to": form.role.data}
     try:
         people.change_role(db.session(), member.account_id, user_id, Role(form.role.data))
     except PeopleError as exc:
         db.session().rollback()
         flash(exc.message)
         return redirect(url_for("dashboard.members"))
+    if details["from"] != details["to"]:
+        audit.record(
+            db.session(),
+            member_actor(),
+            audit.ROLE_CHANGED,
+            object_type="user",
+            object_id=user_id,
+            details=details,
+        )
     db.session().commit()
     flash(gettext("Role changed."))
     return redirect(url_for("dashboard.members"))
@@ -128,12 +153,21 @@ def change_role(user_id: str) -> Any:
 def remove_member(user_id: str) -> Any:
     member = current_member()
     _membership_or_404(user_id)
+    email = _membership(user_id).user.email
     try:
         people.remove_member(db.session(), member.account_id, user_id)
     except PeopleError as exc:
         db.session().rollback()
         flash(exc.message)
         return redirect(url_for("dashboard.members"))
+    audit.record(
+        db.session(),
+        member_actor(),
+        audit.MEMBER_REMOVED,
+        object_type="user",
+        object_id=user_id,
+        details={"email": email},
+    )
     db.session().commit()
     flash(gettext("Member removed."))
     if user_id == member.user_id:

@@ -16,7 +16,7 @@ from ...intake.guard import STORAGE
 from ...owners import admin, trial_calls, widgets
 from ...owners.people import Role
 from . import provider_forms
-from .access import require_role
+from .access import member_actor, require_role
 from .blueprint import bp
 from .provider_forms import SECONDARY, ProviderRole
 from .reasons import translate_reason
@@ -123,7 +123,7 @@ def save_provider(widget_id: str) -> Any:
         return _page(widget, form, provider, 400)
     values = {"provider": provider, "provider_settings": settings}
     try:
-        admin.update_widget(db.session(), widget, values, replace=False)
+        admin.update_widget(db.session(), widget, values, replace=False, actor=member_actor())
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
         general = _place(form, exc.fields, provider_forms.PRIMARY)

@@ -19,7 +19,8 @@ from flask_babel import format_time, gettext
 
 from ...core import clock, db
 from ...core.models import Membership, User
-from ...owners import two_factor
+from ...owners import audit, two_factor
+from ..actors import client_address
 from . import attempts, half_signed_in
 from .access import signed_in
 from .blueprint import bp
@@ -97,6 +98,7 @@ def sign_in_code() -> Any:
     attempts.count(user.email, failed=accepted is None)
     if accepted is None:
         store.rollback()
+        audit.sign_in_failed(store, user.email, client_address(), step="second_factor")
         log.info("dashboard sign-in code refused reason=bad_code user=%s", user.id)
         form.code.errors = [
             gettext("That code is not right, or was used already. Enter the newest one.")

@@ -11,8 +11,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import format_time, gettext
 
 from ...core import clock, db
-from ...owners import people, sessions, two_factor
+from ...owners import audit, people, sessions, two_factor
 from ...owners.people import Role
+from ..actors import client_address
 from . import attempts, half_signed_in
 from .access import (
     COOKIE,
@@ -59,6 +60,7 @@ def sign_in() -> Any:
     attempts.count(email, failed=membership is None)
     if user is None or membership is None:
         store.rollback()
+        audit.sign_in_failed(store, email, client_address())
         log.info("dashboard sign-in refused reason=bad_credentials")
         form.form_errors.append(gettext("That email and password do not match."))
         return render_template("dashboard/sign_in.html", form=form), 401
@@ -87,6 +89,7 @@ def open_session(user_id: str, account_id: str, next_path: str | None) -> Any:
         lifetime=timedelta(seconds=config["DASHBOARD_SESSION_MAX_SECONDS"]),
     )
     session_id = sessions.start(store, user_id, account_id, clock.now())
+    audit.signed_in(store, user_id, account_id, client_address())
     store.commit()
     session.clear()  # the CSRF token of the signed-out page goes too
     log.info("dashboard sign-in user=%s account=%s", user_id, account_id)

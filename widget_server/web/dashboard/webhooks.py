@@ -13,10 +13,10 @@ from wtforms.validators import InputRequired, Length, Optional
 from ...core import db
 from ...core.models import Widget
 from ...notify import webhooks as delivery
-from ...owners import webhooks
+from ...owners import audit, webhooks
 from ...owners.people import Role
 from ...owners.widgets import WidgetInvalid
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .install import member_widget
 from .reasons import translate_reason
@@ -81,7 +81,7 @@ def save_webhook(widget_id: str) -> ResponseReturnValue:
     if not form.validate():
         return _page(widget, form, 400)
     try:
-        webhooks.save(db.session(), widget, form.url.data, form.secret.data or None)
+        webhooks.save(db.session(), widget, form.url.data, form.secret.data or None, member_actor())
     except WidgetInvalid as exc:
         db.session().rollback()
         if "webhook_url" in exc.fields:
@@ -102,7 +102,7 @@ def save_webhook(widget_id: str) -> ResponseReturnValue:
 @require_role(Role.ADMIN)
 def clear_webhook(widget_id: str) -> ResponseReturnValue:
     widget = member_widget(widget_id)
-    webhooks.clear(db.session(), widget)
+    webhooks.clear(db.session(), widget, member_actor())
     flash(gettext("The webhook is off: no more events are sent."))
     return redirect(url_for("dashboard.widget_webhooks", widget_id=widget.id))
 
@@ -114,6 +114,14 @@ def test_webhook(widget_id: str) -> ResponseReturnValue:
     if not widget.webhook_url or not widget.webhook_secret:
         flash(gettext("Save a webhook URL and secret first."), "error")
         return redirect(url_for("dashboard.widget_webhooks", widget_id=widget.id))
+    # Written by the commit that logs the test delivery, before the event is sent.
+    audit.record(
+        db.session(),
+        member_actor(),
+        audit.WEBHOOK_TEST_SENT,
+        object_type="widget",
+        object_id=widget.id,
+    )
     sent = delivery.send_test(db.session(), widget, current_app.config)
     if sent.status == delivery.DELIVERED:
         flash(

@@ -21,7 +21,7 @@ from ...owners.widget_list import widget_rows
 from ..headers import BASE_POLICY
 from . import nav, provider_pages, widget_forms  # noqa: F401 (provider_pages: its views)
 from . import widget_editors as e
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .reasons import translate_reason
 from .widget_lookup import account_widget, can_edit
@@ -61,7 +61,9 @@ def create_widget() -> Any:
         "extension": request.form.get("extension", "").strip(),
     }
     try:
-        widget = admin.create_widget(db.session(), current_member().account_id, values)
+        widget = admin.create_widget(
+            db.session(), current_member().account_id, values, member_actor()
+        )
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
         shown = {k: translate_reason(v) for k, v in exc.fields.items() if k in values}
@@ -84,7 +86,7 @@ def confirm_delete(widget_id: str) -> Any:
 def delete_widget(widget_id: str) -> Any:
     widget = account_widget(widget_id)
     name = widget.name
-    admin.delete_widget(db.session(), widget)
+    admin.delete_widget(db.session(), widget, member_actor())
     flash(gettext("Widget %(name)s deleted.", name=name))
     return redirect(url_for("dashboard.widgets"), 303)
 
@@ -110,7 +112,7 @@ def save_widget(widget_id: str) -> Any:
     if action == "preview" or edit.focus:
         return _editor_page(widget, edit, preview_query(edit, widget))
     try:
-        admin.update_widget(db.session(), widget, values, replace=False)
+        admin.update_widget(db.session(), widget, values, replace=False, actor=member_actor())
     except widgets.WidgetInvalid as exc:
         db.session().rollback()
         widget_forms.place_errors(edit, exc.fields)
