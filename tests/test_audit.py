@@ -336,3 +336,49 @@ def test_an_erasure_through_the_api_is_recorded_with_the_number_masked(app: Flas
     assert entry.action == audit.NUMBER_ERASED and entry.actor.startswith("API key wsk_")
     assert entry.details == {"number": "+1 20 ••• ••23", "callbacks": 1}
     assert "+12015550123" not in stored_text(app) and "2015550123" not in stored_text(app)
+
+
+# Second factor ------------------------------------------------------------------------------
+
+
+def test_second_factor_changes_and_a_wrong_code_are_recorded_without_any_code(
+    app: Flask, client: FlaskClient
+) -> None:
+    from tests.test_dashboard_two_factor import T0, code_at, password_step, post_code, set_clock
+
+    member = sign_in(client, Role.OWNER)
+    set_clock(app, T0)
+    token = csrf_token(client, "/dashboard/security")
+    assert post(client, "/dashboard/security/setup", "/dashboard/security", proof=PASSWORD)
+    page = client.get("/dashboard/security").get_data(as_text=True)
+    secret = page.split('id="secret"', 1)[1].split(">", 1)[1].split("<", 1)[0].replace(" ", "")
+    right = code_at(secret, T0)
+    confirmed = client.post(
+        "/dashboard/security/confirm", data={"code": right, "csrf_token": token}
+    )
+    assert confirmed.status_code == 200
+    renewed = post(
+        client, "/dashboard/security/recovery-codes", "/dashboard/security", proof=PASSWORD
+    )
+    assert renewed.status_code == 200
+    required = post(client, "/dashboard/members/second-factor", "/dashboard/members", required="y")
+    assert required.status_code == 302
+    other = app.test_client()
+    password_step(other, member)
+    assert post_code(other, f"{(int(right) + 1) % 1_000_000:06d}").status_code == 401
+    turned_off = post(client, "/dashboard/security/turn-off", "/dashboard/security", proof=PASSWORD)
+    assert turned_off.status_code == 302
+    recorded = actions(app, member.account_id)
+    for action in (
+        audit.SECOND_FACTOR_ON,
+        audit.RECOVERY_CODES_RENEWED,
+        audit.SECOND_FACTOR_REQUIREMENT,
+        audit.SIGN_IN_FAILED,
+        audit.SECOND_FACTOR_OFF,
+    ):
+        assert action in recorded, (action, recorded)
+    (failed,) = entries(app, member.account_id, audit.SIGN_IN_FAILED)
+    assert failed.details == {"step": "second_factor"} and failed.user_id == member.user_id
+    (requirement,) = entries(app, member.account_id, audit.SECOND_FACTOR_REQUIREMENT)
+    assert requirement.details == {"required": True}
+    assert secret not in stored_text(app)

@@ -45,6 +45,10 @@ WEBHOOK_CLEARED = "webhook_cleared"
 WEBHOOK_TEST_SENT = "webhook_test_sent"
 AUDIT_EXPORTED = "audit_exported"
 NUMBER_ERASED = "number_erased"
+SECOND_FACTOR_ON = "second_factor_on"
+SECOND_FACTOR_OFF = "second_factor_off"
+RECOVERY_CODES_RENEWED = "recovery_codes_renewed"
+SECOND_FACTOR_REQUIREMENT = "second_factor_requirement"
 
 ACTIONS = (
     SIGN_IN,
@@ -69,6 +73,10 @@ ACTIONS = (
     WEBHOOK_TEST_SENT,
     AUDIT_EXPORTED,
     NUMBER_ERASED,
+    SECOND_FACTOR_ON,
+    SECOND_FACTOR_OFF,
+    RECOVERY_CODES_RENEWED,
+    SECOND_FACTOR_REQUIREMENT,
 )
 
 # Each provider a widget names, with the settings that hold its credentials.

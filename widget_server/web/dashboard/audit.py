@@ -48,6 +48,10 @@ ACTION_LABELS = {
     audit.WEBHOOK_TEST_SENT: _l("Webhook test sent"),
     audit.AUDIT_EXPORTED: _l("Audit log exported"),
     audit.NUMBER_ERASED: _l("Number erased"),
+    audit.SECOND_FACTOR_ON: _l("Second factor turned on"),
+    audit.SECOND_FACTOR_OFF: _l("Second factor turned off"),
+    audit.RECOVERY_CODES_RENEWED: _l("New recovery codes made"),
+    audit.SECOND_FACTOR_REQUIREMENT: _l("Second factor requirement changed"),
 }
 OBJECT_LABELS = {
     "widget": _l("Widget"),
@@ -76,6 +80,8 @@ DETAIL_LABELS = {
     "numbers_masked": _l("Numbers masked"),
     "number": _l("Number"),
     "callbacks": _l("Callbacks"),
+    "step": _l("Step"),
+    "required": _l("Required"),
 }
 
 

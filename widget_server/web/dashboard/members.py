@@ -191,6 +191,8 @@ def require_second_factor() -> Any:
         flash(gettext("Turn on your own second factor first, on the Security page."))
         return redirect(url_for("dashboard.members"))
     two_factor.set_required(store, member.account_id, required)
+    actor = member_actor()
+    audit.record(store, actor, audit.SECOND_FACTOR_REQUIREMENT, details={"required": required})
     store.commit()
     log.info(
         "dashboard second factor required=%s account=%s by=%s",

@@ -21,10 +21,10 @@ from markupsafe import Markup
 from ...core import clock, db
 from ...core.i18n import N_
 from ...core.models import User
-from ...owners import people, two_factor
+from ...owners import audit, people, two_factor
 from ...owners.people import Role
 from . import attempts, nav
-from .access import current_member, require_role
+from .access import current_member, member_actor, require_role
 from .blueprint import bp
 from .two_factor_forms import CodeForm, IdentityForm, PasswordCheckForm
 
@@ -128,6 +128,7 @@ def security_confirm() -> Any:
             gettext("That code does not match. Check the time on your phone and try the newest.")
         ]
         return _page(code_form=form, status=422)
+    audit.record(store, member_actor(), audit.SECOND_FACTOR_ON)
     store.commit()
     log.info("dashboard second factor turned on user=%s", user.id)
     flash(gettext("Your second factor is on. Keep your recovery codes somewhere safe."))
@@ -166,6 +167,7 @@ def security_recovery_codes() -> Any:
         store.rollback()
         return _page(identity_form=form, status=422)
     codes = two_factor.new_recovery_codes(store, user, clock.now())
+    audit.record(store, member_actor(), audit.RECOVERY_CODES_RENEWED)
     store.commit()
     log.info("dashboard recovery codes replaced user=%s", user.id)
     flash(gettext("New recovery codes made: the old ones no longer work."))
@@ -184,6 +186,7 @@ def security_turn_off() -> Any:
         store.rollback()
         return _page(identity_form=form, status=422)
     two_factor.turn_off(store, user)
+    audit.record(store, member_actor(), audit.SECOND_FACTOR_OFF)
     store.commit()
     log.info("dashboard second factor turned off user=%s", user.id)
     flash(gettext("Your second factor is off: your password alone signs you in."))
