@@ -24,10 +24,10 @@ pytestmark = pytest.mark.browser
 
 # The language, and how it says the ring time's limits and the second agent's refusal.
 SAID = {
-    "he": ("חייב להיות מספר שלם בין 1 ל־300", "1.extension: חייב להיות שלוחה, מספר או SIP URI"),
+    "he": ("חייב להיות מספר שלם בין 1 ל־300", "חייב להיות שלוחה, מספר או SIP URI"),
     "de": (
         "muss eine ganze Zahl zwischen 1 und 300 sein",
-        "1.extension: muss eine Durchwahl, eine Nummer oder eine SIP-URI sein",
+        "muss eine Durchwahl, eine Nummer oder eine SIP-URI sein",
     ),
 }
 
@@ -55,7 +55,13 @@ def test_a_refused_edit_shows_the_reason_in_the_page_language(
     owner = add_person(server.app, Role.OWNER, email=f"owner.reasons.{locale}@example.com")
     with server.app.app_context():
         widget = admin.create_widget(
-            db.session(), owner.account_id, {"name": "Sales", "extension": "1001"}
+            db.session(),
+            owner.account_id,
+            {
+                "name": "Sales",
+                "extension": "1001",
+                "agents": [{"extension": "1001"}, {"extension": "1002"}],
+            },
         )
         widget_id = widget.id
     # The browser asks for the language, as a Hebrew or German owner's browser does.
@@ -70,7 +76,7 @@ def test_a_refused_edit_shows_the_reason_in_the_page_language(
     page.goto(f"{server.url}/dashboard/widgets/{widget_id}")
     assert page.evaluate("document.documentElement.lang") == locale
     page.locator("#timeout").fill("999")
-    page.locator("#agents").fill('[{"extension": "1001"}, {"extension": "no!"}]')
+    page.locator("#agents__1__extension").fill("no!")
     page.locator("form[data-editor] button[value=save]").first.click()
     page.wait_for_load_state()
 
@@ -79,8 +85,8 @@ def test_a_refused_edit_shows_the_reason_in_the_page_language(
     expect(page.locator("#timeout-error")).to_have_text(ring_time)
     expect(timeout).to_have_attribute("aria-invalid", "true")
     expect(timeout).to_have_attribute("aria-describedby", re.compile(r"\btimeout-error\b"))
-    expect(page.locator("#agents-error")).to_have_text(agent)
-    expect(page.locator("#agents")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#agents__1__extension-error")).to_have_text(agent)
+    expect(page.locator("#agents__1__extension")).to_have_attribute("aria-invalid", "true")
     assert "must be" not in page.locator("main").inner_text()
     assert page.evaluate("document.documentElement.dir") == ("rtl" if locale == "he" else "ltr")
 

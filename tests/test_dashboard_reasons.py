@@ -57,21 +57,21 @@ REFUSED = [
         "he",
         {"theme__radius": "99"},
         "theme__radius",
-        "radius: חייב להיות מספר שלם בין 0 ל־32 (פיקסלים)",
+        "חייב להיות מספר שלם בין 0 ל־32 (פיקסלים)",
         "must be an integer from 0 to 32 (pixels)",
     ),
     (
         "de",
         {"texts__de__title": "x" * 201},
         "texts__de__title",
-        "de.title: muss ein nicht leerer Text mit höchstens 200 Zeichen sein",
+        "muss ein nicht leerer Text mit höchstens 200 Zeichen sein",
         "must be a non-empty string",
     ),
     (
         "he",
-        {"agents": '[{"extension": "1001"}, {"extension": "no!"}]'},
-        "agents",
-        "1.extension: חייב להיות שלוחה, מספר או SIP URI",
+        {"agents__0__extension": "1001", "agents__1__extension": "no!"},
+        "agents__1__extension",
+        "חייב להיות שלוחה, מספר או SIP URI",
         "must be an extension",
     ),
     (
@@ -121,6 +121,9 @@ def test_a_refused_edit_shows_the_translated_reason_on_its_field(
     assert status == 400
     shown = error_of(page, field)
     assert translated in shown, shown
+    # On a part's own field (a theme setting, a language's text, an agent's row) the field
+    # says where: the reason comes without its path.
+    assert not re.match(r"[\w.]+: ", shown), shown
     assert english not in page
     assert re.search(
         rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', page

@@ -65,9 +65,10 @@ def _rebuilt(
     return Reason._made(template, params, path, parts)
 
 
-def render(reason: object, translate: Callable[[str], str]) -> str:
+def render(reason: object, translate: Callable[[str], str], with_path: bool = True) -> str:
     """Say `reason` with `translate` (a gettext): the template translated, then the
     parameters put in; parameters that are reasons are said the same way, values as they are.
+    `with_path=False` leaves out the path, for a reason shown on the very field it is about.
 
     A text that is no `Reason` (from a library, say) is shown as it is.
     """
@@ -83,7 +84,7 @@ def render(reason: object, translate: Callable[[str], str]) -> str:
         text = translate(reason.template) % params
     else:
         text = translate(reason.template)
-    return f"{'.'.join(reason.path)}: {text}" if reason.path else text
+    return f"{'.'.join(reason.path)}: {text}" if reason.path and with_path else text
 
 
 def templates(reason: object) -> list[str]:

@@ -7,10 +7,10 @@ from flask_babel import gettext
 from ...core.reasons import render
 
 
-def translate_reason(reason: object) -> str:
+def translate_reason(reason: object, with_path: bool = True) -> str:
     """Say a domain reason (a core.reasons.Reason) in the current request's language.
 
     Parameters that are values (an origin, an index, a limit) stay as they are; a text
     that is not a Reason is shown as it came.
     """
-    return render(reason, gettext)
+    return render(reason, gettext, with_path)

@@ -325,7 +325,9 @@ def place_errors(edit: Editing, reasons: Mapping[str, str]) -> None:
             edit.general.append(f"{key}: {translate_reason(reason)}")
             continue
         name = editor.error_field(key, reason)
-        edit.errors.setdefault(name, translate_reason(reason))
+        # A reason placed on a part's own field (a row's extension, one language's title)
+        # needs no path: the field says where; on the property's one field, the path does.
+        edit.errors.setdefault(name, translate_reason(reason, with_path=name == editor.name()))
 
 
 DIGIT = re.compile(r"[0-9]")
