@@ -24,7 +24,9 @@ from ..core.revisions import submission_revision
 
 MAX_KEPT = 10_000  # widgets kept per process and database; past it the store starts over
 
-_Kept = dict[str, tuple[int, Widget]]  # widget id: (the revision it was read at, the widget)
+# Widget id: (the revision it was read at, the widget, or None for an id that names none:
+# a request for a widget that does not exist is a refusal, and refusals must stay cheap).
+_Kept = dict[str, tuple[int, Widget | None]]
 _kept: weakref.WeakKeyDictionary[Engine, _Kept] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
@@ -35,14 +37,13 @@ def widget(session: Session, widget_id: str) -> Widget | None:
     kept = _store(session)
     found = kept.get(widget_id)
     if found is None or found[0] != revision:
-        loaded = _load(session, widget_id)
-        if loaded is None:
-            return None
-        if len(kept) >= MAX_KEPT:
+        if len(kept) >= MAX_KEPT:  # ids sent at random fill it: they cost a reload, no more
             kept.clear()
         # Stored under the revision read before the row: if a change landed in between, the
         # row is newer than its label, and the next request reads it again; never older.
-        found = kept[widget_id] = (revision, loaded)
+        found = kept[widget_id] = (revision, _load(session, widget_id))
+    if found[1] is None:
+        return None
     # No query: the copy takes the kept state as loaded. The JSON values are shared with the
     # kept widget, so a request must not change them in place (none does; edits assign).
     return session.merge(found[1], load=False)
