@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.helpers import ORIGIN, SECRET, SERVER, add_account, base_config, migrated_copy
 from tests.processes import free_port, processes, wait_for
@@ -154,3 +154,27 @@ def test_changes_made_elsewhere_decide_the_next_request(worker: Worker) -> None:
     change(worker, "ip", "127.0.0.1")
     assert worker.submit("+12015550105", origin=SERVER).status_code == 429
     assert worker.cause_for("+12015550101") is None  # the first one was accepted as usual
+
+
+def test_what_a_worker_keeps_is_read_again_after_any_change(worker: Worker) -> None:
+    # The worker keeps the widget and the address list it read; each change below is
+    # made without it, the last two in plain SQL, as an operator's script would.
+    with worker.app.app_context():
+        blocklist.add(db.session(), "ip", "127.0.0.1")
+        db.session().commit()
+    token = worker.token(SERVER)
+    assert worker.submit("+12015550106", origin=SERVER, token=token).status_code == 429
+    with worker.app.app_context():
+        assert blocklist.remove(db.session(), "ip", "127.0.0.1")
+        db.session().commit()
+    assert worker.submit("+12015550106", origin=SERVER, token=token).status_code == 202
+
+    token = worker.token()
+    with worker.app.extensions["db_engine"].begin() as connection:
+        connection.execute(text("UPDATE widgets SET enabled = 0 WHERE id = :id"),
+                           {"id": worker.widget_id})  # fmt: skip
+    assert worker.submit("+12015550107", token=token).status_code == 404
+    with worker.app.extensions["db_engine"].begin() as connection:
+        connection.execute(text("DELETE FROM widgets WHERE id = :id"), {"id": worker.widget_id})
+    config = requests.get(f"{worker.base}/v1/widgets/{worker.widget_id}/config", timeout=10)
+    assert config.status_code == 404

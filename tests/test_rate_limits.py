@@ -167,3 +167,28 @@ def _refusal(widget: Widget, number: str) -> str | None:
     except TooManyRequests as refusal:
         return refusal.reason
     return None
+
+
+def test_only_a_refusal_reads_the_window_back_for_its_headers(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+    storage = app.extensions["widget_server.limit_storage"]
+    reads: list[str] = []
+    window = storage.get_moving_window
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append("window")
+        return window(*args, **kwargs)
+
+    storage.get_moving_window = counted
+    accepted = submit_json(client, widget_id, phone="+1 201 555 0123")
+    assert accepted.status_code == 202
+    assert "X-RateLimit-Remaining" not in accepted.headers and reads == []
+    refused = submit_json(client, widget_id, phone="+1 201 555 0124")
+    assert refused.status_code == 429 and reads == ["window"]
+    assert refused.headers["X-RateLimit-Limit"] == "1"
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
+import weakref
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ..core.models import BlockedEntry, utcnow
+from ..core.revisions import submission_revision
 
 KINDS = ("number", "prefix", "ip", "optout")
 
@@ -29,7 +33,24 @@ _NUMBER_KINDS = select(BlockedEntry.kind).where(
         ),
     ),
 )
-_BLOCKED_NETWORKS = select(BlockedEntry.value).where(BlockedEntry.kind == "ip", _active())
+_BLOCKED_NETWORKS = select(BlockedEntry.value, BlockedEntry.expires_at).where(
+    BlockedEntry.kind == "ip"
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class _Networks:
+    """The blocked addresses as read at one submission revision, expired ones included."""
+
+    revision: int
+    entries: tuple[tuple[Network, datetime | None], ...]
+
+
+# Per process and database: every browser submission asks, and the list changes seldom.
+_networks: weakref.WeakKeyDictionary[Engine, _Networks] = weakref.WeakKeyDictionary()
+_networks_lock = threading.Lock()
 
 
 def number_blocked(session: Session, e164: str) -> str | None:
@@ -55,15 +76,34 @@ def address_blocked(session: Session, address: str | None) -> bool:
         ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
-    # Networks are matched here rather than in SQL, which SQLite cannot do; only the
-    # values are read, not whole rows.
-    for value in session.scalars(_BLOCKED_NETWORKS, {"now": utcnow()}):
+    # Networks are matched here rather than in SQL, which SQLite cannot do. Expiry is
+    # judged now, not when the list was read, so a kept list never outlives an entry.
+    now = utcnow()
+    return any(
+        ip in network and (expires is None or expires > now)
+        for network, expires in _blocked_networks(session).entries
+    )
+
+
+def _blocked_networks(session: Session) -> _Networks:
+    """The address entries, read again whenever the submission revision has moved."""
+    revision = submission_revision(session)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    kept = _networks.get(engine)
+    if kept is not None and kept.revision == revision:
+        return kept
+    entries = []
+    for value, expires in session.execute(_BLOCKED_NETWORKS):
         try:
-            if ip in ipaddress.ip_network(value, strict=False):
-                return True
+            entries.append((ipaddress.ip_network(value, strict=False), expires))
         except ValueError:
             continue
-    return False
+    # Labelled with the revision read before the rows: never older than its label.
+    kept = _Networks(revision, tuple(entries))
+    with _networks_lock:
+        _networks[engine] = kept
+    return kept
 
 
 def add(

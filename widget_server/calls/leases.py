@@ -8,19 +8,27 @@ provider never reported the end of the call.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..core.models import Lease, utcnow
 
 
-def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
-    # Both databases we run on speak INSERT … ON CONFLICT DO NOTHING … RETURNING.
-    if session.get_bind().dialect.name == "sqlite":
-        return sqlite.insert(Lease)
-    return postgresql.insert(Lease)
+def _take_free(insert: Any) -> Any:
+    # Both databases we run on speak INSERT … ON CONFLICT DO NOTHING … RETURNING. Built
+    # once per dialect, values sent as parameters: every submission takes a lease.
+    return (
+        insert(Lease)
+        .values(key=bindparam("key"), holder=bindparam("holder"), expires_at=bindparam("expires"))
+        .on_conflict_do_nothing(index_elements=[Lease.key])
+        .returning(Lease.key)
+    )
+
+
+_TAKE_FREE = {"sqlite": _take_free(sqlite.insert), "postgresql": _take_free(postgresql.insert)}
 
 
 def take(session: Session, key: str, holder: str, ttl: int) -> bool:
@@ -30,11 +38,9 @@ def take(session: Session, key: str, holder: str, ttl: int) -> bool:
     # A free slot costs one statement: no savepoint and no error to recover from. A row
     # comes back exactly when the insert won; of two concurrent takers, the primary key lets
     # one in and the other waits for it, then inserts nothing.
+    take_free = _TAKE_FREE[session.get_bind().dialect.name]
     inserted = session.execute(
-        _insert(session)
-        .values(key=key, holder=holder, expires_at=expires)
-        .on_conflict_do_nothing(index_elements=[Lease.key])
-        .returning(Lease.key)
+        take_free, {"key": key, "holder": holder, "expires": expires}
     ).first()
     if inserted is not None:
         return True

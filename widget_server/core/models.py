@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -274,6 +275,19 @@ class BlockedEntry(Base):
     reason: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeCounter(Base):
+    """A counter that database triggers move on every change to the tables it watches.
+
+    "submission" moves with every change to widgets and block-list entries: a process
+    keeps what a submission reads from them for as long as the counter stands still.
+    """
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class ApiKey(Base):

@@ -28,7 +28,7 @@ from ..calls.status_machine import apply_status, event_row
 from ..core import clock, metrics
 from ..core.errors import Conflict, QueueUnavailable, TooManyRequests, Unavailable, Unprocessable
 from ..core.i18n import N_
-from ..core.models import Callback, UsedFormToken, Widget, new_id
+from ..core.models import Callback, CallEvent, UsedFormToken, Widget, new_id, utcnow
 from ..core.numbers import mask
 from ..core.statuses import Status
 from ..core.tokens import FormToken, TokenRefused, Tokens
@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 TOKEN_MESSAGE = N_("This form has expired. Please try again.")
 USED_TOKENS = cast(Table, UsedFormToken.__table__)
+CALLBACKS = cast(Table, Callback.__table__)
+EVENTS = cast(Table, CallEvent.__table__)
+_INSERT_CALLBACK, _INSERT_EVENT, _INSERT_USED_TOKEN = (
+    insert(table) for table in (CALLBACKS, EVENTS, USED_TOKENS)
+)
 WAIT_MESSAGE = N_("Please wait a moment and try again in %(seconds)d s.")
 DEPARTMENT_MESSAGE = N_("Choose one of the offered departments.")
 
@@ -275,6 +280,7 @@ def _check_human(
 def _new_callback(
     widget: Widget, submission: Submission, e164: str, key: str, booked: datetime | None
 ) -> Callback:
+    now = utcnow()
     callback = Callback(
         id=new_id(),
         idempotency_key=key,
@@ -291,6 +297,14 @@ def _new_callback(
         utm=utm.from_page_url(submission.page_url),
         # Kept when retention erases the number, so the record still belongs to it.
         number_hash=number_hash(e164),
+        # What a flush would fill in: a callback stored by a Core insert is never flushed.
+        attempts=0,
+        provider_details={},
+        agent_order=[],
+        agent_leg=0,
+        rounds=0,
+        created_at=now,
+        updated_at=now,
     )
     callback.widget = widget
     return callback
@@ -329,11 +343,15 @@ def _persist(session: Session, callback: Callback, nonce: str, silenced: str | N
     same commit, through the status machine: its leases are freed, the owner is told.
     """
     first = callback.status
-    session.add(callback)
-    session.add(event_row(callback.id, first, source="server", applied=True))
-    owner_notices.callback_created(session, callback)
     if silenced:
+        # Through the session: the status machine ends it in the same commit.
+        session.add(callback)
+        session.add(event_row(callback.id, first, source="server", applied=True))
+        owner_notices.callback_created(session, callback)
         apply_status(session, callback, Status.REJECTED, source="server", cause=silenced)
+    else:
+        _insert_new(session, callback)
+        owner_notices.callback_created(session, callback)
     # Committed before the job exists, so a worker never looks for a callback not yet stored.
     try:
         session.commit()
@@ -362,9 +380,28 @@ def _enqueue(session: Session, callback: Callback, queue: DialQueue) -> None:
             queue.enqueue_dial_at(callback.id, 1, callback.scheduled_for)
     except QueueUnavailable:
         log.error("queue unavailable for callback=%s", callback.id)
-        apply_status(session, callback, Status.FAILED, source="server", cause="queue_unavailable")
+        # The stored row (a callback stored by a Core insert is not in the session).
+        stored = session.get(Callback, callback.id) or callback
+        apply_status(session, stored, Status.FAILED, source="server", cause="queue_unavailable")
         session.commit()
         raise
+
+
+def _insert_new(session: Session, callback: Callback) -> None:
+    """Store a new callback and its first event by Core inserts, as a flush would."""
+    # Half the CPU of a unit-of-work flush of the two objects; nothing reads them back.
+    # The callback stays outside the session: later changes to it go through a fresh load.
+    # Values as parameters of a statement built once, not baked into a new one: building
+    # and caching a statement per request cost more than sending it.
+    session.execute(_INSERT_CALLBACK, _column_values(CALLBACKS, callback))
+    first = event_row(callback.id, callback.status, source="server", applied=True)
+    session.execute(_INSERT_EVENT, _column_values(EVENTS, first))
+
+
+def _column_values(table: Table, record: object) -> dict[str, Any]:
+    # The attributes the record was given; the columns' own defaults fill in the rest.
+    given = vars(record)
+    return {column.key: given[column.key] for column in table.columns if column.key in given}
 
 
 def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
@@ -373,7 +410,7 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     # (one commit per submission instead of two): a second use of the nonce waits on this
     # row until that commit, then fails as reused. A Core insert: nothing reads the row back.
     try:
-        session.execute(insert(USED_TOKENS).values(nonce=nonce))
+        session.execute(_INSERT_USED_TOKEN, {"nonce": nonce})
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 
 from ..intake import limit_store  # registers memory-incremental://
@@ -30,7 +31,10 @@ def client_ip_key() -> str:
 limiter = Limiter(
     key_func=client_ip_key,
     strategy="moving-window",
-    headers_enabled=True,
+    # Its headers read the window back from the store after every hit (a second Redis
+    # round trip per submission) only to tell a client what it has left; a refused client
+    # is told when to come back, below, and that is the answer a client acts on.
+    headers_enabled=False,
     key_prefix="widget-server",
 )
 
@@ -40,6 +44,22 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     # The submission's own limits (per number, prefix, widget, budgets) count beside these.
     app.extensions[STORAGE] = limiter.storage
+    app.after_request(refusal_headers)
+
+
+def refusal_headers(response: Response) -> Response:
+    """Tell a client refused by a per-address limit when to come back (Retry-After)."""
+    refused = limiter.current_limit
+    if refused is None or not refused.breached:
+        return response
+    reset_at = refused.reset_at  # the one read of the window, for refusals only
+    response.headers["X-RateLimit-Limit"] = str(refused.limit.amount)
+    response.headers["X-RateLimit-Remaining"] = str(refused.remaining)
+    response.headers["X-RateLimit-Reset"] = str(reset_at)
+    earlier = response.headers.get("Retry-After", "")
+    wait = max(1, int(reset_at - time.time()), int(earlier) if earlier.isdigit() else 0)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def submit_limit_per_ip() -> str:

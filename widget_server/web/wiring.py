@@ -13,6 +13,7 @@ from ..core import clock, db, ids
 from ..core.errors import NotFound, TooManyRequests
 from ..core.models import Callback, Widget
 from ..core.tokens import TokenRefused, Tokens, tokens
+from ..intake import widget_snapshots
 from ..intake.submission import Accepted, Browser, Intake, Submission, submit
 from ..jobs import jobs
 from .limits import client_ip_key
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def widget_or_404(widget_id: str) -> Widget:
-    widget = db.session().get(Widget, widget_id) if ids.plausible(widget_id) else None
+    # Public requests (loader config, form, submissions) read it as this process kept it,
+    # while no widget or block-list entry has changed since.
+    widget = widget_snapshots.widget(db.session(), widget_id) if ids.plausible(widget_id) else None
     if widget is None or not widget.enabled:
         raise NotFound("No such widget.")
     return widget

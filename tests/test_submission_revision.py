@@ -1,0 +1,122 @@
+"""The submission revision: every change to widgets and block lists moves it, however made,
+and what a process kept at an older revision is read again on the next request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, text, update
+
+from tests.helpers import ORIGIN, add_widget, form_token
+from widget_server.calls import blocklist
+from widget_server.core import db
+from widget_server.core.models import Account, BlockedEntry, Widget, utcnow
+from widget_server.core.revisions import submission_revision
+from widget_server.intake import widget_snapshots
+
+
+def revision(app: Flask) -> int:
+    with app.app_context():
+        return submission_revision(db.session())
+
+
+def run(app: Flask, statement: str, **params: object) -> None:
+    with app.extensions["db_engine"].begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def test_every_kind_of_change_moves_the_revision(app: Flask) -> None:
+    widget_id = add_widget(app)
+    seen = [revision(app)]
+
+    def moved() -> bool:
+        seen.append(revision(app))
+        return seen[-1] > seen[-2]
+
+    with app.app_context():  # through the ORM, as the dashboard and the CLI change things
+        blocklist.add(db.session(), "number", "+12015550100")
+        db.session().commit()
+    assert moved()
+    with app.app_context():
+        blocklist.remove(db.session(), "number", "+12015550100")
+        db.session().commit()
+    assert moved()
+    # Plain SQL, as an operator's script might: the triggers see it all the same.
+    run(app, "UPDATE widgets SET name = 'Support' WHERE id = :id", id=widget_id)
+    assert moved()
+    run(app, "INSERT INTO blocked_entries (kind, value, created_at) "
+        "VALUES ('ip', '10.0.0.0/8', CURRENT_TIMESTAMP)")  # fmt: skip
+    assert moved()
+    with app.extensions["db_engine"].begin() as connection:  # Core, as retention prunes
+        connection.execute(delete(BlockedEntry))
+    assert moved()
+    with app.extensions["db_engine"].begin() as connection:
+        connection.execute(update(Widget).values(enabled=False))
+    assert moved()
+    with app.extensions["db_engine"].begin() as connection:  # its widgets go by cascade
+        connection.execute(delete(Account))
+    assert moved()
+    with app.app_context():
+        assert widget_snapshots.widget(db.session(), widget_id) is None
+
+
+def test_reads_alone_leave_the_revision_where_it_is(app: Flask) -> None:
+    widget_id = add_widget(app)
+    before = revision(app)
+    client = app.test_client()
+    assert client.get(f"/v1/widgets/{widget_id}/config", headers={"Origin": ORIGIN}).status_code
+    assert revision(app) == before
+
+
+def test_a_kept_widget_is_read_again_once_changed(app: Flask) -> None:
+    widget_id = add_widget(app)
+    client = app.test_client()
+    elsewhere = "https://elsewhere.example"
+    token = form_token(client, widget_id)  # minted while ORIGIN is allowed
+
+    def submit(origin: str, token: str) -> int:
+        return client.post(
+            f"/v1/widgets/{widget_id}/callbacks",
+            json={"phone": "+1 201 555 0123", "token": token},
+            headers={"Origin": origin},
+        ).status_code
+
+    assert submit(elsewhere, token) == 403  # the widget is kept now, at this revision
+    with app.extensions["db_engine"].begin() as connection:  # not through the ORM
+        connection.execute(
+            update(Widget).where(Widget.id == widget_id).values(allowed_origins=[elsewhere])
+        )
+    assert submit(ORIGIN, token) == 403
+    assert submit(elsewhere, form_token(client, widget_id, elsewhere)) == 202
+
+
+def test_each_request_gets_its_own_copy_of_a_kept_widget(app: Flask) -> None:
+    widget_id = add_widget(app)
+    with app.app_context():
+        first = widget_snapshots.widget(db.session(), widget_id)
+        assert first is not None and first in db.session()
+        first_session = db.session()
+    with app.app_context():
+        second = widget_snapshots.widget(db.session(), widget_id)
+        assert second is not None and second is not first and second in db.session()
+        assert db.session() is not first_session
+        # A copy is a widget like any loaded one: its relationships load on demand.
+        assert second.account.name
+        assert second.provider_settings["step_delay"] == 0  # decrypted once, when read
+
+
+def test_a_kept_address_entry_ends_when_it_expires(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        expires = utcnow() + timedelta(minutes=5)
+        blocklist.add(db.session(), "ip", "127.0.0.0/8", expires_at=expires)
+        db.session().commit()
+    with app.app_context():
+        assert blocklist.address_blocked(db.session(), "127.0.0.1")  # read, and kept
+    # Nothing changes in the table: the entry expires, and the kept list knows it.
+    monkeypatch.setattr(blocklist, "utcnow", lambda: expires + timedelta(seconds=1))
+    with app.app_context():
+        assert not blocklist.address_blocked(db.session(), "127.0.0.1")
