@@ -401,3 +401,66 @@ def test_reasons_are_grouped_for_the_chart() -> None:
     assert steps.reason_group("outside_hours") == steps.ReasonGroup.OUTSIDE_HOURS
     assert steps.reason_group("origin_not_allowed") == steps.ReasonGroup.ORIGIN
     assert steps.reason_value("Robert'); DROP") == "other"
+
+
+# The page --------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_funnel_for_the_account_and_one_widget(analytics_app: Flask) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    member = sign_in(client)
+    widget_id = add_widget(analytics_app)
+    with analytics_app.app_context():
+        from widget_server.core.models import Widget
+
+        db.session().get(Widget, widget_id).account_id = member.account_id  # type: ignore[union-attr]
+        db.session().commit()
+    for name in ("shown", "shown", "opened"):
+        beacon(analytics_app, widget_id, name)
+    roll_up(analytics_app)
+    page = client.get("/dashboard/analytics")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<svg" in html and "newsletter" in html and "/offer" in html
+    one = client.get(f"/dashboard/analytics?widget={widget_id}")
+    assert one.status_code == 200 and "newsletter" in one.get_data(as_text=True)
+    csv_answer = client.get(f"/dashboard/analytics/funnel.csv?widget={widget_id}")
+    assert csv_answer.status_code == 200 and csv_answer.mimetype == "text/csv"
+    lines = csv_answer.get_data(as_text=True).splitlines()
+    assert lines[1].split(",")[3:5] == ["shown", "2"]
+    assert client.get("/dashboard/analytics/nothing.csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=yesterday", "from"),
+        ("from=2026-02-01&to=2026-01-01", "to"),
+        ("widget=abc", "widget"),
+        ("from=2020-01-01&to=2026-01-01", "from"),
+    ],
+)
+def test_bad_choices_get_a_friendly_message(analytics_app: Flask, query: str, field: str) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    sign_in(client)
+    page = client.get(f"/dashboard/analytics?{query}")
+    assert page.status_code == 400
+    assert f'id="a-{field}-error"' in page.get_data(as_text=True)
+    assert client.get(f"/dashboard/analytics/funnel.csv?{query}").status_code == 400
+
+
+def test_another_accounts_widget_is_not_shown(analytics_app: Flask) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    sign_in(client)
+    stranger = add_widget(analytics_app)
+    beacon(analytics_app, stranger)
+    roll_up(analytics_app)
+    assert client.get(f"/dashboard/analytics?widget={stranger}").status_code == 400
+    html = client.get("/dashboard/analytics").get_data(as_text=True)
+    assert "newsletter" not in html
