@@ -452,6 +452,9 @@ class AnalyticsDay(Base):
     """
 
     __tablename__ = "analytics_days"
+    # On SQLite the rows live in the primary key's own b-tree: a range of days reads its
+    # counts in key order, without a lookup per row.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     widget_id: Mapped[str] = mapped_column(
         ForeignKey("widgets.id", ondelete="CASCADE"), primary_key=True

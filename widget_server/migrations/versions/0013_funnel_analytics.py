@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["widget_id"], ["widgets.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("widget_id", "day", "step", "dimension", "value"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "analytics_watermarks",

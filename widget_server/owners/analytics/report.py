@@ -56,11 +56,12 @@ def report(
     session: Session, account_id: str, widget_id: str | None, first: date, last: date
 ) -> Report:
     """Sum the account's (or one of its widgets') daily rows from `first` to `last`."""
-    scope: ColumnElement[bool] = AnalyticsDay.widget_id.in_(
-        select(Widget.id).where(Widget.account_id == account_id)
-    )
+    # The ids first, as a list: each is then a range of the primary key (widget, day),
+    # where SQLite would scan the whole table for an IN (subquery).
+    widget_ids = list(session.scalars(select(Widget.id).where(Widget.account_id == account_id)))
     if widget_id is not None:
-        scope = scope & (AnalyticsDay.widget_id == widget_id)
+        widget_ids = [one for one in widget_ids if one == widget_id]
+    scope: ColumnElement[bool] = AnalyticsDay.widget_id.in_(widget_ids)
     in_range = AnalyticsDay.day.between(first, last)
     found = Report(first, last)
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
