@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from tests.helpers import ORIGIN, VALID_US, add_widget, callbacks, form_token, run_jobs, submit_json
+from tests.helpers import (
+    ORIGIN,
+    VALID_US,
+    add_widget,
+    callbacks,
+    form_token,
+    migrated_copy,
+    run_jobs,
+    submit_json,
+)
 from widget_server.core import db
 from widget_server.core.models import AnalyticsDay, utcnow
 from widget_server.owners import analytics
@@ -160,6 +172,25 @@ def test_a_flood_on_one_widget_is_limited_whatever_the_address(
     limited = beacon(app, widget_id, address="192.0.2.1")
     assert limited.status_code == 429 and limited.get_json()["error"] == "rate_limited"
     assert beacon(app, other, address="192.0.2.1").status_code == 204
+
+
+def test_a_beacon_answers_while_another_writer_holds_the_lock(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    migrated_copy(tmp_path)
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'test.db'}")
+    widget_id = add_widget(app)
+    other = sqlite3.connect(tmp_path / "test.db", isolation_level=None, timeout=15)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        response = beacon(app, widget_id)
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 204
+    assert waited < 5, "the beacon waited for the write lock"  # busy_timeout is 15 s
 
 
 # Refusals: counted by reason, with no database write -----------------------------------

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from ..core import clock
+from ..core import clock, db
 from ..core.errors import BadRequest, Forbidden
 from ..core.origins import normalise_origin
 from ..jobs import jobs
@@ -44,6 +44,8 @@ def _widget_key() -> str:
 @limiter.limit(_per_ip)
 @limiter.limit(_per_widget, key_func=_widget_key)
 def beacon(widget_id: str) -> ResponseReturnValue:
+    # It only reads: it must never take (or wait for) SQLite's write lock.
+    db.defer_write_lock()
     widget = widget_or_404(widget_id)
     origin = request_origin()
     if not allowed(widget, origin):
