@@ -83,6 +83,7 @@ def test_beacons_are_counted_with_the_page_path_and_campaign_only(analytics_app:
     assert roll_up(analytics_app)["flushed"] == 3
     found = today_report(analytics_app, widget_id)
     assert found.totals["shown"] == 2 and found.totals["opened"] == 1
+    assert found.daily[-1][1] == {"shown": 2, "opened": 1, "submitted": 0, "connected": 0}
     paths = {row.value: row.counts for row in found.breakdowns["path"]}
     assert paths == {"/offer": {"shown": 2, "opened": 1, "accepted": 0, "connected": 0}}
     assert [row.value for row in found.breakdowns["utm_source"]] == ["newsletter"]

@@ -1,4 +1,4 @@
-"""Read the daily rows into what the analytics page shows: two grouped queries."""
+"""Read the daily rows into what the analytics page shows: one grouped query."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from ...core.models import AnalyticsDay, Widget
@@ -65,12 +65,24 @@ def report(
     in_range = AnalyticsDay.day.between(first, last)
     found = Report(first, last)
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    for day, step, count in session.execute(
-        select(AnalyticsDay.day, AnalyticsDay.step, func.sum(AnalyticsDay.count))
-        .where(scope, in_range, AnalyticsDay.dimension == steps.TOTAL)
-        .group_by(AnalyticsDay.day, AnalyticsDay.step)
+    split: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    # One pass over the range: totals by day, breakdowns over the whole range.
+    day_of_total = case((AnalyticsDay.dimension == steps.TOTAL, AnalyticsDay.day), else_=None)
+    for day, step, dimension, value, count in session.execute(
+        select(
+            day_of_total,
+            AnalyticsDay.step,
+            AnalyticsDay.dimension,
+            AnalyticsDay.value,
+            func.sum(AnalyticsDay.count),
+        )
+        .where(scope, in_range)
+        .group_by(day_of_total, AnalyticsDay.step, AnalyticsDay.dimension, AnalyticsDay.value)
     ):
-        per_day[day][step] += int(count)
+        if dimension == steps.TOTAL:
+            per_day[day][step] += int(count)
+        else:
+            split[(step, dimension)][value] += int(count)
     totals: Counter[str] = Counter()
     for counts in per_day.values():
         counts[SUBMITTED] = counts[Step.ACCEPTED] + counts[Step.REFUSED]
@@ -80,18 +92,6 @@ def report(
     found.daily = [
         (day, {step: per_day[day][step] for step in DAILY}) for day in _days(first, last)
     ]
-    split: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for step, dimension, value, count in session.execute(
-        select(
-            AnalyticsDay.step,
-            AnalyticsDay.dimension,
-            AnalyticsDay.value,
-            func.sum(AnalyticsDay.count),
-        )
-        .where(scope, in_range, AnalyticsDay.dimension != steps.TOTAL)
-        .group_by(AnalyticsDay.step, AnalyticsDay.dimension, AnalyticsDay.value)
-    ):
-        split[(step, dimension)][value] += int(count)
     found.refused = split[(Step.REFUSED, steps.REASON)].most_common()
     found.failed = split[(Step.FAILED, steps.REASON)].most_common()
     found.breakdowns = {name: _breakdown(split, name) for name in BREAKDOWNS}
