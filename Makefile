@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/limit_keys.py
 	$(BIN)/python benchmarks/live_streams.py
 	$(BIN)/python benchmarks/dashboard_pages.py
+	$(BIN)/python benchmarks/analytics_page.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@
   var a = s.dataset, api = new URL(s.src).origin, on = {}, cmds = q && q.length ? q : [];
   // Language: the tag's data-locale, then the host page's <html lang>, then the browser.
   var lang = a.locale || d.documentElement.lang || navigator.language || "";
-  var btn, panel, frame, ready, isOpen = false, mode = "", cfg, label;
+  var btn, panel, frame, ready, isOpen = false, mode = "", cfg, label, opened;
   function load() {
     if (frame) return;
     frame = d.createElement("iframe");
@@ -42,9 +42,15 @@
     btn.setAttribute("aria-expanded", open ? "true" : "false");
   }
 
+  function beacon(e) { // the funnel's first steps: no cookie, nothing about the visitor
+    "preview" in a || fetch(api + "/v1/widgets/" + encodeURIComponent(a.widget) + "/beacon", {
+      method: "POST", body: new URLSearchParams({ event: e, page_url: location.href.split("#")[0] }),
+      mode: "no-cors", credentials: "omit", keepalive: true }).catch(function () {});
+  }
+
   function open() {
     if (!btn) return cmds.push(["open"]);
-    load(); panel.hidden = false; isOpen = true;
+    opened || beacon("opened"); opened = 1; load(); panel.hidden = false; isOpen = true;
     face(1); frame.focus(); focusForm();
   }
 
@@ -82,7 +88,7 @@
     }
     wrap.append(panel, btn); root.appendChild(wrap); d.body.appendChild(host);
     host.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
-    cmds.forEach(run);
+    beacon("shown"); cmds.forEach(run);
   }
 
   function start() {

@@ -25,10 +25,11 @@ from .core.job_payloads import (
     OwnerEmailJob,
     WebhookJob,
 )
+from .core.models import utcnow
 from .core.tokens import JobMalformed, TokenRefused, tokens
 from .intake import optout
 from .notify import mail, sms, webhooks
-from .owners import retention
+from .owners import analytics, retention
 from .providers import PermanentProviderError, ProviderEvent
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,17 @@ class Jobs:
         # Every consumer's scheduler enqueues it each minute; concurrent passes are safe
         # (row locks, and the dial job refuses an attempt that already started).
         self.huey.periodic_task(crontab(), name="reconcile")(self.reconcile)
+        # Beacons and refusals are counted in a tally, never written one by one: this
+        # process's (or Redis's) counts and the new call events go into the daily rows.
+        self.analytics_tally = analytics.tally_for(app.config)
+        self.huey.periodic_task(crontab(), name="analytics_rollup")(self.roll_up_analytics)
+        if isinstance(self.analytics_tally, analytics.MemoryTally) and not app.config.get(
+            "TESTING"
+        ):
+            # Web processes without a consumer flush what they counted themselves.
+            self.analytics_tally.flush_every(
+                float(app.config["ANALYTICS_FLUSH_SECONDS"]), self.flush_analytics
+            )
 
     # Enqueueing (called from the web process) ------------------------------------------
     def enqueue_dial(self, callback_id: str, attempt: int, delay: float = 0) -> None:
@@ -239,6 +251,21 @@ class Jobs:
                 db.session(), bounds=bounds, queue=self, egress=egress.provider_policy(config)
             )
             return dict(outcomes)
+
+    def roll_up_analytics(self) -> dict[str, int]:
+        """Flush the analytics tally and roll up the settled call events (every minute)."""
+        with self.app.app_context():
+            return analytics.run(
+                db.session(),
+                self.analytics_tally,
+                utcnow(),
+                float(self.app.config["ANALYTICS_SETTLE_SECONDS"]),
+            )
+
+    def flush_analytics(self) -> int:
+        """Flush this process's analytics tally into the daily rows."""
+        with self.app.app_context():
+            return analytics.flush_tally(db.session(), self.analytics_tally)
 
     def run_pending(self, now: float | None = None) -> int:
         """Run every queued job, and scheduled ones due by `now` (tests, benchmarks)."""

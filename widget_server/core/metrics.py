@@ -10,7 +10,7 @@ import hmac
 import os
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -60,6 +60,8 @@ QUEUE_DEPTH = Gauge("widget_server_queue_depth", "Jobs waiting in the queue")
 
 def refused(reason: str) -> None:
     REFUSALS.labels(reason).inc()
+    if has_request_context():
+        g.refused_reason = reason  # the analytics tally counts the refusal under it
 
 
 def init_app(app: Flask) -> None:

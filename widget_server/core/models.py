@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -498,3 +499,36 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(16))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AnalyticsDay(Base):
+    """One count of a widget's funnel for one day of the widget's time zone.
+
+    `step` is a funnel step (shown, opened, accepted, refused, connected, ...); `dimension`
+    is "" for the step's total, or what `value` breaks it down by (a page path, a UTM
+    source, a refusal reason, an hour of the week, seconds to connect). The analytics page
+    reads only these rows, so its cost follows the days shown, not the events stored.
+    """
+
+    __tablename__ = "analytics_days"
+    # On SQLite the rows live in the primary key's own b-tree: a range of days reads its
+    # counts in key order, without a lookup per row.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    widget_id: Mapped[str] = mapped_column(
+        ForeignKey("widgets.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsWatermark(Base):
+    """How far a rollup has read an append-only table (the last call event id counted)."""
+
+    __tablename__ = "analytics_watermarks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)

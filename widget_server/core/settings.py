@@ -160,6 +160,14 @@ DEFAULTS: dict[str, Any] = {
     # How long an emailed password reset link and a member invitation stay usable.
     "PASSWORD_RESET_SECONDS": 60 * 60,
     "INVITATION_SECONDS": 7 * 24 * 60 * 60,
+    # Funnel analytics: the loader's beacons per client address and per widget, how often
+    # each process flushes the counts it holds (beacons, refusals) into the daily rows, and
+    # how old a call event must be before the rollup counts it (an id taken by a
+    # transaction not yet committed is not passed over).
+    "BEACON_LIMIT_PER_IP": "30 per minute;300 per hour",
+    "BEACON_LIMIT_PER_WIDGET": "3000 per minute",
+    "ANALYTICS_FLUSH_SECONDS": 60,
+    "ANALYTICS_SETTLE_SECONDS": 30,
 }
 
 DEVELOPMENT_DEFAULTS: dict[str, Any] = {

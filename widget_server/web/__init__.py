@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         admin_api,
         api,
         assets,
+        beacon,
         booking,
         dashboard,
         embed,
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
         optout,
         owner_api,
         provider_hooks,
+        refusal_counts,
         request_origin,
         stream_slots,
     )
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(embed.bp)
     app.register_blueprint(form_page.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(beacon.bp)
     app.register_blueprint(live.bp)
     app.register_blueprint(provider_hooks.bp)
     app.register_blueprint(health.bp)
@@ -50,4 +53,5 @@ def init_app(app: Flask) -> None:
     dashboard.init_app(app)
     error_handlers.init_app(app)
     headers.init_app(app)
+    refusal_counts.init_app(app)
     booking.init_app(app)

@@ -564,6 +564,31 @@ def _public_paths() -> dict[str, Schema]:
                 ],
             ),
         },
+        "/v1/widgets/{widget_id}/beacon": {
+            "parameters": one_widget,
+            "post": {
+                "summary": "The loader's funnel beacon: the button was shown, or the panel "
+                "opened. Counted only; no cookie, nothing about the visitor is kept",
+                "requestBody": {
+                    "required": True,
+                    "content": _content(
+                        {
+                            "type": "object",
+                            "required": ["event"],
+                            "properties": {
+                                "event": {"type": "string", "enum": ["shown", "opened"]},
+                                "page_url": {"type": "string", "maxLength": 2048},
+                            },
+                        },
+                        "application/x-www-form-urlencoded",
+                    ),
+                },
+                "responses": {
+                    "204": {"description": "Counted"},
+                    **_error_responses(("400", "403", "404", "429", *STORE), ref("Error")),
+                },
+            },
+        },
         "/v1/widgets/{widget_id}/slots": {
             "parameters": one_widget,
             "get": json_op(

@@ -20,6 +20,7 @@ from .nav import visible
 from . import overview  # noqa: F401
 from . import widget_pages  # noqa: F401
 from . import inbox  # noqa: F401
+from . import analytics  # noqa: F401
 from . import install  # noqa: F401
 from . import keys  # noqa: F401
 from . import webhooks  # noqa: F401

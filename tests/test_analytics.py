@@ -1,0 +1,498 @@
+"""Funnel analytics: the beacon, the tally, the rollups and the report they feed."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event
+
+from tests.helpers import (
+    ORIGIN,
+    VALID_US,
+    add_widget,
+    callbacks,
+    form_token,
+    migrated_copy,
+    run_jobs,
+    submit_json,
+)
+from widget_server.core import db
+from widget_server.core.models import AnalyticsDay, utcnow
+from widget_server.owners import analytics
+from widget_server.owners.analytics import steps
+from widget_server.owners.analytics.report import percentile
+from widget_server.owners.analytics.tally import Key, MemoryTally
+
+LANDING = f"{ORIGIN}/offer?utm_source=newsletter&utm_medium=email&utm_campaign=spring&email=a@b.c"
+
+
+@pytest.fixture
+def analytics_app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app(ANALYTICS_SETTLE_SECONDS=0)
+
+
+def beacon(app: Flask, widget_id: str, event_name: str = "shown", **options: Any) -> Any:
+    origin = options.pop("origin", ORIGIN)
+    address = options.pop("address", "203.0.113.9")
+    return app.test_client().post(
+        f"/v1/widgets/{widget_id}/beacon",
+        data={"event": event_name, "page_url": options.pop("page_url", LANDING)},
+        headers={"Origin": origin},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def roll_up(app: Flask) -> dict[str, int]:
+    return dict(app.extensions["jobs"].roll_up_analytics())
+
+
+def account_of(app: Flask, widget_id: str) -> str:
+    with app.app_context():
+        from widget_server.core.models import Widget
+
+        return db.session().get(Widget, widget_id).account_id  # type: ignore[union-attr]
+
+
+def today_report(app: Flask, widget_id: str) -> analytics.Report:
+    with app.app_context():
+        day = steps.local_day(utcnow(), "UTC")
+        return analytics.report(
+            db.session(), account_of(app, widget_id), widget_id, day - timedelta(days=1), day
+        )
+
+
+# The beacon ----------------------------------------------------------------------------
+
+
+def test_beacons_are_counted_with_the_page_path_and_campaign_only(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    for name in ("shown", "shown", "opened"):
+        response = beacon(analytics_app, widget_id, name)
+        assert response.status_code == 204 and response.get_data() == b""
+        assert "Set-Cookie" not in response.headers
+    assert roll_up(analytics_app)["flushed"] == 3
+    found = today_report(analytics_app, widget_id)
+    assert found.totals["shown"] == 2 and found.totals["opened"] == 1
+    assert found.daily[-1][1] == {"shown": 2, "opened": 1, "submitted": 0, "connected": 0}
+    paths = {row.value: row.counts for row in found.breakdowns["path"]}
+    assert paths == {"/offer": {"shown": 2, "opened": 1, "accepted": 0, "connected": 0}}
+    assert [row.value for row in found.breakdowns["utm_source"]] == ["newsletter"]
+    assert [row.value for row in found.breakdowns["utm_campaign"]] == ["spring"]
+    with analytics_app.app_context():
+        stored = {row.value for row in db.session().query(AnalyticsDay)}
+    # Nothing else of the URL (its host, the email in its query) is kept anywhere.
+    assert not any("@" in value or "example.com" in value for value in stored)
+
+
+def test_a_foreign_origin_is_refused_and_counts_nothing(
+    analytics_app: Flask, originates: list[Any]
+) -> None:
+    widget_id = add_widget(analytics_app)
+    response = beacon(analytics_app, widget_id, origin="https://evil.example")
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "forbidden"
+    missing = analytics_app.test_client().post(
+        f"/v1/widgets/{widget_id}/beacon", data={"event": "shown"}
+    )
+    assert missing.status_code == 403
+    assert roll_up(analytics_app)["flushed"] == 0
+    assert callbacks(analytics_app) == [] and originates == []
+
+
+def test_a_page_of_another_origin_counts_without_its_path(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    page_url = "https://elsewhere.example/secret-path?utm_source=x"
+    assert beacon(analytics_app, widget_id, page_url=page_url).status_code == 204
+    roll_up(analytics_app)
+    found = today_report(analytics_app, widget_id)
+    assert found.totals["shown"] == 1 and found.breakdowns["path"] == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"event": "clicked"}, "event"),
+        ({}, "event"),
+        ({"event": "shown", "page_url": "x" * 3000}, "page_url"),
+    ],
+)
+def test_a_bad_beacon_names_the_field(
+    analytics_app: Flask, data: dict[str, str], field: str
+) -> None:
+    widget_id = add_widget(analytics_app)
+    response = analytics_app.test_client().post(
+        f"/v1/widgets/{widget_id}/beacon", data=data, headers={"Origin": ORIGIN}
+    )
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+
+
+def test_beacons_never_create_a_callback_nor_place_a_call(
+    analytics_app: Flask, originates: list[Any]
+) -> None:
+    widget_id = add_widget(analytics_app)
+    for index in range(20):
+        assert (
+            beacon(analytics_app, widget_id, "opened", address=f"198.51.100.{index}").status_code
+            == 204
+        )
+    run_jobs(analytics_app)
+    roll_up(analytics_app)
+    assert callbacks(analytics_app) == [] and originates == []
+    found = today_report(analytics_app, widget_id)
+    assert found.totals.get("accepted", 0) == 0 and found.totals["opened"] == 20
+
+
+def test_a_flood_from_one_address_is_limited(make_app: Callable[..., Flask]) -> None:
+    app = make_app(BEACON_LIMIT_PER_IP="5 per minute")
+    widget_id = add_widget(app)
+    answers = Counter(beacon(app, widget_id).status_code for _ in range(12))
+    assert answers == {204: 5, 429: 7}
+    assert beacon(app, widget_id, address="192.0.2.77").status_code == 204  # someone else
+
+
+def test_a_flood_on_one_widget_is_limited_whatever_the_address(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(BEACON_LIMIT_PER_WIDGET="8 per minute")
+    widget_id, other = add_widget(app), add_widget(app)
+    answers = Counter(
+        beacon(app, widget_id, address=f"198.51.100.{index}").status_code for index in range(12)
+    )
+    assert answers == {204: 8, 429: 4}
+    limited = beacon(app, widget_id, address="192.0.2.1")
+    assert limited.status_code == 429 and limited.get_json()["error"] == "rate_limited"
+    assert beacon(app, other, address="192.0.2.1").status_code == 204
+
+
+def test_a_beacon_answers_while_another_writer_holds_the_lock(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    migrated_copy(tmp_path)
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'test.db'}")
+    widget_id = add_widget(app)
+    other = sqlite3.connect(tmp_path / "test.db", isolation_level=None, timeout=15)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        response = beacon(app, widget_id)
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 204
+    assert waited < 5, "the beacon waited for the write lock"  # busy_timeout is 15 s
+
+
+# Refusals: counted by reason, with no database write -----------------------------------
+
+
+def test_refusals_are_counted_by_reason_without_a_database_write(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    token = form_token(analytics_app.test_client(), widget_id)
+    writes: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA", "BEGIN", "COMMIT", "ROLLBA"):
+            writes.append(statement)
+
+    engine = analytics_app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert (
+            submit_json(analytics_app.test_client(), widget_id, phone="12", token=token).status_code
+            == 422
+        )
+        assert (
+            submit_json(analytics_app.test_client(), widget_id, phone="12", token=token).status_code
+            == 422
+        )
+        forged = submit_json(analytics_app.test_client(), widget_id, token="forged")
+        assert forged.status_code == 422
+        foreign = submit_json(
+            analytics_app.test_client(), widget_id, origin="https://evil.example", token="x"
+        )
+        assert foreign.status_code == 403
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert writes == []
+    roll_up(analytics_app)
+    found = today_report(analytics_app, widget_id)
+    assert dict(found.refused) == {"invalid": 2, "token_invalid": 1, "origin_not_allowed": 1}
+    assert found.totals["submitted"] == 4 and found.totals.get("accepted", 0) == 0
+
+
+def test_an_address_over_its_submission_limit_is_counted(make_app: Callable[..., Flask]) -> None:
+    app = make_app(ANALYTICS_SETTLE_SECONDS=0, SUBMIT_LIMIT_PER_IP="1 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+    token = form_token(client, widget_id)
+    assert submit_json(client, widget_id, phone="12", token=token).status_code == 422
+    assert submit_json(client, widget_id, phone="12", token=token).status_code == 429
+    roll_up(app)
+    assert dict(today_report(app, widget_id).refused) == {"invalid": 1, "ip_rate_limited": 1}
+
+
+# The call's steps, from the call events -----------------------------------------------
+
+
+def test_an_answered_call_walks_the_funnel_and_is_timed(
+    analytics_app: Flask, originates: list[Any]
+) -> None:
+    widget_id = add_widget(analytics_app)
+    response = submit_json(analytics_app.test_client(), widget_id, page_url=LANDING)
+    assert response.status_code == 202
+    run_jobs(analytics_app)
+    assert [c.status for c in callbacks(analytics_app)] == ["completed"]
+    assert roll_up(analytics_app)["events"] > 0
+    assert roll_up(analytics_app)["events"] == 0  # counted once, however often it runs
+    found = today_report(analytics_app, widget_id)
+    funnel = {step.step: step.count for step in found.funnel}
+    assert funnel == {
+        "shown": 0,
+        "opened": 0,
+        "submitted": 1,
+        "accepted": 1,
+        "connected": 1,
+        "completed": 1,
+    }
+    assert found.totals["answered"] == 1 and found.connects_timed == 1
+    assert found.connect_median is not None and found.connect_median == found.connect_p90
+    assert sum(answered for row in found.hours for answered, _ in row) == 1
+    assert sum(missed for row in found.hours for _, missed in row) == 0
+    assert [row.value for row in found.breakdowns["utm_medium"]] == ["email"]
+    assert len(originates) == 1
+
+
+def test_an_unanswered_call_is_missed_in_its_hour(
+    analytics_app: Flask, originates: list[Any]
+) -> None:
+    widget_id = add_widget(
+        analytics_app,
+        time_zone="Asia/Jerusalem",
+        provider_settings={"step_delay": 0, "talk_time": 0, "fail": "agent_no_answer"},
+    )
+    submit_json(analytics_app.test_client(), widget_id)
+    run_jobs(analytics_app)
+    roll_up(analytics_app)
+    [callback] = callbacks(analytics_app)
+    with analytics_app.app_context():
+        day = steps.local_day(callback.created_at, "Asia/Jerusalem")
+        found = analytics.report(db.session(), account_of(analytics_app, widget_id), None, day, day)
+    local = callback.created_at.astimezone(steps.zone("Asia/Jerusalem"))
+    assert found.hours[local.weekday()][local.hour] == (0, 1)
+    assert found.totals["failed"] == 1 and dict(found.failed) == {callback.status: 1}
+    assert found.totals.get("connected", 0) == 0
+
+
+def test_a_silent_refusal_counts_as_refused_never_accepted(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    client = analytics_app.test_client()
+    response = client.post(
+        f"/v1/widgets/{widget_id}/callbacks",
+        json={"phone": VALID_US, "token": form_token(client, widget_id), "website": "x"},
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 202
+    roll_up(analytics_app)
+    found = today_report(analytics_app, widget_id)
+    assert dict(found.refused) == {"honeypot": 1}
+    assert found.totals.get("accepted", 0) == 0 and found.totals["submitted"] == 1
+
+
+def test_events_newer_than_the_settling_time_wait_for_the_next_run(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(ANALYTICS_SETTLE_SECONDS=3600)
+    widget_id = add_widget(app)
+    submit_json(app.test_client(), widget_id)
+    assert roll_up(app)["events"] == 0
+    app.config["ANALYTICS_SETTLE_SECONDS"] = 0
+    assert roll_up(app)["events"] == 1
+
+
+# The tally and its flush: exact --------------------------------------------------------
+
+
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["shown", "opened"]),
+        st.sampled_from(["/", "/a", "/b"]),
+        st.integers(min_value=0, max_value=3 * 24 * 3600),
+        st.integers(min_value=0, max_value=2),  # which of three processes counts it
+        st.booleans(),  # flushed right after it
+    ),
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=EVENTS)
+def test_flushes_from_several_processes_add_up_exactly(analytics_app: Flask, events: list) -> None:
+    widget_id = add_widget(analytics_app, time_zone="America/New_York")
+    start = datetime(2026, 3, 7, 12, tzinfo=UTC)  # across the spring clock change
+    processes = [MemoryTally() for _ in range(3)]
+    expected: Counter[tuple[date, str, str]] = Counter()
+    with analytics_app.app_context():
+        session = db.session()
+        for step, path, offset, process, flush in events:
+            at = start + timedelta(seconds=offset)
+            processes[process].add(widget_id, at, step, {steps.PATH: path})
+            day = steps.local_day(at, "America/New_York")
+            expected[(day, step, "")] += 1
+            expected[(day, step, path)] += 1
+            if flush:
+                analytics.flush_tally(session, processes[process])
+        for tally in processes:
+            analytics.flush_tally(session, tally)
+        stored = Counter(
+            {
+                (row.day, row.step, row.value): row.count
+                for row in session.query(AnalyticsDay).filter_by(widget_id=widget_id)
+            }
+        )
+    assert +stored == +expected
+
+
+def test_a_failed_flush_keeps_its_counts_for_the_next(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    tally = MemoryTally()
+    tally.add(widget_id, utcnow(), "shown", {})
+
+    class Broken:
+        def get_bind(self) -> Any:
+            raise RuntimeError("database gone")
+
+        def rollback(self) -> None:
+            pass
+
+        def execute(self, *_args: Any) -> Any:
+            raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        analytics.flush_tally(Broken(), tally)  # type: ignore[arg-type]
+    with analytics_app.app_context():
+        assert analytics.flush_tally(db.session(), tally) == 1
+
+
+def test_made_up_paths_past_the_daily_cap_count_as_other(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app)
+    tally = MemoryTally()
+    now = utcnow()
+    for index in range(steps.MAX_VALUES_PER_DAY + 30):
+        tally.add(widget_id, now, "shown", {steps.PATH: f"/p{index}"})
+    with analytics_app.app_context():
+        analytics.flush_tally(db.session(), tally)
+        tally.add(widget_id, now, "shown", {steps.PATH: "/late"})
+        analytics.flush_tally(db.session(), tally)
+        paths = Counter(
+            {
+                row.value: row.count
+                for row in db.session().query(AnalyticsDay).filter_by(dimension=steps.PATH)
+            }
+        )
+    assert len(paths) == steps.MAX_VALUES_PER_DAY + 1
+    assert paths[steps.OTHER] == 31
+
+
+def test_a_day_is_the_widgets_day() -> None:
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    assert steps.local_day(late, "Asia/Jerusalem") == date(2026, 12, 7)
+    assert steps.local_day(late, "America/New_York") == date(2026, 12, 6)
+    assert steps.local_day(late, "Not/AZone") == date(2026, 12, 6)
+    slot = Key("w", int(late.timestamp()) // 900, "shown", "", "")
+    assert slot.moment() == late
+    assert Key.decode(slot.encode()) == slot
+
+
+def test_percentiles_read_from_the_buckets() -> None:
+    buckets = Counter({"5": 5, "10": 4, "60": 1})
+    assert percentile(buckets, 0.5) == 5 and percentile(buckets, 0.9) == 10
+    assert percentile(Counter(), 0.5) is None
+    assert steps.connect_bucket(42.7) == 42 and steps.connect_bucket(700) == 660
+    assert steps.connect_bucket(99999) == 3600
+
+
+def test_reasons_are_grouped_for_the_chart() -> None:
+    assert steps.reason_group("invalid") == steps.ReasonGroup.NUMBER_POLICY
+    assert steps.reason_group("number_rate_limited") == steps.ReasonGroup.LIMITS
+    assert steps.reason_group("account_budget") == steps.ReasonGroup.LIMITS
+    assert steps.reason_group("human_check_failed") == steps.ReasonGroup.BOT_CHECKS
+    assert steps.reason_group("outside_hours") == steps.ReasonGroup.OUTSIDE_HOURS
+    assert steps.reason_group("origin_not_allowed") == steps.ReasonGroup.ORIGIN
+    assert steps.reason_value("Robert'); DROP") == "other"
+
+
+# The page --------------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_funnel_for_the_account_and_one_widget(analytics_app: Flask) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    member = sign_in(client)
+    widget_id = add_widget(analytics_app)
+    with analytics_app.app_context():
+        from widget_server.core.models import Widget
+
+        db.session().get(Widget, widget_id).account_id = member.account_id  # type: ignore[union-attr]
+        db.session().commit()
+    for name in ("shown", "shown", "opened"):
+        beacon(analytics_app, widget_id, name)
+    roll_up(analytics_app)
+    page = client.get("/dashboard/analytics")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<svg" in html and "newsletter" in html and "/offer" in html
+    one = client.get(f"/dashboard/analytics?widget={widget_id}")
+    assert one.status_code == 200 and "newsletter" in one.get_data(as_text=True)
+    csv_answer = client.get(f"/dashboard/analytics/funnel.csv?widget={widget_id}")
+    assert csv_answer.status_code == 200 and csv_answer.mimetype == "text/csv"
+    lines = csv_answer.get_data(as_text=True).splitlines()
+    assert lines[1].split(",")[3:5] == ["shown", "2"]
+    assert client.get("/dashboard/analytics/nothing.csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=yesterday", "from"),
+        ("from=2026-02-01&to=2026-01-01", "to"),
+        ("widget=abc", "widget"),
+        ("from=2020-01-01&to=2026-01-01", "from"),
+    ],
+)
+def test_bad_choices_get_a_friendly_message(analytics_app: Flask, query: str, field: str) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    sign_in(client)
+    page = client.get(f"/dashboard/analytics?{query}")
+    assert page.status_code == 400
+    assert f'id="a-{field}-error"' in page.get_data(as_text=True)
+    assert client.get(f"/dashboard/analytics/funnel.csv?{query}").status_code == 400
+
+
+def test_another_accounts_widget_is_not_shown(analytics_app: Flask) -> None:
+    from tests.dashboard import sign_in
+
+    client = analytics_app.test_client()
+    sign_in(client)
+    stranger = add_widget(analytics_app)
+    beacon(analytics_app, stranger)
+    roll_up(analytics_app)
+    assert client.get(f"/dashboard/analytics?widget={stranger}").status_code == 400
+    html = client.get("/dashboard/analytics").get_data(as_text=True)
+    assert "newsletter" not in html

@@ -1,0 +1,150 @@
+"""Read the daily rows into what the analytics page shows: one grouped query."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from ...core.models import AnalyticsDay, Widget
+from . import steps
+from .steps import Step
+
+# The funnel, in order; "submitted" is every submission, accepted or refused.
+SUBMITTED = "submitted"
+FUNNEL = (Step.SHOWN, Step.OPENED, SUBMITTED, Step.ACCEPTED, Step.CONNECTED, Step.COMPLETED)
+DAILY = (Step.SHOWN, Step.OPENED, SUBMITTED, Step.CONNECTED)
+BREAKDOWN_STEPS = (Step.SHOWN, Step.OPENED, Step.ACCEPTED, Step.CONNECTED)
+BREAKDOWNS = (steps.PATH, *steps.UTM_DIMENSIONS)
+MAX_RANGE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    step: str
+    count: int
+    conversion: float | None  # from the step before, None for the first or after a 0
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    value: str
+    counts: dict[str, int]  # per BREAKDOWN_STEPS
+
+
+@dataclass
+class Report:
+    first: date
+    last: date
+    funnel: list[FunnelStep] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+    daily: list[tuple[date, dict[str, int]]] = field(default_factory=list)
+    refused: list[tuple[str, int]] = field(default_factory=list)  # reason, count; most first
+    failed: list[tuple[str, int]] = field(default_factory=list)  # ending status, count
+    breakdowns: dict[str, list[Breakdown]] = field(default_factory=dict)
+    connect_median: int | None = None  # seconds
+    connect_p90: int | None = None
+    connects_timed: int = 0
+    # [weekday][hour] -> (answered, missed), Monday first, in the widgets' time zones.
+    hours: list[list[tuple[int, int]]] = field(default_factory=list)
+
+
+def report(
+    session: Session, account_id: str, widget_id: str | None, first: date, last: date
+) -> Report:
+    """Sum the account's (or one of its widgets') daily rows from `first` to `last`."""
+    # The ids first, as a list: each is then a range of the primary key (widget, day),
+    # where SQLite would scan the whole table for an IN (subquery).
+    widget_ids = list(session.scalars(select(Widget.id).where(Widget.account_id == account_id)))
+    if widget_id is not None:
+        widget_ids = [one for one in widget_ids if one == widget_id]
+    scope: ColumnElement[bool] = AnalyticsDay.widget_id.in_(widget_ids)
+    in_range = AnalyticsDay.day.between(first, last)
+    found = Report(first, last)
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    split: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    # One pass over the range: totals by day, breakdowns over the whole range.
+    day_of_total = case((AnalyticsDay.dimension == steps.TOTAL, AnalyticsDay.day), else_=None)
+    for day, step, dimension, value, count in session.execute(
+        select(
+            day_of_total,
+            AnalyticsDay.step,
+            AnalyticsDay.dimension,
+            AnalyticsDay.value,
+            func.sum(AnalyticsDay.count),
+        )
+        .where(scope, in_range)
+        .group_by(day_of_total, AnalyticsDay.step, AnalyticsDay.dimension, AnalyticsDay.value)
+    ):
+        if dimension == steps.TOTAL:
+            per_day[day][step] += int(count)
+        else:
+            split[(step, dimension)][value] += int(count)
+    totals: Counter[str] = Counter()
+    for counts in per_day.values():
+        counts[SUBMITTED] = counts[Step.ACCEPTED] + counts[Step.REFUSED]
+        totals.update(counts)
+    found.totals = dict(totals)
+    found.funnel = _funnel(totals)
+    found.daily = [
+        (day, {step: per_day[day][step] for step in DAILY}) for day in _days(first, last)
+    ]
+    found.refused = split[(Step.REFUSED, steps.REASON)].most_common()
+    found.failed = split[(Step.FAILED, steps.REASON)].most_common()
+    found.breakdowns = {name: _breakdown(split, name) for name in BREAKDOWNS}
+    seconds = split[(Step.CONNECTED, steps.SECONDS)]
+    found.connects_timed = sum(seconds.values())
+    found.connect_median = percentile(seconds, 0.5)
+    found.connect_p90 = percentile(seconds, 0.9)
+    found.hours = [
+        [
+            (
+                split[(Step.ANSWERED, steps.HOUR)][f"{weekday}-{hour}"],
+                split[(Step.MISSED, steps.HOUR)][f"{weekday}-{hour}"],
+            )
+            for hour in range(24)
+        ]
+        for weekday in range(7)
+    ]
+    return found
+
+
+def _funnel(totals: Counter[str]) -> list[FunnelStep]:
+    funnel: list[FunnelStep] = []
+    before: int | None = None
+    for step in FUNNEL:
+        count = totals[step]
+        conversion = count / before if before else None
+        funnel.append(FunnelStep(str(step), count, conversion))
+        before = count
+    return funnel
+
+
+def _breakdown(split: dict[tuple[str, str], Counter[str]], dimension: str) -> list[Breakdown]:
+    values: Counter[str] = Counter()
+    for step in BREAKDOWN_STEPS:
+        values.update(split[(step, dimension)])
+    return [
+        Breakdown(value, {step: split[(step, dimension)][value] for step in BREAKDOWN_STEPS})
+        for value, _ in sorted(values.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def percentile(buckets: Counter[str], share: float) -> int | None:
+    """The smallest bucket (seconds) at or below which `share` of the counts fall."""
+    total = sum(buckets.values())
+    if not total:
+        return None
+    seen = 0
+    for seconds in sorted(int(value) for value in buckets if value.isdigit()):
+        seen += buckets[str(seconds)]
+        if seen >= share * total:
+            return seconds
+    return None
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

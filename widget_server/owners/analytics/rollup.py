@@ -1,0 +1,280 @@
+"""Flush the tally and roll the call events up into the daily rows.
+
+Both add to a row's count with one upsert per row (INSERT ... ON CONFLICT DO UPDATE
+SET count = count + excluded.count), so several processes flushing at once each add
+their own counts and none is lost or counted twice. The call events are read past a
+watermark, under the watermark row's lock, in the transaction that adds their counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ...core.models import AnalyticsDay, AnalyticsWatermark, Callback, CallEvent, Widget
+from ...core.statuses import Status, is_silenced
+from . import steps
+from .steps import Step
+from .tally import Key, Tally
+
+DAYS = cast(Table, AnalyticsDay.__table__)
+WATERMARKS = cast(Table, AnalyticsWatermark.__table__)
+EVENTS_WATERMARK = "call_events"
+BATCH = 5000
+
+
+class Row(NamedTuple):
+    widget_id: str
+    day: date
+    step: str
+    dimension: str
+    value: str
+
+
+def add_counts(session: Session, counts: Counter[Row]) -> None:
+    """Add counts to the daily rows (created at 0 when missing), in the open transaction."""
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = [row._asdict() | {"count": count} for row, count in counts.items() if count]
+    for start in range(0, len(values), 1000):
+        statement = insert(DAYS).values(values[start : start + 1000])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(Row._fields),
+                set_={"count": DAYS.c.count + statement.excluded.count},
+            )
+        )
+
+
+def flush_tally(session: Session, tally: Tally) -> int:
+    """Move the tally's counts into the daily rows; return how many events were flushed."""
+    counts = tally.drain()
+    if not counts:
+        return 0
+    try:
+        rows = _rows_for(session, counts)
+        add_counts(session, _capped(session, rows))
+        session.commit()
+    except Exception:
+        session.rollback()
+        tally.restore(counts)  # flushed by the next run instead
+        raise
+    return sum(count for key, count in counts.items() if key.dimension == steps.TOTAL)
+
+
+def _rows_for(session: Session, counts: Counter[Key]) -> Counter[Row]:
+    zones = dict(
+        session.execute(
+            select(Widget.id, Widget.time_zone).where(
+                Widget.id.in_({key.widget_id for key in counts})
+            )
+        ).all()
+    )
+    rows: Counter[Row] = Counter()
+    for key, count in counts.items():
+        if key.widget_id not in zones:
+            continue  # deleted since: its counts went with it
+        day = steps.local_day(key.moment(), zones[key.widget_id])
+        rows[Row(key.widget_id, day, key.step, key.dimension, key.value)] += count
+    return rows
+
+
+def _capped(session: Session, rows: Counter[Row]) -> Counter[Row]:
+    """Count breakdown values past a widget's MAX_VALUES_PER_DAY that day as OTHER."""
+    capped_dimensions = (steps.PATH, *steps.UTM_DIMENSIONS)
+    pairs = {(row.widget_id, row.day) for row in rows if row.dimension in capped_dimensions}
+    if not pairs:
+        return rows
+    known: dict[tuple[str, date, str], set[str]] = defaultdict(set)
+    stored = session.execute(
+        select(DAYS.c.widget_id, DAYS.c.day, DAYS.c.dimension, DAYS.c.value)
+        .where(tuple_(DAYS.c.widget_id, DAYS.c.day).in_(list(pairs)))
+        .where(DAYS.c.dimension.in_(capped_dimensions))
+        .distinct()
+    )
+    for widget_id, day, dimension, value in stored:
+        known[(widget_id, day, dimension)].add(value)
+    capped: Counter[Row] = Counter()
+    for row, count in sorted(rows.items(), key=lambda item: -item[1]):
+        if row.dimension in capped_dimensions:
+            values = known[(row.widget_id, row.day, row.dimension)]
+            if row.value not in values:
+                if len(values) >= steps.MAX_VALUES_PER_DAY:
+                    row = row._replace(value=steps.OTHER)
+                values.add(row.value)
+        capped[row] += count
+    return capped
+
+
+class Seen(NamedTuple):
+    """One applied call event with what its callback says about it."""
+
+    id: int
+    callback_id: str
+    status: str
+    occurred_at: datetime
+    created_at: datetime
+    scheduled_for: datetime | None
+    final_status: str
+    final_cause: str | None
+    page_url: str | None
+    widget_id: str
+    time_zone: str
+
+
+ANSWERED = frozenset({Status.AGENT_ANSWERED, Status.VISITOR_RINGING, Status.CONNECTED})
+FIRST = frozenset({Status.QUEUED, Status.SCHEDULED})
+ENDED_UNCOMPLETED = frozenset(
+    {
+        Status.FAILED,
+        Status.NO_ANSWER,
+        Status.BUSY,
+        Status.CANCELED,
+        Status.REJECTED,
+        Status.VISITOR_VOICEMAIL,
+    }
+)
+
+
+def roll_up_events(session: Session, settled_before: datetime, batch: int = BATCH) -> int:
+    """Count the call events stored since the last run; return how many were read.
+
+    Events newer than `settled_before` wait for the next run: on PostgreSQL an event id is
+    taken before its transaction commits, so a slightly older id may still appear.
+    """
+    read = 0
+    while True:
+        last = _locked_watermark(session)
+        events = _events_after(session, last, batch)
+        settled = [event for event in events if event.occurred_at <= settled_before]
+        if len(settled) < len(events):
+            # Stop at the first unsettled event: the watermark never passes one.
+            first_unsettled = next(e.id for e in events if e.occurred_at > settled_before)
+            settled = [event for event in settled if event.id < first_unsettled]
+        if not settled:
+            session.rollback()
+            return read
+        add_counts(session, _count(session, settled))
+        session.execute(
+            WATERMARKS.update()
+            .where(WATERMARKS.c.name == EVENTS_WATERMARK)
+            .values(last_id=settled[-1].id)
+        )
+        session.commit()
+        read += len(settled)
+        if len(events) < batch or len(settled) < len(events):
+            return read
+
+
+def _locked_watermark(session: Session) -> int:
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(WATERMARKS).values(name=EVENTS_WATERMARK, last_id=0).on_conflict_do_nothing()
+    )
+    # Held until the commit: two jobs running at once take turns and never count twice
+    # (SQLite's transactions already take the write lock when they begin).
+    last = session.scalar(
+        select(WATERMARKS.c.last_id).where(WATERMARKS.c.name == EVENTS_WATERMARK).with_for_update()
+    )
+    return int(last or 0)
+
+
+def _events_after(session: Session, last: int, batch: int) -> list[Seen]:
+    found = session.execute(
+        select(
+            CallEvent.id,
+            CallEvent.callback_id,
+            CallEvent.status,
+            CallEvent.occurred_at,
+            Callback.created_at,
+            Callback.scheduled_for,
+            Callback.status,
+            Callback.cause,
+            Callback.page_url,
+            Widget.id,
+            Widget.time_zone,
+        )
+        .join(Callback, Callback.id == CallEvent.callback_id)
+        .join(Widget, Widget.id == Callback.widget_id)
+        .where(CallEvent.id > last, CallEvent.applied.is_(True))
+        .order_by(CallEvent.id)
+        .limit(batch)
+    )
+    return [Seen(*row) for row in found]
+
+
+def _count(session: Session, events: list[Seen]) -> Counter[Row]:
+    answered = _answered(session, [e.callback_id for e in events if e.status in _ENDS])
+    rows: Counter[Row] = Counter()
+    for event in events:
+        if is_silenced(event.final_status, event.final_cause):
+            # Refused in silence (a bot, a blocked number): a refusal, never accepted.
+            if event.status in FIRST:
+                _add(
+                    rows, event, Step.REFUSED, {steps.REASON: steps.reason_value(event.final_cause)}
+                )
+            continue
+        for step, dimensions in _steps_of(event, event.callback_id in answered):
+            _add(rows, event, step, dimensions)
+    return rows
+
+
+_ENDS = frozenset({Status.COMPLETED, *ENDED_UNCOMPLETED})
+
+
+def _steps_of(event: Seen, was_answered: bool) -> Iterable[tuple[Step, dict[str, str]]]:
+    page = steps.page_dimensions(event.page_url)
+    if event.status in FIRST:
+        yield Step.ACCEPTED, page
+    elif event.status == Status.AGENT_ANSWERED:
+        yield Step.ANSWERED, {}
+    elif event.status == Status.CONNECTED:
+        since = event.scheduled_for or event.created_at
+        seconds = (event.occurred_at - since).total_seconds()
+        yield Step.CONNECTED, page | {steps.SECONDS: str(steps.connect_bucket(seconds))}
+    if event.status in _ENDS:
+        if event.status == Status.COMPLETED:
+            yield Step.COMPLETED, page
+        else:
+            yield Step.FAILED, {steps.REASON: event.status}
+        hour = {steps.HOUR: steps.hour_of_week(event.created_at, event.time_zone)}
+        yield (Step.ANSWERED if was_answered else Step.MISSED), hour
+
+
+def _add(rows: Counter[Row], event: Seen, step: Step, dimensions: dict[str, str]) -> None:
+    day = steps.local_day(event.created_at, event.time_zone)
+    if step != Step.ANSWERED or steps.HOUR not in dimensions:
+        rows[Row(event.widget_id, day, step, steps.TOTAL, "")] += 1
+    for dimension, value in dimensions.items():
+        rows[Row(event.widget_id, day, step, dimension, value)] += 1
+
+
+def _answered(session: Session, callback_ids: list[str]) -> set[str]:
+    """The callbacks among these that an agent answered at some point."""
+    if not callback_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(CallEvent.callback_id)
+            .where(CallEvent.callback_id.in_(callback_ids))
+            .where(CallEvent.status.in_(ANSWERED), CallEvent.applied.is_(True))
+            .distinct()
+        )
+    )
+
+
+def run(session: Session, tally: Tally, now: datetime, settle_seconds: float) -> dict[str, int]:
+    """Flush the tally and roll up the settled call events (the periodic job)."""
+    return {
+        "flushed": flush_tally(session, tally),
+        "events": roll_up_events(session, now - timedelta(seconds=settle_seconds)),
+    }

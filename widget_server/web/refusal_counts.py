@@ -1,0 +1,43 @@
+"""Count each refused submission in the analytics tally, by reason: no database write.
+
+A refusal must neither write nor wait for SQLite's write lock (db.defer_write_lock), so
+it only adds to the tally, which the rollup job flushes into the daily rows.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from ..core import clock, ids
+from ..jobs import jobs
+from ..owners.analytics import steps
+from ..owners.analytics.steps import Step
+
+# The routes a visitor's browser submits to: the form page and the JSON API.
+SUBMISSION_ENDPOINTS = frozenset({"form_page.submit", "api.create_callback"})
+NOT_COUNTED = frozenset({404, 405})  # no such widget, or not a submission at all
+
+
+def count_refusal(response: Response) -> Response:
+    if (
+        request.method != "POST"
+        or request.endpoint not in SUBMISSION_ENDPOINTS
+        or response.status_code < 400
+        or response.status_code in NOT_COUNTED
+    ):
+        return response
+    widget_id = (request.view_args or {}).get("widget_id", "")
+    if not ids.plausible(widget_id):
+        return response
+    # flask-limiter's per-address limit answers before the view: it names no reason.
+    reason = g.pop("refused_reason", None) or (
+        "ip_rate_limited" if response.status_code == 429 else None
+    )
+    jobs().analytics_tally.add(
+        widget_id, clock.now(), Step.REFUSED, {steps.REASON: steps.reason_value(reason)}
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(count_refusal)
