@@ -242,7 +242,10 @@ def dashboard_pages(stack: Stack) -> dict[str, str]:
         "keys": "/dashboard/keys",
         "callbacks": "/dashboard/callbacks",
         "callback": f"/dashboard/callbacks/{callback_id}",
+        "analytics": "/dashboard/analytics",
         "members": "/dashboard/members",
+        "audit": "/dashboard/audit",
+        "security": "/dashboard/security",
     }
 
 
