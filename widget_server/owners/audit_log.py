@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..core.models import AuditEntry
 from . import audit
 from .admin import csv_safe
+from .date_range import read_days
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
@@ -60,17 +61,7 @@ def parse_filter(args: Mapping[str, str], actors: list[str]) -> AuditFilter:
     actor = (args.get("person") or "").strip() or None
     if actor is not None and actor not in actors:
         errors["person"] = gettext("Choose a person from the list.")
-    days: dict[str, date | None] = {}
-    for name in ("from", "to"):
-        raw = (args.get(name) or "").strip()
-        days[name] = None
-        if raw:
-            try:
-                days[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = gettext("Enter a date as YYYY-MM-DD.")
-    if days["from"] and days["to"] and days["from"] > days["to"]:
-        errors["to"] = gettext("The end date is before the start date.")
+    days = read_days(args, errors)
     if errors:
         raise FilterInvalid(errors)
     return AuditFilter(action, actor, days["from"], days["to"])

@@ -25,6 +25,7 @@ from ..core import ids
 from ..core.models import Callback, Widget
 from ..core.statuses import Status
 from ..intake.number_hash import candidates
+from .date_range import read_days
 
 PAGE_SIZE = 50
 MIN_FRAGMENT_DIGITS = 3
@@ -104,17 +105,7 @@ def parse_filter(args: Mapping[str, str], widgets: list[Widget]) -> InboxFilter:
     chosen = next((w for w in widgets if w.id == widget_id), None)
     if widget_id is not None and chosen is None:
         errors["widget"] = gettext("Choose a widget from the list.")
-    days: dict[str, date | None] = {}
-    for name in ("from", "to"):
-        raw = (args.get(name) or "").strip()
-        days[name] = None
-        if raw:
-            try:
-                days[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = gettext("Enter a date as YYYY-MM-DD.")
-    if days["from"] and days["to"] and days["from"] > days["to"]:
-        errors["to"] = gettext("The end date is before the start date.")
+    days = read_days(args, errors)
     numbers: tuple[str, ...] = ()
     digits = None
     raw_number = (args.get("number") or "").strip()

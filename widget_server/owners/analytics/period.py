@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from flask_babel import gettext
 
 from ...core.models import Widget
+from ..date_range import end_before_start, read_days
 from .report import MAX_RANGE_DAYS
 
 DEFAULT_DAYS = 30
@@ -49,19 +50,11 @@ def parse(args: Mapping[str, str], widgets: Sequence[Widget], today: date) -> Pe
     widget = next((w for w in widgets if w.id == widget_id), None)
     if widget_id and widget is None:
         errors["widget"] = gettext("Choose a widget from the list.")
-    days: dict[str, date | None] = {}
-    for name in ("from", "to"):
-        raw = (args.get(name) or "").strip()
-        days[name] = None
-        if raw:
-            try:
-                days[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = gettext("Enter a date as YYYY-MM-DD.")
+    days = read_days(args, errors, in_order=False)
     last = days["to"] or today
     first = days["from"] or last - timedelta(days=DEFAULT_DAYS - 1)
     if not errors and first > last:
-        errors["to"] = gettext("The end date is before the start date.")
+        errors["to"] = end_before_start()
     elif not errors and (last - first).days + 1 > MAX_RANGE_DAYS:
         errors["from"] = gettext("Choose at most %(days)d days.", days=MAX_RANGE_DAYS)
     if errors:
