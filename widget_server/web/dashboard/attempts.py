@@ -7,10 +7,12 @@ a user has it, so the limit tells nothing about which emails exist.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import format_time, gettext
 from limits import RateLimitItem, parse_many
 
 from ..limits import client_ip_key, limiter
@@ -52,3 +54,14 @@ def count(email: str, failed: bool) -> None:
     if failed:
         for item in _limits("DASHBOARD_SIGN_IN_LIMIT_PER_EMAIL"):
             strategy.hit(item, SCOPE, _email_key(email))
+
+
+def refusal(until: datetime, now: datetime) -> tuple[str, dict[str, str]]:
+    """The message and headers of a sign-in step refused until `until`."""
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    message = gettext(
+        "Too many sign-in attempts. Try again in %(minutes)s min (at %(time)s).",
+        minutes=minutes,
+        time=format_time(until, "short"),
+    )
+    return message, {"Retry-After": str(minutes * 60)}

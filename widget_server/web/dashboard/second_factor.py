@@ -11,11 +11,10 @@ passwords.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_time, gettext
+from flask_babel import gettext
 
 from ...core import clock, db
 from ...core.models import Membership, User
@@ -84,16 +83,10 @@ def sign_in_code() -> Any:
         return _page(form, 422)
     until = attempts.blocked_until(user.email)
     if until is not None:
-        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
-        form.form_errors.append(
-            gettext(
-                "Too many sign-in attempts. Try again in %(minutes)s min (at %(time)s).",
-                minutes=minutes,
-                time=format_time(until, "short"),
-            )
-        )
+        message, headers = attempts.refusal(until, clock.now())
+        form.form_errors.append(message)
         log.info("dashboard sign-in code refused reason=rate_limited user=%s", user.id)
-        return _page(form, 429, {"Retry-After": str(minutes * 60)})
+        return _page(form, 429, headers)
     accepted = two_factor.verify(store, user, form.code.data or "", clock.now())
     attempts.count(user.email, failed=accepted is None)
     if accepted is None:

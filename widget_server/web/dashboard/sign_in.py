@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
 from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_time, gettext
+from flask_babel import gettext
 
 from ...core import clock, db
 from ...owners import audit, people, sessions, two_factor
@@ -43,17 +42,10 @@ def sign_in() -> Any:
     email = form.email.data or ""
     until = attempts.blocked_until(email)
     if until is not None:
-        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
-        form.form_errors.append(
-            gettext(
-                "Too many sign-in attempts. Try again in %(minutes)s min (at %(time)s).",
-                minutes=minutes,
-                time=format_time(until, "short"),
-            )
-        )
+        message, headers = attempts.refusal(until, clock.now())
+        form.form_errors.append(message)
         log.info("dashboard sign-in refused reason=rate_limited")
-        page = render_template("dashboard/sign_in.html", form=form)
-        return page, 429, {"Retry-After": str(minutes * 60)}
+        return render_template("dashboard/sign_in.html", form=form), 429, headers
     store = db.session()
     user = people.authenticate(store, email, form.password.data or "")
     membership = people.first_membership(store, user) if user else None
