@@ -9,6 +9,7 @@ free loopback port, without persistence, stopped after the run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -378,6 +379,18 @@ def wrk(
     args: list[str] | None = None,
     threads: int = 2,
 ) -> str:
+    command = wrk_command(url, seconds, connections, script, args, threads)
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def wrk_command(
+    url: str,
+    seconds: float,
+    connections: int,
+    script: Path | None = None,
+    args: list[str] | None = None,
+    threads: int = 2,
+) -> list[str]:
     command = [
         "wrk",
         "-t",
@@ -393,7 +406,15 @@ def wrk(
     command.append(url)
     if args:
         command += ["--", *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return command
+
+
+def latency_ms(wrk_output: str, percent: str) -> float:
+    """A percentile of wrk's --latency distribution ("50", "99"), in milliseconds."""
+    found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", wrk_output, re.MULTILINE)
+    if not found:
+        raise ValueError(f"wrk printed no {percent}% latency")
+    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
 
 def requests_per_second(wrk_output: str) -> float:

@@ -13,7 +13,7 @@ each request carries its own form token, minted ahead of the run, and its own nu
 consumer runs, so nothing is dialled. Goal: product / naive >= 0.5 on each backend; the
 CPU ledger of each run says where the cores went.
 
-    .venv/bin/python benchmarks/throughput.py [--seconds 15] [--workers 2] [--backend embedded]
+    .venv/bin/python benchmarks/throughput.py [--seconds 15] [--workers 2] [--backend embedded] [--runs 3]
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="gthread workers' threads (0: sync)")
     parser.add_argument("--tokens", type=int, default=6000, help="form tokens per wrk thread")
     parser.add_argument("--backend", choices=BACKENDS, action="append")
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     if not have_wrk():
         return
@@ -62,11 +63,12 @@ def main() -> None:
         f"{args.seconds:g} s each (on {os.cpu_count()} cores shared with other work)"
     )
     for name in args.backend or BACKENDS:
-        with scratch() as folder:
-            measure(name, folder, args)
+        for run in range(args.runs):
+            with scratch() as folder:
+                measure(name, folder, args, run)
 
 
-def measure(name: str, folder: Path, args: argparse.Namespace) -> None:
+def measure(name: str, folder: Path, args: argparse.Namespace, run: int) -> None:
     options = ("-k", "gthread", "--threads", str(args.threads)) if args.threads else ()
     with backend(name, folder) as served:
         widget_id = bench_widget(served.database_url)
@@ -104,7 +106,7 @@ def measure(name: str, folder: Path, args: argparse.Namespace) -> None:
                         args=[tokens, ORIGIN],
                     )
             runs[label] = (out, ledger)
-    report(served.name, runs)
+    report(f"{served.name}, run {run + 1}", runs)
 
 
 def workers(web: Web) -> object:
