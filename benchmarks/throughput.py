@@ -13,7 +13,8 @@ each request carries its own form token, minted ahead of the run, and its own nu
 consumer runs, so nothing is dialled. Goal: product / naive >= 0.5 on each backend; the
 CPU ledger of each run says where the cores went.
 
-    .venv/bin/python benchmarks/throughput.py [--seconds 15] [--workers 2] [--backend embedded] [--runs 3]
+    .venv/bin/python benchmarks/throughput.py [--seconds 15] [--workers 2] [--runs 3]
+        [--backend embedded|postgresql]
 """
 
 from __future__ import annotations
