@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/widget_main_thread.py
 	$(BIN)/python benchmarks/submit_to_originate.py
 	$(BIN)/python benchmarks/submission_cpu.py
+	$(BIN)/python benchmarks/throughput.py --runs 3
+	$(BIN)/python benchmarks/mixed_flood.py --runs 3
 	$(BIN)/python benchmarks/limit_keys.py
 	$(BIN)/python benchmarks/live_streams.py
 	$(BIN)/python benchmarks/dashboard_pages.py

@@ -9,6 +9,7 @@ free loopback port, without persistence, stopped after the run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -378,6 +379,18 @@ def wrk(
     args: list[str] | None = None,
     threads: int = 2,
 ) -> str:
+    command = wrk_command(url, seconds, connections, script, args, threads)
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def wrk_command(
+    url: str,
+    seconds: float,
+    connections: int,
+    script: Path | None = None,
+    args: list[str] | None = None,
+    threads: int = 2,
+) -> list[str]:
     command = [
         "wrk",
         "-t",
@@ -393,7 +406,15 @@ def wrk(
     command.append(url)
     if args:
         command += ["--", *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return command
+
+
+def latency_ms(wrk_output: str, percent: str) -> float:
+    """A percentile of wrk's --latency distribution ("50", "99"), in milliseconds."""
+    found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", wrk_output, re.MULTILINE)
+    if not found:
+        raise ValueError(f"wrk printed no {percent}% latency")
+    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
 
 def requests_per_second(wrk_output: str) -> float:
@@ -424,3 +445,54 @@ def token_files(
         lines = [f"{t}\t{p}" for t, p in zip(minted[part], phones[part], strict=True)]
         (folder / f"tokens-{thread}.txt").write_text("\n".join(lines) + "\n")
     return str(prefix)
+
+
+@dataclass
+class Backend:
+    """One way to run the product for a benchmark: its name, database, environment and the
+    processes besides the web workers whose CPU a request costs."""
+
+    name: str
+    database_url: str
+    env: dict[str, str]
+    stores: dict[str, Any]
+
+
+BACKENDS = ("embedded", "postgresql")
+
+
+@contextmanager
+def backend(name: str, folder: Path) -> Iterator[Backend]:
+    """The embedded default ("embedded": a SQLite file, limits in each worker's memory, the
+    SQLite queue) or production ("postgresql": a fresh PostgreSQL database, a private Redis
+    for limits and the queue), with JSON logs either way."""
+    from sqlalchemy.engine import make_url
+
+    from tests.helpers import migrated_copy
+
+    place = folder / name
+    place.mkdir()
+    if name == "embedded":
+        migrated_copy(place)
+        url = f"sqlite:///{place / 'test.db'}"
+        env = environment(url, "", place, WIDGET_SERVER_LOG_FORMAT="json")
+        del env["WIDGET_SERVER_REDIS_URL"]
+        yield Backend("embedded default (SQLite, memory limits)", url, env, {})
+        return
+    with private_redis() as redis_url, fresh_database() as url:
+        env = environment(url, redis_url, place, WIDGET_SERVER_LOG_FORMAT="json")
+        database = make_url(url).database or ""
+        port = f":{make_url(redis_url).port}"
+        stores = {
+            "PostgreSQL": lambda: processes_matching("postgres:", database),
+            "Redis": lambda: processes_matching("redis-server", port),
+        }
+        yield Backend("PostgreSQL + Redis", url, env, stores)
+
+
+def have_wrk() -> bool:
+    """wrk drives the load; without it, say so in one line rather than a traceback."""
+    if shutil.which("wrk"):
+        return True
+    print("wrk is not installed (Debian: apt-get install wrk); this benchmark needs it.")
+    return False

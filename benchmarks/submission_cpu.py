@@ -43,14 +43,13 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import phonenumbers  # noqa: E402
 import redis  # noqa: E402
-from flask import Flask, abort, request  # noqa: E402
-from itsdangerous import BadData, URLSafeTimedSerializer  # noqa: E402
+from _naive import HIGH, naive_app, serializer_for  # noqa: E402
+from flask import Flask  # noqa: E402
 from limits import parse  # noqa: E402
 from limits.storage import storage_from_string  # noqa: E402
 from limits.strategies import MovingWindowRateLimiter  # noqa: E402
-from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, text  # noqa: E402
+from sqlalchemy import Engine, event, text  # noqa: E402
 from werkzeug.test import Client  # noqa: E402
 
 from tests import postgres  # noqa: E402
@@ -67,7 +66,6 @@ STATE_GOAL = 1.1  # with stored state / without, at most
 BENCH_DIR = ROOT / "instance" / "bench"
 FOREIGN = "https://elsewhere.example"
 LIMITED_IP = "10.255.255.1"
-HIGH = "100000000 per minute"
 BENCH_REDIS_DB = 12  # the tests use 11 (and empty it at every test)
 
 
@@ -183,46 +181,6 @@ def quiet_logs() -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
-
-
-def naive_app(database_url: str, limits_uri: str, secret: str) -> tuple[Flask, Engine]:
-    """The same checks written plainly: what a submission would cost without the product."""
-    engine = create_engine(database_url)
-    table = Table(
-        "naive_callbacks",
-        MetaData(),
-        Column("id", String(32), primary_key=True),
-        Column("widget_id", String(32)),
-        Column("visitor_number", String(20)),
-    )
-    table.create(engine, checkfirst=True)
-    serializer = URLSafeTimedSerializer(secret, salt="naive-form-token")
-    window = MovingWindowRateLimiter(storage_from_string(limits_uri))
-    per_ip = parse(HIGH)
-    app = Flask("naive")
-    counter = itertools.count()
-
-    @app.post("/naive/<widget_id>")
-    def submit(widget_id: str) -> tuple[dict[str, str], int]:
-        body = json.loads(request.get_data())
-        try:
-            serializer.loads(body["token"], max_age=3600)
-        except BadData:
-            abort(422)
-        number = phonenumbers.parse(body["phone"], "US")
-        if not phonenumbers.is_valid_number(number):
-            abort(422)
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if not window.hit(per_ip, "naive", request.remote_addr or ""):
-            abort(429)
-        callback_id = f"{os.getpid():x}{next(counter):024x}"
-        with engine.begin() as connection:
-            connection.execute(
-                table.insert().values(id=callback_id, widget_id=widget_id, visitor_number=e164)
-            )
-        return {"id": callback_id}, 202
-
-    return app, engine
 
 
 def hello_app() -> Flask:
@@ -387,9 +345,7 @@ def bench_requests(backend: Backend, requests: int) -> None:
     naive_meter = CpuMeter(naive.wsgi_app)
     naive.wsgi_app = naive_meter  # type: ignore[method-assign]
     naive_client = Client(naive)
-    naive_serializer = URLSafeTimedSerializer(
-        product.app.config["SECRET_KEY"], salt="naive-form-token"
-    )
+    naive_serializer = serializer_for(product.app.config["SECRET_KEY"])
     hello = hello_app()
     hello_meter = CpuMeter(hello.wsgi_app)
     hello.wsgi_app = hello_meter  # type: ignore[method-assign]
