@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,10 +29,15 @@ from tests.helpers import (
     submit_json,
 )
 from widget_server.core import db
-from widget_server.core.models import AnalyticsDay, utcnow
+from widget_server.core.models import AnalyticsDay, AnalyticsMonth, utcnow
 from widget_server.owners import analytics
-from widget_server.owners.analytics import steps
-from widget_server.owners.analytics.report import percentile
+from widget_server.owners.analytics import rollup, steps
+from widget_server.owners.analytics.report import (
+    BREAKDOWN_STEPS,
+    BREAKDOWNS,
+    MAX_RANGE_DAYS,
+    percentile,
+)
 from widget_server.owners.analytics.tally import Key, MemoryTally
 
 LANDING = f"{ORIGIN}/offer?utm_source=newsletter&utm_medium=email&utm_campaign=spring&email=a@b.c"
@@ -415,6 +422,260 @@ def test_a_day_is_the_widgets_day() -> None:
     slot = Key("w", int(late.timestamp()) // 900, "shown", "", "")
     assert slot.moment() == late
     assert Key.decode(slot.encode()) == slot
+
+
+# The monthly sums -------------------------------------------------------------------------
+
+ZONES = ("Asia/Jerusalem", "America/New_York")
+SPAN_FIRST, SPAN_LAST = date(2025, 11, 20), date(2027, 2, 10)  # across two year ends
+STEPS = ("shown", "opened", "accepted", "refused", "connected", "failed", "answered", "missed")
+DIMENSIONS = {
+    steps.PATH: ["/", "/a", "/b", steps.OTHER],
+    "utm_source": ["news", "ads"],
+    steps.REASON: ["invalid", "throttle", "busy"],
+    steps.SECONDS: ["5", "30", "60"],
+    steps.HOUR: ["0-9", "4-23", "6-0"],
+}
+
+
+def random_rows(widget_ids: list[str], pick: random.Random) -> Counter[rollup.Row]:
+    """Counts on most days of the span, for every step and a few values of each dimension."""
+    rows: Counter[rollup.Row] = Counter()
+    day = SPAN_FIRST
+    while day <= SPAN_LAST:
+        for widget_id in widget_ids:
+            if pick.random() < 0.2:
+                continue  # a day without anything
+            for step in STEPS:
+                rows[rollup.Row(widget_id, day, step, steps.TOTAL, "")] += pick.randint(0, 9)
+                dimension = pick.choice(sorted(DIMENSIONS))
+                value = pick.choice(DIMENSIONS[dimension])
+                rows[rollup.Row(widget_id, day, step, dimension, value)] += pick.randint(1, 5)
+        day += timedelta(days=1)
+    return rows
+
+
+def report_from_days(rows: list[AnalyticsDay], first: date, last: date) -> dict[str, Any]:
+    """What the page shows for the range, summed from the daily rows alone."""
+    per_day: dict[date, Counter[str]] = {}
+    split: dict[tuple[str, str], Counter[str]] = {}
+    for row in rows:
+        if not first <= row.day <= last:
+            continue
+        if row.dimension == steps.TOTAL:
+            per_day.setdefault(row.day, Counter())[row.step] += row.count
+        else:
+            split.setdefault((row.step, row.dimension), Counter())[row.value] += row.count
+    totals: Counter[str] = Counter()
+    for counts in per_day.values():
+        totals.update(counts)
+    totals["submitted"] = totals["accepted"] + totals["refused"]
+    daily = {
+        day: counts["shown"] + counts["opened"] + counts["connected"]
+        for day, counts in per_day.items()
+    }
+    return {"totals": +totals, "daily": {day: n for day, n in daily.items() if n}, "split": split}
+
+
+SHOWN_SPLITS = {(step, dimension) for step in BREAKDOWN_STEPS for dimension in BREAKDOWNS}
+SHOWN_SPLITS |= {("answered", steps.HOUR), ("missed", steps.HOUR)}
+SHOWN_SPLITS |= {("refused", steps.REASON), ("failed", steps.REASON)}
+
+
+def shown(found: analytics.Report) -> dict[tuple[str, str], Counter[str]]:
+    """The breakdowns, reasons and hours of a report, keyed like the rows they sum."""
+    split: dict[tuple[str, str], Counter[str]] = {}
+
+    def add(step: str, dimension: str, value: str, count: int) -> None:
+        if count:
+            split.setdefault((step, dimension), Counter())[value] += count
+
+    for reason, count in found.refused:
+        add("refused", steps.REASON, reason, count)
+    for reason, count in found.failed:
+        add("failed", steps.REASON, reason, count)
+    for dimension, rows in found.breakdowns.items():
+        for row in rows:
+            for step, count in row.counts.items():
+                add(step, dimension, row.value, count)
+    for weekday, hours in enumerate(found.hours):
+        for hour, (answered, missed) in enumerate(hours):
+            add("answered", steps.HOUR, f"{weekday}-{hour}", answered)
+            add("missed", steps.HOUR, f"{weekday}-{hour}", missed)
+    return split
+
+
+def comparable(expected: dict[str, Any], found: analytics.Report) -> None:
+    """Assert the report shows exactly the figures summed from the daily rows."""
+    assert +Counter(found.totals) == expected["totals"]
+    daily = {
+        day: counts["shown"] + counts["opened"] + counts["connected"] for day, counts in found.daily
+    }
+    assert {day: n for day, n in daily.items() if n} == expected["daily"]
+    # The seconds show only as the percentiles and the number of calls timed.
+    seconds = expected["split"].get(("connected", steps.SECONDS), Counter())
+    assert found.connects_timed == sum(seconds.values())
+    assert found.connect_median == percentile(seconds, 0.5)
+    assert found.connect_p90 == percentile(seconds, 0.9)
+    wanted = {key: +counts for key, counts in expected["split"].items() if key in SHOWN_SPLITS}
+    assert shown(found) == {key: counts for key, counts in wanted.items() if counts}
+    for dimension, rows in found.breakdowns.items():
+        order = [(-sum(row.counts.values()), row.value) for row in rows]
+        assert order == sorted(order), dimension
+
+
+EDGE_RANGES = [
+    (date(2026, 3, 1), date(2026, 3, 31)),  # one whole month
+    (date(2026, 3, 5), date(2026, 3, 20)),  # inside one month
+    (date(2026, 2, 28), date(2026, 3, 1)),  # two days, two months
+    (date(2026, 3, 1), date(2026, 3, 1)),  # a month's first day alone
+    (date(2026, 3, 31), date(2026, 5, 1)),  # a whole month between two edge days
+    (date(2026, 12, 15), date(2027, 1, 20)),  # across a year end, no whole month
+    (date(2026, 11, 10), date(2027, 2, 5)),  # across a year end with whole months
+    (date(2025, 12, 1), date(2026, 11, 30)),  # twelve whole months
+    (date(2026, 2, 9), date(2027, 2, 9)),  # the longest range: 366 days
+    (date(2025, 11, 1), date(2025, 12, 31)),  # starts before the first row
+]
+
+
+@pytest.fixture
+def counted(analytics_app: Flask) -> tuple[str, list[str], list[AnalyticsDay]]:
+    """An account with two widgets in two time zones, and another account's widget, with
+    counts on most days from November 2025 to February 2027 added by the rollup's upsert."""
+    ours = [add_widget(analytics_app, time_zone=zone) for zone in ZONES]
+    account_id = account_of(analytics_app, ours[0])
+    with analytics_app.app_context():
+        from widget_server.core.models import Widget
+
+        session = db.session()
+        session.get(Widget, ours[1]).account_id = account_id  # type: ignore[union-attr]
+        session.commit()
+    theirs = add_widget(analytics_app)
+    pick = random.Random(18)
+    with analytics_app.app_context():
+        session = db.session()
+        for _ in range(2):  # twice: the second run adds to every row the first made
+            rollup.add_counts(session, random_rows([*ours, theirs], pick))
+        session.commit()
+        rows = list(session.query(AnalyticsDay).filter(AnalyticsDay.widget_id.in_(ours)))
+        session.expunge_all()
+    return account_id, ours, rows
+
+
+def test_the_months_are_exactly_the_sums_of_their_days(
+    analytics_app: Flask, counted: tuple[str, list[str], list[AnalyticsDay]]
+) -> None:
+    _, ours, rows = counted
+    expected: Counter[tuple[str, date, str, str, str]] = Counter()
+    for row in rows:
+        key = (row.widget_id, row.day.replace(day=1), row.step, row.dimension, row.value)
+        expected[key] += row.count
+    with analytics_app.app_context():
+        months = Counter(
+            {
+                (row.widget_id, row.month, row.step, row.dimension, row.value): row.count
+                for row in db.session()
+                .query(AnalyticsMonth)
+                .filter(AnalyticsMonth.widget_id.in_(ours))
+            }
+        )
+    assert months == expected
+    assert {key[1] for key in months} == {
+        date(year, month, 1)
+        for year, month in [(2025, 11), (2025, 12)]
+        + [(2026, m) for m in range(1, 13)]
+        + [(2027, 1), (2027, 2)]
+    }
+
+
+@pytest.mark.parametrize(("first", "last"), EDGE_RANGES)
+def test_the_report_at_month_edges_equals_the_sum_of_its_days(
+    analytics_app: Flask,
+    counted: tuple[str, list[str], list[AnalyticsDay]],
+    first: date,
+    last: date,
+) -> None:
+    account_id, ours, rows = counted
+    with analytics_app.app_context():
+        session = db.session()
+        comparable(
+            report_from_days(rows, first, last),
+            analytics.report(session, account_id, None, first, last),
+        )
+        one = [row for row in rows if row.widget_id == ours[1]]
+        comparable(
+            report_from_days(one, first, last),
+            analytics.report(session, account_id, ours[1], first, last),
+        )
+
+
+def test_the_report_for_any_range_equals_the_sum_of_its_days(
+    analytics_app: Flask, counted: tuple[str, list[str], list[AnalyticsDay]]
+) -> None:
+    account_id, ours, rows = counted
+    days = st.dates(min_value=SPAN_FIRST - timedelta(days=20), max_value=SPAN_LAST)
+
+    @settings(max_examples=60, deadline=None)
+    @given(first=days, length=st.integers(min_value=1, max_value=MAX_RANGE_DAYS))
+    def check(first: date, length: int) -> None:
+        last = first + timedelta(days=length - 1)
+        with analytics_app.app_context():
+            found = analytics.report(db.session(), account_id, None, first, last)
+        comparable(report_from_days(rows, first, last), found)
+
+    check()
+
+
+def test_a_count_goes_to_the_month_of_the_widgets_day(analytics_app: Flask) -> None:
+    widget_id = add_widget(analytics_app, time_zone="Asia/Jerusalem")
+    account_id = account_of(analytics_app, widget_id)
+    tally = MemoryTally()
+    new_year = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 00:30 on 1 January in Jerusalem
+    tally.add(widget_id, new_year, "shown", {steps.PATH: "/sale"})
+    tally.add(widget_id, new_year - timedelta(hours=1), "shown", {steps.PATH: "/eve"})
+    with analytics_app.app_context():
+        session = db.session()
+        analytics.flush_tally(session, tally)
+        months = {
+            (row.month, row.dimension, row.value): row.count
+            for row in session.query(AnalyticsMonth).filter_by(widget_id=widget_id)
+        }
+        january = analytics.report(session, account_id, None, date(2027, 1, 1), date(2027, 1, 31))
+        december = analytics.report(
+            session, account_id, None, date(2026, 12, 1), date(2026, 12, 31)
+        )
+    assert months == {
+        (date(2027, 1, 1), steps.TOTAL, ""): 1,
+        (date(2027, 1, 1), steps.PATH, "/sale"): 1,
+        (date(2026, 12, 1), steps.TOTAL, ""): 1,
+        (date(2026, 12, 1), steps.PATH, "/eve"): 1,
+    }
+    assert [row.value for row in january.breakdowns[steps.PATH]] == ["/sale"]
+    assert [row.value for row in december.breakdowns[steps.PATH]] == ["/eve"]
+    assert january.totals["shown"] == december.totals["shown"] == 1
+
+
+def test_the_migration_sums_the_days_already_counted(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'months.db'}")
+    db.upgrade(app)
+    widget_id = add_widget(app)
+    command.downgrade(db.alembic_config(app.config["DATABASE_URL"]), "0015")
+    engine = db.make_engine(app.config["DATABASE_URL"])
+    with engine.begin() as connection:
+        for day, count in (("2026-01-31", 2), ("2026-02-01", 3), ("2026-02-28", 4)):
+            connection.exec_driver_sql(
+                "INSERT INTO analytics_days (widget_id, day, step, dimension, value, count) "
+                f"VALUES ('{widget_id}', '{day}', 'shown', '', '', {count})"
+            )
+    db.upgrade(app)
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT month, count FROM analytics_months ORDER BY month"
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in found] == [("2026-01-01", 2), ("2026-02-01", 7)]
 
 
 def test_percentiles_read_from_the_buckets() -> None:

@@ -507,18 +507,44 @@ class AnalyticsDay(Base):
     `step` is a funnel step (shown, opened, accepted, refused, connected, ...); `dimension`
     is "" for the step's total, or what `value` breaks it down by (a page path, a UTM
     source, a refusal reason, an hour of the week, seconds to connect). The analytics page
-    reads only these rows, so its cost follows the days shown, not the events stored.
+    reads only these rows and their monthly sums (`AnalyticsMonth`), so its cost follows
+    the days shown, not the events stored.
     """
 
     __tablename__ = "analytics_days"
     # On SQLite the rows live in the primary key's own b-tree: a range of days reads its
-    # counts in key order, without a lookup per row.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # counts in key order, without a lookup per row. The index holds the day-by-day totals
+    # (dimension "") apart, count included, so the daily chart never reads the breakdowns.
+    __table_args__ = (
+        Index("ix_analytics_days_totals", "widget_id", "dimension", "day", "step", "count"),
+        {"sqlite_with_rowid": False},
+    )
 
     widget_id: Mapped[str] = mapped_column(
         ForeignKey("widgets.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsMonth(Base):
+    """The sum of a widget's `AnalyticsDay` rows over one calendar month of its days.
+
+    `month` is the month's first day. Every upsert that adds to a daily row adds the same
+    count here in the same transaction, so a whole month reads as one row per value instead
+    of one per day and value, and the sums are exactly those of the days.
+    """
+
+    __tablename__ = "analytics_months"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    widget_id: Mapped[str] = mapped_column(
+        ForeignKey("widgets.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     step: Mapped[str] = mapped_column(String(16), primary_key=True)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -3,7 +3,8 @@
 The loader's beacons (shown, opened) and refused submissions are counted in a tally (in
 this process, or in Redis) and flushed into daily rows by a job; the steps a callback
 takes afterwards are rolled up from the call events by the same job, past a watermark.
-The analytics page reads only the daily rows (`report`).
+Every count added to a day is added to its month's row too, in the same transaction.
+The analytics page reads only these rows (`report`): whole months from the monthly sums.
 """
 
 from .report import Report, report

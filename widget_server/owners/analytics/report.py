@@ -1,15 +1,16 @@
-"""Read the daily rows into what the analytics page shows: one grouped query."""
+"""Read the daily rows and their monthly sums into what the analytics page shows."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ...core.models import AnalyticsDay, Widget
+from ...core.models import AnalyticsDay, AnalyticsMonth, Widget
 from . import steps
 from .steps import Step
 
@@ -20,6 +21,8 @@ DAILY = (Step.SHOWN, Step.OPENED, SUBMITTED, Step.CONNECTED)
 BREAKDOWN_STEPS = (Step.SHOWN, Step.OPENED, Step.ACCEPTED, Step.CONNECTED)
 BREAKDOWNS = (steps.PATH, *steps.UTM_DIMENSIONS)
 MAX_RANGE_DAYS = 366
+
+Spans = tuple[date, date]  # a first and a last day (or month), both included
 
 
 @dataclass(frozen=True)
@@ -55,33 +58,34 @@ class Report:
 def report(
     session: Session, account_id: str, widget_id: str | None, first: date, last: date
 ) -> Report:
-    """Sum the account's (or one of its widgets') daily rows from `first` to `last`."""
+    """Sum the account's (or one of its widgets') rows from `first` to `last`.
+
+    The day-by-day totals come from the daily rows (a few per day, kept apart by their
+    index); the breakdowns over the range from the monthly sums for each whole month in
+    it and from the daily rows for the days before and after them. So a long range costs
+    about what its two partial months do, however many months lie between.
+    """
     # The ids first, as a list: each is then a range of the primary key (widget, day),
     # where SQLite would scan the whole table for an IN (subquery).
     widget_ids = list(session.scalars(select(Widget.id).where(Widget.account_id == account_id)))
     if widget_id is not None:
         widget_ids = [one for one in widget_ids if one == widget_id]
-    scope: ColumnElement[bool] = AnalyticsDay.widget_id.in_(widget_ids)
-    in_range = AnalyticsDay.day.between(first, last)
     found = Report(first, last)
     per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    split: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    # One pass over the range: totals by day, breakdowns over the whole range.
-    day_of_total = case((AnalyticsDay.dimension == steps.TOTAL, AnalyticsDay.day), else_=None)
-    for day, step, dimension, value, count in session.execute(
-        select(
-            day_of_total,
-            AnalyticsDay.step,
-            AnalyticsDay.dimension,
-            AnalyticsDay.value,
-            func.sum(AnalyticsDay.count),
-        )
-        .where(scope, in_range)
-        .group_by(day_of_total, AnalyticsDay.step, AnalyticsDay.dimension, AnalyticsDay.value)
+    for day, step, count in session.execute(
+        select(AnalyticsDay.day, AnalyticsDay.step, func.sum(AnalyticsDay.count))
+        .where(AnalyticsDay.widget_id.in_(widget_ids), AnalyticsDay.dimension == steps.TOTAL)
+        .where(AnalyticsDay.day.between(first, last))
+        .group_by(AnalyticsDay.day, AnalyticsDay.step)
     ):
-        if dimension == steps.TOTAL:
-            per_day[day][step] += int(count)
-        else:
+        per_day[day][step] += int(count)
+    split: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    months, days = _whole_months(first, last)
+    queries = [_breakdowns(AnalyticsDay, AnalyticsDay.day, widget_ids, *span) for span in days]
+    if months is not None:
+        queries.append(_breakdowns(AnalyticsMonth, AnalyticsMonth.month, widget_ids, *months))
+    for query in queries:
+        for step, dimension, value, count in session.execute(query):
             split[(step, dimension)][value] += int(count)
     totals: Counter[str] = Counter()
     for counts in per_day.values():
@@ -92,8 +96,8 @@ def report(
     found.daily = [
         (day, {step: per_day[day][step] for step in DAILY}) for day in _days(first, last)
     ]
-    found.refused = split[(Step.REFUSED, steps.REASON)].most_common()
-    found.failed = split[(Step.FAILED, steps.REASON)].most_common()
+    found.refused = _most_first(split[(Step.REFUSED, steps.REASON)])
+    found.failed = _most_first(split[(Step.FAILED, steps.REASON)])
     found.breakdowns = {name: _breakdown(split, name) for name in BREAKDOWNS}
     seconds = split[(Step.CONNECTED, steps.SECONDS)]
     found.connects_timed = sum(seconds.values())
@@ -110,6 +114,48 @@ def report(
         for weekday in range(7)
     ]
     return found
+
+
+def _breakdowns(
+    model: type[AnalyticsDay] | type[AnalyticsMonth],
+    key: Any,
+    widget_ids: list[str],
+    first: date,
+    last: date,
+) -> Select[str, str, str, int]:
+    """The breakdown counts (every dimension but the total) of `model`'s rows in a span."""
+    return (
+        select(model.step, model.dimension, model.value, func.sum(model.count))
+        .where(model.widget_id.in_(widget_ids), model.dimension != steps.TOTAL)
+        .where(key.between(first, last))
+        .group_by(model.step, model.dimension, model.value)
+    )
+
+
+def _whole_months(first: date, last: date) -> tuple[Spans | None, list[Spans]]:
+    """The first days of the first and last whole months from `first` to `last` (None when
+    there is none), and the spans of days before and after them (all of it when none)."""
+    start = first if first.day == 1 else _next_month(first)
+    after = _next_month(last)
+    end = after if after - timedelta(days=1) == last else last.replace(day=1)
+    # Whole months are those starting at or after `start` and ending before `end`.
+    if start >= end:
+        return None, [(first, last)]
+    edges = [(first, start - timedelta(days=1)), (end, last)]
+    return (start, _previous_month(end)), [(a, b) for a, b in edges if a <= b]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
+    # Ties by name: the rows come from several queries, whose order must not show.
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _funnel(totals: Counter[str]) -> list[FunnelStep]:

@@ -1,4 +1,4 @@
-"""Flush the tally and roll the call events up into the daily rows.
+"""Flush the tally and roll the call events up into the daily rows and their months.
 
 Both add to a row's count with one upsert per row (INSERT ... ON CONFLICT DO UPDATE
 SET count = count + excluded.count), so several processes flushing at once each add
@@ -17,13 +17,21 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...core.models import AnalyticsDay, AnalyticsWatermark, Callback, CallEvent, Widget
+from ...core.models import (
+    AnalyticsDay,
+    AnalyticsMonth,
+    AnalyticsWatermark,
+    Callback,
+    CallEvent,
+    Widget,
+)
 from ...core.statuses import Status, is_silenced
 from . import steps
 from .steps import Step
 from .tally import Key, Tally
 
 DAYS = cast(Table, AnalyticsDay.__table__)
+MONTHS = cast(Table, AnalyticsMonth.__table__)
 WATERMARKS = cast(Table, AnalyticsWatermark.__table__)
 EVENTS_WATERMARK = "call_events"
 BATCH = 5000
@@ -38,18 +46,34 @@ class Row(NamedTuple):
 
 
 def add_counts(session: Session, counts: Counter[Row]) -> None:
-    """Add counts to the daily rows (created at 0 when missing), in the open transaction."""
+    """Add counts to the daily rows and to their months' rows (created at 0 when missing),
+    in the open transaction: a month's row is always the exact sum of its days'."""
     if not counts:
         return
+    months: Counter[tuple[str, date, str, str, str]] = Counter()
+    for row, count in counts.items():
+        months[(row.widget_id, month_of(row.day), row.step, row.dimension, row.value)] += count
+    _upsert(session, DAYS, [(*row, count) for row, count in counts.items()])
+    _upsert(session, MONTHS, [(*key, count) for key, count in months.items()])
+
+
+def month_of(day: date) -> date:
+    """The first day of `day`'s month: the key of its row in the monthly sums."""
+    return day.replace(day=1)
+
+
+def _upsert(session: Session, table: Table, rows: list[tuple[Any, ...]]) -> None:
     dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = [row._asdict() | {"count": count} for row, count in counts.items() if count]
+    names = [column.name for column in table.primary_key.columns] + ["count"]
+    # In key order, so two flushes writing the same rows lock them in the same order.
+    values = [dict(zip(names, row, strict=True)) for row in sorted(rows) if row[-1]]
     for start in range(0, len(values), 1000):
-        statement = insert(DAYS).values(values[start : start + 1000])
+        statement = insert(table).values(values[start : start + 1000])
         session.execute(
             statement.on_conflict_do_update(
-                index_elements=list(Row._fields),
-                set_={"count": DAYS.c.count + statement.excluded.count},
+                index_elements=names[:-1],
+                set_={"count": table.c.count + statement.excluded.count},
             )
         )
 

@@ -1,6 +1,6 @@
 """The dashboard's analytics page: the funnel, its refusals, days, pages and campaigns.
 
-It reads only the daily rows (`owners.analytics.report`): one grouped query, whatever
+It reads only the daily rows and their monthly sums (`owners.analytics.report`), whatever
 the number of callbacks and beacons behind them. Every table also downloads as CSV.
 """
 
