@@ -7,6 +7,7 @@ language and scheme go to test-artifacts/polish/."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             host_origins=[site],
             step_delay=0.3,
             FORM_TOKEN_MIN_AGE=MIN_AGE,
+            # Every page of the module loads the widget from one address, and each load
+            # reports "shown" to the beacon: a visitor's limit would refuse the later ones.
+            BEACON_LIMIT_PER_IP="10000 per minute",
         ) as server,
         chromium() as browser,
     ):
@@ -532,17 +536,19 @@ def test_the_country_picker_is_searched_by_typing_and_picked_by_keyboard(
     frame = open_widget(page, widget_id)
     label = {"en": "Country", "he": "מדינה", "ar": "البلد"}[lang]
     picker = frame.get_by_role("combobox", name=label)
-    assert picker.get_attribute("aria-expanded") == "false"
-    assert frame.locator("select#region").is_hidden()  # the no-JS field, still sent
+    expect(picker).to_have_attribute("aria-expanded", "false")
+    expect(frame.locator("select#region")).to_be_hidden()  # the no-JS field, still sent
     picker.focus()
     page.keyboard.type(SEARCHES[lang])
     listbox = frame.get_by_role("listbox")
     expect(listbox).to_be_visible()
-    assert picker.get_attribute("aria-expanded") == "true"
+    expect(picker).to_have_attribute("aria-expanded", "true")
+    # The list filters as each key arrives; on a busy machine the last ones come later.
+    expect(frame.locator("[role=listbox] [role=option]:visible")).to_have_count(1)
     found = picker_options(frame)
     assert len(found) == 1 and "\u2066+972\u2069" in found[0], found
     # The match is the active option: read out through aria-activedescendant.
-    assert picker.get_attribute("aria-activedescendant") == "region-list-IL"
+    expect(picker).to_have_attribute("aria-activedescendant", "region-list-IL")
     assert_accessible(frame, f"the {lang} form with the country list open")
     page.screenshot(path=str(SHOTS / f"picker-{lang}-open.png"))
     # The list lies inside the 320 px panel, and the page has no sideways scroll.
@@ -552,8 +558,8 @@ def test_the_country_picker_is_searched_by_typing_and_picked_by_keyboard(
     assert frame.evaluate("document.documentElement.scrollWidth <= innerWidth")
     page.keyboard.press("Enter")  # picks the country; the form is not sent
     expect(listbox).to_be_hidden()
-    assert frame.locator("select#region").input_value() == "IL"
-    assert "+972" in picker.input_value()
+    expect(frame.locator("select#region")).to_have_value("IL")
+    expect(picker).to_have_value(re.compile(r"\+972"))
     assert frame.locator("[data-status]").is_hidden()
     page.keyboard.press("Tab")
     expect(frame.locator("#phone")).to_be_focused()

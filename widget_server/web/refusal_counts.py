@@ -6,6 +6,8 @@ it only adds to the tally, which the rollup job flushes into the daily rows.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, g, request
 
 from ..core import clock, ids
@@ -16,6 +18,8 @@ from ..owners.analytics.steps import Step
 # The routes a visitor's browser submits to: the form page and the JSON API.
 SUBMISSION_ENDPOINTS = frozenset({"form_page.submit", "api.create_callback"})
 NOT_COUNTED = frozenset({404, 405})  # no such widget, or not a submission at all
+
+log = logging.getLogger(__name__)
 
 
 def count_refusal(response: Response) -> Response:
@@ -33,9 +37,14 @@ def count_refusal(response: Response) -> Response:
     reason = g.pop("refused_reason", None) or (
         "ip_rate_limited" if response.status_code == 429 else None
     )
-    jobs().analytics_tally.add(
-        widget_id, clock.now(), Step.REFUSED, {steps.REASON: steps.reason_value(reason)}
-    )
+    try:
+        jobs().analytics_tally.add(
+            widget_id, clock.now(), Step.REFUSED, {steps.REASON: steps.reason_value(reason)}
+        )
+    except Exception as exc:  # noqa: BLE001
+        # The answer is already decided (often a 503 because Redis is down, where the tally
+        # lives too): a count lost must never turn it into a 500.
+        log.warning("refusal not counted: %s", type(exc).__name__)
     return response
 
 
