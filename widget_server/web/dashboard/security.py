@@ -155,17 +155,24 @@ def _proven(form: IdentityForm, user: User) -> bool:
     return proven
 
 
+def _unproven_change(user: User) -> Any | None:
+    """The answer to a change of an existing second factor that may not go ahead, or None."""
+    if not two_factor.is_on(user):
+        return redirect(url_for("dashboard.security"))
+    form = IdentityForm()
+    if not _proven(form, user):
+        db.session().rollback()
+        return _page(identity_form=form, status=422)
+    return None
+
+
 @bp.route("/security/recovery-codes", methods=["POST"])
 @require_role(Role.VIEWER)
 def security_recovery_codes() -> Any:
-    store = db.session()
-    user = _user()
-    form = IdentityForm()
-    if not two_factor.is_on(user):
-        return redirect(url_for("dashboard.security"))
-    if not _proven(form, user):
-        store.rollback()
-        return _page(identity_form=form, status=422)
+    store, user = db.session(), _user()
+    refused = _unproven_change(user)
+    if refused is not None:
+        return refused
     codes = two_factor.new_recovery_codes(store, user, clock.now())
     audit.record(store, member_actor(), audit.RECOVERY_CODES_RENEWED)
     store.commit()
@@ -177,14 +184,10 @@ def security_recovery_codes() -> Any:
 @bp.route("/security/turn-off", methods=["POST"])
 @require_role(Role.VIEWER)
 def security_turn_off() -> Any:
-    store = db.session()
-    user = _user()
-    form = IdentityForm()
-    if not two_factor.is_on(user):
-        return redirect(url_for("dashboard.security"))
-    if not _proven(form, user):
-        store.rollback()
-        return _page(identity_form=form, status=422)
+    store, user = db.session(), _user()
+    refused = _unproven_change(user)
+    if refused is not None:
+        return refused
     two_factor.turn_off(store, user)
     audit.record(store, member_actor(), audit.SECOND_FACTOR_OFF)
     store.commit()
