@@ -77,6 +77,33 @@ def test_wsgi_entry_point_refuses_an_unmigrated_database(tmp_path: Path) -> None
     assert "db upgrade" in result.stderr
 
 
+def test_wsgi_entry_point_keeps_its_start_up_objects_out_of_garbage_collection(
+    empty_app: Flask, tmp_path: Path
+) -> None:
+    db.upgrade(empty_app)
+    env = {
+        **os.environ,
+        "WIDGET_SERVER_SECRET_KEY": SECRET,
+        "WIDGET_SERVER_DATABASE_URL": empty_app.config["DATABASE_URL"],
+        "WIDGET_SERVER_INSTANCE_PATH": str(tmp_path),
+        "WIDGET_SERVER_PUBLIC_ORIGIN": "https://callback.example.com",
+    }
+    script = (
+        "import gc, time, wsgi\n"
+        "started = time.perf_counter(); gc.collect()\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()), time.perf_counter() - started)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, still_collected, _seconds = result.stdout.split()
+    # The app's own objects are frozen; a full collection walks only the few made since.
+    assert int(frozen) > 50_000
+    assert int(still_collected) < int(frozen) // 10
+
+
 def test_upgrade_from_the_first_revision_keeps_existing_widgets(empty_app: Flask) -> None:
     db.upgrade(empty_app, "0001")
     engine = db.make_engine(empty_app.config["DATABASE_URL"])

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from ..calls import blocklist
-from ..core import db, settings
+from ..core import db, heap, settings
 from ..core.models import Account, BlockedEntry, Callback, Widget, utcnow
 from ..core.numbers import mask
 from ..intake import human_checks
@@ -264,6 +264,7 @@ def worker_command(workers: int | None) -> None:
         jobs().reconcile()
     except Exception as exc:
         click.echo(f"reconciler pass skipped: {exc.__class__.__name__}", err=True)
+    heap.freeze_startup_objects()
     jobs().consumer(workers).run()
 
 
@@ -294,6 +295,7 @@ def serve_command(host: str, port: int) -> None:
     except db.SchemaOutOfDate as exc:
         raise click.ClickException(str(exc)) from None
     consumer = jobs().consumer(in_process=True)
+    heap.freeze_startup_objects()
     consumer.start()
     stopping = threading.Event()
 
