@@ -24,16 +24,23 @@ run: $(STAMP) catalogues
 	$(FLASK) demo --origin http://$(HOST):$(PORT) --origin http://localhost:$(PORT)
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
-# With WIDGET_SERVER_TEST_POSTGRES set (CI sets it), everything that touches the database
-# runs a second time on PostgreSQL, one fresh database per test, with rate-limit state in
-# Redis (WIDGET_SERVER_TEST_REDIS, default database 11 of the local server).
+# With WIDGET_SERVER_TEST_POSTGRES set (CI sets it), the suite runs twice: first on the
+# embedded default (SQLite, limits in memory; the variable is hidden from that pass), then
+# every test that touches the stores (marked `stores`, `postgres` or `redis`) again on
+# PostgreSQL, one fresh database per test, with rate-limit state in Redis
+# (WIDGET_SERVER_TEST_REDIS, default database 11 of the local server).
 TEST_REDIS ?= redis://127.0.0.1:6379/11
 test: $(STAMP) catalogues
-	$(BIN)/pytest
-	@if [ -n "$$WIDGET_SERVER_TEST_POSTGRES" ]; then \
-		echo "== again on PostgreSQL, limits in Redis =="; \
+	@if [ -z "$$WIDGET_SERVER_TEST_POSTGRES" ]; then \
+		$(BIN)/pytest; \
+	else \
+		echo "== embedded default: SQLite, limits in memory =="; \
+		env -u WIDGET_SERVER_TEST_POSTGRES -u WIDGET_SERVER_TEST_REDIS \
+			$(BIN)/pytest -m "not postgres" && \
+		echo "== again on PostgreSQL, limits in Redis ==" && \
 		WIDGET_SERVER_TEST_REDIS="$${WIDGET_SERVER_TEST_REDIS:-$(TEST_REDIS)}" \
-		$(BIN)/pytest -p no:cacheprovider -m "not browser" --ignore=tests/providers; \
+		$(BIN)/pytest -p no:cacheprovider -m "(stores or postgres or redis) and not browser" \
+			--ignore=tests/providers; \
 	fi
 
 lint: $(STAMP)

@@ -22,6 +22,15 @@ from widget_server.core import egress
 from widget_server.web.limits import limiter
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests whose app is built by make_app, so on the stores the pass sets:
+    the PostgreSQL pass runs these (and the postgres and redis ones), not those whose
+    outcome cannot depend on the database."""
+    for item in items:
+        if "make_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stores)
+
+
 @pytest.fixture(autouse=True)
 def loopback_resolver(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch

@@ -30,6 +30,9 @@ from tests.stream_load import (
     serve,
 )
 
+# `serve` picks the pass's stores itself (PostgreSQL and Redis in that pass).
+pytestmark = pytest.mark.stores
+
 STREAM_SECONDS = 12
 PER_CLIENT = 4
 PER_WORKER = 8

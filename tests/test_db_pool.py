@@ -10,7 +10,10 @@ from sqlalchemy.pool import NullPool
 from tests import postgres
 from tests.helpers import ORIGIN
 
-pytestmark = pytest.mark.skipif(not postgres.enabled(), reason="needs WIDGET_SERVER_TEST_POSTGRES")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not postgres.enabled(), reason="needs WIDGET_SERVER_TEST_POSTGRES"),
+]
 
 
 def read_config(app: Flask, widget_id: str) -> int:
