@@ -59,7 +59,9 @@ def number_blocked(session: Session, e164: str) -> str | None:
     # blocked prefix, which is any leading part of the number ("+2" … the whole of it).
     prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
     kinds = set(
-        session.scalars(_NUMBER_KINDS, {"now": utcnow(), "e164": e164, "prefixes": prefixes})
+        session.connection()
+        .execute(_NUMBER_KINDS, {"now": utcnow(), "e164": e164, "prefixes": prefixes})
+        .scalars()
     )
     # An opt-out is the callee's own wish: it is the reason given when several apply.
     if "optout" in kinds:

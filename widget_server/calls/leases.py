@@ -29,6 +29,12 @@ def _take_free(insert: Any) -> Any:
 
 
 _TAKE_FREE = {"sqlite": _take_free(sqlite.insert), "postgresql": _take_free(postgresql.insert)}
+_RECLAIM_EXPIRED = (
+    update(Lease)
+    .where(Lease.key == bindparam("slot"), Lease.expires_at < bindparam("now"))
+    .values(holder=bindparam("holder"), expires_at=bindparam("expires"))
+    .returning(Lease.key)
+)
 
 
 def take(session: Session, key: str, holder: str, ttl: int) -> bool:
@@ -38,8 +44,11 @@ def take(session: Session, key: str, holder: str, ttl: int) -> bool:
     # A free slot costs one statement: no savepoint and no error to recover from. A row
     # comes back exactly when the insert won; of two concurrent takers, the primary key lets
     # one in and the other waits for it, then inserts nothing.
-    take_free = _TAKE_FREE[session.get_bind().dialect.name]
-    inserted = session.execute(
+    # Through the session's connection (its transaction): no lease is ever an ORM object,
+    # and the ORM's bulk-insert path cost more than the statement itself.
+    connection = session.connection()
+    take_free = _TAKE_FREE[connection.dialect.name]
+    inserted = connection.execute(
         take_free, {"key": key, "holder": holder, "expires": expires}
     ).first()
     if inserted is not None:
@@ -47,12 +56,8 @@ def take(session: Session, key: str, holder: str, ttl: int) -> bool:
     # Taken: reclaim it only if it has expired (a conditional update is atomic too, and
     # unlike DO UPDATE … WHERE it locks no row it leaves alone, so takers of a busy slot
     # never queue behind each other).
-    reclaimed = session.execute(
-        update(Lease)
-        .where(Lease.key == key, Lease.expires_at < now)
-        .values(holder=holder, expires_at=expires)
-        .returning(Lease.key)
-        .execution_options(synchronize_session=False)
+    reclaimed = connection.execute(
+        _RECLAIM_EXPIRED, {"slot": key, "now": now, "holder": holder, "expires": expires}
     ).first()
     return reclaimed is not None
 

@@ -393,9 +393,11 @@ def _insert_new(session: Session, callback: Callback) -> None:
     # The callback stays outside the session: later changes to it go through a fresh load.
     # Values as parameters of a statement built once, not baked into a new one: building
     # and caching a statement per request cost more than sending it.
-    session.execute(_INSERT_CALLBACK, _column_values(CALLBACKS, callback))
+    # Sent on the session's connection (its transaction), past the ORM's statement handling.
+    connection = session.connection()
+    connection.execute(_INSERT_CALLBACK, _column_values(CALLBACKS, callback))
     first = event_row(callback.id, callback.status, source="server", applied=True)
-    session.execute(_INSERT_EVENT, _column_values(EVENTS, first))
+    connection.execute(_INSERT_EVENT, _column_values(EVENTS, first))
 
 
 def _column_values(table: Table, record: object) -> dict[str, Any]:
@@ -410,7 +412,7 @@ def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
     # (one commit per submission instead of two): a second use of the nonce waits on this
     # row until that commit, then fails as reused. A Core insert: nothing reads the row back.
     try:
-        session.execute(_INSERT_USED_TOKEN, {"nonce": nonce})
+        session.connection().execute(_INSERT_USED_TOKEN, {"nonce": nonce})
     except IntegrityError:
         session.rollback()
         log.info("refused widget=%s reason=token_reused", widget_id)
