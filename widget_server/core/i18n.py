@@ -6,6 +6,7 @@ templates; the catalogues live in ``translations/`` at the project root.
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 
@@ -14,6 +15,9 @@ from .settings import ROOT
 SUPPORTED_LOCALES = ("en", "he", "ar", "es", "fr", "de", "pt", "ru")
 RIGHT_TO_LEFT = frozenset({"he", "ar"})
 DEFAULT_LOCALE = "en"
+# Parsed once: Flask-Babel parses whatever the selector returns on each request (a check on
+# disk for the locale's data each time), unless it is a Locale already.
+_PARSED = {code: Locale.parse(code) for code in SUPPORTED_LOCALES}
 
 
 def N_(message: str) -> str:
@@ -39,6 +43,10 @@ def select_locale() -> str:
     return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
 
 
+def _request_locale() -> Locale:
+    return _PARSED[select_locale()]
+
+
 def direction() -> str:
     """Say ``rtl`` or ``ltr`` for the locale of the current request."""
     return "rtl" if str(get_locale()) in RIGHT_TO_LEFT else "ltr"
@@ -47,7 +55,7 @@ def direction() -> str:
 def init_app(app: Flask) -> None:
     Babel(
         app,
-        locale_selector=select_locale,
+        locale_selector=_request_locale,
         default_locale=DEFAULT_LOCALE,
         default_translation_directories=str(ROOT / "translations"),
     )
