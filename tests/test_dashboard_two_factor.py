@@ -333,13 +333,18 @@ def test_an_owner_requires_it_and_members_without_it_are_held(
     assert posted.status_code == 302 and posted.location == "/dashboard/security"
     page = viewer_browser.get("/dashboard/security").get_data(as_text=True)
     assert "This account requires a second factor" in page
+    # Held, the member is offered only the page they may use.
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert re.findall(r'href="([^"]+)"', nav) == ["/dashboard/security"]
     set_clock(app, T0 + STEP)
     secret = setup_page_secret(viewer_browser)
     viewer_browser.post(
         "/dashboard/security/confirm",
         data={"code": code_at(secret, T0 + STEP), "csrf_token": viewer_token},
     )
-    assert viewer_browser.get("/dashboard/").status_code == 200
+    overview = viewer_browser.get("/dashboard/")
+    assert overview.status_code == 200
+    assert 'href="/dashboard/callbacks"' in overview.get_data(as_text=True)
     # The owner sees it on the members page.
     page = client.get("/dashboard/members").get_data(as_text=True)
     assert len(re.findall(r'class="factor"[^>]*>On<', page)) == 2

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Flask
 
 from ...core import db
-from ...owners.people import accounts_of
+from ...owners.people import Role, accounts_of
 from . import protection
 from .access import current_member, signed_in
 from .blueprint import bp
-from .nav import visible
+from .nav import NavItem, visible
 
 # isort: off
 # Import order is the navigation's order.
@@ -28,7 +28,7 @@ from . import members  # noqa: F401
 from . import audit  # noqa: F401
 from . import security  # noqa: F401
 from . import sign_in  # noqa: F401
-from . import second_factor  # noqa: F401
+from . import second_factor
 from . import password_reset  # noqa: F401
 from . import invitation  # noqa: F401
 
@@ -40,11 +40,19 @@ def _accounts() -> list[tuple[str, str]]:
     return accounts_of(db.session(), member.user_id) if member else []
 
 
+def _nav(role: Role) -> list[NavItem]:
+    # A member held until they set up a second factor is shown only where they may go.
+    entries = visible(role)
+    if second_factor.held():
+        return [item for item in entries if item.endpoint in second_factor.OPEN_BEFORE_SETUP]
+    return entries
+
+
 @bp.context_processor
 def dashboard_globals() -> dict[str, object]:
     return {
         "dashboard_member": signed_in,
-        "dashboard_nav": visible,
+        "dashboard_nav": _nav,
         "dashboard_accounts": _accounts,
     }
 

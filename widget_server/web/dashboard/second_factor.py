@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ...core import clock, db
@@ -38,11 +38,14 @@ OPEN_BEFORE_SETUP = {
 }
 
 
+_HELD = "dashboard_held_for_second_factor"  # g: this request's member must set one up
+
+
 @bp.before_request
 def second_factor_first() -> Any:
     """Send a member of an account that requires a second factor, without one, to set it up."""
     member = signed_in()
-    if member is None or request.endpoint in OPEN_BEFORE_SETUP:
+    if member is None:
         return None
     store = db.session()
     if not two_factor.required_in(store, member.account_id):
@@ -50,7 +53,15 @@ def second_factor_first() -> Any:
     user = store.get(User, member.user_id)
     if user is not None and two_factor.is_on(user):
         return None
+    g.setdefault(_HELD, True)
+    if request.endpoint in OPEN_BEFORE_SETUP:
+        return None
     return redirect(url_for("dashboard.security"))
+
+
+def held() -> bool:
+    """Whether this request's member may open only what OPEN_BEFORE_SETUP lists."""
+    return bool(g.get(_HELD))
 
 
 def _start_again() -> Any:
