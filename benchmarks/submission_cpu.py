@@ -55,6 +55,7 @@ from werkzeug.test import Client  # noqa: E402
 from tests import postgres  # noqa: E402
 from tests.helpers import ORIGIN, add_widget, base_config, migrated_copy  # noqa: E402
 from widget_server import create_app  # noqa: E402
+from widget_server.core.heap import freeze_startup_objects  # noqa: E402
 from widget_server.core.tokens import tokens  # noqa: E402
 from widget_server.intake import limit_store  # noqa: E402
 from widget_server.intake.guard import STORAGE  # noqa: E402
@@ -215,6 +216,7 @@ class Cell:
 def run_interleaved(cells: list[Cell], requests: int, statements: Statements) -> None:
     for cell in cells:  # one warm-up each: imports, compiled statements, pools
         cell.send()
+    freeze_startup_objects()  # as a serving process does once it is up (wsgi.py)
     for _ in range(requests):
         for cell in cells:
             statements.reset()

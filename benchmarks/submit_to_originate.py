@@ -28,6 +28,7 @@ from _app import bench_app
 
 from tests.helpers import form_token
 from widget_server import providers
+from widget_server.core.heap import freeze_startup_objects
 from widget_server.jobs import InProcessConsumer
 from widget_server.providers.simulator import SimulatorProvider
 
@@ -62,6 +63,7 @@ def run(
     consumer = jobs.consumer(in_process=True)
     if consumer_options:  # Huey's stock polling: start at 0.1 s, back off x1.15 up to 10 s
         consumer = InProcessConsumer(jobs.huey, workers=2, worker_type="thread", **consumer_options)
+    freeze_startup_objects()  # as `flask serve` and `flask worker` do before consuming
     consumer.start()
     client = app.test_client()
     submitted: dict[str, float] = {}
