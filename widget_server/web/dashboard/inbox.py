@@ -84,7 +84,7 @@ def callbacks() -> Any:
     html = render_template(
         "dashboard/callbacks.html",
         rows=[row_view(callback, masked) for callback in found.callbacks],
-        widgets=widgets,
+        widget_choices=[(widget.id, widget.name) for widget in widgets],
         statuses=[(status.value, status_name(status)) for status in Status],
         args=args,
         errors=errors,
