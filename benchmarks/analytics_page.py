@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from _pages import time_pages
 from flask import Flask
 from sqlalchemy import insert, text
 
@@ -36,7 +36,6 @@ from tests.dashboard import sign_in  # noqa: E402
 from tests.helpers import base_config, migrated_copy  # noqa: E402
 from widget_server import create_app  # noqa: E402
 from widget_server.core import db  # noqa: E402
-from widget_server.core.heap import freeze_startup_objects  # noqa: E402
 from widget_server.core.models import (  # noqa: E402
     AnalyticsDay,
     AnalyticsMonth,
@@ -193,30 +192,6 @@ def fill_rollups(app: Flask, widget_ids: list[str], callbacks: int, beacons: int
     return stored
 
 
-def timed(client: Any, path: str) -> float:
-    started = time.perf_counter()
-    response = client.get(path)
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise SystemExit(f"{path} answered {response.status_code}")
-    return elapsed
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def report(engine: str, label: str, values: list[float]) -> bool:
-    p50, p95 = statistics.median(values), percentile(values, 0.95)
-    met = p95 < GOAL_MS
-    print(
-        f"{engine:10} {label:28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
-        f"(goal p95 < {GOAL_MS:.0f} ms: {'met' if met else 'MISSED'})"
-    )
-    return met
-
-
 def run(engine: str, database_url: str | None, callbacks: int, beacons: int, requests: int) -> bool:
     folder = Path(tempfile.mkdtemp(prefix="widget-server-bench-"))
     overrides: dict[str, Any] = {}
@@ -256,14 +231,8 @@ def run(engine: str, database_url: str | None, callbacks: int, beacons: int, req
         "one widget, 30 days": f"/dashboard/analytics?widget={widget_ids[0]}",
         "CSV of page paths": "/dashboard/analytics/path.csv",
     }
-    # As a served process does (wsgi.py): what start-up built stays out of collections.
-    freeze_startup_objects()
-    met = True
-    for label, path in cases.items():
-        for _ in range(3):
-            timed(client, path)  # warm up
-        values = [timed(client, path) for _ in range(requests)]
-        met = report(engine, label, values) and met
+    pages = {label: lambda p=path: p for label, path in cases.items()}
+    met = time_pages(engine, client, pages, requests, GOAL_MS)
     app.extensions["db_engine"].dispose()
     return met
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from _pages import time_pages
 from flask import Flask
 from sqlalchemy import insert, text
 
@@ -33,7 +33,6 @@ from tests.dashboard import sign_in  # noqa: E402
 from tests.helpers import base_config, migrated_copy  # noqa: E402
 from widget_server import create_app  # noqa: E402
 from widget_server.core import db  # noqa: E402
-from widget_server.core.heap import freeze_startup_objects  # noqa: E402
 from widget_server.core.models import Callback, CallEvent, Widget, new_id, utcnow  # noqa: E402
 from widget_server.owners.people import Role  # noqa: E402
 
@@ -108,30 +107,6 @@ def fill(app: Flask, account_id: str, rows: int) -> list[str]:
         return ids
 
 
-def timed(client: Any, path: str) -> float:
-    started = time.perf_counter()
-    response = client.get(path)
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise SystemExit(f"{path} answered {response.status_code}")
-    return elapsed
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def report(engine: str, label: str, values: list[float]) -> bool:
-    p50, p95 = statistics.median(values), percentile(values, 0.95)
-    met = p95 < GOAL_MS
-    print(
-        f"{engine:10} {label:28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
-        f"(goal p95 < {GOAL_MS:.0f} ms: {'met' if met else 'MISSED'})"
-    )
-    return met
-
-
 def run(engine: str, database_url: str | None, rows: int, requests: int) -> bool:
     folder = Path(tempfile.mkdtemp(prefix="widget-server-bench-"))
     overrides: dict[str, Any] = {}
@@ -167,14 +142,7 @@ def run(engine: str, database_url: str | None, rows: int, requests: int) -> bool
         "inbox: whole number": lambda: "/dashboard/callbacks?number=%2B12010012345",
         "detail page": lambda: f"/dashboard/callbacks/{picks.choice(ids)}",
     }
-    # As a served process does (wsgi.py): what start-up built stays out of collections.
-    freeze_startup_objects()
-    met = True
-    for label, make_path in cases.items():
-        for _ in range(5):
-            timed(client, make_path())  # warm up
-        values = [timed(client, make_path()) for _ in range(requests)]
-        met = report(engine, label, values) and met
+    met = time_pages(engine, client, cases, requests, GOAL_MS, warm_ups=5)
     app.extensions["db_engine"].dispose()
     return met
 
