@@ -26,6 +26,7 @@ from tests.helpers import (
     form_token,
     migrated_copy,
     run_jobs,
+    scrape,
     submit_json,
 )
 from widget_server.core import db
@@ -248,6 +249,8 @@ def test_an_address_over_its_submission_limit_is_counted(make_app: Callable[...,
     assert submit_json(client, widget_id, phone="12", token=token).status_code == 429
     roll_up(app)
     assert dict(today_report(app, widget_id).refused) == {"invalid": 1, "ip_rate_limited": 1}
+    # The limiter names its refusal for the operator's metrics too.
+    assert 'widget_server_refusals_total{reason="ip_rate_limited"}' in scrape(client)
 
 
 # The call's steps, from the call events -----------------------------------------------

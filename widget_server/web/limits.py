@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RequestLimit
 
+from ..core import metrics
 from ..intake import limit_store  # registers memory-incremental://
 from ..intake.guard import STORAGE
 
@@ -73,4 +74,12 @@ SUBMISSIONS = "submissions"
 
 def per_client_submissions(**options: Any) -> Any:
     """Limit a submission route to the client's one shared SUBMIT_LIMIT_PER_IP bucket."""
-    return limiter.shared_limit(submit_limit_per_ip, scope=SUBMISSIONS, **options)
+    return limiter.shared_limit(
+        submit_limit_per_ip, scope=SUBMISSIONS, on_breach=_submissions_refused, **options
+    )
+
+
+def _submissions_refused(_limit: RequestLimit) -> None:
+    # Refused before the view runs: named here, as each check names its own refusal, for
+    # the refusal metric and the analytics tally (refusal_counts).
+    metrics.refused("ip_rate_limited")

@@ -33,10 +33,7 @@ def count_refusal(response: Response) -> Response:
     widget_id = (request.view_args or {}).get("widget_id", "")
     if not ids.plausible(widget_id):
         return response
-    # flask-limiter's per-address limit answers before the view: it names no reason.
-    reason = g.pop("refused_reason", None) or (
-        "ip_rate_limited" if response.status_code == 429 else None
-    )
+    reason = g.pop("refused_reason", None)  # the check that refused named it (metrics.refused)
     try:
         jobs().analytics_tally.add(
             widget_id, clock.now(), Step.REFUSED, {steps.REASON: steps.reason_value(reason)}
