@@ -50,6 +50,9 @@ def _limits(widget: Widget, key: str, scope: tuple[str, ...]) -> list[tuple[str,
 # reason, and for a gate (reason None, the "pair" below) how many hits after it to skip
 # when it does not open; a gate that does not open refuses nothing.
 Hit = tuple[RateLimitItem, tuple[str, ...], int, str | None, int]
+# The reason of a hit that refuses nothing: it counts, the hits after it count too, and
+# the count says only that one such limit was already full (pressure.count_accepted).
+TALLIED = "tallied"
 
 
 def hit_limits(widget: Widget, e164: str, client: str) -> None:
@@ -122,6 +125,14 @@ def hit_optout_limits(e164: str) -> None:
         raise TooManyRequests(reason=refused)
 
 
+def tally(hits: list[Hit]) -> bool:
+    """Count every hit (TALLIED ones, and gates); say whether a TALLIED limit was full.
+
+    One round trip on Redis, like hit_limits. Raises what the store raises.
+    """
+    return _hit_all(hits) == TALLIED
+
+
 def _count(hits: list[Hit]) -> str | None:
     try:
         return _hit_all(hits)
@@ -151,7 +162,8 @@ def _hit_all(hits: list[Hit]) -> str | None:
     Each hit checks and counts in one atomic step, so concurrent requests cannot all slip
     in under a limit the way a test-then-hit would let them; the limits after a refusal
     are not counted. A gate (reason None) that does not open skips as many hits after it
-    as it names, instead of refusing.
+    as it names, instead of refusing. A TALLIED hit never refuses: when no hit refused
+    but one of those was full, the answer is TALLIED.
     """
     storage = current_app.extensions[STORAGE]
     # Not RedisClusterStorage: one script may not touch keys on several cluster nodes.
@@ -159,22 +171,28 @@ def _hit_all(hits: list[Hit]) -> str | None:
         # Every hit in one round trip instead of one each.
         return _hit_all_in_redis(storage, hits)
     window = MovingWindowRateLimiter(storage)
-    skip = 0
+    skip, full = 0, False
     for item, key, cost, reason, gate_skip in hits:
         if skip:
             skip -= 1
         elif not window.hit(item, NAMESPACE, *key, cost=cost):
-            if reason is not None:
+            if reason == TALLIED:
+                full = True
+            elif reason is not None:
                 return reason
-            skip = gate_skip
-    return None
+            else:
+                skip = gate_skip
+    return TALLIED if full else None
 
 
 # limits' own moving-window acquire (acquire_moving_window.lua), looped over every key in
-# order: same keys, same entries, same test-and-add, stopping at the first refusal.
+# order: same keys, same entries, same test-and-add, stopping at the first refusal. The
+# fourth value of a key says what its refusal does: -1 stops (the answer is its index),
+# -2 is noted and the loop goes on (the answer is then -1), n >= 0 skips the next n keys.
 HIT_ALL_SCRIPT = """
 local timestamp = tonumber(ARGV[1])
 local skip = 0
+local full = 0
 for i, key in ipairs(KEYS) do
   local base = 2 + (i - 1) * 4
   local limit = tonumber(ARGV[base])
@@ -201,14 +219,16 @@ for i, key in ipairs(KEYS) do
       end
       redis.call('ltrim', key, 0, limit - 1)
       redis.call('expire', key, expiry)
-    elseif gate_skip < 0 then
+    elseif gate_skip == -1 then
       return i
+    elseif gate_skip == -2 then
+      full = 1
     else
       skip = gate_skip
     end
   end
 end
-return 0
+return -full
 """
 
 
@@ -221,6 +241,9 @@ def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit]) -> str | None:
     keys = [storage.prefixed_key(item.key_for(NAMESPACE, *key)) for item, key, *_ in hits]
     args: list[float | int] = [time.time()]
     for item, _key, cost, reason, gate_skip in hits:
-        args += [item.amount, item.get_expiry(), cost, -1 if reason is not None else gate_skip]
+        on_refusal = gate_skip if reason is None else -2 if reason == TALLIED else -1
+        args += [item.amount, item.get_expiry(), cost, on_refusal]
     refused = int(_script(storage)(keys=keys, args=args))
+    if refused < 0:
+        return TALLIED
     return hits[refused - 1][3] if refused else None

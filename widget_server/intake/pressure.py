@@ -19,10 +19,9 @@ from typing import Any
 from flask import current_app
 from limits import parse
 from limits.storage import Storage
-from limits.strategies import MovingWindowRateLimiter
 
 from ..core.models import Widget
-from .guard import NAMESPACE, STORAGE, parsed_limits
+from .guard import NAMESPACE, STORAGE, TALLIED, Hit, parsed_limits, tally
 from .human_checks.altcha import DEFAULT_MAX_NUMBER
 
 log = logging.getLogger(__name__)
@@ -68,22 +67,19 @@ def put_under_pressure(widget: Widget) -> None:
 def count_accepted(widget: Widget, client: str) -> None:
     """Count an accepted submission; put the widget under pressure when it passes a bound."""
     config = current_app.config
-    window = MovingWindowRateLimiter(_storage())
+    accepted: list[Hit] = [
+        (item, ("accepted", widget.id), 1, TALLIED, 0)
+        for item in parsed_limits(str(config["ESCALATE_AFTER_ACCEPTED"]))
+    ]
+    sources: list[Hit] = [
+        (item, ("sources", widget.id), 1, TALLIED, 0)
+        for item in parsed_limits(str(config["ESCALATE_AFTER_SOURCES"]))
+    ]
+    # The address is one more source only the first time in SOURCE_WINDOW: a gate onto
+    # the sources' windows. Every window is counted, full or not (TALLIED).
+    first_time = (SOURCE_WINDOW, ("source", widget.id, client), 1, None, len(sources))
     try:
-        # Every item is hit (a list, not all() over a generator): each window must count.
-        accepted = [
-            window.hit(item, NAMESPACE, "accepted", widget.id)
-            for item in parsed_limits(str(config["ESCALATE_AFTER_ACCEPTED"]))
-        ]
-        sources = (
-            [
-                window.hit(item, NAMESPACE, "sources", widget.id)
-                for item in parsed_limits(str(config["ESCALATE_AFTER_SOURCES"]))
-            ]
-            if window.hit(SOURCE_WINDOW, NAMESPACE, "source", widget.id, client)
-            else []
-        )
-        over = not all(accepted) or not all(sources)
+        over = tally([*accepted, first_time, *sources])
         if over and not under_pressure(widget):
             put_under_pressure(widget)
     except Exception as exc:
