@@ -126,6 +126,29 @@ def test_mask_hides_all_but_a_few_digits() -> None:
     assert mask("+27821234567") == "+27 82 ••• ••67"
     assert mask(None) == ""
     assert "4567" not in mask("+27821234567")
+    assert mask("+390212345678") == "+39 21 ••• ••78"  # as parsed: without the leading zero
+    assert mask("not a number") == mask("+0123") == mask("+1") == "•••"
+
+
+def _mask_by_parsing(e164: str) -> str:
+    number = phonenumbers.parse(e164, None)
+    country, national = str(number.country_code), str(number.national_number)
+    if len(national) <= 4:
+        return f"+{country} ••{national[-2:]}"
+    return f"+{country} {national[:2]} ••• ••{national[-2:]}"
+
+
+def test_mask_reads_the_country_code_as_parsing_does_for_every_region() -> None:
+    # mask splits the calling code off without parsing (it runs for every submission's log
+    # line); for every region's example numbers of every type it must show the same.
+    numbers = [
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in range(11)
+        if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    assert len(numbers) > 1000
+    assert [mask(e164) for e164 in numbers] == [_mask_by_parsing(e164) for e164 in numbers]
 
 
 @settings(max_examples=300, deadline=None)

@@ -46,11 +46,30 @@ def mask(e164: str | None) -> str:
     """Hide most digits for logs and visitor-facing pages: +27 82 ••• ••34."""
     if not e164:
         return ""
+    split = _country_and_national(e164)
+    if split is None:
+        return "•••"
+    country, national = split
+    head, tail = national[:2], national[-2:]
+    return f"+{country} {head} ••• ••{tail}" if len(national) > 4 else f"+{country} ••{tail}"
+
+
+def _country_and_national(e164: str) -> tuple[str, str] | None:
+    digits = e164[1:]
+    if e164.startswith("+") and digits.isascii() and digits.isdigit() and digits[:1] != "0":
+        # What parsing would find, without parsing: the country code is the one prefix of
+        # one to three digits that is a calling code (no code is a prefix of another). Every
+        # accepted number is logged masked, so this runs once per submission. Leading zeros
+        # of the national part (Italy's, Gabon's) are left out, as the parsed national
+        # number leaves them out; anything shorter than a number is left to the parser.
+        for length in (1, 2, 3):
+            if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                national = digits[length:].lstrip("0")
+                if len(national) >= 2:
+                    return digits[:length], national
+                break
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
-        return "•••"
-    country = str(number.country_code)
-    national = str(number.national_number)
-    head, tail = national[:2], national[-2:]
-    return f"+{country} {head} ••• ••{tail}" if len(national) > 4 else f"+{country} ••{tail}"
+        return None
+    return str(number.country_code), str(number.national_number)
