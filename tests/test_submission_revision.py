@@ -120,3 +120,53 @@ def test_a_kept_address_entry_ends_when_it_expires(
     monkeypatch.setattr(blocklist, "utcnow", lambda: expires + timedelta(seconds=1))
     with app.app_context():
         assert not blocklist.address_blocked(db.session(), "127.0.0.1")
+
+
+def test_kept_number_entries_answer_as_the_query_does(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expires = utcnow() + timedelta(minutes=5)
+    with app.app_context():
+        session = db.session()
+        blocklist.add(session, "number", "+12015550100")
+        blocklist.add(session, "optout", "+12015550101")
+        blocklist.add(session, "prefix", "+1900", expires_at=expires)
+        blocklist.add(session, "prefix", "+12015550102")  # a prefix as long as the number
+        session.commit()
+    cases = {
+        "+12015550100": "blocked_number",
+        "+12015550101": "opted_out",
+        "+19005550123": "blocked_prefix",
+        "+12015550102": "blocked_prefix",
+        "+12015550103": None,
+        "+1201555010": None,  # the start of a blocked number is not blocked
+    }
+
+    def answers() -> dict[str, str | None]:
+        with app.app_context():
+            return {e164: blocklist.number_blocked(db.session(), e164) for e164 in cases}
+
+    assert answers() == cases  # from the kept lists
+    monkeypatch.setattr(blocklist, "KEEP_AT_MOST", 2)
+    run(app, "UPDATE widgets SET name = name")  # move the revision: the lists are read again
+    assert answers() == cases  # too many to keep: each number is asked of the database
+    # Nothing changes in the table: the prefix expires, and both ways know it.
+    monkeypatch.setattr(blocklist, "utcnow", lambda: expires + timedelta(seconds=1))
+    after = {**cases, "+19005550123": None}
+    assert answers() == after
+    monkeypatch.setattr(blocklist, "KEEP_AT_MOST", 10_000)
+    run(app, "UPDATE widgets SET name = name")
+    assert answers() == after
+
+
+def test_a_number_blocked_elsewhere_is_refused_on_the_next_request(app: Flask) -> None:
+    with app.app_context():
+        assert blocklist.number_blocked(db.session(), "+12015550199") is None  # kept
+    # Another process adds the entry: straight into the table, past this one's session.
+    run(
+        app,
+        "INSERT INTO blocked_entries (kind, value, created_at) "
+        "VALUES ('optout', '+12015550199', CURRENT_TIMESTAMP)",
+    )
+    with app.app_context():
+        assert blocklist.number_blocked(db.session(), "+12015550199") == "opted_out"

@@ -50,19 +50,52 @@ class _Networks:
 
 # Per process and database: every browser submission asks, and the list changes seldom.
 _networks: weakref.WeakKeyDictionary[Engine, _Networks] = weakref.WeakKeyDictionary()
-_networks_lock = threading.Lock()
+_kept_lock = threading.Lock()
+
+# Number, prefix and opt-out entries a process keeps in memory, at most; a longer list is
+# asked of the database for each number instead, so memory never grows with the list.
+KEEP_AT_MOST = 10_000
+NUMBER_KINDS = ("number", "prefix", "optout")
+_NUMBER_ENTRIES = (
+    select(BlockedEntry.kind, BlockedEntry.value, BlockedEntry.expires_at)
+    .where(BlockedEntry.kind.in_(NUMBER_KINDS))
+    .limit(bindparam("keep"))
+)
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """The number entries as read at one submission revision, by value, expired ones
+    included; None when there are more than KEEP_AT_MOST."""
+
+    revision: int
+    entries: dict[str, tuple[tuple[str, datetime | None], ...]] | None
+
+
+_numbers: weakref.WeakKeyDictionary[Engine, _Numbers] = weakref.WeakKeyDictionary()
 
 
 def number_blocked(session: Session, e164: str) -> str | None:
     """Return why a destination may not be called ("blocked" or "opted_out"), else None."""
-    # One query for every kind that can name a number: an exact opt-out or block, or a
-    # blocked prefix, which is any leading part of the number ("+2" … the whole of it).
+    # Every kind that can name a number: an exact opt-out or block, or a blocked prefix,
+    # which is any leading part of the number ("+2" … the whole of it).
     prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
-    kinds = set(
-        session.connection()
-        .execute(_NUMBER_KINDS, {"now": utcnow(), "e164": e164, "prefixes": prefixes})
-        .scalars()
-    )
+    kept = _number_entries(session).entries
+    if kept is None:
+        kinds = set(
+            session.connection()
+            .execute(_NUMBER_KINDS, {"now": utcnow(), "e164": e164, "prefixes": prefixes})
+            .scalars()
+        )
+    else:
+        # Expiry is judged now, not when the list was read, as the query would judge it.
+        now = utcnow()
+        kinds = {
+            kind
+            for value in prefixes
+            for kind, expires in kept.get(value, ())
+            if (kind == "prefix" or value == e164) and (expires is None or expires > now)
+        }
     # An opt-out is the callee's own wish: it is the reason given when several apply.
     if "optout" in kinds:
         return "opted_out"
@@ -103,8 +136,29 @@ def _blocked_networks(session: Session) -> _Networks:
             continue
     # Labelled with the revision read before the rows: never older than its label.
     kept = _Networks(revision, tuple(entries))
-    with _networks_lock:
+    with _kept_lock:
         _networks[engine] = kept
+    return kept
+
+
+def _number_entries(session: Session) -> _Numbers:
+    """The number entries, read again whenever the submission revision has moved."""
+    revision = submission_revision(session)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    kept = _numbers.get(engine)
+    if kept is not None and kept.revision == revision:
+        return kept
+    rows = session.connection().execute(_NUMBER_ENTRIES, {"keep": KEEP_AT_MOST + 1}).all()
+    entries: dict[str, tuple[tuple[str, datetime | None], ...]] | None = None
+    if len(rows) <= KEEP_AT_MOST:
+        entries = {}
+        for kind, value, expires in rows:
+            entries[value] = (*entries.get(value, ()), (kind, expires))
+    # Labelled with the revision read before the rows: never older than its label.
+    kept = _Numbers(revision, entries)
+    with _kept_lock:
+        _numbers[engine] = kept
     return kept
 
 
