@@ -213,6 +213,8 @@ def test_an_owner_requires_it_and_a_member_is_held_until_set_up(
     for path in ("/dashboard/", "/dashboard/widgets", "/dashboard/keys"):
         staff.goto(f"{server.url}{path}")
         assert staff.url == f"{server.url}/dashboard/security", path
+    # Held, the member is offered only the page they may use.
+    assert staff.locator("header nav a").all_inner_texts() == ["Security"]
     check_and_shoot(staff, "security-required", "en")
     staff.fill("#proof", PASSWORD)
     staff.locator("form[action$='/security/setup'] button").click()
@@ -222,4 +224,5 @@ def test_an_owner_requires_it_and_a_member_is_held_until_set_up(
     staff.wait_for_selector("#recovery-codes")
     staff.goto(f"{server.url}/dashboard/keys")
     assert staff.url == f"{server.url}/dashboard/keys"
+    assert "Widgets" in staff.locator("header nav a").all_inner_texts()
     assert problems == []
