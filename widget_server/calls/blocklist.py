@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -38,19 +39,8 @@ _BLOCKED_NETWORKS = select(BlockedEntry.value, BlockedEntry.expires_at).where(
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True)
-class _Networks:
-    """The blocked addresses as read at one submission revision, expired ones included."""
-
-    revision: int
-    entries: tuple[tuple[Network, datetime | None], ...]
-
-
-# Per process and database: every browser submission asks, and the list changes seldom.
-_networks: weakref.WeakKeyDictionary[Engine, _Networks] = weakref.WeakKeyDictionary()
-_kept_lock = threading.Lock()
+# By value: the (kind, expiry) of each entry with that value.
+NumberEntries = dict[str, tuple[tuple[str, datetime | None], ...]]
 
 # Number, prefix and opt-out entries a process keeps in memory, at most; a longer list is
 # asked of the database for each number instead, so memory never grows with the list.
@@ -62,17 +52,33 @@ _NUMBER_ENTRIES = (
     .limit(bindparam("keep"))
 )
 
-
-@dataclass(frozen=True)
-class _Numbers:
-    """The number entries as read at one submission revision, by value, expired ones
-    included; None when there are more than KEEP_AT_MOST."""
-
-    revision: int
-    entries: dict[str, tuple[tuple[str, datetime | None], ...]] | None
+Kept = TypeVar("Kept")
 
 
-_numbers: weakref.WeakKeyDictionary[Engine, _Numbers] = weakref.WeakKeyDictionary()
+class _KeptAtRevision(Generic[Kept]):
+    """What `read` makes of the block list, kept per process and database while the
+    submission revision stays where it was read; every browser submission asks, and the
+    list changes seldom. Expired entries are kept too: expiry is judged at each request."""
+
+    def __init__(self, read: Callable[[Session], Kept]) -> None:
+        self._read = read
+        self._kept: weakref.WeakKeyDictionary[Engine, tuple[int, Kept]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> Kept:
+        revision = submission_revision(session)
+        engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        kept = self._kept.get(engine)
+        if kept is not None and kept[0] == revision:
+            return kept[1]
+        value = self._read(session)
+        # Labelled with the revision read before the rows: never older than its label.
+        with self._lock:
+            self._kept[engine] = (revision, value)
+        return value
 
 
 def number_blocked(session: Session, e164: str) -> str | None:
@@ -80,7 +86,7 @@ def number_blocked(session: Session, e164: str) -> str | None:
     # Every kind that can name a number: an exact opt-out or block, or a blocked prefix,
     # which is any leading part of the number ("+2" … the whole of it).
     prefixes = [e164[:end] for end in range(2, len(e164) + 1)]
-    kept = _number_entries(session).entries
+    kept = _numbers.get(session)
     if kept is None:
         kinds = set(
             session.connection()
@@ -116,50 +122,33 @@ def address_blocked(session: Session, address: str | None) -> bool:
     now = utcnow()
     return any(
         ip in network and (expires is None or expires > now)
-        for network, expires in _blocked_networks(session).entries
+        for network, expires in _networks.get(session)
     )
 
 
-def _blocked_networks(session: Session) -> _Networks:
-    """The address entries, read again whenever the submission revision has moved."""
-    revision = submission_revision(session)
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    kept = _networks.get(engine)
-    if kept is not None and kept.revision == revision:
-        return kept
+def _read_networks(session: Session) -> tuple[tuple[Network, datetime | None], ...]:
     entries = []
     for value, expires in session.execute(_BLOCKED_NETWORKS):
         try:
             entries.append((ipaddress.ip_network(value, strict=False), expires))
         except ValueError:
             continue
-    # Labelled with the revision read before the rows: never older than its label.
-    kept = _Networks(revision, tuple(entries))
-    with _kept_lock:
-        _networks[engine] = kept
-    return kept
+    return tuple(entries)
 
 
-def _number_entries(session: Session) -> _Numbers:
-    """The number entries, read again whenever the submission revision has moved."""
-    revision = submission_revision(session)
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    kept = _numbers.get(engine)
-    if kept is not None and kept.revision == revision:
-        return kept
+def _read_numbers(session: Session) -> NumberEntries | None:
+    """The number entries by value; None when there are more than KEEP_AT_MOST."""
     rows = session.connection().execute(_NUMBER_ENTRIES, {"keep": KEEP_AT_MOST + 1}).all()
-    entries: dict[str, tuple[tuple[str, datetime | None], ...]] | None = None
-    if len(rows) <= KEEP_AT_MOST:
-        entries = {}
-        for kind, value, expires in rows:
-            entries[value] = (*entries.get(value, ()), (kind, expires))
-    # Labelled with the revision read before the rows: never older than its label.
-    kept = _Numbers(revision, entries)
-    with _kept_lock:
-        _numbers[engine] = kept
-    return kept
+    if len(rows) > KEEP_AT_MOST:
+        return None
+    entries: NumberEntries = {}
+    for kind, value, expires in rows:
+        entries[value] = (*entries.get(value, ()), (kind, expires))
+    return entries
+
+
+_networks = _KeptAtRevision(_read_networks)
+_numbers = _KeptAtRevision(_read_numbers)
 
 
 def add(
