@@ -29,8 +29,9 @@ from tests.helpers import (
     scrape,
     submit_json,
 )
+from widget_server.calls.status_machine import apply_status
 from widget_server.core import db
-from widget_server.core.models import AnalyticsDay, AnalyticsMonth, utcnow
+from widget_server.core.models import AnalyticsDay, AnalyticsMonth, Callback, utcnow
 from widget_server.owners import analytics
 from widget_server.owners.analytics import rollup, steps
 from widget_server.owners.analytics.report import (
@@ -282,6 +283,29 @@ def test_an_answered_call_walks_the_funnel_and_is_timed(
     assert sum(missed for row in found.hours for _, missed in row) == 0
     assert [row.value for row in found.breakdowns["utm_medium"]] == ["email"]
     assert len(originates) == 1
+
+
+def test_a_call_whose_connect_is_reported_after_its_end_still_counts_as_connected(
+    analytics_app: Flask,
+) -> None:
+    widget_id = add_widget(analytics_app)
+    response = submit_json(analytics_app.test_client(), widget_id, page_url=LANDING)
+    assert response.status_code == 202
+    with analytics_app.app_context():
+        session = db.session()
+        callback = session.get(Callback, response.get_json()["id"])
+        assert callback is not None
+        # The provider's events arrive out of order: "completed" before "connected".
+        for status in ("dialing", "agent_answered", "visitor_ringing", "completed"):
+            assert apply_status(session, callback, status, source="provider")
+        assert not apply_status(session, callback, "connected", source="provider")
+        session.commit()
+    roll_up(analytics_app)
+    found = today_report(analytics_app, widget_id)
+    funnel = {step.step: step.count for step in found.funnel}
+    assert funnel["connected"] == funnel["completed"] == 1
+    assert found.connects_timed == 0  # no time to connect is known for it
+    assert found.breakdowns["path"][0].counts["connected"] == 1
 
 
 def test_an_unanswered_call_is_missed_in_its_hour(

@@ -237,7 +237,9 @@ def _events_after(session: Session, last: int, batch: int) -> list[Seen]:
 
 
 def _count(session: Session, events: list[Seen]) -> Counter[Row]:
-    answered = _answered(session, [e.callback_id for e in events if e.status in _ENDS])
+    ended = [e.callback_id for e in events if e.status in _ENDS]
+    answered = _reached(session, ended, ANSWERED)
+    connected = _reached(session, ended, {Status.CONNECTED})
     rows: Counter[Row] = Counter()
     for event in events:
         if is_silenced(event.final_status, event.final_cause):
@@ -247,7 +249,8 @@ def _count(session: Session, events: list[Seen]) -> Counter[Row]:
                     rows, event, Step.REFUSED, {steps.REASON: steps.reason_value(event.final_cause)}
                 )
             continue
-        for step, dimensions in _steps_of(event, event.callback_id in answered):
+        reached = (event.callback_id in answered, event.callback_id in connected)
+        for step, dimensions in _steps_of(event, *reached):
             _add(rows, event, step, dimensions)
     return rows
 
@@ -255,7 +258,9 @@ def _count(session: Session, events: list[Seen]) -> Counter[Row]:
 _ENDS = frozenset({Status.COMPLETED, *ENDED_UNCOMPLETED})
 
 
-def _steps_of(event: Seen, was_answered: bool) -> Iterable[tuple[Step, dict[str, str]]]:
+def _steps_of(
+    event: Seen, was_answered: bool, was_connected: bool
+) -> Iterable[tuple[Step, dict[str, str]]]:
     page = steps.page_dimensions(event.page_url)
     if event.status in FIRST:
         yield Step.ACCEPTED, page
@@ -267,6 +272,11 @@ def _steps_of(event: Seen, was_answered: bool) -> Iterable[tuple[Step, dict[str,
         yield Step.CONNECTED, page | {steps.SECONDS: str(steps.connect_bucket(seconds))}
     if event.status in _ENDS:
         if event.status == Status.COMPLETED:
+            if not was_connected:
+                # Completed comes after connected: its connect was reported after its end
+                # (providers' events can arrive out of order, and a late one is not
+                # applied) or never. It was connected all the same; no time is known.
+                yield Step.CONNECTED, page
             yield Step.COMPLETED, page
         else:
             yield Step.FAILED, {steps.REASON: event.status}
@@ -282,15 +292,15 @@ def _add(rows: Counter[Row], event: Seen, step: Step, dimensions: dict[str, str]
         rows[Row(event.widget_id, day, step, dimension, value)] += 1
 
 
-def _answered(session: Session, callback_ids: list[str]) -> set[str]:
-    """The callbacks among these that an agent answered at some point."""
+def _reached(session: Session, callback_ids: list[str], statuses: Iterable[str]) -> set[str]:
+    """The callbacks among these that were in one of `statuses` at some point."""
     if not callback_ids:
         return set()
     return set(
         session.scalars(
             select(CallEvent.callback_id)
             .where(CallEvent.callback_id.in_(callback_ids))
-            .where(CallEvent.status.in_(ANSWERED), CallEvent.applied.is_(True))
+            .where(CallEvent.status.in_(list(statuses)), CallEvent.applied.is_(True))
             .distinct()
         )
     )
