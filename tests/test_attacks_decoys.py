@@ -35,7 +35,7 @@ from tests.helpers import (
 )
 from tests.test_attacks import counting_widget
 from widget_server import providers
-from widget_server.calls import blocklist
+from widget_server.calls import blocklist, live_status
 from widget_server.calls.live_status import REASONS
 from widget_server.calls.status_machine import apply_status
 from widget_server.core import db
@@ -275,8 +275,10 @@ def test_a_stream_of_a_silenced_callback_ends_at_its_end(app: Flask, placed: lis
     widget_id = counting_widget(app)
     answer = submit(app, widget_id, SILENCED, website="bot").get_json()
     start = created_at(app, answer["id"])
-    # Running from just before its ring time is over: the stream sees the end come.
-    clock(app).set(start + timedelta(seconds=RING_SECONDS + 0.7), running=True)
+    # Running from 1.5 s before its ring time is over (it rings PLACING_SECONDS after it
+    # was made): the stream sees the end come, however slowly it starts on a busy machine.
+    ends = live_status.PLACING_SECONDS + RING_SECONDS
+    clock(app).set(start + timedelta(seconds=ends - 1.5), running=True)
     began = time.monotonic()
     with app.test_client().get(path(answer["status_url"]) + "/events") as response:
         body = response.get_data(as_text=True)
