@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, inspect, select, text, update
 
-from tests.helpers import ORIGIN, add_widget, form_token
+from tests.helpers import ORIGIN, add_widget, form_token, submit_json
 from widget_server.calls import blocklist
-from widget_server.core import db
-from widget_server.core.models import Account, BlockedEntry, Widget, utcnow
+from widget_server.core import db, revisions
+from widget_server.core.models import Account, BlockedEntry, Callback, Widget, utcnow
 from widget_server.core.revisions import submission_revision
 from widget_server.intake import widget_snapshots
 
@@ -70,6 +70,32 @@ def test_reads_alone_leave_the_revision_where_it_is(app: Flask) -> None:
     assert revision(app) == before
 
 
+def test_the_revision_is_read_once_per_unit_of_work(app: Flask) -> None:
+    widget_id = add_widget(app)
+    with app.app_context():
+        session = db.session()
+        before = submission_revision(session)
+        run(app, "UPDATE widgets SET name = 'Sales' WHERE id = :id", id=widget_id)
+        assert submission_revision(session) == before  # what this unit of work vouches for
+        session.commit()
+        assert submission_revision(session) > before  # a job's next transaction reads anew
+
+
+def test_a_reading_connection_the_database_dropped_is_replaced(app: Flask) -> None:
+    widget_id = add_widget(app)
+    before = revision(app)
+    reader = revisions._reader(app.extensions["db_engine"])
+    assert reader.idle
+    for connection in reader.idle:  # as a database restart leaves them
+        connection.close()
+    run(app, "UPDATE widgets SET name = 'Sales' WHERE id = :id", id=widget_id)
+    assert revision(app) > before  # read through the session meanwhile, as fresh
+    assert revision(app) == revision(app)
+    assert reader.idle  # fresh ones took the broken ones' place
+    for connection in reader.idle:
+        connection.cursor().execute("SELECT 1")
+
+
 def test_a_kept_widget_is_read_again_once_changed(app: Flask) -> None:
     widget_id = add_widget(app)
     client = app.test_client()
@@ -105,6 +131,72 @@ def test_each_request_gets_its_own_copy_of_a_kept_widget(app: Flask) -> None:
         # A copy is a widget like any loaded one: its relationships load on demand.
         assert second.account.name
         assert second.provider_settings["step_delay"] == 0  # decrypted once, when read
+
+
+def test_a_submission_works_on_its_own_copy_and_leaves_the_kept_widget_alone(
+    app: Flask,
+) -> None:
+    widget_id = add_widget(app)
+    client = app.test_client()
+    assert submit_json(client, widget_id, phone="+1 201 555 0123").status_code == 202
+    # Refused in silence: stored through the session and ended by the status machine.
+    bot = submit_json(client, widget_id, phone="+1 201 555 0124", website="https://spam")
+    assert bot.status_code == 202
+    with app.app_context():
+        rejected = db.session().scalars(select(Callback).where(Callback.status == "rejected"))
+        assert [callback.widget.id for callback in rejected] == [widget_id]
+    with app.app_context():
+        kept = widget_snapshots.kept(db.session(), widget_id)
+        assert kept is not None
+        state = inspect(kept)
+        # Read by the submission's checks, never tied to its session (the callback's
+        # widget is the request's own copy) nor changed by it.
+        assert state.detached and not state.modified
+        assert kept is widget_snapshots.kept(db.session(), widget_id)  # still the one kept
+
+
+def test_a_refusal_by_the_checks_takes_no_pooled_connection(app: Flask) -> None:
+    widget_id = add_widget(app)
+    client = app.test_client()
+    token = form_token(client, widget_id)
+    checkouts: list[object] = []
+    engine = app.extensions["db_engine"]
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        for _ in range(3):  # a foreign origin, then a number the widget refuses
+            refused = client.post(
+                f"/v1/widgets/{widget_id}/callbacks",
+                json={"phone": "+1 201 555 0123", "token": token},
+                headers={"Origin": "https://elsewhere.example"},
+            )
+            assert refused.status_code == 403
+            invalid = client.post(
+                f"/v1/widgets/{widget_id}/callbacks",
+                json={"phone": "+1 201 555", "token": token},
+                headers={"Origin": ORIGIN},
+            )
+            assert invalid.status_code == 422 and "phone" in invalid.get_json()["fields"]
+        assert checkouts == []
+        # The revision was read all the same, on the reader's own connection: a change made
+        # now is seen by the very next request.
+        with engine.begin() as connection:
+            connection.execute(
+                update(Widget)
+                .where(Widget.id == widget_id)
+                .values(allowed_origins=["https://elsewhere.example"])
+            )
+        again = client.post(
+            f"/v1/widgets/{widget_id}/callbacks",
+            json={"phone": "+1 201 555 0123", "token": token},
+            headers={"Origin": ORIGIN},
+        )
+        assert again.status_code == 403
+    finally:
+        event.remove(engine, "checkout", checked_out)
 
 
 def test_a_kept_address_entry_ends_when_it_expires(

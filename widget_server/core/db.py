@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -92,7 +92,9 @@ def _sqlite_begin(connection: Any) -> None:
     # A deferred transaction that later writes can fail with "database is locked" at once;
     # taking the write lock up front makes writers queue on busy_timeout instead. Only a
     # transaction that asked to defer it begins without, and takes it before its first write.
-    deferred = bool(connection.get_execution_options().get(DEFERRED_WRITE_LOCK))
+    deferred = bool(connection.get_execution_options().get(DEFERRED_WRITE_LOCK)) or bool(
+        has_app_context() and g.get(_REQUEST_DEFERS)
+    )
     connection.info[_DEFERRED] = False  # BEGIN itself is no first write
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
     connection.info[_DEFERRED] = deferred
@@ -116,21 +118,21 @@ def _sqlite_lock_before_first_write(
 _READS = ("SELECT", "PRAGMA")
 
 
+_REQUEST_DEFERS = "db_defer_write_lock"  # g: this request's transactions begin deferred
+
+
 def defer_write_lock() -> None:
-    """Begin this request's transaction without the write lock; take it at its first write.
+    """Begin this request's transactions without the write lock; take it at the first write.
 
     For requests that mostly read and often stop there (a submission refused by its checks
     writes nothing): on SQLite such a refusal never waits for, nor holds up, a writer. What
-    the transaction read before its first write is not guarded by the lock, so use this
-    only where those reads decide nothing a concurrent writer could invalidate; the writes
-    and every read after the first write run under the lock as before. No effect on other
-    databases, and none once this request's session is in a transaction.
+    a transaction read before its first write is not guarded by the lock, so use this only
+    where those reads decide nothing a concurrent writer could invalidate; the writes and
+    every read after the first write run under the lock as before. Nothing is opened here:
+    a refusal that reads no table takes no connection at all. No effect on other databases,
+    and none on a transaction this request already began.
     """
-    if engine().dialect.name != "sqlite":
-        return
-    request_session = session()
-    if not request_session.in_transaction():
-        request_session.connection(execution_options={DEFERRED_WRITE_LOCK: True})
+    g.setdefault(_REQUEST_DEFERS, True)
 
 
 def engine() -> Engine:

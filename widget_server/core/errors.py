@@ -25,6 +25,7 @@ class WidgetServerError(HTTPException):
         fields: dict[str, str] | None = None,
         retry_after: int | None = None,
         reason: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         # Class defaults are marked with N_ and translated here, in the visitor's language.
         text = message or gettext(self.message)
@@ -34,6 +35,11 @@ class WidgetServerError(HTTPException):
         self.retry_after = retry_after
         # The internal cause, for logs and metrics; never shown to the client.
         self.reason = reason or self.error
+        self.headers = headers or {}
+
+    def get_headers(self, *_args: Any, **_kwargs: Any) -> list[tuple[str, str]]:
+        # Only what the refusal itself adds (the body's type is its renderer's to say).
+        return list(self.headers.items())
 
 
 class BadRequest(WidgetServerError):
@@ -117,11 +123,10 @@ def error_response(exc: HTTPException, extra: dict[str, Any] | None = None) -> R
     body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
-    if isinstance(exc, HTTPException) and not isinstance(exc, WidgetServerError):
-        # Keep what werkzeug attached, such as Allow on 405 and Retry-After from limiters.
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
+    # Keep what werkzeug or the refusal attached, such as Allow on 405 and a limit's state.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response

@@ -1,4 +1,4 @@
-"""Abuse guard: client identity, per-IP limits (flask-limiter) and per-number limits (limits)."""
+"""Abuse guard: the per-client, per-number, per-widget and budget limits (`limits`)."""
 
 from __future__ import annotations
 
@@ -111,6 +111,39 @@ def _hits(widget: Widget, e164: str) -> list[Hit]:
 
 
 PAIR = parse("1 per hour")
+CLIENT_SUBMISSIONS = "submissions"  # the one bucket per client of every submission route
+
+
+def hit_client_limit(client: str, limit: str) -> None:
+    """Count one submission attempt of `client`; refuse (429) once `limit` is reached.
+
+    Counted before any other check, so a client whose requests are refused for any other
+    reason still runs into it. A refusal tells when to come back and how the limit stands.
+    """
+    key = (CLIENT_SUBMISSIONS, client)
+    hits: list[Hit] = [
+        (item, key, cost, "ip_rate_limited", 0) for item, key, cost in _items(limit, key, 1)
+    ]
+    refused = _count(hits)
+    if refused is not None:
+        raise TooManyRequests(reason=refused, headers=_window_headers(hits))
+
+
+def _window_headers(hits: list[Hit]) -> dict[str, str]:
+    """The state of the fullest limit among `hits`: read back for a refusal only."""
+    window = MovingWindowRateLimiter(current_app.extensions[STORAGE])
+    now = time.time()
+    full = []
+    for item, key, *_rest in hits:
+        reset_at, remaining = window.get_window_stats(item, NAMESPACE, *key)
+        full.append((remaining, -reset_at, item.amount, int(reset_at)))
+    remaining, _, amount, reset_at = min(full)
+    return {
+        "Retry-After": str(max(1, int(reset_at - now))),
+        "X-RateLimit-Limit": str(amount),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(reset_at),
+    }
 
 
 def hit_optout_limits(e164: str) -> None:

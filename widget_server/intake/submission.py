@@ -33,7 +33,7 @@ from ..core.numbers import mask
 from ..core.statuses import Status
 from ..core.tokens import FormToken, TokenRefused, Tokens
 from ..notify import owner_notices
-from . import guard, human_checks, phone_policy, pressure, utm
+from . import guard, human_checks, phone_policy, pressure, utm, widget_snapshots
 from .number_hash import number_hash
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class Intake:
     queue: DialQueue
     lease_seconds: int
     client: str  # the requester's key in every rate limit (its IP; an IPv6 address by /64)
+    address: str | None  # the requester's own address, as the address block list sees it
     # None when an API key vouches for the caller: no human check is asked of it.
     browser: Browser | None
     # Whose Idempotency-Keys these are: the API key's id for a keyed connect. None: the
@@ -111,13 +112,21 @@ class Intake:
 
 
 def submit(session: Session, widget: Widget, submission: Submission, intake: Intake) -> Accepted:
-    """Run every check, persist the callback, then enqueue its signed dial job."""
+    """Run every check, persist the callback, then enqueue its signed dial job.
+
+    `widget` may be the one a process keeps (widget_snapshots.kept), shared by every
+    request: it is only read, and the session gets a copy of its own where it needs one.
+    """
     tokens = intake.tokens
+    # The checks that read no table come first: most refusals end here, without a query.
     e164 = _checked_number(widget, submission)
     department = _checked_department(widget, submission.department)
     # Checked before the token is used up, so a visitor can pick another slot and resend.
     booked = scheduling.booking_for(widget, submission.scheduled_for, clock.now(), department)
     form_token = _read_form_token(tokens, widget, submission)
+    if blocklist.address_blocked(session, intake.address):
+        log.info("refused widget=%s reason=blocked_address", widget.id)
+        raise TooManyRequests(reason="blocked_address")
     key = _idempotency_key(submission, form_token, intake)
     human_check = pressure.human_check(widget) if intake.browser is not None else {}
     if _replay_found_by_lookup(key, form_token, human_check):
@@ -344,7 +353,9 @@ def _persist(session: Session, callback: Callback, nonce: str, silenced: str | N
     """
     first = callback.status
     if silenced:
-        # Through the session: the status machine ends it in the same commit.
+        # Through the session: the status machine ends it in the same commit. Its widget
+        # may be one a process keeps (widget_snapshots.kept): the session gets its own copy.
+        callback.widget = widget_snapshots.attached(session, callback.widget)
         session.add(callback)
         session.add(event_row(callback.id, first, source="server", applied=True))
         owner_notices.callback_created(session, callback)

@@ -7,8 +7,12 @@ loaded with the revision (core.revisions) it was read at, and serves it again wh
 counter still reads the same. Any change to any widget or block-list entry, in any process,
 moves the counter, so the next request in every process reads the rows again.
 
-The kept object is never handed out: each request gets its own copy, merged into its
-session without a query, which behaves like a widget the request loaded itself.
+A request gets its own copy, merged into its session without a query, which behaves like
+a widget the request loaded itself (`widget`). The checks a submission runs before it needs
+the database read the kept object itself (`kept`): a refusal then costs no copy and opens
+no session work at all, and `attached` makes the copy only for a submission that goes on.
+The kept object is shared by every request of the process: it is read, never changed, and
+never added to a session.
 """
 
 from __future__ import annotations
@@ -33,20 +37,33 @@ _lock = threading.Lock()
 
 def widget(session: Session, widget_id: str) -> Widget | None:
     """Return the widget in this session, from what this process kept when still current."""
+    found = kept(session, widget_id)
+    return None if found is None else attached(session, found)
+
+
+def attached(session: Session, widget: Widget) -> Widget:
+    """The session's own copy of a kept widget (no query); a widget of the session as is."""
+    # The JSON values are shared with the kept widget, so a request must not change them in
+    # place (none does; edits assign).
+    return session.merge(widget, load=False)
+
+
+def kept(session: Session, widget_id: str) -> Widget | None:
+    """Return the widget as this process keeps it, current at this session's revision.
+
+    Shared with every other request: read it, and hand it to `attached` before anything
+    may change it or tie it to the session (a callback's `widget`).
+    """
     revision = submission_revision(session)
-    kept = _store(session)
-    found = kept.get(widget_id)
+    store = _store(session)
+    found = store.get(widget_id)
     if found is None or found[0] != revision:
-        if len(kept) >= MAX_KEPT:  # ids sent at random fill it: they cost a reload, no more
-            kept.clear()
+        if len(store) >= MAX_KEPT:  # ids sent at random fill it: they cost a reload, no more
+            store.clear()
         # Stored under the revision read before the row: if a change landed in between, the
         # row is newer than its label, and the next request reads it again; never older.
-        found = kept[widget_id] = (revision, _load(session, widget_id))
-    if found[1] is None:
-        return None
-    # No query: the copy takes the kept state as loaded. The JSON values are shared with the
-    # kept widget, so a request must not change them in place (none does; edits assign).
-    return session.merge(found[1], load=False)
+        found = store[widget_id] = (revision, _load(session, widget_id))
+    return found[1]
 
 
 def _store(session: Session) -> _Kept:

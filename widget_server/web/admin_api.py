@@ -12,7 +12,6 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ..calls import blocklist
 from ..core import db
 from ..core.errors import (
     BadRequest,
@@ -28,7 +27,7 @@ from ..intake.submission import Submission, submit
 from ..owners import admin, audit, widgets
 from . import json_body
 from .actors import key_actor
-from .limits import limiter, per_client_submissions
+from .limits import count_submission, limiter
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import intake, submit_callback
 
@@ -131,11 +130,10 @@ def kazoo_error(exc: HTTPException) -> Response:
     )
     response.status_code = status
     response.headers["X-Request-ID"] = _request_id()
-    if not isinstance(exc, WidgetServerError):
-        # Keep what werkzeug and the limiter attached, such as Allow on 405 and Retry-After.
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
+    # Keep what werkzeug, the limiter or the refusal attached, such as Allow on 405.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if status == 401:
@@ -264,11 +262,6 @@ def delete_clicktocall(account_id: str, widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/<widget_id>/connect", methods=["GET", "POST"])
-@per_client_submissions(
-    methods=["POST"],
-    exempt_when=lambda: bool(presented_key()),
-    override_defaults=False,  # the admin limit of the blueprint applies as well
-)
 def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         response = kazoo_error(
@@ -276,6 +269,8 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         )
         response.headers["Allow"] = "POST"
         return response
+    if not presented_key():  # a keyed caller's calls are its integrator's to budget
+        count_submission()  # beside the admin limit of the blueprint
     keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
     api_key = _authenticated(account_id) if keyed else None
     widget = _widget(account_id, widget_id)
@@ -328,8 +323,6 @@ def _contact_fields(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _submit_keyed(widget: Widget, api_key: ApiKey, submission: Submission) -> Any:
-    if blocklist.address_blocked(db.session(), request.remote_addr):
-        raise TooManyRequests(reason="blocked_address")
     # The API key stands in for the form token and the human check, and owns its
     # Idempotency-Keys: another key's same key is another request.
     keyed = intake(admin.KeyedTokens(current_app), None, idempotency_scope=f"api-key:{api_key.id}")

@@ -19,9 +19,14 @@ from ..intake import human_checks, idempotency, payloads, pressure
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
 from . import embed, json_body
-from .limits import per_client_submissions
+from .limits import count_submission
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
-from .wiring import callback_for_status_token, submit_callback, widget_or_404
+from .wiring import (
+    callback_for_status_token,
+    kept_widget_or_404,
+    submit_callback,
+    widget_or_404,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -134,11 +139,13 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
-@per_client_submissions(methods=["POST"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
+    if request.method == "POST":
+        count_submission()
     # Most refusals below only read: they must not take (or wait for) the write lock.
     db.defer_write_lock()
-    widget = widget_or_404(widget_id)
+    # Read as this process keeps it: the refusals before the submission copy nothing.
+    widget = kept_widget_or_404(widget_id)
     if request.method == "OPTIONS":
         return preflight(widget, "POST")
     origin = request_origin()

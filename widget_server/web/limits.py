@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter, RequestLimit
+from flask_limiter import Limiter
 
-from ..core import metrics
-from ..intake import limit_store  # registers memory-incremental://
+from ..intake import guard, limit_store  # registers memory-incremental://
 from ..intake.guard import STORAGE
 
 
@@ -40,6 +38,17 @@ limiter = Limiter(
 )
 
 
+# The routes a visitor's browser submits to (the form page and the JSON API): their one
+# limit is the guard's (count_submission), so flask-limiter has nothing of theirs to check,
+# and passing over its limits before the view would cost a refusal more than the refusal.
+BROWSER_SUBMISSIONS = frozenset({"form_page.submit", "api.create_callback"})
+
+
+@limiter.request_filter
+def _counted_by_the_guard() -> bool:
+    return request.endpoint in BROWSER_SUBMISSIONS
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", limit_store.URI)
     limiter.init_app(app)
@@ -67,19 +76,13 @@ def submit_limit_per_ip() -> str:
     return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
 
 
-# Every route that can ask for a call (the HTML form, the JSON API, the public connect)
-# counts in one bucket per client: SUBMIT_LIMIT_PER_IP is a limit per client, not per route.
-SUBMISSIONS = "submissions"
+def count_submission() -> None:
+    """Count this request in its client's SUBMIT_LIMIT_PER_IP bucket; 429 when it is full.
 
-
-def per_client_submissions(**options: Any) -> Any:
-    """Limit a submission route to the client's one shared SUBMIT_LIMIT_PER_IP bucket."""
-    return limiter.shared_limit(
-        submit_limit_per_ip, scope=SUBMISSIONS, on_breach=_submissions_refused, **options
-    )
-
-
-def _submissions_refused(_limit: RequestLimit) -> None:
-    # Refused before the view runs: named here, as each check names its own refusal, for
-    # the refusal metric and the analytics tally (refusal_counts).
-    metrics.refused("ip_rate_limited")
+    Every route that can ask for a call (the HTML form, the JSON API, the public connect)
+    counts in this one bucket first: SUBMIT_LIMIT_PER_IP is a limit per client, not per
+    route. Counted by the guard, not a flask-limiter decorator: one hit in the store the
+    submission's other limits count in, where the decorator's bookkeeping cost a refusal
+    more CPU than the check itself.
+    """
+    guard.hit_client_limit(client_ip_key(), submit_limit_per_ip())

@@ -14,9 +14,8 @@ from ..core import clock, ids
 from ..jobs import jobs
 from ..owners.analytics import steps
 from ..owners.analytics.steps import Step
+from .limits import BROWSER_SUBMISSIONS
 
-# The routes a visitor's browser submits to: the form page and the JSON API.
-SUBMISSION_ENDPOINTS = frozenset({"form_page.submit", "api.create_callback"})
 NOT_COUNTED = frozenset({404, 405})  # no such widget, or not a submission at all
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 def count_refusal(response: Response) -> Response:
     if (
         request.method != "POST"
-        or request.endpoint not in SUBMISSION_ENDPOINTS
+        or request.endpoint not in BROWSER_SUBMISSIONS
         or response.status_code < 400
         or response.status_code in NOT_COUNTED
     ):

@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from ..calls import blocklist
 from ..calls.live_status import status_expired
 from ..core import clock, db, ids
-from ..core.errors import NotFound, TooManyRequests
+from ..core.errors import NotFound
 from ..core.models import Callback, Widget
 from ..core.tokens import TokenRefused, Tokens, tokens
 from ..intake import widget_snapshots
@@ -23,9 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def widget_or_404(widget_id: str) -> Widget:
-    # Public requests (loader config, form, submissions) read it as this process kept it,
-    # while no widget or block-list entry has changed since.
-    widget = widget_snapshots.widget(db.session(), widget_id) if ids.plausible(widget_id) else None
+    """The widget of a public request (loader config, form, live status) in its session."""
+    return widget_snapshots.attached(db.session(), kept_widget_or_404(widget_id))
+
+
+def kept_widget_or_404(widget_id: str) -> Widget:
+    """The widget as this process keeps it, for a submission (read it only).
+
+    Current while no widget or block-list entry has changed since it was read. Shared with
+    every request: `submit` reads it, and attaches a copy where the session needs one.
+    """
+    widget = widget_snapshots.kept(db.session(), widget_id) if ids.plausible(widget_id) else None
     if widget is None or not widget.enabled:
         raise NotFound("No such widget.")
     return widget
@@ -33,9 +40,6 @@ def widget_or_404(widget_id: str) -> Widget:
 
 def submit_callback(widget: Widget, submission: Submission) -> Accepted:
     """Submit a browser's request: the form page's, or a custom UI's JSON."""
-    if blocklist.address_blocked(db.session(), request.remote_addr):
-        log.info("refused widget=%s reason=blocked_address", widget.id)
-        raise TooManyRequests(reason="blocked_address")
     # The human check was solved on the page that sent the request (the form page on this
     # server, or an allowed host page for the JSON API): a captcha's reported hostname
     # must be that page's host.
@@ -54,6 +58,7 @@ def intake(
         queue=jobs(),
         lease_seconds=current_app.config["LEASE_SECONDS"],
         client=client_ip_key(),
+        address=request.remote_addr,
         browser=browser,
         idempotency_scope=idempotency_scope,
     )
