@@ -1,4 +1,4 @@
-"""The pressure count's hits (guard.tally): every window counts, a full one is reported.
+"""The pressure count's hits (TALLIED): every window counts, a full one is reported.
 
 Runs on the pass's limit store: in memory, and on Redis in the PostgreSQL pass, where the
 whole count is one script (guard.HIT_ALL_SCRIPT).
@@ -16,6 +16,11 @@ from widget_server.intake import guard
 from widget_server.intake.guard import NAMESPACE, STORAGE, TALLIED
 
 
+def tallied(hits: list[guard.Hit]) -> bool:
+    """Count the hits as a submission counts them after its limits: was one full?"""
+    return guard._hit_all(hits) == TALLIED
+
+
 def _remaining(app: Flask, limit: str, *key: str) -> int:
     window = MovingWindowRateLimiter(app.extensions[STORAGE])
     return int(window.get_window_stats(parse(limit), NAMESPACE, *key).remaining)
@@ -30,8 +35,8 @@ def test_a_full_window_is_reported_and_the_windows_after_it_still_count(
         (parse("5 per minute"), ("t-five", "w1"), 1, TALLIED, 0),
     ]
     with app.test_request_context():
-        assert guard.tally(hits) is False
-        assert guard.tally(hits) is True  # the first window is full now
+        assert tallied(hits) is False
+        assert tallied(hits) is True  # the first window is full now
         assert _remaining(app, "1 per minute", "t-one", "w1") == 0
         # Counted both times, though the window before it was full the second time.
         assert _remaining(app, "5 per minute", "t-five", "w1") == 3
@@ -44,11 +49,11 @@ def test_a_gate_that_stays_shut_skips_the_windows_behind_it(
     sources = (parse("5 per minute"), ("t-sources", "w1"), 1, TALLIED, 0)
     first_time = (parse("1 per hour"), ("t-source", "w1", "client"), 1, None, 1)
     with app.test_request_context():
-        assert guard.tally([first_time, sources]) is False
-        assert guard.tally([first_time, sources]) is False  # same client: not a new source
+        assert tallied([first_time, sources]) is False
+        assert tallied([first_time, sources]) is False  # same client: not a new source
         assert _remaining(app, "5 per minute", "t-sources", "w1") == 4
         other = (parse("1 per hour"), ("t-source", "w1", "other"), 1, None, 1)
-        assert guard.tally([other, sources]) is False
+        assert tallied([other, sources]) is False
         assert _remaining(app, "5 per minute", "t-sources", "w1") == 3
 
 

@@ -14,9 +14,13 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class JSONFormatter(logging.Formatter):
+    # The stamp has whole seconds: formatted once per second, not once per line (a flood
+    # of refusals logs a line each).
+    _stamp: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": self._time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -26,6 +30,13 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+    def _time(self, record: logging.LogRecord) -> str:
+        second, stamp = self._stamp
+        if second != int(record.created):
+            stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+            self._stamp = (int(record.created), stamp)
+        return stamp
 
 
 def configure(app: Flask) -> None:
@@ -41,6 +52,12 @@ def configure(app: Flask) -> None:
     handler.widget_server = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # No format here shows the caller's file and line, thread or process: skip collecting
+    # them for every record (the logging HOWTO's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
     @app.before_request
     def request_id() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 
 from flask import current_app
@@ -51,21 +52,25 @@ def _limits(widget: Widget, key: str, scope: tuple[str, ...]) -> list[tuple[str,
 # when it does not open; a gate that does not open refuses nothing.
 Hit = tuple[RateLimitItem, tuple[str, ...], int, str | None, int]
 # The reason of a hit that refuses nothing: it counts, the hits after it count too, and
-# the count says only that one such limit was already full (pressure.count_accepted).
+# the count says only that one such limit was already full (pressure.accepted_hits).
 TALLIED = "tallied"
 
 
-def hit_limits(widget: Widget, e164: str, client: str) -> None:
+def hit_limits(
+    widget: Widget, e164: str, client: str, tallied: Sequence[Hit] = ()
+) -> bool:
     """Count one accepted-looking request against every key; refuse when any is over.
 
     Keys: the destination number (across all widgets), its prefix (appended digits land in
     one bucket), distinct numbers per client, the widget, and the daily call and minute
     budgets of the account and of the server. A widget's own limits count beside the
-    server's, never instead of them.
+    server's, never instead of them. Then `tallied` (TALLIED hits and their gates, such as
+    the pressure count), in the same round trip, only when no limit refused: the answer
+    says whether one of those was full.
     """
-    refused = _count([*_distinct_hits(widget, e164, client), *_hits(widget, e164)])
-    if refused is None:
-        return
+    refused = _count([*_distinct_hits(widget, e164, client), *_hits(widget, e164), *tallied])
+    if refused is None or refused == TALLIED:
+        return refused == TALLIED
     if refused.endswith("budget"):
         log.warning(
             "budget reached (%s): widget=%s paused until the window frees up", refused, widget.id
@@ -156,14 +161,6 @@ def hit_optout_limits(e164: str) -> None:
     refused = _count(hits)
     if refused is not None:
         raise TooManyRequests(reason=refused)
-
-
-def tally(hits: list[Hit]) -> bool:
-    """Count every hit (TALLIED ones, and gates); say whether a TALLIED limit was full.
-
-    One round trip on Redis, like hit_limits. Raises what the store raises.
-    """
-    return _hit_all(hits) == TALLIED
 
 
 def _count(hits: list[Hit]) -> str | None:

@@ -124,11 +124,18 @@ def _type_name(number_type: int) -> str:
 
 
 def _example_message(region: str) -> str:
+    shown = _example_shown(region)
+    if shown is None:
+        return gettext("Enter a valid phone number.")
+    return gettext("Enter a valid phone number, for example %(example)s.", example=shown)
+
+
+@lru_cache(maxsize=512)  # one per region a policy names; parsing the example costs more
+def _example_shown(region: str) -> str | None:  # than the refusal it is shown in
     example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
     if example is None:
-        return gettext("Enter a valid phone number.")
-    shown = ltr(phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL))
-    return gettext("Enter a valid phone number, for example %(example)s.", example=shown)
+        return None
+    return ltr(phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL))
 
 
 def ltr(number: str) -> str:

@@ -21,7 +21,7 @@ from limits import parse
 from limits.storage import Storage
 
 from ..core.models import Widget
-from .guard import NAMESPACE, STORAGE, TALLIED, Hit, parsed_limits, tally
+from .guard import NAMESPACE, STORAGE, TALLIED, Hit, parsed_limits
 from .human_checks.altcha import DEFAULT_MAX_NUMBER
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,13 @@ def put_under_pressure(widget: Widget) -> None:
     log.warning("widget=%s under pressure: human checks required", widget.id)
 
 
-def count_accepted(widget: Widget, client: str) -> None:
-    """Count an accepted submission; put the widget under pressure when it passes a bound."""
+def accepted_hits(widget: Widget, client: str) -> list[Hit]:
+    """What one accepted submission adds to the widget's pressure count.
+
+    Counted by the submission's own limits (guard.hit_limits), after them and in the same
+    round trip: a submission those refuse adds nothing. Every window counts, full or not
+    (TALLIED); a full one is reported back, for `escalate`.
+    """
     config = current_app.config
     accepted: list[Hit] = [
         (item, ("accepted", widget.id), 1, TALLIED, 0)
@@ -76,12 +81,16 @@ def count_accepted(widget: Widget, client: str) -> None:
         for item in parsed_limits(str(config["ESCALATE_AFTER_SOURCES"]))
     ]
     # The address is one more source only the first time in SOURCE_WINDOW: a gate onto
-    # the sources' windows. Every window is counted, full or not (TALLIED).
+    # the sources' windows.
     first_time = (SOURCE_WINDOW, ("source", widget.id, client), 1, None, len(sources))
+    return [*accepted, first_time, *sources]
+
+
+def escalate(widget: Widget) -> None:
+    """The pressure count passed a bound: put the widget under pressure, unless it is."""
     try:
-        over = tally([*accepted, first_time, *sources])
-        if over and not under_pressure(widget):
+        if not under_pressure(widget):
             put_under_pressure(widget)
     except Exception as exc:
-        # The callback is already accepted; a lost count only delays the escalation.
-        log.error("pressure count failed: %s", exc.__class__.__name__)
+        # The callback is already accepted; a lost flag only delays the escalation.
+        log.error("pressure not raised: %s", exc.__class__.__name__)

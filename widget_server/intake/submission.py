@@ -142,7 +142,7 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
         return earlier
     silenced = _silent_refusal(session, submission, e164)
     callback = _new_callback(widget, submission, e164, key, booked)
-    _hold_lines(session, widget, callback, intake)
+    pressured = _hold_lines(session, widget, callback, intake)
     _persist(session, callback, form_token.nonce, silenced)
     if silenced:
         # Opted-out and blocked numbers and bots look accepted: nobody learns who is on
@@ -152,9 +152,8 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     else:
         _enqueue(session, callback, intake.queue)
         log.info("accepted callback=%s widget=%s number=%s", callback.id, widget.id, mask(e164))
-    if intake.browser is not None:  # an API key's calls are its integrator's to budget
-        # Silenced ones too: they look accepted, and a farm of bots is what pressure is for.
-        pressure.count_accepted(widget, intake.client)
+    if pressured:
+        pressure.escalate(widget)
     waiting = Status.SCHEDULED if booked else Status.QUEUED
     return Accepted(
         callback.id, waiting.value, tokens.issue_status_token(callback.id), scheduled_for=booked
@@ -319,15 +318,21 @@ def _new_callback(
     return callback
 
 
-def _hold_lines(session: Session, widget: Widget, callback: Callback, intake: Intake) -> None:
-    """Take the callback's leases, then count it against the limits; refuse when over."""
+def _hold_lines(session: Session, widget: Widget, callback: Callback, intake: Intake) -> bool:
+    """Take the callback's leases, then count it against the limits; refuse when over.
+
+    Counted with them: the widget's pressure count, for a browser's submission (an API
+    key's calls are its integrator's to budget), silenced ones too: they look accepted, and
+    a farm of bots is what pressure is for. Return whether that count passed a bound.
+    """
     e164 = callback.visitor_number
+    pressure_hits = pressure.accepted_hits(widget, intake.client) if intake.browser else []
     try:
         # A booking takes its leases when it is due (scheduling.gate), not hours ahead.
         if callback.scheduled_for is None:
             _take_leases(session, widget, callback.id, e164, intake.lease_seconds)
         # Counted only now, so a visitor turned away while the lines are busy can try again.
-        guard.hit_limits(widget, e164, intake.client)
+        return guard.hit_limits(widget, e164, intake.client, pressure_hits)
     except (TooManyRequests, Unavailable):
         # Refused (or the limit store is down): give back the leases this request took, but
         # keep the token spent, as a refusal always has.
