@@ -28,12 +28,14 @@ def init_app(app: Flask) -> None:
         provider_hooks,
         refusal_counts,
         request_origin,
+        session_cookie,
         stream_slots,
     )
 
     # Templates name a widget's texts; the lookup is the owners' (texts speak per widget).
     app.jinja_env.globals.update(widget_text=text, widget_link=link, color_scheme=color_scheme)
 
+    app.session_interface = session_cookie.SessionCookie()
     request_origin.init_app(app)  # first of the hooks below: foreign hosts get nothing
     limits.init_app(app)
     stream_slots.init_app(app)

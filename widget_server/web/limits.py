@@ -39,22 +39,35 @@ limiter = Limiter(
 
 
 # The routes a visitor's browser submits to (the form page and the JSON API): their one
-# limit is the guard's (count_submission), so flask-limiter has nothing of theirs to check,
-# and passing over its limits before the view would cost a refusal more than the refusal.
+# limit is the guard's (count_submission), so flask-limiter has nothing of theirs to check.
 BROWSER_SUBMISSIONS = frozenset({"form_page.submit", "api.create_callback"})
-
-
-@limiter.request_filter
-def _counted_by_the_guard() -> bool:
-    return request.endpoint in BROWSER_SUBMISSIONS
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", limit_store.URI)
     limiter.init_app(app)
+    _not_before_browser_submissions(app)
     # The submission's own limits (per number, prefix, widget, budgets) count beside these.
     app.extensions[STORAGE] = limiter.storage
     app.after_request(refusal_headers)
+
+
+def _not_before_browser_submissions(app: Flask) -> None:
+    """Run flask-limiter's check before every view but those of BROWSER_SUBMISSIONS.
+
+    It resolves a request's limits before it can tell it has none (a request filter is
+    asked only after that): a bot's refused submission would pay more for it than for the
+    refusal itself.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    index = hooks.index(limiter._check_request_limit)
+    check = hooks[index]
+
+    def check_request_limit() -> None:
+        if request.endpoint not in BROWSER_SUBMISSIONS:
+            check()
+
+    hooks[index] = check_request_limit
 
 
 def refusal_headers(response: Response) -> Response:
