@@ -86,14 +86,14 @@ def test_a_reading_connection_the_database_dropped_is_replaced(app: Flask) -> No
     before = revision(app)
     reader = revisions._reader(app.extensions["db_engine"])
     assert reader.idle
-    for connection in reader.idle:  # as a database restart leaves them
-        connection.close()
+    for cursor in reader.idle:  # as a database restart leaves them
+        cursor.connection.close()
     run(app, "UPDATE widgets SET name = 'Sales' WHERE id = :id", id=widget_id)
     assert revision(app) > before  # read through the session meanwhile, as fresh
     assert revision(app) == revision(app)
     assert reader.idle  # fresh ones took the broken ones' place
-    for connection in reader.idle:
-        connection.cursor().execute("SELECT 1")
+    for cursor in reader.idle:
+        cursor.execute("SELECT 1")
 
 
 def test_a_kept_widget_is_read_again_once_changed(app: Flask) -> None:

@@ -37,9 +37,13 @@ def select_locale() -> str:
     """Pick the locale: an explicit ``locale`` parameter, then the browser's preferences."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    explicit = supported(request.args.get("locale"))
+    # Each looked at only when sent: parsing an absent query string or header still costs
+    # every refusal a visitor's language is chosen for.
+    explicit = supported(request.args.get("locale")) if request.query_string else None
     if explicit:
         return explicit
+    if "Accept-Language" not in request.headers:
+        return DEFAULT_LOCALE
     return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
 
 

@@ -59,7 +59,8 @@ def _forget(session: Session) -> None:
 
 
 class _Reader:
-    """A few autocommit DB-API connections of one database, for the counter's one read."""
+    """A few autocommit DB-API connections of one database (each with its cursor), for the
+    counter's one read."""
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect.name
@@ -84,47 +85,45 @@ class _Reader:
             # drivers close nothing of a connection their process did not open.)
             self.pid, self.idle = os.getpid(), collections.deque()
         try:
-            connection = self.idle.pop()
+            cursor = self.idle.pop()  # a cursor of its connection, kept with it
         except IndexError:
-            connection = None
+            cursor = None
         try:
-            connection = connection or self._connect()
-            cursor = connection.cursor()
+            cursor = cursor or self._connect()
             cursor.execute(_SQL)
             (value,) = cursor.fetchone()
-            cursor.close()
         except Exception as exc:  # noqa: BLE001 - the database itself will say what is wrong
             # A connection the database dropped (a restart): the caller's read through its
             # session meets the outage, or the pool's fresh connection, and says so.
             log.info("revision read fell back to the session: %s", type(exc).__name__)
-            _close_quietly(connection)
+            _close_quietly(cursor)
             self.close()  # what broke one (a restart) broke the others kept with it
             return None
         if len(self.idle) < KEPT_IDLE:
-            self.idle.append(connection)
+            self.idle.append(cursor)
         else:
-            _close_quietly(connection)
+            _close_quietly(cursor)
         return int(value)
 
     def _connect(self) -> Any:
         args, kwargs = self.connect_args
         if self.dialect == "sqlite":
-            # Autocommit: each read sees the newest commit and holds no lock afterwards.
             # Used by one thread at a time, though not always the thread that opened it.
             options = {**kwargs, "isolation_level": None, "check_same_thread": False}
             connection = self.dbapi.connect(*args, **options)
+            # Autocommit: each read sees the newest commit and holds no lock afterwards.
             connection.execute("PRAGMA query_only = ON")
-            return connection
-        connection = self.dbapi.connect(*args, **kwargs)
-        connection.autocommit = True  # one statement, no BEGIN and no ROLLBACK around it
-        return connection
+        else:
+            connection = self.dbapi.connect(*args, **kwargs)
+            connection.autocommit = True  # one statement, no BEGIN and no ROLLBACK around it
+        return connection.cursor()
 
 
-def _close_quietly(connection: Any) -> None:
-    if connection is None:
+def _close_quietly(cursor: Any) -> None:
+    if cursor is None:
         return
     try:
-        connection.close()
+        cursor.connection.close()
     except Exception:  # noqa: BLE001, S110 - already broken; it is being dropped anyway
         pass
 
