@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
+from limits import parse
 from sqlalchemy import select
 
 from tests.helpers import add_widget, callbacks, form_token, submit_json
@@ -12,6 +13,7 @@ from tests.processes import private_redis
 from widget_server.core import db
 from widget_server.core.errors import TooManyRequests
 from widget_server.core.models import Lease, Widget
+from widget_server.intake import guard
 from widget_server.intake.guard import hit_limits
 
 
@@ -192,3 +194,14 @@ def test_only_a_refusal_reads_the_window_back_for_its_headers(
     assert refused.headers["X-RateLimit-Limit"] == "1"
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+def test_the_script_counts_in_the_very_windows_limits_reads() -> None:
+    # On Redis the hits go through one script with keys built by the guard; the window a
+    # refusal's headers read (and every other reader) is found by limits' own key_for.
+    for limit in ("5 per minute", "10 per 2 hours", "1 per day", "3 per 10 seconds"):
+        item = parse(limit)
+        for key in [("number", "+12015550123"), ("pair", "ip:10.0.0.1", "+1201"), ("server",)]:
+            head, tail, numbers = guard._key_parts(item)
+            assert f"{head}{'/'.join(key)}{tail}" == item.key_for(guard.NAMESPACE, *key)
+            assert numbers == f"{item.amount} {item.get_expiry()}"

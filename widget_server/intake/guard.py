@@ -216,19 +216,25 @@ def _hit_all(hits: list[Hit]) -> str | None:
 
 
 # limits' own moving-window acquire (acquire_moving_window.lua), looped over every key in
-# order: same keys, same entries, same test-and-add, stopping at the first refusal. The
-# fourth value of a key says what its refusal does: -1 stops (the answer is its index),
-# -2 is noted and the loop goes on (the answer is then -1), n >= 0 skips the next n keys.
+# order: same keys, same entries, same test-and-add, stopping at the first refusal. Each
+# key's numbers come in one string (ARGV[2], four per key: limit, expiry, amount and what
+# its refusal does), not as four arguments each: the client packs every argument on its
+# own, and that cost more than the round trip. What a refusal does: -1 stops (the answer
+# is its index), -2 is noted and the loop goes on (the answer is then -1), n >= 0 skips
+# the next n keys.
 HIT_ALL_SCRIPT = """
 local timestamp = tonumber(ARGV[1])
 local skip = 0
 local full = 0
-for i, key in ipairs(KEYS) do
-  local base = 2 + (i - 1) * 4
-  local limit = tonumber(ARGV[base])
-  local expiry = tonumber(ARGV[base + 1])
-  local amount = tonumber(ARGV[base + 2])
-  local gate_skip = tonumber(ARGV[base + 3])
+local i = 0
+local numbers = string.gmatch(ARGV[2], "(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)")
+for limit, expiry, amount, gate_skip in numbers do
+  i = i + 1
+  local key = KEYS[i]
+  limit = tonumber(limit)
+  expiry = tonumber(expiry)
+  amount = tonumber(amount)
+  gate_skip = tonumber(gate_skip)
   if skip > 0 then
     skip = skip - 1
   else
@@ -268,12 +274,23 @@ def _script(storage: RedisStorage) -> Script:
 
 
 def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit]) -> str | None:
-    keys = [storage.prefixed_key(item.key_for(NAMESPACE, *key)) for item, key, *_ in hits]
-    args: list[float | int] = [time.time()]
-    for item, _key, cost, reason, gate_skip in hits:
+    prefix = storage.key_prefix
+    keys, numbers = [], []
+    for item, key, cost, reason, gate_skip in hits:
+        head, tail, limit = _key_parts(item)
+        keys.append(f"{prefix}:{head}{'/'.join(key)}{tail}")
         on_refusal = gate_skip if reason is None else -2 if reason == TALLIED else -1
-        args += [item.amount, item.get_expiry(), cost, on_refusal]
-    refused = int(_script(storage)(keys=keys, args=args))
+        numbers.append(f"{limit} {cost} {on_refusal}")
+    refused = int(_script(storage)(keys=keys, args=[time.time(), " ".join(numbers)]))
     if refused < 0:
         return TALLIED
     return hits[refused - 1][3] if refused else None
+
+
+@lru_cache(maxsize=256)
+def _key_parts(item: RateLimitItem) -> tuple[str, str, str]:
+    """The key of `item`'s window around its subject, as `limits` builds it (key_for), and
+    the limit's numbers for the script: built once per limit, not per hit."""
+    head = f"{item.namespace}/{NAMESPACE}/"
+    tail = f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+    return head, tail, f"{item.amount} {item.get_expiry()}"
