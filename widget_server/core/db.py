@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import Unavailable
@@ -64,12 +65,39 @@ RECYCLE_SECONDS = 1800  # no connection is kept longer than this, however busy
 
 
 def _server_engine(url: str) -> Engine:
-    # pool_pre_ping costs a round trip per checkout, but a connection that went stale while
-    # the database restarted is replaced before a request or a job uses it. Pinging only
-    # connections that sat idle was tried: right after a restart, recently used connections
-    # then failed the work they were given, and accepted callbacks waited for the
-    # reconciler instead of being dialled.
-    return create_engine(url, pool_pre_ping=True, pool_recycle=RECYCLE_SECONDS)
+    # Every checkout is checked (below), so a connection that went stale while the database
+    # restarted is replaced before a request or a job uses it. Checking only connections
+    # that sat idle was tried: right after a restart, recently used connections then failed
+    # the work they were given, and accepted callbacks waited for the reconciler instead of
+    # being dialled.
+    engine = create_engine(url, pool_recycle=RECYCLE_SECONDS)
+    event.listen(engine, "checkout", _refuse_closed_by_server)
+    return engine
+
+
+def _refuse_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pre-ping without the round trip: refuse a connection the server has closed.
+
+    An idle connection has nothing to read: the server speaks only when asked. Something
+    to read (its "terminating connection" notice, or the end of the stream) means the
+    server ended the session, as a restart or an administrator does to every connection.
+    DisconnectionError makes the pool replace it and check out another (pool_pre_ping's
+    `SELECT 1` cost two round trips per checkout, a BEGIN included).
+    """
+    if _closed_by_server(dbapi_connection):
+        raise DisconnectionError("the server closed the connection")
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:  # noqa: BLE001 - no socket left: as good as closed
+        return True
+    waiting = select.poll()
+    waiting.register(descriptor, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(waiting.poll(0))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
