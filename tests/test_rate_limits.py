@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import pytest
+import redis
 from flask import Flask
 from limits import parse
 from sqlalchemy import select
@@ -13,7 +16,7 @@ from tests.processes import private_redis
 from widget_server.core import db
 from widget_server.core.errors import TooManyRequests
 from widget_server.core.models import Lease, Widget
-from widget_server.intake import guard
+from widget_server.intake import guard, pressure
 from widget_server.intake.guard import hit_limits
 
 
@@ -205,3 +208,36 @@ def test_the_script_counts_in_the_very_windows_limits_reads() -> None:
             head, tail, numbers = guard._key_parts(item)
             assert f"{head}{'/'.join(key)}{tail}" == item.key_for(guard.NAMESPACE, *key)
             assert numbers == f"{item.amount} {item.get_expiry()}"
+
+
+def test_an_accepted_browser_submission_asks_the_limit_store_twice(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its client's count with the widget's pressure flag, then every other limit with the
+    # pressure count: two round trips, whatever the number of limits.
+    with private_redis() as store:
+        app = make_app(RATELIMIT_STORAGE_URI=store.url)
+        widget_id = add_widget(app)
+        client = app.test_client()
+        # The first loads the script into this fresh server (its first EVALSHA is refused).
+        assert submit_json(client, widget_id, phone="+1 201 555 0122").status_code == 202
+        token = form_token(client, widget_id)
+        sent: list[str] = []
+        execute = redis.Redis.execute_command
+
+        def counted(self: redis.Redis, *args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]))
+            return execute(self, *args, **options)
+
+        monkeypatch.setattr(redis.Redis, "execute_command", counted)
+        accepted = submit_json(client, widget_id, phone="+1 201 555 0123", token=token)
+        assert accepted.status_code == 202
+        assert sent == ["EVALSHA", "EVALSHA"]
+        # Under pressure, the flag read with the count asks for a human check.
+        monkeypatch.setattr(redis.Redis, "execute_command", execute)
+        with app.app_context():
+            widget = db.session().get(Widget, widget_id)
+            assert widget is not None
+            pressure.put_under_pressure(widget)
+        asked = submit_json(client, widget_id, phone="+1 201 555 0124")
+        assert asked.status_code == 422 and "human_check" in asked.get_json()["fields"]

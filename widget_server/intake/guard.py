@@ -119,17 +119,19 @@ PAIR = parse("1 per hour")
 CLIENT_SUBMISSIONS = "submissions"  # the one bucket per client of every submission route
 
 
-def hit_client_limit(client: str, limit: str) -> None:
+def hit_client_limit(client: str, limit: str, also_read: dict[str, int] | None = None) -> None:
     """Count one submission attempt of `client`; refuse (429) once `limit` is reached.
 
     Counted before any other check, so a client whose requests are refused for any other
     reason still runs into it. A refusal tells when to come back and how the limit stands.
+    The counters named in `also_read` (a widget's pressure flag) are read in the same
+    round trip: each value lands under its name (0 when unset).
     """
     key = (CLIENT_SUBMISSIONS, client)
     hits: list[Hit] = [
         (item, key, cost, "ip_rate_limited", 0) for item, key, cost in _items(limit, key, 1)
     ]
-    refused = _count(hits)
+    refused = _count(hits, also_read)
     if refused is not None:
         raise TooManyRequests(reason=refused, headers=_window_headers(hits))
 
@@ -163,9 +165,9 @@ def hit_optout_limits(e164: str) -> None:
         raise TooManyRequests(reason=refused)
 
 
-def _count(hits: list[Hit]) -> str | None:
+def _count(hits: list[Hit], also_read: dict[str, int] | None = None) -> str | None:
     try:
-        return _hit_all(hits)
+        return _hit_all(hits, also_read)
     except Exception as exc:
         # Fail closed: without the limit store nothing may be dialled (or texted).
         log.error("rate-limit store unavailable: %s", exc.__class__.__name__)
@@ -186,21 +188,30 @@ def parsed_limits(limit: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(limit))
 
 
-def _hit_all(hits: list[Hit]) -> str | None:
+def _hit_all(hits: list[Hit], also_read: dict[str, int] | None = None) -> str | None:
     """Hit each limit in order; return the reason of the first that refuses, else None.
 
     Each hit checks and counts in one atomic step, so concurrent requests cannot all slip
     in under a limit the way a test-then-hit would let them; the limits after a refusal
     are not counted. A gate (reason None) that does not open skips as many hits after it
     as it names, instead of refusing. A TALLIED hit never refuses: when no hit refused
-    but one of those was full, the answer is TALLIED.
+    but one of those was full, the answer is TALLIED. Unless one refused, the counters
+    named in `also_read` are read afterwards, each value stored under its name.
     """
     storage = current_app.extensions[STORAGE]
+    reads = also_read if also_read is not None else {}
     # Not RedisClusterStorage: one script may not touch keys on several cluster nodes.
     if isinstance(storage, RedisStorage) and type(storage) in (RedisStorage, RedisSentinelStorage):
         # Every hit in one round trip instead of one each.
-        return _hit_all_in_redis(storage, hits)
-    window = MovingWindowRateLimiter(storage)
+        return _hit_all_in_redis(storage, hits, reads)
+    answer = _hit_each(MovingWindowRateLimiter(storage), hits)
+    if answer is None or answer == TALLIED:
+        for name in reads:
+            reads[name] = int(storage.get(name))
+    return answer
+
+
+def _hit_each(window: MovingWindowRateLimiter, hits: list[Hit]) -> str | None:
     skip, full = 0, False
     for item, key, cost, reason, gate_skip in hits:
         if skip:
@@ -221,7 +232,8 @@ def _hit_all(hits: list[Hit]) -> str | None:
 # its refusal does), not as four arguments each: the client packs every argument on its
 # own, and that cost more than the round trip. What a refusal does: -1 stops (the answer
 # is its index), -2 is noted and the loop goes on (the answer is then -1), n >= 0 skips
-# the next n keys.
+# the next n keys. The answer comes first in a list; unless a key refused, the values of
+# the keys after the hits' (counters only read) follow it.
 HIT_ALL_SCRIPT = """
 local timestamp = tonumber(ARGV[1])
 local skip = 0
@@ -256,7 +268,7 @@ for limit, expiry, amount, gate_skip in numbers do
       redis.call('ltrim', key, 0, limit - 1)
       redis.call('expire', key, expiry)
     elseif gate_skip == -1 then
-      return i
+      return {i}
     elseif gate_skip == -2 then
       full = 1
     else
@@ -264,7 +276,11 @@ for limit, expiry, amount, gate_skip in numbers do
     end
   end
 end
-return -full
+local answer = {-full}
+for n = i + 1, #KEYS do
+  answer[#answer + 1] = tonumber(redis.call('get', KEYS[n]) or 0)
+end
+return answer
 """
 
 
@@ -273,7 +289,7 @@ def _script(storage: RedisStorage) -> Script:
     return storage.get_connection().register_script(HIT_ALL_SCRIPT.encode())
 
 
-def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit]) -> str | None:
+def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit], reads: dict[str, int]) -> str | None:
     prefix = storage.key_prefix
     keys, numbers = [], []
     for item, key, cost, reason, gate_skip in hits:
@@ -281,7 +297,12 @@ def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit]) -> str | None:
         keys.append(f"{prefix}:{head}{'/'.join(key)}{tail}")
         on_refusal = gate_skip if reason is None else -2 if reason == TALLIED else -1
         numbers.append(f"{limit} {cost} {on_refusal}")
-    refused = int(_script(storage)(keys=keys, args=[time.time(), " ".join(numbers)]))
+    names = list(reads)
+    keys += [storage.prefixed_key(name) for name in names]  # read after the hits
+    answer = _script(storage)(keys=keys, args=[time.time(), " ".join(numbers)])
+    refused = int(answer[0])
+    for name, value in zip(names, answer[1:], strict=False):  # none when one refused
+        reads[name] = int(value)
     if refused < 0:
         return TALLIED
     return hits[refused - 1][3] if refused else None

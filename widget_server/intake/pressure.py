@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from limits import parse
 from limits.storage import Storage
 
@@ -37,14 +37,26 @@ def _storage() -> Storage:
     return storage
 
 
-def _flag(widget_id: str) -> str:
+def flag(widget_id: str) -> str:
+    """The name of the widget's pressure flag in the limit store."""
     return f"{NAMESPACE}/pressure/{widget_id}"
+
+
+_READ = "widget_server_pressure_flags"  # g: {widget id: flag} read earlier in this request
+
+
+def flag_read(widget_id: str, value: int) -> None:
+    """The request read the widget's flag already (with its client's count): keep it."""
+    g.setdefault(_READ, {})[widget_id] = value
 
 
 def under_pressure(widget: Widget) -> bool:
     """Say whether the widget's submissions must pass a human check now."""
+    read = g.get(_READ) if has_request_context() else None
+    if read is not None and widget.id in read:
+        return read[widget.id] > 0
     try:
-        return _storage().get(_flag(widget.id)) > 0
+        return _storage().get(flag(widget.id)) > 0
     except Exception as exc:
         # Fail towards asking: a check costs a person a second, a farm its calls.
         log.error("pressure flag unreadable: %s", exc.__class__.__name__)
@@ -60,7 +72,7 @@ def human_check(widget: Widget) -> Mapping[str, Any]:
 
 def put_under_pressure(widget: Widget) -> None:
     """Ask every submission to the widget for a human check for ESCALATE_HOLD_SECONDS."""
-    _storage().incr(_flag(widget.id), int(current_app.config["ESCALATE_HOLD_SECONDS"]))
+    _storage().incr(flag(widget.id), int(current_app.config["ESCALATE_HOLD_SECONDS"]))
     log.warning("widget=%s under pressure: human checks required", widget.id)
 
 

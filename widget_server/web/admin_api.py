@@ -270,7 +270,7 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         response.headers["Allow"] = "POST"
         return response
     if not presented_key():  # a keyed caller's calls are its integrator's to budget
-        count_submission()  # beside the admin limit of the blueprint
+        count_submission(widget_id)  # beside the admin limit of the blueprint
     keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
     api_key = _authenticated(account_id) if keyed else None
     widget = _widget(account_id, widget_id)

@@ -141,7 +141,7 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
     if request.method == "POST":
-        count_submission()
+        count_submission(widget_id)
     # Most refusals below only read: they must not take (or wait for) the write lock.
     db.defer_write_lock()
     # Read as this process keeps it: the refusals before the submission copy nothing.

@@ -83,7 +83,7 @@ def show(widget_id: str) -> ResponseReturnValue:
 
 @bp.post("/w/<widget_id>")
 def submit(widget_id: str) -> ResponseReturnValue:
-    count_submission()
+    count_submission(widget_id)
     # Most refusals below only read: they must not take (or wait for) the write lock.
     db.defer_write_lock()
     widget = widget_or_404(widget_id)
