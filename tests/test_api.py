@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from tests.helpers import ORIGIN, VALID_US, add_widget, callbacks, form_token, run_jobs, submit_json
+from widget_server.core import db
+from widget_server.core.models import Callback
 
 
 def test_config_gives_public_settings_and_a_token(client: FlaskClient, widget_id: str) -> None:
@@ -118,6 +121,31 @@ def test_extra_metadata_and_page_are_stored(app: Flask, client: FlaskClient, wid
     assert callback.page_url == "https://shop.example.com/p?utm_source=x"
     assert callback.extra == {"crm_id": "42"}
     assert callback.origin == ORIGIN
+
+
+def test_an_accepted_callback_is_stored_whole_with_its_first_event(
+    app: Flask, client: FlaskClient, widget_id: str
+) -> None:
+    # On PostgreSQL both rows come from one statement; every column is as the ORM writes it.
+    before = datetime.now(UTC)
+    response = submit_json(client, widget_id, page_url="https://shop.example.com/?utm_source=ad")
+    assert response.status_code == 202
+    with app.app_context():
+        callback = db.session().scalars(select(Callback)).one()
+        assert callback.id == response.get_json()["id"]
+        assert (callback.status, callback.attempts, callback.rounds) == ("queued", 0, 0)
+        assert callback.agent_leg == 0
+        assert callback.provider_details == {} and callback.agent_order == []
+        assert callback.utm == {"utm_source": "ad"} and callback.number_hash
+        assert before <= _aware(callback.created_at) == _aware(callback.updated_at)
+        [event] = callback.events
+        assert (event.status, event.source, event.applied) == ("queued", "server", True)
+        assert (event.cause, event.provider_call_id, event.details) == (None, None, {})
+        assert _aware(event.occurred_at) == _aware(callback.created_at)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def test_unknown_widget_is_404(client: FlaskClient) -> None:

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -411,15 +412,47 @@ def _insert_new(session: Session, callback: Callback) -> None:
     # and caching a statement per request cost more than sending it.
     # Sent on the session's connection (its transaction), past the ORM's statement handling.
     connection = session.connection()
-    connection.execute(_INSERT_CALLBACK, _column_values(CALLBACKS, callback))
-    first = event_row(callback.id, callback.status, source="server", applied=True)
-    connection.execute(_INSERT_EVENT, _column_values(EVENTS, first))
+    stored = _column_values(CALLBACKS, callback)
+    first = _column_values(
+        EVENTS, event_row(callback.id, callback.status, source="server", applied=True)
+    )
+    # Every column given: an INSERT … SELECT fills in no Python-side default.
+    first["occurred_at"] = callback.created_at
+    if connection.dialect.name == "postgresql":
+        # One statement, one round trip: the event is inserted from the callback's insert.
+        both = _insert_with_first_event(tuple(stored), tuple(first))
+        connection.execute(both, {**stored, **{EVENT_PARAM + key: v for key, v in first.items()}})
+        return
+    connection.execute(_INSERT_CALLBACK, stored)
+    connection.execute(_INSERT_EVENT, first)
 
 
 def _column_values(table: Table, record: object) -> dict[str, Any]:
     # The attributes the record was given; the columns' own defaults fill in the rest.
     given = vars(record)
     return {column.key: given[column.key] for column in table.columns if column.key in given}
+
+
+EVENT_PARAM = "event_"  # the event's parameters, beside the callback's of the same name
+
+
+@lru_cache(maxsize=8)  # one per set of columns given (a submission always gives the same)
+def _insert_with_first_event(
+    callback_columns: tuple[str, ...], event_columns: tuple[str, ...]
+) -> Any:
+    """INSERT the callback and, from its RETURNING, its first event (PostgreSQL only)."""
+    stored = (
+        insert(CALLBACKS)
+        .values({name: bindparam(name, type_=CALLBACKS.c[name].type) for name in callback_columns})
+        .returning(CALLBACKS.c.id)
+        .cte("stored")
+    )
+    others = [name for name in event_columns if name != "callback_id"]
+    values = select(
+        stored.c.id,
+        *(bindparam(EVENT_PARAM + name, type_=EVENTS.c[name].type) for name in others),
+    )
+    return insert(EVENTS).from_select(["callback_id", *others], values)
 
 
 def _use_token_once(session: Session, nonce: str, widget_id: str) -> None:
