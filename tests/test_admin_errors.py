@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
-from tests.helpers import ORIGIN, VALID_US, add_account, admin_auth, create_widget
+from tests.helpers import ORIGIN, VALID_US, add_account, admin_auth, create_widget, form_token
 from widget_server.core.errors import TooManyRequests
 from widget_server.owners import admin
 
@@ -37,9 +37,13 @@ def test_public_connect_limit_answers_429_in_kazoos_envelope(
         client, account, key, allowed_regions=["US"], auth_required=False, allowed_origins=[ORIGIN]
     )
     url = f"/v1/accounts/{account}/clicktocall/{widget_id}/connect"
-    body = {"data": {"contact": VALID_US}}
-    client.post(url, json=body, headers={"Origin": ORIGIN})
-    refused = client.post(url, json=body, headers={"Origin": ORIGIN})
+
+    def body(contact: str) -> dict[str, object]:  # each request a valid form token
+        return {"data": {"contact": contact, "token": form_token(client, widget_id)}}
+
+    placed = client.post(url, json=body(VALID_US), headers={"Origin": ORIGIN})
+    assert placed.status_code == 202
+    refused = client.post(url, json=body("+1 201 555 0199"), headers={"Origin": ORIGIN})
     error = assert_kazoo_error(refused, 429)
     # One message for every limit: the limit itself is not revealed.
     assert error["message"] == TooManyRequests.message

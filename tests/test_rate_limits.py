@@ -34,6 +34,25 @@ def test_per_ip_limit_answers_429_json_with_retry_after(make_app: Callable[..., 
     assert len(callbacks(app)) == 2
 
 
+def test_requests_the_cheap_checks_refuse_use_up_none_of_the_allowance(
+    make_app: Callable[..., Flask],
+) -> None:
+    # Counted once origin, input, number and form token passed: a bot's refused requests
+    # cost no more than a 429 would, and leave the people behind its address their share.
+    app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
+    widget_id = add_widget(app)
+    client = app.test_client()
+    token = form_token(client, widget_id)
+    refused = [
+        submit_json(client, widget_id, phone="+1 201 555").status_code,
+        submit_json(client, widget_id, token="forged").status_code,
+        submit_json(client, widget_id, origin="https://elsewhere.example", token=token).status_code,
+    ]
+    assert refused == [422, 422, 403]
+    assert submit_json(client, widget_id, phone="+1 201 555 0123").status_code == 202
+    assert submit_json(client, widget_id, phone="+1 201 555 0124").status_code == 429
+
+
 def test_per_ip_limit_groups_ipv6_by_64(make_app: Callable[..., Flask]) -> None:
     app = make_app(SUBMIT_LIMIT_PER_IP="1 per minute")
     widget_id = add_widget(app)

@@ -56,9 +56,7 @@ Hit = tuple[RateLimitItem, tuple[str, ...], int, str | None, int]
 TALLIED = "tallied"
 
 
-def hit_limits(
-    widget: Widget, e164: str, client: str, tallied: Sequence[Hit] = ()
-) -> bool:
+def hit_limits(widget: Widget, e164: str, client: str, tallied: Sequence[Hit] = ()) -> bool:
     """Count one accepted-looking request against every key; refuse when any is over.
 
     Keys: the destination number (across all widgets), its prefix (appended digits land in

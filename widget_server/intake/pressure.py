@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from limits import parse
 from limits.storage import Storage
 
@@ -42,19 +42,8 @@ def flag(widget_id: str) -> str:
     return f"{NAMESPACE}/pressure/{widget_id}"
 
 
-_READ = "widget_server_pressure_flags"  # g: {widget id: flag} read earlier in this request
-
-
-def flag_read(widget_id: str, value: int) -> None:
-    """The request read the widget's flag already (with its client's count): keep it."""
-    g.setdefault(_READ, {})[widget_id] = value
-
-
 def under_pressure(widget: Widget) -> bool:
     """Say whether the widget's submissions must pass a human check now."""
-    read = g.get(_READ) if has_request_context() else None
-    if read is not None and widget.id in read:
-        return read[widget.id] > 0
     try:
         return _storage().get(flag(widget.id)) > 0
     except Exception as exc:
@@ -63,11 +52,16 @@ def under_pressure(widget: Widget) -> bool:
         return True
 
 
-def human_check(widget: Widget) -> Mapping[str, Any]:
-    """The human check a submission to this widget must pass right now ({} for none)."""
+def human_check(widget: Widget, pressured: bool | None = None) -> Mapping[str, Any]:
+    """The human check a submission to this widget must pass right now ({} for none).
+
+    `pressured`: whether the widget is under pressure, when its flag was read already.
+    """
     if widget.human_check:
         return widget.human_check
-    return BUILT_IN_CHECK if under_pressure(widget) else {}
+    if pressured is None:
+        pressured = under_pressure(widget)
+    return BUILT_IN_CHECK if pressured else {}
 
 
 def put_under_pressure(widget: Widget) -> None:

@@ -129,7 +129,9 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
         log.info("refused widget=%s reason=blocked_address", widget.id)
         raise TooManyRequests(reason="blocked_address")
     key = _idempotency_key(submission, form_token, intake)
-    human_check = pressure.human_check(widget) if intake.browser is not None else {}
+    human_check: Mapping[str, Any] = {}
+    if intake.browser is not None:  # an API key's calls are its integrator's to budget
+        human_check = pressure.human_check(widget, _count_client(widget, intake.client))
     if _replay_found_by_lookup(key, form_token, human_check):
         earlier = _earlier_answer(session, tokens, widget, key)
         if earlier is not None:
@@ -159,6 +161,23 @@ def submit(session: Session, widget: Widget, submission: Submission, intake: Int
     return Accepted(
         callback.id, waiting.value, tokens.issue_status_token(callback.id), scheduled_for=booked
     )
+
+
+def _count_client(widget: Widget, client: str) -> bool:
+    """Count the request in its client's SUBMIT_LIMIT_PER_IP bucket (429 when it is full);
+    return whether the widget is under pressure, its flag read in the same round trip.
+
+    One bucket per client for every route that can ask for a call (the form, the JSON API,
+    the public connect). Counted once the checks that cost nothing to refuse have passed
+    (origin, input, number, form token): a request they refuse costs no more than a 429
+    would, and a bot's refused requests do not use up the allowance of the people behind
+    the same address. Every request that could spend a token, a lease or a call counts.
+    """
+    flag = pressure.flag(widget.id)
+    read = {flag: 0}
+    limit = str(current_app.config["SUBMIT_LIMIT_PER_IP"])
+    guard.hit_client_limit(client, limit, also_read=read)
+    return read[flag] > 0
 
 
 def _checked_department(widget: Widget, department: str | None) -> str | None:

@@ -27,7 +27,7 @@ from ..intake.submission import Submission, submit
 from ..owners import admin, audit, widgets
 from . import json_body
 from .actors import key_actor
-from .limits import count_submission, limiter
+from .limits import limiter
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import intake, submit_callback
 
@@ -269,8 +269,6 @@ def connect(account_id: str, widget_id: str) -> ResponseReturnValue:
         )
         response.headers["Allow"] = "POST"
         return response
-    if not presented_key():  # a keyed caller's calls are its integrator's to budget
-        count_submission(widget_id)  # beside the admin limit of the blueprint
     keyed = presented_key() is not None or _public_widget_required(account_id, widget_id)
     api_key = _authenticated(account_id) if keyed else None
     widget = _widget(account_id, widget_id)

@@ -19,7 +19,6 @@ from ..intake import human_checks, idempotency, payloads, pressure
 from ..intake.phone_policy import region_choices
 from ..owners import display, texts
 from . import embed, json_body
-from .limits import count_submission
 from .request_origin import absolute_url, allowed, is_own_origin, own_origin, request_origin
 from .wiring import (
     callback_for_status_token,
@@ -140,8 +139,6 @@ def widget_slots(widget_id: str) -> ResponseReturnValue:
 
 @bp.route("/widgets/<widget_id>/callbacks", methods=["POST", "OPTIONS"])
 def create_callback(widget_id: str) -> ResponseReturnValue:
-    if request.method == "POST":
-        count_submission(widget_id)
     # Most refusals below only read: they must not take (or wait for) the write lock.
     db.defer_write_lock()
     # Read as this process keeps it: the refusals before the submission copy nothing.

@@ -29,7 +29,6 @@ from ..intake.payloads import limit
 from ..intake.submission import Accepted, Submission
 from .forms import CallbackForm, build_form
 from .headers import form_page_policy
-from .limits import count_submission
 from .live import live_page
 from .request_origin import absolute_url, host_origin, is_own_origin, request_origin
 from .wiring import callback_for_status_token, submit_callback, widget_or_404
@@ -83,7 +82,6 @@ def show(widget_id: str) -> ResponseReturnValue:
 
 @bp.post("/w/<widget_id>")
 def submit(widget_id: str) -> ResponseReturnValue:
-    count_submission(widget_id)
     # Most refusals below only read: they must not take (or wait for) the write lock.
     db.defer_write_lock()
     widget = widget_or_404(widget_id)
@@ -178,7 +176,7 @@ def _refused(
         if field is not None and name not in ("token", "host"):
             field.errors = [message]
             shown_by_fields = True
-    return _render(
+    response = _render(
         widget,
         form,
         host,
@@ -186,6 +184,8 @@ def _refused(
         message=None if shown_by_fields else exc.message,
         first_shown=first_shown,
     )
+    response.headers.extend(exc.get_headers())  # a limit's Retry-After, for one
+    return response
 
 
 @bp.get("/w/<widget_id>/status/<token>")

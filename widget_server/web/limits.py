@@ -8,7 +8,7 @@ import time
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 
-from ..intake import guard, limit_store, pressure  # limit_store: memory-incremental://
+from ..intake import limit_store  # registers memory-incremental://
 from ..intake.guard import STORAGE
 
 
@@ -39,7 +39,8 @@ limiter = Limiter(
 
 
 # The routes a visitor's browser submits to (the form page and the JSON API): their one
-# limit is the guard's (count_submission), so flask-limiter has nothing of theirs to check.
+# limit is the guard's (intake.submission counts SUBMIT_LIMIT_PER_IP), so flask-limiter has
+# nothing of theirs to check.
 BROWSER_SUBMISSIONS = frozenset({"form_page.submit", "api.create_callback"})
 
 
@@ -88,18 +89,3 @@ def refusal_headers(response: Response) -> Response:
 def submit_limit_per_ip() -> str:
     return str(current_app.config["SUBMIT_LIMIT_PER_IP"])
 
-
-def count_submission(widget_id: str) -> None:
-    """Count this request in its client's SUBMIT_LIMIT_PER_IP bucket; 429 when it is full.
-
-    Every route that can ask for a call (the HTML form, the JSON API, the public connect)
-    counts in this one bucket first: SUBMIT_LIMIT_PER_IP is a limit per client, not per
-    route. Counted by the guard, not a flask-limiter decorator: one hit in the store the
-    submission's other limits count in, where the decorator's bookkeeping cost a refusal
-    more CPU than the check itself. The same round trip reads the widget's pressure flag,
-    which the submission asks for once its cheap checks passed.
-    """
-    flag = pressure.flag(widget_id)
-    read = {flag: 0}
-    guard.hit_client_limit(client_ip_key(), submit_limit_per_ip(), also_read=read)
-    pressure.flag_read(widget_id, read[flag])
