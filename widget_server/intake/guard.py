@@ -131,18 +131,31 @@ def hit_client_limit(client: str, limit: str, also_read: dict[str, int] | None =
     ]
     refused = _count(hits, also_read)
     if refused is not None:
-        raise TooManyRequests(reason=refused, headers=_window_headers(hits))
+        raise TooManyRequests(reason=refused, headers=_window_headers(hits, refused))
 
 
-def _window_headers(hits: list[Hit]) -> dict[str, str]:
-    """The state of the fullest limit among `hits`: read back for a refusal only."""
-    window = MovingWindowRateLimiter(current_app.extensions[STORAGE])
+class Refusal(str):
+    """The reason of the hit that refused, with where that hit's window starts when the
+    store said so with its answer (Redis); None: read it back if needed."""
+
+    hit: int = -1  # its index in the hits
+    window_start: float | None = None
+
+
+def _window_headers(hits: list[Hit], refused: str) -> dict[str, str]:
+    """The state of the limit that refused: from the refusal itself, or read back."""
     now = time.time()
-    full = []
-    for item, key, *_rest in hits:
-        reset_at, remaining = window.get_window_stats(item, NAMESPACE, *key)
-        full.append((remaining, -reset_at, item.amount, int(reset_at)))
-    remaining, _, amount, reset_at = min(full)
+    if isinstance(refused, Refusal) and refused.window_start is not None:
+        item = hits[refused.hit][0]  # its cost is 1: the window is full, nothing remains
+        remaining, reset_at = 0, int(refused.window_start + item.get_expiry())
+        amount = item.amount
+    else:  # the fullest of them (in memory, a read costs no round trip)
+        window = MovingWindowRateLimiter(current_app.extensions[STORAGE])
+        full = []
+        for item, key, *_rest in hits:
+            reset, left = window.get_window_stats(item, NAMESPACE, *key)
+            full.append((left, -reset, item.amount, int(reset)))
+        remaining, _, amount, reset_at = min(full)
     return {
         "Retry-After": str(max(1, int(reset_at - now))),
         "X-RateLimit-Limit": str(amount),
@@ -230,8 +243,9 @@ def _hit_each(window: MovingWindowRateLimiter, hits: list[Hit]) -> str | None:
 # its refusal does), not as four arguments each: the client packs every argument on its
 # own, and that cost more than the round trip. What a refusal does: -1 stops (the answer
 # is its index), -2 is noted and the loop goes on (the answer is then -1), n >= 0 skips
-# the next n keys. The answer comes first in a list; unless a key refused, the values of
-# the keys after the hits' (counters only read) follow it.
+# the next n keys. The answer comes first in a list. After a refusal comes the entry that
+# refused (its window's oldest when the amount is 1, as limits' moving window reads it);
+# otherwise the values of the keys after the hits' (counters only read) follow it.
 HIT_ALL_SCRIPT = """
 local timestamp = tonumber(ARGV[1])
 local skip = 0
@@ -249,8 +263,9 @@ for limit, expiry, amount, gate_skip in numbers do
     skip = skip - 1
   else
     local acquired = amount <= limit
+    local entry = false
     if acquired then
-      local entry = redis.call('lindex', key, limit - amount)
+      entry = redis.call('lindex', key, limit - amount)
       if entry and tonumber(entry) >= timestamp - expiry then
         acquired = false
       end
@@ -266,6 +281,9 @@ for limit, expiry, amount, gate_skip in numbers do
       redis.call('ltrim', key, 0, limit - 1)
       redis.call('expire', key, expiry)
     elseif gate_skip == -1 then
+      if entry then
+        return {i, entry}
+      end
       return {i}
     elseif gate_skip == -2 then
       full = 1
@@ -299,11 +317,15 @@ def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit], reads: dict[str, i
     keys += [storage.prefixed_key(name) for name in names]  # read after the hits
     answer = _script(storage)(keys=keys, args=[time.time(), " ".join(numbers)])
     refused = int(answer[0])
-    for name, value in zip(names, answer[1:], strict=False):  # none when one refused
+    if refused > 0:
+        reason = Refusal(hits[refused - 1][3])
+        reason.hit = refused - 1
+        if len(answer) > 1 and hits[reason.hit][2] == 1:
+            reason.window_start = float(answer[1])
+        return reason
+    for name, value in zip(names, answer[1:], strict=True):
         reads[name] = int(value)
-    if refused < 0:
-        return TALLIED
-    return hits[refused - 1][3] if refused else None
+    return TALLIED if refused < 0 else None
 
 
 @lru_cache(maxsize=256)
