@@ -117,18 +117,15 @@ PAIR = parse("1 per hour")
 CLIENT_SUBMISSIONS = "submissions"  # the one bucket per client of every submission route
 
 
-def hit_client_limit(client: str, limit: str, also_read: dict[str, int] | None = None) -> None:
-    """Count one submission attempt of `client`; refuse (429) once `limit` is reached.
+def hit_client_limit(client: str, also_read: dict[str, int] | None = None) -> None:
+    """Count one submission of `client`; refuse (429) once SUBMIT_LIMIT_PER_IP is reached.
 
-    Counted before any other check, so a client whose requests are refused for any other
-    reason still runs into it. A refusal tells when to come back and how the limit stands.
-    The counters named in `also_read` (a widget's pressure flag) are read in the same
-    round trip: each value lands under its name (0 when unset).
+    The caller decides when a submission counts (intake.submission: once the checks that
+    cost nothing to refuse passed). A refusal tells when to come back and how the limit
+    stands. The counters named in `also_read` (a widget's pressure flag) are read in the
+    same round trip: each value lands under its name (0 when unset).
     """
-    key = (CLIENT_SUBMISSIONS, client)
-    hits: list[Hit] = [
-        (item, key, cost, "ip_rate_limited", 0) for item, key, cost in _items(limit, key, 1)
-    ]
+    hits = _key_hits("SUBMIT_LIMIT_PER_IP", (CLIENT_SUBMISSIONS, client), "ip_rate_limited")
     refused = _count(hits, also_read)
     if refused is not None:
         raise TooManyRequests(reason=refused, headers=_window_headers(hits, refused))
@@ -166,14 +163,16 @@ def _window_headers(hits: list[Hit], refused: str) -> dict[str, str]:
 
 def hit_optout_limits(e164: str) -> None:
     """Count one opt-out code for `e164`; refuse when the number has had its share."""
-    limit = str(current_app.config["OPTOUT_LIMIT_PER_NUMBER"])
-    hits: list[Hit] = [
-        (item, key, cost, "optout_rate_limited", 0)
-        for item, key, cost in _items(limit, ("optout-number", e164), 1)
-    ]
+    hits = _key_hits("OPTOUT_LIMIT_PER_NUMBER", ("optout-number", e164), "optout_rate_limited")
     refused = _count(hits)
     if refused is not None:
         raise TooManyRequests(reason=refused)
+
+
+def _key_hits(setting: str, key: tuple[str, ...], reason: str) -> list[Hit]:
+    """One hit of cost 1 on `key` for each limit of the server's `setting`."""
+    limit = str(current_app.config[setting])
+    return [(item, key, cost, reason, 0) for item, key, cost in _items(limit, key, 1)]
 
 
 def _count(hits: list[Hit], also_read: dict[str, int] | None = None) -> str | None:
@@ -309,10 +308,10 @@ def _hit_all_in_redis(storage: RedisStorage, hits: list[Hit], reads: dict[str, i
     prefix = storage.key_prefix
     keys, numbers = [], []
     for item, key, cost, reason, gate_skip in hits:
-        head, tail, limit = _key_parts(item)
+        head, tail, amount_and_expiry = _key_parts(item)
         keys.append(f"{prefix}:{head}{'/'.join(key)}{tail}")
         on_refusal = gate_skip if reason is None else -2 if reason == TALLIED else -1
-        numbers.append(f"{limit} {cost} {on_refusal}")
+        numbers.append(f"{amount_and_expiry} {cost} {on_refusal}")
     names = list(reads)
     keys += [storage.prefixed_key(name) for name in names]  # read after the hits
     answer = _script(storage)(keys=keys, args=[time.time(), " ".join(numbers)])

@@ -175,8 +175,7 @@ def _count_client(widget: Widget, client: str) -> bool:
     """
     flag = pressure.flag(widget.id)
     read = {flag: 0}
-    limit = str(current_app.config["SUBMIT_LIMIT_PER_IP"])
-    guard.hit_client_limit(client, limit, also_read=read)
+    guard.hit_client_limit(client, also_read=read)
     return read[flag] > 0
 
 
