@@ -123,10 +123,15 @@ def error_response(exc: HTTPException, extra: dict[str, Any] | None = None) -> R
     body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
-    # Keep what werkzeug or the refusal attached, such as Allow on 405 and a limit's state.
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
+    keep_headers(exc, response)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def keep_headers(exc: HTTPException, response: Response) -> None:
+    """Copy onto `response` what the error attached (Allow on a 405, a limit's state), but
+    not its body's type: the response's own renderer says that."""
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value

@@ -20,6 +20,7 @@ from ..core.errors import (
     TooManyRequests,
     UnsupportedMediaType,
     WidgetServerError,
+    keep_headers,
 )
 from ..core.models import ApiKey, Widget
 from ..intake import idempotency, payloads
@@ -130,10 +131,7 @@ def kazoo_error(exc: HTTPException) -> Response:
     )
     response.status_code = status
     response.headers["X-Request-ID"] = _request_id()
-    # Keep what werkzeug, the limiter or the refusal attached, such as Allow on 405.
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
+    keep_headers(exc, response)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if status == 401:

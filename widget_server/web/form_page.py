@@ -19,7 +19,7 @@ from ..calls import answer_time
 from ..calls.live_status import visitor_view
 from ..calls.scheduling import visitor_text
 from ..core import clock, db, metrics
-from ..core.errors import Forbidden, NotFound, WidgetServerError, error_response
+from ..core.errors import Forbidden, NotFound, WidgetServerError, error_response, keep_headers
 from ..core.models import Callback, Widget
 from ..core.origins import normalise_origin
 from ..core.statuses import Status
@@ -184,7 +184,7 @@ def _refused(
         message=None if shown_by_fields else exc.message,
         first_shown=first_shown,
     )
-    response.headers.extend(exc.get_headers())  # a limit's Retry-After, for one
+    keep_headers(exc, response)  # a limit's Retry-After, for one
     return response
 
 
