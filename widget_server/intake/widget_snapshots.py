@@ -8,7 +8,7 @@ counter still reads the same. Any change to any widget or block-list entry, in a
 moves the counter, so the next request in every process reads the rows again.
 
 A request gets its own copy, merged into its session without a query, which behaves like
-a widget the request loaded itself (`widget`). The checks a submission runs before it needs
+a widget the request loaded itself (`attached`). The checks a submission runs before it needs
 the database read the kept object itself (`kept`): a refusal then costs no copy and opens
 no session work at all, and `attached` makes the copy only for a submission that goes on.
 The kept object is shared by every request of the process: it is read, never changed, and
@@ -33,12 +33,6 @@ MAX_KEPT = 10_000  # widgets kept per process and database; past it the store st
 _Kept = dict[str, tuple[int, Widget | None]]
 _kept: weakref.WeakKeyDictionary[Engine, _Kept] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
-
-
-def widget(session: Session, widget_id: str) -> Widget | None:
-    """Return the widget in this session, from what this process kept when still current."""
-    found = kept(session, widget_id)
-    return None if found is None else attached(session, found)
 
 
 def attached(session: Session, widget: Widget) -> Widget:
